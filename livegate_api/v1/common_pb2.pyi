@@ -1,0 +1,171 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Action(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ACTION_UNSPECIFIED: _ClassVar[Action]
+    ACTION_BUY: _ClassVar[Action]
+    ACTION_SELL: _ClassVar[Action]
+
+class OrderType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ORDER_TYPE_UNSPECIFIED: _ClassVar[OrderType]
+    ORDER_TYPE_LIMIT: _ClassVar[OrderType]
+    ORDER_TYPE_MARKET: _ClassVar[OrderType]
+    ORDER_TYPE_STOP: _ClassVar[OrderType]
+    ORDER_TYPE_STOP_LIMIT: _ClassVar[OrderType]
+
+class TimeInForce(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TIME_IN_FORCE_UNSPECIFIED: _ClassVar[TimeInForce]
+    TIME_IN_FORCE_DAY: _ClassVar[TimeInForce]
+    TIME_IN_FORCE_GTC: _ClassVar[TimeInForce]
+
+class SecType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SEC_TYPE_UNSPECIFIED: _ClassVar[SecType]
+    SEC_TYPE_STOCK: _ClassVar[SecType]
+    SEC_TYPE_ETF: _ClassVar[SecType]
+    SEC_TYPE_FUTURE: _ClassVar[SecType]
+    SEC_TYPE_OPTION: _ClassVar[SecType]
+
+class KillSwitchState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    KILL_SWITCH_STATE_UNSPECIFIED: _ClassVar[KillSwitchState]
+    KILL_SWITCH_STATE_OPEN: _ClassVar[KillSwitchState]
+    KILL_SWITCH_STATE_CLOSED: _ClassVar[KillSwitchState]
+
+class InstanceRole(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    INSTANCE_ROLE_UNSPECIFIED: _ClassVar[InstanceRole]
+    INSTANCE_ROLE_W: _ClassVar[InstanceRole]
+    INSTANCE_ROLE_R: _ClassVar[InstanceRole]
+    INSTANCE_ROLE_ABH: _ClassVar[InstanceRole]
+
+class BracketLeg(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    BRACKET_LEG_UNSPECIFIED: _ClassVar[BracketLeg]
+    BRACKET_LEG_PARENT: _ClassVar[BracketLeg]
+    BRACKET_LEG_TAKE_PROFIT: _ClassVar[BracketLeg]
+    BRACKET_LEG_STOP_LOSS: _ClassVar[BracketLeg]
+ACTION_UNSPECIFIED: Action
+ACTION_BUY: Action
+ACTION_SELL: Action
+ORDER_TYPE_UNSPECIFIED: OrderType
+ORDER_TYPE_LIMIT: OrderType
+ORDER_TYPE_MARKET: OrderType
+ORDER_TYPE_STOP: OrderType
+ORDER_TYPE_STOP_LIMIT: OrderType
+TIME_IN_FORCE_UNSPECIFIED: TimeInForce
+TIME_IN_FORCE_DAY: TimeInForce
+TIME_IN_FORCE_GTC: TimeInForce
+SEC_TYPE_UNSPECIFIED: SecType
+SEC_TYPE_STOCK: SecType
+SEC_TYPE_ETF: SecType
+SEC_TYPE_FUTURE: SecType
+SEC_TYPE_OPTION: SecType
+KILL_SWITCH_STATE_UNSPECIFIED: KillSwitchState
+KILL_SWITCH_STATE_OPEN: KillSwitchState
+KILL_SWITCH_STATE_CLOSED: KillSwitchState
+INSTANCE_ROLE_UNSPECIFIED: InstanceRole
+INSTANCE_ROLE_W: InstanceRole
+INSTANCE_ROLE_R: InstanceRole
+INSTANCE_ROLE_ABH: InstanceRole
+BRACKET_LEG_UNSPECIFIED: BracketLeg
+BRACKET_LEG_PARENT: BracketLeg
+BRACKET_LEG_TAKE_PROFIT: BracketLeg
+BRACKET_LEG_STOP_LOSS: BracketLeg
+
+class Instrument(_message.Message):
+    __slots__ = ("symbol", "sec_type", "exchange", "currency", "primary_exchange")
+    SYMBOL_FIELD_NUMBER: _ClassVar[int]
+    SEC_TYPE_FIELD_NUMBER: _ClassVar[int]
+    EXCHANGE_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    PRIMARY_EXCHANGE_FIELD_NUMBER: _ClassVar[int]
+    symbol: str
+    sec_type: SecType
+    exchange: str
+    currency: str
+    primary_exchange: str
+    def __init__(self, symbol: _Optional[str] = ..., sec_type: _Optional[_Union[SecType, str]] = ..., exchange: _Optional[str] = ..., currency: _Optional[str] = ..., primary_exchange: _Optional[str] = ...) -> None: ...
+
+class Order(_message.Message):
+    __slots__ = ("instrument", "action", "quantity", "order_type", "limit_price", "stop_price", "time_in_force", "outside_rth")
+    INSTRUMENT_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    ORDER_TYPE_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_PRICE_FIELD_NUMBER: _ClassVar[int]
+    STOP_PRICE_FIELD_NUMBER: _ClassVar[int]
+    TIME_IN_FORCE_FIELD_NUMBER: _ClassVar[int]
+    OUTSIDE_RTH_FIELD_NUMBER: _ClassVar[int]
+    instrument: Instrument
+    action: Action
+    quantity: str
+    order_type: OrderType
+    limit_price: str
+    stop_price: str
+    time_in_force: TimeInForce
+    outside_rth: bool
+    def __init__(self, instrument: _Optional[_Union[Instrument, _Mapping]] = ..., action: _Optional[_Union[Action, str]] = ..., quantity: _Optional[str] = ..., order_type: _Optional[_Union[OrderType, str]] = ..., limit_price: _Optional[str] = ..., stop_price: _Optional[str] = ..., time_in_force: _Optional[_Union[TimeInForce, str]] = ..., outside_rth: _Optional[bool] = ...) -> None: ...
+
+class OrderChanges(_message.Message):
+    __slots__ = ("quantity", "limit_price", "stop_price", "time_in_force")
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_PRICE_FIELD_NUMBER: _ClassVar[int]
+    STOP_PRICE_FIELD_NUMBER: _ClassVar[int]
+    TIME_IN_FORCE_FIELD_NUMBER: _ClassVar[int]
+    quantity: str
+    limit_price: str
+    stop_price: str
+    time_in_force: TimeInForce
+    def __init__(self, quantity: _Optional[str] = ..., limit_price: _Optional[str] = ..., stop_price: _Optional[str] = ..., time_in_force: _Optional[_Union[TimeInForce, str]] = ...) -> None: ...
+
+class BrokerOrder(_message.Message):
+    __slots__ = ("broker_order_id", "perm_id", "account_id", "order", "status", "filled", "remaining", "avg_fill_price", "order_ref", "parent_id", "oca_group")
+    BROKER_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    PERM_ID_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    FILLED_FIELD_NUMBER: _ClassVar[int]
+    REMAINING_FIELD_NUMBER: _ClassVar[int]
+    AVG_FILL_PRICE_FIELD_NUMBER: _ClassVar[int]
+    ORDER_REF_FIELD_NUMBER: _ClassVar[int]
+    PARENT_ID_FIELD_NUMBER: _ClassVar[int]
+    OCA_GROUP_FIELD_NUMBER: _ClassVar[int]
+    broker_order_id: int
+    perm_id: int
+    account_id: str
+    order: Order
+    status: str
+    filled: str
+    remaining: str
+    avg_fill_price: str
+    order_ref: str
+    parent_id: int
+    oca_group: str
+    def __init__(self, broker_order_id: _Optional[int] = ..., perm_id: _Optional[int] = ..., account_id: _Optional[str] = ..., order: _Optional[_Union[Order, _Mapping]] = ..., status: _Optional[str] = ..., filled: _Optional[str] = ..., remaining: _Optional[str] = ..., avg_fill_price: _Optional[str] = ..., order_ref: _Optional[str] = ..., parent_id: _Optional[int] = ..., oca_group: _Optional[str] = ...) -> None: ...
+
+class KillSwitch(_message.Message):
+    __slots__ = ("state", "reason", "changed_by", "changed_at", "version")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_BY_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_AT_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    state: KillSwitchState
+    reason: str
+    changed_by: str
+    changed_at: _timestamp_pb2.Timestamp
+    version: int
+    def __init__(self, state: _Optional[_Union[KillSwitchState, str]] = ..., reason: _Optional[str] = ..., changed_by: _Optional[str] = ..., changed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version: _Optional[int] = ...) -> None: ...

@@ -1,0 +1,441 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from livegate_api.v1 import common_pb2 as _common_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class PreviewKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PREVIEW_KIND_UNSPECIFIED: _ClassVar[PreviewKind]
+    PREVIEW_KIND_ORDER: _ClassVar[PreviewKind]
+    PREVIEW_KIND_MODIFY: _ClassVar[PreviewKind]
+    PREVIEW_KIND_BRACKET_LEG: _ClassVar[PreviewKind]
+PREVIEW_KIND_UNSPECIFIED: PreviewKind
+PREVIEW_KIND_ORDER: PreviewKind
+PREVIEW_KIND_MODIFY: PreviewKind
+PREVIEW_KIND_BRACKET_LEG: PreviewKind
+
+class LimitCheck(_message.Message):
+    __slots__ = ("name", "passed", "reason", "metadata")
+    class MetadataEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PASSED_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    passed: bool
+    reason: str
+    metadata: _containers.ScalarMap[str, str]
+    def __init__(self, name: _Optional[str] = ..., passed: _Optional[bool] = ..., reason: _Optional[str] = ..., metadata: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class Preview(_message.Message):
+    __slots__ = ("preview_id", "kind", "account_id", "order", "reference_price", "estimated_notional", "checks", "would_pass", "risk_policy_id", "created_by", "created_at", "expires_at", "broker_order_id", "changes", "group_id", "leg")
+    PREVIEW_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_PRICE_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_NOTIONAL_FIELD_NUMBER: _ClassVar[int]
+    CHECKS_FIELD_NUMBER: _ClassVar[int]
+    WOULD_PASS_FIELD_NUMBER: _ClassVar[int]
+    RISK_POLICY_ID_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BY_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    BROKER_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    LEG_FIELD_NUMBER: _ClassVar[int]
+    preview_id: str
+    kind: PreviewKind
+    account_id: str
+    order: _common_pb2.Order
+    reference_price: str
+    estimated_notional: str
+    checks: _containers.RepeatedCompositeFieldContainer[LimitCheck]
+    would_pass: bool
+    risk_policy_id: str
+    created_by: str
+    created_at: _timestamp_pb2.Timestamp
+    expires_at: _timestamp_pb2.Timestamp
+    broker_order_id: int
+    changes: _common_pb2.OrderChanges
+    group_id: str
+    leg: _common_pb2.BracketLeg
+    def __init__(self, preview_id: _Optional[str] = ..., kind: _Optional[_Union[PreviewKind, str]] = ..., account_id: _Optional[str] = ..., order: _Optional[_Union[_common_pb2.Order, _Mapping]] = ..., reference_price: _Optional[str] = ..., estimated_notional: _Optional[str] = ..., checks: _Optional[_Iterable[_Union[LimitCheck, _Mapping]]] = ..., would_pass: _Optional[bool] = ..., risk_policy_id: _Optional[str] = ..., created_by: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., broker_order_id: _Optional[int] = ..., changes: _Optional[_Union[_common_pb2.OrderChanges, _Mapping]] = ..., group_id: _Optional[str] = ..., leg: _Optional[_Union[_common_pb2.BracketLeg, str]] = ...) -> None: ...
+
+class CreateOrderPreviewRequest(_message.Message):
+    __slots__ = ("account_id", "order")
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    order: _common_pb2.Order
+    def __init__(self, account_id: _Optional[str] = ..., order: _Optional[_Union[_common_pb2.Order, _Mapping]] = ...) -> None: ...
+
+class CreateModifyPreviewRequest(_message.Message):
+    __slots__ = ("account_id", "broker_order_id", "changes")
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    BROKER_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    broker_order_id: int
+    changes: _common_pb2.OrderChanges
+    def __init__(self, account_id: _Optional[str] = ..., broker_order_id: _Optional[int] = ..., changes: _Optional[_Union[_common_pb2.OrderChanges, _Mapping]] = ...) -> None: ...
+
+class CreateBracketPreviewRequest(_message.Message):
+    __slots__ = ("account_id", "instrument", "action", "quantity", "entry_limit_price", "take_profit_price", "stop_loss_price", "time_in_force")
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    INSTRUMENT_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    ENTRY_LIMIT_PRICE_FIELD_NUMBER: _ClassVar[int]
+    TAKE_PROFIT_PRICE_FIELD_NUMBER: _ClassVar[int]
+    STOP_LOSS_PRICE_FIELD_NUMBER: _ClassVar[int]
+    TIME_IN_FORCE_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    instrument: _common_pb2.Instrument
+    action: _common_pb2.Action
+    quantity: str
+    entry_limit_price: str
+    take_profit_price: str
+    stop_loss_price: str
+    time_in_force: _common_pb2.TimeInForce
+    def __init__(self, account_id: _Optional[str] = ..., instrument: _Optional[_Union[_common_pb2.Instrument, _Mapping]] = ..., action: _Optional[_Union[_common_pb2.Action, str]] = ..., quantity: _Optional[str] = ..., entry_limit_price: _Optional[str] = ..., take_profit_price: _Optional[str] = ..., stop_loss_price: _Optional[str] = ..., time_in_force: _Optional[_Union[_common_pb2.TimeInForce, str]] = ...) -> None: ...
+
+class BracketPreview(_message.Message):
+    __slots__ = ("group_id", "parent", "take_profit", "stop_loss")
+    GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    TAKE_PROFIT_FIELD_NUMBER: _ClassVar[int]
+    STOP_LOSS_FIELD_NUMBER: _ClassVar[int]
+    group_id: str
+    parent: Preview
+    take_profit: Preview
+    stop_loss: Preview
+    def __init__(self, group_id: _Optional[str] = ..., parent: _Optional[_Union[Preview, _Mapping]] = ..., take_profit: _Optional[_Union[Preview, _Mapping]] = ..., stop_loss: _Optional[_Union[Preview, _Mapping]] = ...) -> None: ...
+
+class ApprovePreviewRequest(_message.Message):
+    __slots__ = ("preview_id", "comment")
+    PREVIEW_ID_FIELD_NUMBER: _ClassVar[int]
+    COMMENT_FIELD_NUMBER: _ClassVar[int]
+    preview_id: str
+    comment: str
+    def __init__(self, preview_id: _Optional[str] = ..., comment: _Optional[str] = ...) -> None: ...
+
+class Approval(_message.Message):
+    __slots__ = ("approval_id", "preview_id", "approved_by", "created_at", "expires_at")
+    APPROVAL_ID_FIELD_NUMBER: _ClassVar[int]
+    PREVIEW_ID_FIELD_NUMBER: _ClassVar[int]
+    APPROVED_BY_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    approval_id: str
+    preview_id: str
+    approved_by: str
+    created_at: _timestamp_pb2.Timestamp
+    expires_at: _timestamp_pb2.Timestamp
+    def __init__(self, approval_id: _Optional[str] = ..., preview_id: _Optional[str] = ..., approved_by: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class SubmitOrderRequest(_message.Message):
+    __slots__ = ("account_id", "preview_id", "approval_id", "idempotency_key")
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    PREVIEW_ID_FIELD_NUMBER: _ClassVar[int]
+    APPROVAL_ID_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    preview_id: str
+    approval_id: str
+    idempotency_key: str
+    def __init__(self, account_id: _Optional[str] = ..., preview_id: _Optional[str] = ..., approval_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+
+class SubmitOrderResponse(_message.Message):
+    __slots__ = ("order", "replayed", "audit_event_id")
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    AUDIT_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    order: _common_pb2.BrokerOrder
+    replayed: bool
+    audit_event_id: int
+    def __init__(self, order: _Optional[_Union[_common_pb2.BrokerOrder, _Mapping]] = ..., replayed: _Optional[bool] = ..., audit_event_id: _Optional[int] = ...) -> None: ...
+
+class CancelOrderRequest(_message.Message):
+    __slots__ = ("account_id", "broker_order_id", "idempotency_key")
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    BROKER_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    broker_order_id: int
+    idempotency_key: str
+    def __init__(self, account_id: _Optional[str] = ..., broker_order_id: _Optional[int] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+
+class CancelOrderResponse(_message.Message):
+    __slots__ = ("order", "replayed", "audit_event_id")
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    AUDIT_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    order: _common_pb2.BrokerOrder
+    replayed: bool
+    audit_event_id: int
+    def __init__(self, order: _Optional[_Union[_common_pb2.BrokerOrder, _Mapping]] = ..., replayed: _Optional[bool] = ..., audit_event_id: _Optional[int] = ...) -> None: ...
+
+class ModifyOrderRequest(_message.Message):
+    __slots__ = ("account_id", "broker_order_id", "approval_id", "preview_id", "idempotency_key", "changes")
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    BROKER_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    APPROVAL_ID_FIELD_NUMBER: _ClassVar[int]
+    PREVIEW_ID_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    broker_order_id: int
+    approval_id: str
+    preview_id: str
+    idempotency_key: str
+    changes: _common_pb2.OrderChanges
+    def __init__(self, account_id: _Optional[str] = ..., broker_order_id: _Optional[int] = ..., approval_id: _Optional[str] = ..., preview_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., changes: _Optional[_Union[_common_pb2.OrderChanges, _Mapping]] = ...) -> None: ...
+
+class ModifyOrderResponse(_message.Message):
+    __slots__ = ("order", "replayed", "audit_event_id")
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    AUDIT_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    order: _common_pb2.BrokerOrder
+    replayed: bool
+    audit_event_id: int
+    def __init__(self, order: _Optional[_Union[_common_pb2.BrokerOrder, _Mapping]] = ..., replayed: _Optional[bool] = ..., audit_event_id: _Optional[int] = ...) -> None: ...
+
+class SubmitBracketRequest(_message.Message):
+    __slots__ = ("account_id", "parent_preview_id", "take_profit_preview_id", "stop_loss_preview_id", "parent_approval_id", "take_profit_approval_id", "stop_loss_approval_id", "idempotency_key")
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    PARENT_PREVIEW_ID_FIELD_NUMBER: _ClassVar[int]
+    TAKE_PROFIT_PREVIEW_ID_FIELD_NUMBER: _ClassVar[int]
+    STOP_LOSS_PREVIEW_ID_FIELD_NUMBER: _ClassVar[int]
+    PARENT_APPROVAL_ID_FIELD_NUMBER: _ClassVar[int]
+    TAKE_PROFIT_APPROVAL_ID_FIELD_NUMBER: _ClassVar[int]
+    STOP_LOSS_APPROVAL_ID_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    parent_preview_id: str
+    take_profit_preview_id: str
+    stop_loss_preview_id: str
+    parent_approval_id: str
+    take_profit_approval_id: str
+    stop_loss_approval_id: str
+    idempotency_key: str
+    def __init__(self, account_id: _Optional[str] = ..., parent_preview_id: _Optional[str] = ..., take_profit_preview_id: _Optional[str] = ..., stop_loss_preview_id: _Optional[str] = ..., parent_approval_id: _Optional[str] = ..., take_profit_approval_id: _Optional[str] = ..., stop_loss_approval_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+
+class SubmitBracketResponse(_message.Message):
+    __slots__ = ("parent", "take_profit", "stop_loss", "replayed", "audit_event_id")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    TAKE_PROFIT_FIELD_NUMBER: _ClassVar[int]
+    STOP_LOSS_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    AUDIT_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    parent: _common_pb2.BrokerOrder
+    take_profit: _common_pb2.BrokerOrder
+    stop_loss: _common_pb2.BrokerOrder
+    replayed: bool
+    audit_event_id: int
+    def __init__(self, parent: _Optional[_Union[_common_pb2.BrokerOrder, _Mapping]] = ..., take_profit: _Optional[_Union[_common_pb2.BrokerOrder, _Mapping]] = ..., stop_loss: _Optional[_Union[_common_pb2.BrokerOrder, _Mapping]] = ..., replayed: _Optional[bool] = ..., audit_event_id: _Optional[int] = ...) -> None: ...
+
+class GetKillSwitchRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class SetKillSwitchRequest(_message.Message):
+    __slots__ = ("state", "reason", "cancel_all_open_orders")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_ALL_OPEN_ORDERS_FIELD_NUMBER: _ClassVar[int]
+    state: _common_pb2.KillSwitchState
+    reason: str
+    cancel_all_open_orders: bool
+    def __init__(self, state: _Optional[_Union[_common_pb2.KillSwitchState, str]] = ..., reason: _Optional[str] = ..., cancel_all_open_orders: _Optional[bool] = ...) -> None: ...
+
+class SetKillSwitchResponse(_message.Message):
+    __slots__ = ("kill_switch", "writer_synced", "cancelled_orders", "audit_event_id")
+    KILL_SWITCH_FIELD_NUMBER: _ClassVar[int]
+    WRITER_SYNCED_FIELD_NUMBER: _ClassVar[int]
+    CANCELLED_ORDERS_FIELD_NUMBER: _ClassVar[int]
+    AUDIT_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    kill_switch: _common_pb2.KillSwitch
+    writer_synced: bool
+    cancelled_orders: int
+    audit_event_id: int
+    def __init__(self, kill_switch: _Optional[_Union[_common_pb2.KillSwitch, _Mapping]] = ..., writer_synced: _Optional[bool] = ..., cancelled_orders: _Optional[int] = ..., audit_event_id: _Optional[int] = ...) -> None: ...
+
+class GetLiveStatusRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class EnablementCondition(_message.Message):
+    __slots__ = ("name", "passed", "detail")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PASSED_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    passed: bool
+    detail: str
+    def __init__(self, name: _Optional[str] = ..., passed: _Optional[bool] = ..., detail: _Optional[str] = ...) -> None: ...
+
+class LiveStatus(_message.Message):
+    __slots__ = ("live_enabled", "conditions", "kill_switch", "risk_policy_id")
+    LIVE_ENABLED_FIELD_NUMBER: _ClassVar[int]
+    CONDITIONS_FIELD_NUMBER: _ClassVar[int]
+    KILL_SWITCH_FIELD_NUMBER: _ClassVar[int]
+    RISK_POLICY_ID_FIELD_NUMBER: _ClassVar[int]
+    live_enabled: bool
+    conditions: _containers.RepeatedCompositeFieldContainer[EnablementCondition]
+    kill_switch: _common_pb2.KillSwitch
+    risk_policy_id: str
+    def __init__(self, live_enabled: _Optional[bool] = ..., conditions: _Optional[_Iterable[_Union[EnablementCondition, _Mapping]]] = ..., kill_switch: _Optional[_Union[_common_pb2.KillSwitch, _Mapping]] = ..., risk_policy_id: _Optional[str] = ...) -> None: ...
+
+class AuditEvent(_message.Message):
+    __slots__ = ("event_id", "occurred_at", "method", "request_id", "principal", "account_id_hash", "preview_id", "approval_id", "idempotency_key", "broker_order_id", "kill_switch_state", "risk_policy_id", "outcome", "status_code", "reason", "gate_step", "detail", "prev_hash", "hash")
+    class DetailEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    PRINCIPAL_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_ID_HASH_FIELD_NUMBER: _ClassVar[int]
+    PREVIEW_ID_FIELD_NUMBER: _ClassVar[int]
+    APPROVAL_ID_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    BROKER_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    KILL_SWITCH_STATE_FIELD_NUMBER: _ClassVar[int]
+    RISK_POLICY_ID_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    STATUS_CODE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    GATE_STEP_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    PREV_HASH_FIELD_NUMBER: _ClassVar[int]
+    HASH_FIELD_NUMBER: _ClassVar[int]
+    event_id: int
+    occurred_at: _timestamp_pb2.Timestamp
+    method: str
+    request_id: str
+    principal: str
+    account_id_hash: str
+    preview_id: str
+    approval_id: str
+    idempotency_key: str
+    broker_order_id: int
+    kill_switch_state: _common_pb2.KillSwitchState
+    risk_policy_id: str
+    outcome: str
+    status_code: str
+    reason: str
+    gate_step: int
+    detail: _containers.ScalarMap[str, str]
+    prev_hash: str
+    hash: str
+    def __init__(self, event_id: _Optional[int] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., method: _Optional[str] = ..., request_id: _Optional[str] = ..., principal: _Optional[str] = ..., account_id_hash: _Optional[str] = ..., preview_id: _Optional[str] = ..., approval_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., broker_order_id: _Optional[int] = ..., kill_switch_state: _Optional[_Union[_common_pb2.KillSwitchState, str]] = ..., risk_policy_id: _Optional[str] = ..., outcome: _Optional[str] = ..., status_code: _Optional[str] = ..., reason: _Optional[str] = ..., gate_step: _Optional[int] = ..., detail: _Optional[_Mapping[str, str]] = ..., prev_hash: _Optional[str] = ..., hash: _Optional[str] = ...) -> None: ...
+
+class ListAuditEventsRequest(_message.Message):
+    __slots__ = ("since", "until", "request_id", "idempotency_key", "page_size", "after_event_id")
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    AFTER_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    since: _timestamp_pb2.Timestamp
+    until: _timestamp_pb2.Timestamp
+    request_id: str
+    idempotency_key: str
+    page_size: int
+    after_event_id: int
+    def __init__(self, since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., page_size: _Optional[int] = ..., after_event_id: _Optional[int] = ...) -> None: ...
+
+class ListAuditEventsResponse(_message.Message):
+    __slots__ = ("events", "next_after_event_id")
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_AFTER_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[AuditEvent]
+    next_after_event_id: int
+    def __init__(self, events: _Optional[_Iterable[_Union[AuditEvent, _Mapping]]] = ..., next_after_event_id: _Optional[int] = ...) -> None: ...
+
+class VerifyAuditRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class VerifyAuditResponse(_message.Message):
+    __slots__ = ("ok", "events_checked", "first_bad_event_id", "problem", "head_hash", "purged_through_event_id")
+    OK_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_CHECKED_FIELD_NUMBER: _ClassVar[int]
+    FIRST_BAD_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    PROBLEM_FIELD_NUMBER: _ClassVar[int]
+    HEAD_HASH_FIELD_NUMBER: _ClassVar[int]
+    PURGED_THROUGH_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    ok: bool
+    events_checked: int
+    first_bad_event_id: int
+    problem: str
+    head_hash: str
+    purged_through_event_id: int
+    def __init__(self, ok: _Optional[bool] = ..., events_checked: _Optional[int] = ..., first_bad_event_id: _Optional[int] = ..., problem: _Optional[str] = ..., head_hash: _Optional[str] = ..., purged_through_event_id: _Optional[int] = ...) -> None: ...
+
+class ExportAuditRequest(_message.Message):
+    __slots__ = ("until",)
+    UNTIL_FIELD_NUMBER: _ClassVar[int]
+    until: _timestamp_pb2.Timestamp
+    def __init__(self, until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ExportAuditResponse(_message.Message):
+    __slots__ = ("export_id", "path", "manifest_path", "first_event_id", "last_event_id", "event_count", "sha256")
+    EXPORT_ID_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    MANIFEST_PATH_FIELD_NUMBER: _ClassVar[int]
+    FIRST_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    LAST_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    EVENT_COUNT_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    export_id: str
+    path: str
+    manifest_path: str
+    first_event_id: int
+    last_event_id: int
+    event_count: int
+    sha256: str
+    def __init__(self, export_id: _Optional[str] = ..., path: _Optional[str] = ..., manifest_path: _Optional[str] = ..., first_event_id: _Optional[int] = ..., last_event_id: _Optional[int] = ..., event_count: _Optional[int] = ..., sha256: _Optional[str] = ...) -> None: ...
+
+class PurgeAuditRequest(_message.Message):
+    __slots__ = ("before", "dry_run")
+    BEFORE_FIELD_NUMBER: _ClassVar[int]
+    DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    before: _timestamp_pb2.Timestamp
+    dry_run: bool
+    def __init__(self, before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., dry_run: _Optional[bool] = ...) -> None: ...
+
+class PurgeAuditResponse(_message.Message):
+    __slots__ = ("purged_count", "purged_through_event_id", "export_id", "audit_event_id")
+    PURGED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    PURGED_THROUGH_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    EXPORT_ID_FIELD_NUMBER: _ClassVar[int]
+    AUDIT_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    purged_count: int
+    purged_through_event_id: int
+    export_id: str
+    audit_event_id: int
+    def __init__(self, purged_count: _Optional[int] = ..., purged_through_event_id: _Optional[int] = ..., export_id: _Optional[str] = ..., audit_event_id: _Optional[int] = ...) -> None: ...

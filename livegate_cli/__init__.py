@@ -1,0 +1,1 @@
+"""The `livegate` operator and developer command line."""

@@ -1,0 +1,45 @@
+"""livegate: operator and developer commands (dev PKI, local stack, kill switch, audit)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from livegate_common.pki import init_dev_pki
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _pki_init(args: argparse.Namespace) -> int:
+    paths = init_dev_pki(Path(args.dir))
+    for name, p in paths.items():
+        print(f"{name}: cert={p.cert} key={p.key}")
+    print(f"ca: {Path(args.dir) / 'ca.pem'}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="livegate", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    pki = sub.add_parser("pki", help="dev certificates").add_subparsers(dest="pki_command", required=True)
+    init = pki.add_parser("init", help="make a throwaway CA and the dev identities in DIR")
+    init.add_argument("dir")
+    init.set_defaults(handler=_pki_init)
+
+    from livegate_cli import dev
+
+    dev.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.handler
+    return handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""Caller identity: the certificate's SAN, mapped by config to a principal and its scopes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+import grpc
+
+from livegate_common.errors import status_with_reason
+
+SAN_PROPERTY: Final = "x509_subject_alternative_name"
+REASON_UNMAPPED: Final = "PRINCIPAL_NOT_CONFIGURED"
+
+
+@dataclass(frozen=True)
+class Principal:
+    name: str
+    scopes: frozenset[str]
+
+    def has(self, scope: str) -> bool:
+        return scope in self.scopes
+
+
+class PrincipalMap:
+    """SAN -> principal. A SAN may belong to one principal only; config loading enforces it."""
+
+    def __init__(self, principals: Mapping[str, tuple[Iterable[str], Iterable[str]]]):
+        by_san: dict[str, Principal] = {}
+        for name, (sans, scopes) in principals.items():
+            principal = Principal(name=name, scopes=frozenset(scopes))
+            for san in sans:
+                if san in by_san:
+                    raise ValueError(f"SAN {san!r} is mapped to both {by_san[san].name} and {name}")
+                by_san[san] = principal
+        self._by_san = by_san
+
+    def resolve_sans(self, sans: Iterable[str]) -> Principal | None:
+        for san in sans:
+            principal = self._by_san.get(san)
+            if principal is not None:
+                return principal
+        return None
+
+    def resolve(self, context: grpc.ServicerContext) -> Principal | None:
+        return self.resolve_sans(peer_sans(context))
+
+
+def peer_sans(context: grpc.ServicerContext) -> list[str]:
+    values: bytes | Iterable[bytes] = context.auth_context().get(SAN_PROPERTY) or []
+    if isinstance(values, bytes):
+        values = [values]
+    return [v.decode("utf-8", "replace") for v in values]
+
+
+class RequireMappedPrincipal(grpc.ServerInterceptor):
+    """Refuses every call, health and reflection included, from a SAN the config does not map.
+
+    The TLS layer already refused clients without a certificate from our CA; this closes the
+    gap of a valid certificate that names nobody we know.
+    """
+
+    def __init__(self, principals: PrincipalMap, on_refusal: Callable[[str, list[str]], None]):
+        self._principals = principals
+        self._on_refusal = on_refusal
+
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler | None:
+        handler = continuation(handler_call_details)
+        if handler is None:
+            return None
+        method = handler_call_details.method
+        return _wrap(handler, lambda ctx: self._check(ctx, method))
+
+    def _check(self, context: grpc.ServicerContext, method: str) -> None:
+        sans = peer_sans(context)
+        if self._principals.resolve_sans(sans) is not None:
+            return
+        self._on_refusal(method, sans)
+        context.abort_with_status(
+            status_with_reason(
+                grpc.StatusCode.PERMISSION_DENIED,
+                REASON_UNMAPPED,
+                "the client certificate's SAN is not mapped to a principal",
+                {"sans": ",".join(sans)[:256]},
+            )
+        )
+
+
+def _wrap(
+    handler: grpc.RpcMethodHandler, check: Callable[[grpc.ServicerContext], None]
+) -> grpc.RpcMethodHandler:
+    def guard(behavior: Callable[..., Any]) -> Callable[..., Any]:
+        def guarded(request_or_iterator: Any, context: grpc.ServicerContext) -> Any:
+            check(context)
+            return behavior(request_or_iterator, context)
+
+        return guarded
+
+    kwargs = {
+        "request_deserializer": handler.request_deserializer,
+        "response_serializer": handler.response_serializer,
+    }
+    if handler.unary_unary:
+        return grpc.unary_unary_rpc_method_handler(guard(handler.unary_unary), **kwargs)
+    if handler.unary_stream:
+        return grpc.unary_stream_rpc_method_handler(guard(handler.unary_stream), **kwargs)
+    if handler.stream_unary:
+        return grpc.stream_unary_rpc_method_handler(guard(handler.stream_unary), **kwargs)
+    if handler.stream_stream:
+        return grpc.stream_stream_rpc_method_handler(guard(handler.stream_stream), **kwargs)
+    return handler

@@ -1,0 +1,91 @@
+"""The gRPC server factory both services use: mTLS, principal check, health, reflection."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent import futures
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from livegate_common.config import ServerConfig
+from livegate_common.identity import PrincipalMap, RequireMappedPrincipal
+from livegate_common.tls import server_credentials
+
+log = logging.getLogger(__name__)
+
+Registrar = Callable[[grpc.Server], None]
+
+
+def create_server(
+    config: ServerConfig,
+    principals: PrincipalMap,
+    registrars: Sequence[Registrar],
+    service_names: Iterable[str],
+    *,
+    max_workers: int = 16,
+    extra_interceptors: Sequence[grpc.ServerInterceptor] = (),
+) -> tuple[grpc.Server, int, health.HealthServicer]:
+    """Build and bind (not start) a server; returns it with its bound port and health servicer."""
+    names = list(service_names)
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
+        interceptors=[RequireMappedPrincipal(principals, _log_refusal), *extra_interceptors],
+        options=[("grpc.so_reuseport", 0)],
+    )
+    for register in registrars:
+        register(server)
+    health_servicer = health.HealthServicer(experimental_non_blocking=True)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        [*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server
+    )
+    port = server.add_secure_port(config.listen, server_credentials(config.tls))
+    if port == 0:
+        raise OSError(f"could not bind {config.listen}")
+    for name in ["", *names]:
+        health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+    return server, port, health_servicer
+
+
+def mark_serving(
+    health_servicer: health.HealthServicer, names: Iterable[str], serving: bool
+) -> None:
+    status = (
+        health_pb2.HealthCheckResponse.SERVING
+        if serving
+        else health_pb2.HealthCheckResponse.NOT_SERVING
+    )
+    for name in ["", *names]:
+        health_servicer.set(name, status)
+
+
+def serve_until_signalled(
+    server: grpc.Server,
+    health_servicer: health.HealthServicer,
+    names: Iterable[str],
+    grace_s: float = 5.0,
+    on_stop: Callable[[], None] | None = None,
+) -> None:
+    """Block until SIGINT/SIGTERM, then stop gracefully: NOT_SERVING first, then drain."""
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    names = list(names)
+    try:
+        stop.wait()
+    finally:
+        log.info("stopping", extra={"grace_s": grace_s})
+        mark_serving(health_servicer, names, False)
+        server.stop(grace_s).wait(grace_s + 1)
+        if on_stop is not None:
+            on_stop()
+        log.info("stopped")
+
+
+def _log_refusal(method: str, sans: list[str]) -> None:
+    log.warning("refused unmapped principal", extra={"method": method, "sans": sans})

@@ -1,0 +1,1 @@
+"""Fixtures' building blocks: real components started on free loopback ports."""
