@@ -24,7 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="livegate", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    pki = sub.add_parser("pki", help="dev certificates").add_subparsers(dest="pki_command", required=True)
+    pki = sub.add_parser("pki", help="dev certificates").add_subparsers(
+        dest="pki_command", required=True
+    )
     init = pki.add_parser("init", help="make a throwaway CA and the dev identities in DIR")
     init.add_argument("dir")
     init.set_defaults(handler=_pki_init)

@@ -132,17 +132,42 @@ def write_identity(directory: Path, name: str, ca_pem: bytes, issued: IssuedCert
         ca.write_bytes(ca_pem)
     cert, key = directory / f"{name}.pem", directory / f"{name}.key"
     cert.write_bytes(issued.cert_pem)
-    fd = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(issued.key_pem)
+    _write_private(key, issued.key_pem)
     return CertPaths(ca=ca, cert=cert, key=key)
 
 
+def _write_private(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+
+
+def load_authority(directory: Path) -> Authority:
+    """The dev CA kept in DIRECTORY (ca.pem, ca.key), to issue more certificates from it."""
+    key = serialization.load_pem_private_key((directory / "ca.key").read_bytes(), password=None)
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise ValueError(f"{directory / 'ca.key'} is not an EC private key")
+    cert = x509.load_pem_x509_certificate((directory / "ca.pem").read_bytes())
+    return Authority(key=key, cert=cert)
+
+
 def init_dev_pki(directory: Path, trust_domain: str = TRUST_DOMAIN) -> dict[str, CertPaths]:
-    """Make a fresh CA and one certificate per dev identity in DIRECTORY (overwrites)."""
+    """Make a fresh CA and one certificate per dev identity in DIRECTORY (overwrites).
+
+    The CA key stays beside its certificate (mode 0600) so a developer can issue more dev
+    identities; a production CA never lives on a service host.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     authority = new_authority()
     (directory / "ca.pem").write_bytes(authority.cert_pem)
+    _write_private(
+        directory / "ca.key",
+        authority.key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+    )
     paths: dict[str, CertPaths] = {}
     for name in DEV_IDENTITIES:
         issued = issue(

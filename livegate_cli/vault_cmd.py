@@ -1,0 +1,96 @@
+"""livegate vault: provision the writer's Vault layout (policies, AppRoles) per instance role."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+import hvac
+import hvac.exceptions
+import requests
+
+from writer_service.config import Role
+from writer_service.vault_layout import APPROLE_MOUNT, KV_MOUNT, provision, wrapped_secret_id
+
+
+def _client(args: argparse.Namespace) -> hvac.Client | None:
+    token = os.environ.get(args.token_env, "")
+    if not token:
+        print(f"environment variable {args.token_env} holds no Vault token", file=sys.stderr)
+        return None
+    verify: bool | str = args.ca_cert or True
+    return hvac.Client(url=args.addr, token=token, verify=verify, timeout=10)
+
+
+def _roles(raw: list[str] | None) -> list[Role]:
+    return [Role(r) for r in raw] if raw else list(Role)
+
+
+def _provision(args: argparse.Namespace) -> int:
+    client = _client(args)
+    if client is None:
+        return 2
+    try:
+        done = provision(client, _roles(args.role), args.kv_mount, args.approle_mount)
+    except (hvac.exceptions.VaultError, requests.exceptions.RequestException, ValueError) as exc:
+        print(f"provisioning failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    # Role ids are identifiers, not secrets; printing them is how Ansible picks them up.
+    print(json.dumps({
+        p.role.value: {
+            "approle": p.approle_name,
+            "policy": p.policy_name,
+            "role_id": p.role_id,
+            "secret_path": f"{args.kv_mount}/{p.secret_path}",
+        }
+        for p in done
+    }, indent=2))
+    return 0
+
+
+def _wrap_secret_id(args: argparse.Namespace) -> int:
+    client = _client(args)
+    if client is None:
+        return 2
+    try:
+        token = wrapped_secret_id(client, Role(args.role), args.wrap_ttl, args.approle_mount)
+    except (hvac.exceptions.VaultError, requests.exceptions.RequestException) as exc:
+        print(f"issuing a secret id failed: {type(exc).__name__}", file=sys.stderr)
+        return 1
+    # Written with 0600 so only the writer's user can read the (single-use) wrapping token.
+    fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(token + "\n")
+    print(f"wrapped secret id for role {args.role} written to {args.out}")
+    return 0
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--addr", required=True, help="Vault/OpenBao address, e.g. https://vault:8200")
+    parser.add_argument(
+        "--token-env", required=True, help="name of the environment variable holding an admin token"
+    )
+    parser.add_argument("--ca-cert", default=None, help="CA bundle to verify Vault's TLS")
+    parser.add_argument("--approle-mount", default=APPROLE_MOUNT)
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    vault = subparsers.add_parser("vault", help="provision the writer's Vault layout")
+    sub = vault.add_subparsers(dest="vault_command", required=True)
+
+    prov = sub.add_parser("provision", help="create/update policies and AppRoles per role")
+    _common(prov)
+    prov.add_argument("--kv-mount", default=KV_MOUNT)
+    prov.add_argument(
+        "--role", action="append", choices=[r.value for r in Role], help="repeatable; default all"
+    )
+    prov.set_defaults(handler=_provision)
+
+    wrap = sub.add_parser("wrap-secret-id", help="issue a response-wrapped secret id for a role")
+    _common(wrap)
+    wrap.add_argument("--role", required=True, choices=[r.value for r in Role])
+    wrap.add_argument("--wrap-ttl", default="300s")
+    wrap.add_argument("--out", required=True, help="file to write the wrapping token to (0600)")
+    wrap.set_defaults(handler=_wrap_secret_id)
