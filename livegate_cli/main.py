@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from livegate_cli import dev, ops
 from livegate_common.pki import init_dev_pki
 
 Handler = Callable[[argparse.Namespace], int]
@@ -31,9 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("dir")
     init.set_defaults(handler=_pki_init)
 
-    from livegate_cli import dev
-
     dev.add_parser(sub)
+    ops.add_parsers(sub)
     return parser
 
 

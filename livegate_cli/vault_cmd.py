@@ -38,15 +38,20 @@ def _provision(args: argparse.Namespace) -> int:
         print(f"provisioning failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     # Role ids are identifiers, not secrets; printing them is how Ansible picks them up.
-    print(json.dumps({
-        p.role.value: {
-            "approle": p.approle_name,
-            "policy": p.policy_name,
-            "role_id": p.role_id,
-            "secret_path": f"{args.kv_mount}/{p.secret_path}",
-        }
-        for p in done
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                p.role.value: {
+                    "approle": p.approle_name,
+                    "policy": p.policy_name,
+                    "role_id": p.role_id,
+                    "secret_path": f"{args.kv_mount}/{p.secret_path}",
+                }
+                for p in done
+            },
+            indent=2,
+        )
+    )
     return 0
 
 
@@ -68,7 +73,9 @@ def _wrap_secret_id(args: argparse.Namespace) -> int:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--addr", required=True, help="Vault/OpenBao address, e.g. https://vault:8200")
+    parser.add_argument(
+        "--addr", required=True, help="Vault/OpenBao address, e.g. https://vault:8200"
+    )
     parser.add_argument(
         "--token-env", required=True, help="name of the environment variable holding an admin token"
     )

@@ -10,6 +10,8 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from livegate_common.metrics import record_refusal
+
 ERROR_DOMAIN: Final = "livegate.v1"
 
 
@@ -39,6 +41,7 @@ def abort(
     message: str,
     metadata: Mapping[str, str] | None = None,
 ) -> NoReturn:
+    record_refusal(reason)
     context.abort_with_status(status_with_reason(code, reason, message, metadata))
     raise AssertionError("abort_with_status returned")  # grpc raises; keeps type checkers honest
 

@@ -9,6 +9,7 @@ from typing import Any, Final
 import grpc
 
 from livegate_common.errors import status_with_reason
+from livegate_common.metrics import record_refusal
 
 SAN_PROPERTY: Final = "x509_subject_alternative_name"
 REASON_UNMAPPED: Final = "PRINCIPAL_NOT_CONFIGURED"
@@ -81,6 +82,7 @@ class RequireMappedPrincipal(grpc.ServerInterceptor):
         if self._principals.resolve_sans(sans) is not None:
             return
         self._on_refusal(method, sans)
+        record_refusal(REASON_UNMAPPED)
         context.abort_with_status(
             status_with_reason(
                 grpc.StatusCode.PERMISSION_DENIED,

@@ -14,6 +14,7 @@ from grpc_reflection.v1alpha import reflection
 
 from livegate_common.config import ServerConfig
 from livegate_common.identity import PrincipalMap, RequireMappedPrincipal
+from livegate_common.metrics import MetricsInterceptor
 from livegate_common.tls import server_credentials
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,11 @@ def create_server(
     names = list(service_names)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
-        interceptors=[RequireMappedPrincipal(principals, _log_refusal), *extra_interceptors],
+        interceptors=[
+            MetricsInterceptor(),
+            RequireMappedPrincipal(principals, _log_refusal),
+            *extra_interceptors,
+        ],
         options=[("grpc.so_reuseport", 0)],
     )
     for register in registrars:

@@ -10,6 +10,7 @@ import pytest
 
 from livegate_common.errors import error_info
 from livegate_common.identity import REASON_UNMAPPED
+from livegate_common.metrics import REFUSALS
 from livegate_common.pki import issue, load_authority, new_authority, spiffe_id
 from livegate_common.tls import TLSFiles, secure_channel
 from tests.foundation.conftest import WHOAMI, EchoServer
@@ -86,6 +87,7 @@ def test_call_when_certificate_is_expired_then_refused(
 def test_call_when_san_is_not_configured_then_permission_denied_with_reason(
     echo_server: EchoServer, dev_pki: Path, tmp_path: Path
 ) -> None:
+    before = REFUSALS.labels(method="WhoAmI", reason=REASON_UNMAPPED)._value.get()
     leaf = issue(load_authority(dev_pki), "stranger", uris=(spiffe_id("stranger"),))
     files = _identity_files(
         tmp_path, (dev_pki / "ca.pem").read_bytes(), leaf.key_pem, leaf.cert_pem
@@ -97,3 +99,4 @@ def test_call_when_san_is_not_configured_then_permission_denied_with_reason(
     info = error_info(err.value)
     assert info is not None and info.reason == REASON_UNMAPPED
     assert info.metadata["sans"] == spiffe_id("stranger")
+    assert REFUSALS.labels(method="WhoAmI", reason=REASON_UNMAPPED)._value.get() == before + 1

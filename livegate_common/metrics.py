@@ -1,0 +1,97 @@
+"""Prometheus metrics both services export, and the interceptor that counts every RPC."""
+
+from __future__ import annotations
+
+import contextvars
+import time
+from collections.abc import Callable
+from typing import Any, Final
+
+import grpc
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import start_http_server as _start_http_server
+
+current_method: contextvars.ContextVar[str] = contextvars.ContextVar("current_method", default="")
+
+_LATENCY_BUCKETS: Final = (
+    0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+)  # fmt: skip
+
+REQUESTS = Counter(
+    "livegate_requests_total", "RPCs handled, by method and status code", ["method", "code"]
+)
+REFUSALS = Counter(
+    "livegate_refusals_total", "Refusals with a machine-readable reason", ["method", "reason"]
+)
+LATENCY = Histogram(
+    "livegate_request_seconds", "Server-side RPC latency", ["method"], buckets=_LATENCY_BUCKETS
+)
+BROKER_LATENCY = Histogram(
+    "livegate_broker_seconds", "Writer: time spent waiting on the broker", ["operation"],
+    buckets=_LATENCY_BUCKETS,
+)  # fmt: skip
+WRITER_LATENCY = Histogram(
+    "livegate_writer_call_seconds", "Policy: time spent in calls to the writer", ["method"],
+    buckets=_LATENCY_BUCKETS,
+)  # fmt: skip
+KILL_SWITCH_CLOSED = Gauge("livegate_kill_switch_closed", "1 when the kill switch is closed")
+UNEXPLAINED_ORDERS = Gauge(
+    "livegate_unexplained_broker_orders", "Orders at the broker the writer cannot explain"
+)
+AUDIT_HEAD = Gauge("livegate_audit_chain_head_event_id", "event_id of the audit chain head")
+
+
+def record_refusal(reason: str) -> None:
+    REFUSALS.labels(method=current_method.get() or "-", reason=reason).inc()
+
+
+def start_exporter(address: str, registry: CollectorRegistry = REGISTRY) -> int:
+    """Serve /metrics on HOST:PORT (loopback by default in config); returns the bound port."""
+    host, _, port = address.rpartition(":")
+    server, _thread = _start_http_server(int(port), addr=host or "127.0.0.1", registry=registry)
+    return int(server.server_port)
+
+
+class MetricsInterceptor(grpc.ServerInterceptor):
+    """Counts and times every unary call; sets current_method for refusal counting."""
+
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler | None:
+        handler = continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        method = handler_call_details.method.rsplit("/", 1)[-1]
+        behavior = handler.unary_unary
+
+        def timed(request: Any, context: grpc.ServicerContext) -> Any:
+            token = current_method.set(method)
+            started = time.perf_counter()
+            code = "OK"
+            try:
+                return behavior(request, context)
+            except Exception:
+                code = _code_name(context, default="UNKNOWN")
+                raise
+            finally:
+                if code == "OK":
+                    code = _code_name(context, default="OK")
+                LATENCY.labels(method=method).observe(time.perf_counter() - started)
+                REQUESTS.labels(method=method, code=code).inc()
+                current_method.reset(token)
+
+        return grpc.unary_unary_rpc_method_handler(
+            timed,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+
+def _code_name(context: grpc.ServicerContext, default: str) -> str:
+    try:
+        code = context.code()  # type: ignore[attr-defined]
+    except AttributeError:
+        return default
+    return code.name if isinstance(code, grpc.StatusCode) else default
