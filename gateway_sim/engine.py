@@ -1,0 +1,390 @@
+"""Order book and matching: IB order semantics without any wire concerns."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from decimal import Decimal
+
+from gateway_sim.events import (
+    CommissionOut,
+    ErrorOut,
+    Event,
+    ExecOut,
+    OpenOrderOut,
+    StatusOut,
+    WhatIfState,
+)
+from gateway_sim.ledger import INIT_MARGIN_RATE, MAINT_MARGIN_RATE, Ledger, commission_for
+from gateway_sim.market import QuoteBook, contract_info
+from gateway_sim.models import HELD, SimExecution, SimOrder
+from gateway_sim.protocol import parse_bool, parse_decimal, parse_int
+from gateway_sim.wire_in import Parsed
+
+SUPPORTED_TYPES = frozenset({"MKT", "LMT", "STP", "STP LMT"})
+STOP_TYPES = frozenset({"STP", "STP LMT"})
+CANCELED_REASON = "Order Canceled - reason:"
+
+
+def _snap(order: SimOrder) -> SimOrder:
+    return dataclasses.replace(order)
+
+
+class Engine:
+    """All orders, fills and account state; callers serialise access (one event loop)."""
+
+    def __init__(self, ledger: Ledger, quotes: QuoteBook) -> None:
+        self.ledger = ledger
+        self.quotes = quotes
+        self.orders: dict[tuple[int, int], SimOrder] = {}
+        self.executions: list[SimExecution] = []
+        self.highest_id: dict[int, int] = {}
+        self.next_id = 1
+        self._perm_seq = 1_000_000_000
+        self._exec_seq = 0
+        self.reject_next: tuple[int, str] | None = None
+
+    # ---- order entry -------------------------------------------------------------------
+
+    def _use_id(self, client_id: int, order_id: int) -> None:
+        self.highest_id[client_id] = max(self.highest_id.get(client_id, 0), order_id)
+        self.next_id = max(self.next_id, order_id + 1)
+
+    def place(self, client_id: int, p: Parsed, default_account: str) -> list[Event]:
+        oid = parse_int(p["order_id"])
+        existing = self.orders.get((client_id, oid))
+        if self.reject_next is not None:
+            code, message = self.reject_next
+            self.reject_next = None
+            self._use_id(client_id, oid)
+            return [ErrorOut(client_id, oid, code, message)]
+        problem = self._validate(p, default_account)
+        if problem is not None:
+            return [ErrorOut(client_id, oid, *problem)]
+        if existing is None:
+            if oid <= self.highest_id.get(client_id, 0):
+                return [ErrorOut(client_id, oid, 103, "Duplicate order id")]
+            return self._new_order(client_id, oid, p, default_account)
+        if not self._same_contract(existing, p):
+            return [ErrorOut(client_id, oid, 103, "Duplicate order id")]
+        # IB answers a modify of a filled order with 104; any other done order id (cancelled)
+        # counts as reuse of a spent id, which IB reports as 103.
+        if existing.status == "Filled":
+            return [ErrorOut(client_id, oid, 104, "Can't modify a filled order.")]
+        if existing.is_done:
+            return [ErrorOut(client_id, oid, 103, "Duplicate order id")]
+        return self._modify(existing, p)
+
+    def _validate(self, p: Parsed, default_account: str) -> tuple[int, str] | None:
+        if p["order_type"] not in SUPPORTED_TYPES:
+            return 201, f"Order rejected - reason:Order type {p['order_type']} is not simulated."
+        qty = parse_decimal(p["total_quantity"])
+        if qty is None or qty <= 0:
+            return 434, "The order size cannot be zero."
+        account = p["account"] or default_account
+        if account not in self.ledger.accounts:
+            return 201, f"Order rejected - reason:Account {account} is not managed by this login."
+        if p["order_type"] in ("LMT", "STP LMT") and parse_decimal(p["lmt_price"]) is None:
+            return 201, "Order rejected - reason:Limit price is required."
+        if p["order_type"] in STOP_TYPES and parse_decimal(p["aux_price"]) is None:
+            return 201, "Order rejected - reason:Stop price is required."
+        return None
+
+    @staticmethod
+    def _same_contract(order: SimOrder, p: Parsed) -> bool:
+        con_id = parse_int(p["con_id"])
+        if con_id and order.con_id and con_id != order.con_id:
+            return False
+        return order.symbol == p["symbol"].upper() and order.sec_type == (p["sec_type"] or "STK")
+
+    def _new_order(self, client_id: int, oid: int, p: Parsed, default_account: str) -> list[Event]:
+        self._use_id(client_id, oid)
+        parent_id = parse_int(p["parent_id"])
+        parent = self.orders.get((client_id, parent_id)) if parent_id else None
+        if parent_id and parent is None:
+            return [ErrorOut(client_id, oid, 135, f"Can't find order with id ={parent_id}")]
+        self._perm_seq += 1
+        order = self.preview(client_id, p, default_account)
+        order.perm_id = self._perm_seq
+        order.parent_perm_id = parent.perm_id if parent else 0
+        self.orders[(client_id, oid)] = order
+        if not order.transmit:
+            # IB keeps untransmitted orders silently until something transmits them.
+            return []
+        return self._transmit(order)
+
+    def preview(self, client_id: int, p: Parsed, default_account: str) -> SimOrder:
+        """Build the order a placeOrder describes, without storing it (also used by what-if)."""
+        info = contract_info(p["symbol"], p["sec_type"], p["currency"])
+        qty = parse_decimal(p["total_quantity"]) or Decimal(0)
+        return SimOrder(
+            order_id=parse_int(p["order_id"]),
+            perm_id=0,
+            client_id=client_id,
+            account=p["account"] or default_account,
+            symbol=info.symbol,
+            sec_type=info.sec_type,
+            exchange=p["exchange"] or "SMART",
+            currency=info.currency,
+            action=p["action"],
+            total_quantity=qty,
+            order_type=p["order_type"],
+            lmt_price=parse_decimal(p["lmt_price"]),
+            aux_price=parse_decimal(p["aux_price"]),
+            tif=p["tif"] or "DAY",
+            order_ref=p["order_ref"],
+            parent_id=parse_int(p["parent_id"]),
+            oca_group=p["oca_group"],
+            transmit=parse_bool(p["transmit"]),
+            status=HELD,
+            remaining=qty,
+            what_if=parse_bool(p["what_if"]),
+            con_id=info.con_id,
+            primary_exchange=info.primary_exchange,
+            oca_type=parse_int(p["oca_type"]),
+            outside_rth=parse_bool(p["outside_rth"]),
+            placed_fields=dict(p),
+        )
+
+    def _modify(self, order: SimOrder, p: Parsed) -> list[Event]:
+        order.total_quantity = parse_decimal(p["total_quantity"]) or order.total_quantity
+        order.remaining = order.total_quantity - order.filled
+        order.order_type = p["order_type"]
+        order.lmt_price = parse_decimal(p["lmt_price"])
+        order.aux_price = parse_decimal(p["aux_price"])
+        order.tif = p["tif"] or order.tif
+        order.order_ref = p["order_ref"]
+        order.oca_group = p["oca_group"]
+        order.oca_type = parse_int(p["oca_type"])
+        order.outside_rth = parse_bool(p["outside_rth"])
+        order.placed_fields = dict(p)
+        was_held = order.status == HELD
+        order.transmit = parse_bool(p["transmit"])
+        if was_held:
+            return self._transmit(order) if order.transmit else []
+        events: list[Event] = [
+            OpenOrderOut(order.client_id, _snap(order)),
+            StatusOut(order.client_id, _snap(order)),
+        ]
+        self._match(events)
+        return events
+
+    def _transmit(self, order: SimOrder) -> list[Event]:
+        """Transmitting any member of a bracket transmits its parent and held siblings."""
+        root = order
+        if order.parent_id:
+            root = self.orders.get((order.client_id, order.parent_id), order)
+        group = [root] + [
+            o
+            for o in self.orders.values()
+            if o.client_id == root.client_id and o.parent_id == root.order_id and o is not root
+        ]
+        events: list[Event] = []
+        for member in group:
+            if member.status != HELD:
+                continue
+            member.status = self._desired_status(member)
+            events.append(OpenOrderOut(member.client_id, _snap(member)))
+            events.append(StatusOut(member.client_id, _snap(member)))
+        self._match(events)
+        return events
+
+    # ---- cancellation ------------------------------------------------------------------
+
+    def cancel(self, client_id: int, oid: int) -> list[Event]:
+        order = self.orders.get((client_id, oid))
+        if order is None:
+            msg = f"OrderId {oid} that needs to be cancelled is not found."
+            return [ErrorOut(client_id, oid, 10147, msg)]
+        if order.is_done:
+            msg = f"OrderId {oid} that needs to be cancelled cannot be cancelled, state: "
+            return [ErrorOut(client_id, oid, 10148, msg + f"{order.status}.")]
+        events: list[Event] = []
+        self._cancel_one(order, events)
+        return events
+
+    def global_cancel(self) -> list[Event]:
+        events: list[Event] = []
+        for order in list(self.orders.values()):
+            if not order.is_done:
+                self._cancel_one(order, events)
+        return events
+
+    def _cancel_one(self, order: SimOrder, events: list[Event]) -> None:
+        if order.is_done:
+            return
+        order.status = "Cancelled"
+        order.completed_time = _now_str()
+        order.completed_status = "Cancelled by API"
+        events.append(ErrorOut(order.client_id, order.order_id, 202, CANCELED_REASON))
+        events.append(StatusOut(order.client_id, _snap(order)))
+        for child in self._children(order):
+            self._cancel_one(child, events)
+
+    def _children(self, order: SimOrder) -> list[SimOrder]:
+        return [
+            o
+            for o in self.orders.values()
+            if o.client_id == order.client_id and o.parent_id == order.order_id
+        ]
+
+    # ---- matching ----------------------------------------------------------------------
+
+    def set_quote(self, symbol: str, bid: Decimal, ask: Decimal, last: Decimal) -> list[Event]:
+        self.quotes.set(symbol, bid, ask, last)
+        events: list[Event] = []
+        self._match(events)
+        return events
+
+    def _is_active(self, order: SimOrder) -> bool:
+        if not order.parent_id:
+            return True
+        parent = self.orders.get((order.client_id, order.parent_id))
+        return parent is None or parent.status == "Filled"
+
+    def _desired_status(self, order: SimOrder) -> str:
+        # IB simulates stops for stocks, so they show PreSubmitted until triggered.
+        if not self._is_active(order):
+            return "PreSubmitted"
+        if order.order_type in STOP_TYPES and not order.triggered:
+            return "PreSubmitted"
+        return "Submitted"
+
+    def _fill_price(self, order: SimOrder) -> Decimal | None:
+        quote = self.quotes.get(order.symbol)
+        buy = order.action == "BUY"
+        if order.order_type in STOP_TYPES and not order.triggered:
+            assert order.aux_price is not None
+            hit = quote.last >= order.aux_price if buy else quote.last <= order.aux_price
+            if not hit:
+                return None
+            order.triggered = True
+        if order.order_type in ("MKT", "STP"):
+            return quote.ask if buy else quote.bid
+        assert order.lmt_price is not None
+        if buy and order.lmt_price >= quote.ask:
+            return quote.ask
+        if not buy and order.lmt_price <= quote.bid:
+            return quote.bid
+        return None
+
+    def _match(self, events: list[Event]) -> None:
+        # Every productive pass fills at least one order for good, so this bound is never hit
+        # by a correct book; it only stops a logic bug from spinning the event loop.
+        for _ in range(len(self.orders) + 1):
+            progressed = False
+            for order in list(self.orders.values()):
+                if not order.is_working or not self._is_active(order):
+                    continue
+                price = self._fill_price(order)
+                desired = self._desired_status(order)
+                if desired != order.status:
+                    order.status = desired
+                    events.append(StatusOut(order.client_id, _snap(order)))
+                if price is not None:
+                    self._fill(order, price, events)
+                    progressed = True
+            if not progressed:
+                return
+
+    def _fill(self, order: SimOrder, price: Decimal, events: list[Event]) -> None:
+        shares = order.remaining
+        order.filled += shares
+        order.remaining = Decimal(0)
+        order.avg_fill_price = price
+        order.last_fill_price = price
+        order.status = "Filled"
+        order.completed_time = _now_str()
+        order.completed_status = "Filled Size: " + str(shares)
+        side = "BOT" if order.action == "BUY" else "SLD"
+        fee = commission_for(shares, price)
+        self._exec_seq += 1
+        execution = SimExecution(
+            exec_id=f"0000e1a7.{order.perm_id:08x}.{self._exec_seq:02d}.01",
+            order_id=order.order_id,
+            perm_id=order.perm_id,
+            account=order.account,
+            symbol=order.symbol,
+            side=side,
+            shares=shares,
+            price=price,
+            time=dt.datetime.now(dt.UTC).replace(microsecond=0),
+            commission=fee,
+            order_ref=order.order_ref,
+            client_id=order.client_id,
+            con_id=order.con_id,
+            sec_type=order.sec_type,
+            exchange="ISLAND",
+            currency=order.currency,
+            cum_qty=order.filled,
+            avg_price=price,
+        )
+        self.executions.append(execution)
+        self.ledger.apply_fill(order.account, order.symbol, side, shares, price, fee)
+        snap = _snap(order)
+        events.append(ExecOut(order.client_id, execution, snap))
+        events.append(StatusOut(order.client_id, snap))
+        events.append(CommissionOut(order.client_id, execution))
+        for other in list(self.orders.values()):
+            if other is order or other.is_done:
+                continue
+            sibling = bool(order.parent_id) and (other.client_id, other.parent_id) == (
+                order.client_id,
+                order.parent_id,
+            )
+            same_oca = bool(order.oca_group) and (other.account, other.oca_group) == (
+                order.account,
+                order.oca_group,
+            )
+            # Fills are always complete here, so every OCA type reduces to a cancel.
+            if sibling or same_oca:
+                self._cancel_one(other, events)
+
+    # ---- what-if -----------------------------------------------------------------------
+
+    def what_if(self, p: Parsed, default_account: str) -> WhatIfState:
+        account = p["account"] or default_account
+        quote = self.quotes.get(p["symbol"])
+        qty = parse_decimal(p["total_quantity"]) or Decimal(0)
+        buy = p["action"] == "BUY"
+        price = parse_decimal(p["lmt_price"]) or (quote.ask if buy else quote.bid)
+        held = self.ledger.positions.get((account, p["symbol"].upper()))
+        before_qty = held.quantity if held else Decimal(0)
+        after_qty = before_qty + (qty if buy else -qty)
+        gross_before = self.ledger.gross_value(account, self.quotes)
+        gross_after = gross_before + (abs(after_qty) - abs(before_qty)) * quote.last
+        fee = commission_for(qty, price)
+        equity_before = self.ledger.net_liquidation(account, self.quotes)
+        init_b, init_a = gross_before * INIT_MARGIN_RATE, gross_after * INIT_MARGIN_RATE
+        maint_b, maint_a = gross_before * MAINT_MARGIN_RATE, gross_after * MAINT_MARGIN_RATE
+        cent = Decimal("0.01")
+        return WhatIfState(
+            init_margin_before=init_b.quantize(cent),
+            maint_margin_before=maint_b.quantize(cent),
+            equity_with_loan_before=equity_before.quantize(cent),
+            init_margin_change=(init_a - init_b).quantize(cent),
+            maint_margin_change=(maint_a - maint_b).quantize(cent),
+            equity_with_loan_change=(-fee).quantize(cent),
+            init_margin_after=init_a.quantize(cent),
+            maint_margin_after=maint_a.quantize(cent),
+            equity_with_loan_after=(equity_before - fee).quantize(cent),
+            commission=fee,
+            min_commission=fee,
+            max_commission=fee,
+        )
+
+    # ---- queries -----------------------------------------------------------------------
+
+    def open_orders(self, client_id: int | None) -> list[SimOrder]:
+        return [
+            _snap(o)
+            for o in self.orders.values()
+            if o.is_working and (client_id is None or o.client_id == client_id)
+        ]
+
+    def completed_orders(self) -> list[SimOrder]:
+        return [_snap(o) for o in self.orders.values() if o.is_done]
+
+
+def _now_str() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%d %H:%M:%S UTC")

@@ -1,0 +1,1 @@
+"""Tests for the gateway simulator, driven through ib_async over TCP."""
