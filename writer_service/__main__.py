@@ -10,9 +10,10 @@ from pathlib import Path
 from livegate_common import logs
 from livegate_common.config import ConfigError
 from livegate_common.devconfig import WRITER_SERVICE_NAME
-from livegate_common.server import mark_serving, serve_until_signalled
+from livegate_common.server import serve_until_signalled
 from writer_service import config as writer_config
-from writer_service.server import build_server
+from writer_service.app import EXIT_CONFIG, EXIT_VAULT, WriterStartError, start_writer
+from writer_service.vault_credentials import VaultStartError
 
 log = logging.getLogger("livegate.writer")
 
@@ -25,14 +26,23 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = writer_config.load(args.config)
     except (ConfigError, FileNotFoundError) as exc:
-        log.error("bad config", extra={"error": str(exc)})
-        return 2
+        log.error("bad config; not starting", extra={"error": str(exc)})
+        return EXIT_CONFIG
     logs.configure("writer", config.log_level)
-    server, port, health_servicer = build_server(config)
-    server.start()
-    mark_serving(health_servicer, [WRITER_SERVICE_NAME], True)
-    log.info("serving", extra={"port": port, "listen": config.server.listen})
-    serve_until_signalled(server, health_servicer, [WRITER_SERVICE_NAME])
+    try:
+        handle = start_writer(config)
+    except VaultStartError as exc:
+        log.error("vault failed; not starting", extra={"error": str(exc)})
+        return EXIT_VAULT
+    except WriterStartError as exc:
+        log.error("not starting", extra={"error": str(exc)})
+        return exc.exit_code
+
+    def release() -> None:
+        handle.session.stop()
+        handle.vault.stop()
+
+    serve_until_signalled(handle.server, handle.health, [WRITER_SERVICE_NAME], on_stop=release)
     return 0
 
 

@@ -2,30 +2,104 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from livegate_common import config as cfg
 from livegate_common.identity import PrincipalMap
 from livegate_common.scopes import WRITER_SCOPES
 
-ENV_PREFIX = "LIVEGATE_WRITER"
-DEFAULT_LISTEN = "127.0.0.1:50052"
+ENV_PREFIX: Final = "LIVEGATE_WRITER"
+DEFAULT_LISTEN: Final = "127.0.0.1:50052"
+
+
+class Role(enum.Enum):
+    """The instance role: which credentials this host holds and what the probe must prove."""
+
+    W = "W"
+    R = "R"
+    ABH = "ABH"
+
+    @property
+    def may_trade(self) -> bool:
+        return self is Role.W
+
+
+@dataclass(frozen=True)
+class VaultConfig:
+    addr: str
+    role_id: str
+    wrapped_secret_id_file: Path
+    secret_path: str
+    kv_mount: str = "secret"
+    ca_cert: Path | None = None
+    timeout_s: float = 5.0
+
+
+@dataclass(frozen=True)
+class BrokerConfig:
+    connect_timeout_s: float = 10.0
+    probe_timeout_s: float = 10.0
+    request_timeout_s: float = 10.0
+    # The what-if of the start-up probe prices one share of this symbol; nothing executes.
+    probe_symbol: str = "SPY"
 
 
 @dataclass(frozen=True)
 class WriterConfig:
+    role: Role
     server: cfg.ServerConfig
     principals: PrincipalMap
+    vault: VaultConfig
+    broker: BrokerConfig
+    policy_peer_timeout_s: float
     log_level: str
+
+
+def _positive(doc: Mapping[str, Any], key: str, default: float) -> float:
+    value = cfg.get(doc, key, float, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise cfg.ConfigError(key, f"must be a positive number, got {value!r}")
+    return float(value)
+
+
+def _role(doc: Mapping[str, Any]) -> Role:
+    raw = cfg.get(doc, "role", str)
+    try:
+        return Role(raw)
+    except ValueError:
+        raise cfg.ConfigError("role", f"must be one of W, R, ABH, got {raw!r}") from None
+
+
+def _vault(doc: Mapping[str, Any], base: Path) -> VaultConfig:
+    ca = cfg.get(doc, "vault.ca_cert", str, "")
+    return VaultConfig(
+        addr=cfg.get(doc, "vault.addr", str),
+        role_id=cfg.get(doc, "vault.role_id", str),
+        wrapped_secret_id_file=cfg.get_path(doc, "vault.wrapped_secret_id_file", base),
+        secret_path=cfg.get(doc, "vault.secret_path", str),
+        kv_mount=cfg.get(doc, "vault.kv_mount", str, "secret"),
+        ca_cert=cfg.get_path(doc, "vault.ca_cert", base) if ca else None,
+        timeout_s=_positive(doc, "vault.timeout_s", 5.0),
+    )
 
 
 def from_document(doc: Mapping[str, Any], base: Path) -> WriterConfig:
     return WriterConfig(
+        role=_role(doc),
         server=cfg.server_config(doc, base, DEFAULT_LISTEN),
         principals=cfg.principal_map(doc, WRITER_SCOPES),
+        vault=_vault(doc, base),
+        broker=BrokerConfig(
+            connect_timeout_s=_positive(doc, "broker.connect_timeout_s", 10.0),
+            probe_timeout_s=_positive(doc, "broker.probe_timeout_s", 10.0),
+            request_timeout_s=_positive(doc, "broker.request_timeout_s", 10.0),
+            probe_symbol=cfg.get(doc, "broker.probe_symbol", str, "SPY"),
+        ),
+        policy_peer_timeout_s=_positive(doc, "kill_switch.policy_peer_timeout_s", 10.0),
         log_level=cfg.get(doc, "logging.level", str, "INFO"),
     )
 

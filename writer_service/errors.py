@@ -1,0 +1,78 @@
+"""Domain errors of the writer: a kind (mapped to a gRPC code by the servicer) and a reason."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+
+
+class ErrorKind(enum.Enum):
+    INVALID_ARGUMENT = "INVALID_ARGUMENT"
+    PERMISSION_DENIED = "PERMISSION_DENIED"
+    FAILED_PRECONDITION = "FAILED_PRECONDITION"
+    NOT_FOUND = "NOT_FOUND"
+    UNAVAILABLE = "UNAVAILABLE"
+    DEADLINE_EXCEEDED = "DEADLINE_EXCEEDED"
+
+
+class WriterError(Exception):
+    """A refusal with an UPPER_SNAKE reason and the numbers that tripped it."""
+
+    def __init__(
+        self,
+        kind: ErrorKind,
+        reason: str,
+        message: str,
+        metadata: Mapping[str, object] | None = None,
+    ):
+        super().__init__(f"{reason}: {message}")
+        self.kind = kind
+        self.reason = reason
+        self.message = message
+        self.metadata = {k: str(v) for k, v in (metadata or {}).items()}
+
+
+def invalid(reason: str, field: str, message: str, **metadata: object) -> WriterError:
+    return WriterError(ErrorKind.INVALID_ARGUMENT, reason, message, {"field": field, **metadata})
+
+
+def kill_switch_closed(reason: str, version: int) -> WriterError:
+    return WriterError(
+        ErrorKind.FAILED_PRECONDITION,
+        "WRITER_KILL_SWITCH_CLOSED",
+        f"the writer's kill switch is closed: {reason}",
+        {"version": version},
+    )
+
+
+def broker_unavailable(message: str) -> WriterError:
+    return WriterError(ErrorKind.UNAVAILABLE, "BROKER_UNAVAILABLE", message)
+
+
+def broker_timeout(what: str, timeout_s: float) -> WriterError:
+    return WriterError(
+        ErrorKind.DEADLINE_EXCEEDED,
+        "BROKER_TIMEOUT",
+        f"the broker did not answer {what} within {timeout_s}s",
+        {"timeout_s": timeout_s},
+    )
+
+
+def broker_rejected(code: int, message: str, order_id: int | None = None) -> WriterError:
+    metadata: dict[str, object] = {"broker_error_code": code}
+    if order_id is not None:
+        metadata["broker_order_id"] = order_id
+    return WriterError(ErrorKind.FAILED_PRECONDITION, "BROKER_REJECTED", message, metadata)
+
+
+def order_not_found(what: str) -> WriterError:
+    return WriterError(ErrorKind.NOT_FOUND, "ORDER_NOT_FOUND", f"the broker holds no order {what}")
+
+
+def account_not_managed(account: str) -> WriterError:
+    return WriterError(
+        ErrorKind.PERMISSION_DENIED,
+        "ACCOUNT_NOT_MANAGED",
+        "this writer does not manage that account",
+        {"account_id": account},
+    )

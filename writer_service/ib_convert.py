@@ -1,0 +1,134 @@
+"""Conversions between the writer's domain types and ib_async objects (camelCase stays here)."""
+
+from __future__ import annotations
+
+import copy
+import math
+from decimal import Decimal, InvalidOperation
+from typing import Any, Final
+
+from ib_async import Contract, Order, Trade
+from ib_async.util import UNSET_DOUBLE
+
+from writer_service.orders import (
+    BrokerOrderView,
+    InstrumentSpec,
+    OrderKind,
+    OrderSpec,
+    SecKind,
+    Side,
+    TimeInForce,
+)
+
+# IB has no ETF security type: ETFs trade as STK.
+_SEC_TO_IB: Final = {
+    SecKind.STOCK: "STK",
+    SecKind.ETF: "STK",
+    SecKind.FUTURE: "FUT",
+    SecKind.OPTION: "OPT",
+}
+_SEC_FROM_IB: Final = {"STK": SecKind.STOCK, "FUT": SecKind.FUTURE, "OPT": SecKind.OPTION}
+
+
+def to_decimal(value: Any) -> Decimal | None:
+    """A broker number as Decimal; None for IB's 'unset' and for non-finite values."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, float) and (value == UNSET_DOUBLE or not math.isfinite(value)):
+        return None
+    try:
+        # str() of a float is its shortest repr, so 189.25 stays 189.25 rather than a binary tail.
+        result = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return result if result.is_finite() else None
+
+
+def contract_for(spec: InstrumentSpec) -> Contract:
+    return Contract(
+        secType=_SEC_TO_IB[spec.sec_kind],
+        symbol=spec.symbol,
+        exchange=spec.exchange,
+        currency=spec.currency,
+        primaryExchange=spec.primary_exchange,
+    )
+
+
+def ib_order_for(spec: OrderSpec, account: str, order_ref: str, order_id: int) -> Order:
+    order = Order(
+        orderId=order_id,
+        action=spec.side.value,
+        totalQuantity=spec.quantity,  # type: ignore[arg-type]  # sent via str(): stays exact
+        orderType=spec.kind.value,
+        tif=spec.tif.value,
+        outsideRth=spec.outside_rth,
+        account=account,
+        orderRef=order_ref,
+        transmit=True,
+    )
+    if spec.limit_price is not None:
+        order.lmtPrice = spec.limit_price  # type: ignore[assignment]
+    if spec.stop_price is not None:
+        order.auxPrice = spec.stop_price  # type: ignore[assignment]
+    return order
+
+
+def apply_to_ib_order(order: Order, spec: OrderSpec) -> Order:
+    """A copy of ORDER carrying SPEC's quantity, prices and tif; everything else unchanged."""
+    changed = copy.copy(order)
+    changed.totalQuantity = spec.quantity  # type: ignore[assignment]
+    changed.tif = spec.tif.value
+    if spec.limit_price is not None:
+        changed.lmtPrice = spec.limit_price  # type: ignore[assignment]
+    if spec.stop_price is not None:
+        changed.auxPrice = spec.stop_price  # type: ignore[assignment]
+    changed.transmit = True
+    return changed
+
+
+def spec_from_ib(contract: Contract, order: Order) -> OrderSpec | None:
+    """The domain order an IB order describes; None when it is outside what livegate places."""
+    try:
+        kind = OrderKind(order.orderType)
+        side = Side(order.action)
+        tif = TimeInForce(order.tif or "DAY")
+    except ValueError:
+        return None
+    sec = _SEC_FROM_IB.get(contract.secType)
+    quantity = to_decimal(order.totalQuantity)
+    if sec is None or quantity is None:
+        return None
+    return OrderSpec(
+        instrument=InstrumentSpec(
+            symbol=contract.symbol,
+            sec_kind=sec,
+            exchange=contract.exchange or "SMART",
+            currency=contract.currency or "USD",
+            primary_exchange=contract.primaryExchange,
+        ),
+        side=side,
+        quantity=quantity,
+        kind=kind,
+        limit_price=to_decimal(order.lmtPrice) if kind.needs_limit else None,
+        stop_price=to_decimal(order.auxPrice) if kind.needs_stop else None,
+        tif=tif,
+        outside_rth=bool(order.outsideRth),
+    )
+
+
+def view_from_trade(trade: Trade) -> BrokerOrderView:
+    status = trade.orderStatus
+    order = trade.order
+    return BrokerOrderView(
+        broker_order_id=int(order.orderId or status.orderId),
+        perm_id=int(order.permId or status.permId or 0),
+        account_id=order.account,
+        order=spec_from_ib(trade.contract, order),
+        status=status.status,
+        filled=to_decimal(status.filled) or Decimal(0),
+        remaining=to_decimal(status.remaining) or Decimal(0),
+        avg_fill_price=to_decimal(status.avgFillPrice) or Decimal(0),
+        order_ref=order.orderRef or "",
+        parent_id=int(order.parentId or 0),
+        oca_group=order.ocaGroup or "",
+    )

@@ -1,0 +1,377 @@
+"""The ib_async adapter: one IB on its own thread and event loop, every wait bounded."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, Final, TypeVar
+
+from ib_async import IB, Contract, Order, OrderState, Trade
+from ib_async.ib import StartupFetchNONE
+from ib_async.order import OrderStatus
+
+from writer_service import errors
+
+log = logging.getLogger("livegate.writer.ib")
+T = TypeVar("T")
+
+READ_ONLY_CODE: Final = 321
+# Codes that inform about an order without refusing it.
+_INFO_CODES: Final = frozenset({399, 404, 10167, 202})
+_ACKED: Final = frozenset(
+    {OrderStatus.PreSubmitted, OrderStatus.Submitted, OrderStatus.Filled, "ApiPending"}
+)
+RECONNECT_INTERVAL_S: Final = 1.0
+POLL_S: Final = 0.02
+
+
+@dataclass(frozen=True)
+class BrokerErrorEvent:
+    req_id: int
+    code: int
+    message: str
+    at: float
+
+
+@dataclass(frozen=True)
+class QueryOutcome:
+    """How the gateway answered an order query: rows, a refusal, or nothing in time."""
+
+    trades: list[Trade]
+    refused: BrokerErrorEvent | None = None
+    timed_out: bool = False
+
+
+@dataclass(frozen=True)
+class WhatIfOutcome:
+    state: OrderState | None = None
+    refused: BrokerErrorEvent | None = None
+    timed_out: bool = False
+
+
+class IbSession:
+    """Owns the IB object; public methods are called from gRPC threads and hop onto the loop."""
+
+    def __init__(self, request_timeout_s: float):
+        self.request_timeout_s = request_timeout_s
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="ib-loop", daemon=True)
+        self._thread.start()
+        self._listeners: list[Callable[[BrokerErrorEvent], None]] = []
+        self._id_waiters: list[asyncio.Future[int]] = []
+        self._raw_open: dict[int, tuple[Contract, Order, OrderState]] = {}
+        self._target: tuple[str, int, int, float] | None = None
+        self._stopping = False
+        self._reconnecting = False
+        self._established = False
+        self.on_reconnected: Callable[[], Awaitable[object]] | None = None
+        self.ib: IB = self.call(self._create_ib(), 5.0)
+
+    # -- bridging ---------------------------------------------------------------------------
+    def call(self, coro: Coroutine[Any, Any, T], timeout_s: float | None = None) -> T:
+        """Run CORO on the IB loop and wait for it, at most TIMEOUT_S (default request timeout)."""
+        limit = self.request_timeout_s if timeout_s is None else timeout_s
+        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        try:
+            return future.result(timeout=limit)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise errors.broker_timeout("the request", limit) from None
+
+    async def _create_ib(self) -> IB:
+        ib = IB()
+        ib.RaiseRequestErrors = True
+        ib.errorEvent += self._on_error
+        ib.disconnectedEvent += self._on_disconnected
+        wrapper: Any = ib.wrapper
+        original_open, original_next = wrapper.openOrder, wrapper.nextValidId
+
+        def open_order(order_id: int, contract: Contract, order: Order, state: OrderState) -> None:
+            if not order.whatIf:
+                self._raw_open[order_id] = (contract, order, state)
+            original_open(order_id, contract, order, state)
+
+        def next_valid_id(order_id: int) -> None:
+            for waiter in self._id_waiters:
+                if not waiter.done():
+                    waiter.set_result(int(order_id))
+            self._id_waiters.clear()
+            original_next(order_id)
+
+        wrapper.openOrder, wrapper.nextValidId = open_order, next_valid_id
+        return ib
+
+    # -- errors -----------------------------------------------------------------------------
+    def _on_error(self, req_id: int, code: int, message: str, _contract: Any) -> None:
+        event = BrokerErrorEvent(int(req_id), int(code), str(message), time.monotonic())
+        for listener in list(self._listeners):
+            listener(event)
+
+    @contextlib.contextmanager
+    def _collect_errors(self, match: Callable[[BrokerErrorEvent], bool]) -> Any:
+        seen: list[BrokerErrorEvent] = []
+
+        def listener(event: BrokerErrorEvent) -> None:
+            if match(event):
+                seen.append(event)
+
+        self._listeners.append(listener)
+        try:
+            yield seen
+        finally:
+            self._listeners.remove(listener)
+
+    # -- connection -------------------------------------------------------------------------
+    def connect(self, host: str, port: int, client_id: int, timeout_s: float) -> None:
+        self._target = (host, port, client_id, timeout_s)
+        try:
+            self.call(self._connect(), timeout_s + 1)
+            self._established = True
+        except (TimeoutError, OSError, ConnectionError) as exc:
+            # The exception text carries the gateway address, a value of the broker secret.
+            raise errors.broker_unavailable(
+                f"cannot connect to the gateway ({type(exc).__name__})"
+            ) from None
+
+    async def _connect(self) -> None:
+        assert self._target is not None
+        host, port, client_id, timeout_s = self._target
+        # Startup fetches are off: the probe and reconciliation issue their own bounded queries.
+        await self.ib.connectAsync(
+            host,
+            port,
+            clientId=client_id,
+            timeout=timeout_s,
+            readonly=False,
+            fetchFields=StartupFetchNONE,
+        )
+
+    def is_connected(self) -> bool:
+        """Connected and, after a reconnect, reconciled: ready to take writes."""
+        return bool(self.ib.isConnected()) and not self._reconnecting
+
+    def managed_accounts(self) -> list[str]:
+        return list(self.ib.managedAccounts())
+
+    def _on_disconnected(self) -> None:
+        # Only a session that was up reconnects; a failed first connect stops the start instead.
+        if self._stopping or self._reconnecting or not self._established:
+            return
+        log.warning("broker connection lost; reconnecting")
+        self._reconnecting = True
+        self._loop.create_task(self._reconnect())
+
+    async def _reconnect(self) -> None:
+        try:
+            while not self._stopping:
+                await asyncio.sleep(RECONNECT_INTERVAL_S)
+                try:
+                    await self._connect()
+                except (TimeoutError, OSError, ConnectionError) as exc:
+                    log.warning("reconnect failed", extra={"error": repr(exc)})
+                    continue
+                log.info("broker reconnected")
+                if self.on_reconnected is not None:
+                    await self.on_reconnected()
+                return
+        finally:
+            self._reconnecting = False
+
+    def stop(self) -> None:
+        self._stopping = True
+        with contextlib.suppress(Exception):
+            self.call(self._disconnect(), 5.0)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+
+    async def _disconnect(self) -> None:
+        self.ib.disconnect()
+        # Work still in flight (a caller that gave up) ends here, not at interpreter exit.
+        current = asyncio.current_task()
+        for task in asyncio.all_tasks():
+            if task is not current:
+                task.cancel()
+
+    # -- queries (run on the loop) ----------------------------------------------------------
+    async def query(
+        self, start: Callable[[], Awaitable[list[Trade]]], timeout_s: float, grace_s: float = 0.1
+    ) -> QueryOutcome:
+        """Run an order query, racing its answer against a 321 refusal; bounded by TIMEOUT_S."""
+        self._require_connected()
+        with self._collect_errors(lambda e: e.code == READ_ONLY_CODE) as refusals:
+            task = asyncio.ensure_future(start())
+            deadline = time.monotonic() + timeout_s
+            while not task.done() and not refusals and time.monotonic() < deadline:
+                await asyncio.sleep(POLL_S)
+            if task.done() and not refusals:
+                await asyncio.sleep(grace_s)  # a refusal sent just after the end still counts
+        if refusals:
+            task.cancel()
+            return QueryOutcome([], refused=refusals[0])
+        if not task.done():
+            task.cancel()
+            return QueryOutcome([], timed_out=True)
+        exc = task.exception()
+        if exc is not None:
+            return QueryOutcome(
+                [], refused=BrokerErrorEvent(-1, getattr(exc, "code", -1), str(exc), 0)
+            )
+        return QueryOutcome(list(task.result()))
+
+    async def open_orders(self, timeout_s: float) -> QueryOutcome:
+        return await self.query(self.ib.reqAllOpenOrdersAsync, timeout_s)
+
+    async def completed_orders(self, timeout_s: float) -> QueryOutcome:
+        return await self.query(lambda: self.ib.reqCompletedOrdersAsync(False), timeout_s)
+
+    async def executions(self, timeout_s: float) -> list[Any]:
+        self._require_connected()
+        return list(await asyncio.wait_for(self.ib.reqExecutionsAsync(), timeout_s))
+
+    async def what_if(self, contract: Contract, order: Order, timeout_s: float) -> WhatIfOutcome:
+        """A what-if: margins back, a refusal, or nothing (ib_async never resolves a refusal)."""
+        self._require_connected()
+        probe = Order(**{**vars(order), "whatIf": True})
+        req_id = await self.next_order_id()
+        probe.orderId = req_id
+        future = self.ib.wrapper.startReq(req_id, contract)
+        with self._collect_errors(lambda e: e.req_id == req_id) as refusals:
+            self.ib.client.placeOrder(req_id, contract, probe)
+            deadline = time.monotonic() + timeout_s
+            while not future.done() and not refusals and time.monotonic() < deadline:
+                await asyncio.sleep(POLL_S)
+        if future.done() and future.exception() is None:
+            return WhatIfOutcome(state=future.result())
+        if future.done():
+            exc: Any = future.exception()
+            code = getattr(exc, "code", -1)
+            return WhatIfOutcome(refused=BrokerErrorEvent(req_id, code, str(exc), time.monotonic()))
+        self.ib.wrapper._endReq(req_id)  # drop the never-resolving future
+        if refusals:
+            return WhatIfOutcome(refused=refusals[0])
+        return WhatIfOutcome(timed_out=True)
+
+    # -- order ids --------------------------------------------------------------------------
+    async def next_order_id(self, count: int = 1) -> int:
+        """Ask the gateway (nextValidId) for the next id; never below an id already seen."""
+        self._require_connected()
+        waiter: asyncio.Future[int] = self._loop.create_future()
+        self._id_waiters.append(waiter)
+        self.ib.client.reqIds(-1)
+        try:
+            gateway_id = await asyncio.wait_for(waiter, self.request_timeout_s)
+        except TimeoutError:
+            raise errors.broker_timeout("nextValidId", self.request_timeout_s) from None
+        # A gateway that rolled its id back after a reconnect must not make us reuse a live id,
+        # which IB would treat as a modify of that order.
+        seen = max(
+            [*self._raw_open.keys(), *(t.order.orderId for t in self.ib.trades())], default=0
+        )
+        order_id = max(gateway_id, seen + 1)
+        self.ib.client.updateReqId(order_id + count)
+        return order_id
+
+    # -- writes -----------------------------------------------------------------------------
+    async def place(self, contract: Contract, order: Order) -> Trade:
+        self._require_ready()
+        return self.ib.placeOrder(contract, order)
+
+    async def wait_acked(self, trades: list[Trade], timeout_s: float) -> None:
+        """Wait until each trade is acknowledged, or raise BROKER_REJECTED / BROKER_TIMEOUT."""
+        ids = {t.order.orderId for t in trades}
+        with self._collect_errors(lambda e: e.req_id in ids and e.code not in _INFO_CODES) as bad:
+            deadline = time.monotonic() + timeout_s
+            while time.monotonic() < deadline:
+                if bad:
+                    raise errors.broker_rejected(bad[0].code, bad[0].message, bad[0].req_id)
+                if all(t.orderStatus.status in _ACKED for t in trades):
+                    return
+                if any(t.orderStatus.status in OrderStatus.DoneStates for t in trades):
+                    done = next(t for t in trades if t.orderStatus.status in OrderStatus.DoneStates)
+                    raise errors.broker_rejected(
+                        -1, f"order ended {done.orderStatus.status}", done.order.orderId
+                    )
+                await asyncio.sleep(POLL_S)
+        raise errors.broker_timeout("the order acknowledgement", timeout_s)
+
+    async def wait_modified(
+        self, order_id: int, expect: Callable[[Order], bool], timeout_s: float
+    ) -> None:
+        """Wait until the broker's copy of ORDER_ID satisfies EXPECT, or raise a refusal."""
+        self._raw_open.pop(order_id, None)
+        with self._collect_errors(
+            lambda e: e.req_id == order_id and e.code not in _INFO_CODES
+        ) as bad:
+            deadline = time.monotonic() + timeout_s
+            while time.monotonic() < deadline:
+                if bad:
+                    raise errors.broker_rejected(bad[0].code, bad[0].message, order_id)
+                raw = self._raw_open.get(order_id)
+                if raw is not None and expect(raw[1]):
+                    return
+                await asyncio.sleep(POLL_S)
+        raise errors.broker_timeout("the modify acknowledgement", timeout_s)
+
+    async def cancel(self, trade: Trade, timeout_s: float) -> None:
+        self._require_ready()
+        order_id = trade.order.orderId
+        with self._collect_errors(lambda e: e.req_id == order_id and e.code != 202) as bad:
+            self.ib.cancelOrder(trade.order)
+            deadline = time.monotonic() + timeout_s
+            while time.monotonic() < deadline:
+                if trade.orderStatus.status in OrderStatus.DoneStates:
+                    return
+                if bad:
+                    raise errors.broker_rejected(bad[0].code, bad[0].message, order_id)
+                await asyncio.sleep(POLL_S)
+        raise errors.broker_timeout("the cancel", timeout_s)
+
+    async def global_cancel(self, timeout_s: float) -> int:
+        self._require_ready()
+        before = [t for t in self.ib.openTrades()]
+        self.ib.reqGlobalCancel()
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if all(t.orderStatus.status in OrderStatus.DoneStates for t in before):
+                break
+            await asyncio.sleep(POLL_S)
+        return sum(1 for t in before if t.orderStatus.status in OrderStatus.DoneStates)
+
+    async def snapshot(self, contract: Contract, timeout_s: float) -> Any:
+        self._require_connected()
+        try:
+            # Snapshot tickers are keyed by conId, so the contract is qualified first.
+            qualified = await asyncio.wait_for(self.ib.qualifyContractsAsync(contract), timeout_s)
+            if not qualified or not isinstance(qualified[0], Contract):
+                raise errors.WriterError(
+                    errors.ErrorKind.NOT_FOUND,
+                    "INSTRUMENT_NOT_FOUND",
+                    f"the broker does not know {contract.symbol} uniquely",
+                )
+            tickers = await asyncio.wait_for(self.ib.reqTickersAsync(qualified[0]), timeout_s)
+        except TimeoutError:
+            raise errors.broker_timeout("the quote", timeout_s) from None
+        return tickers[0]
+
+    def raw_open(self, order_id: int) -> tuple[Contract, Order, OrderState] | None:
+        return self._raw_open.get(order_id)
+
+    def trades(self) -> list[Trade]:
+        return list(self.ib.trades())
+
+    def _require_connected(self) -> None:
+        if not self.ib.isConnected():
+            raise errors.broker_unavailable("the writer is not connected to the gateway")
+
+    def _require_ready(self) -> None:
+        # Until reconciliation after a reconnect is done, a retried key might not be found yet:
+        # refuse writes rather than risk a second order for one key.
+        self._require_connected()
+        if self._reconnecting:
+            raise errors.broker_unavailable("the writer is reconciling after a reconnect")

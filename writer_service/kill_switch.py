@@ -1,0 +1,113 @@
+"""The writer's own kill switch: in memory, starts CLOSED, opened only by the policy's syncs."""
+
+from __future__ import annotations
+
+import enum
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+log = logging.getLogger("livegate.writer.kill_switch")
+
+SYSTEM: str = "system"
+
+
+class SwitchState(enum.Enum):
+    OPEN = "OPEN"
+    CLOSED = "CLOSED"
+
+
+@dataclass(frozen=True)
+class SwitchSnapshot:
+    state: SwitchState
+    reason: str
+    changed_by: str
+    changed_at: datetime
+    version: int
+
+
+class WriterKillSwitch:
+    """CLOSED until the policy service syncs it open; closes itself when the policy goes quiet.
+
+    A sync with an older version than the current one is ignored, so a late, stale OPEN from a
+    slow policy replica cannot undo a newer CLOSE.
+    """
+
+    def __init__(
+        self,
+        peer_timeout_s: float,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ):
+        self._peer_timeout_s = peer_timeout_s
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._lock = threading.Lock()
+        self._last_sync = clock()
+        self._snapshot = SwitchSnapshot(
+            SwitchState.CLOSED,
+            "writer started: closed until the policy syncs it",
+            SYSTEM,
+            wall_clock(),
+            0,
+        )
+
+    def snapshot(self) -> SwitchSnapshot:
+        with self._lock:
+            self._expire_locked()
+            return self._snapshot
+
+    def is_open(self) -> bool:
+        return self.snapshot().state is SwitchState.OPEN
+
+    def sync(
+        self, state: SwitchState, reason: str, changed_by: str, version: int
+    ) -> SwitchSnapshot:
+        """Apply the policy's state unless its version is older than ours; returns the result."""
+        with self._lock:
+            self._last_sync = self._clock()
+            current = self._snapshot
+            if version < current.version:
+                log.info(
+                    "ignored stale kill-switch sync",
+                    extra={"version": version, "current_version": current.version},
+                )
+                return current
+            if state is current.state and version == current.version:
+                return current
+            self._snapshot = SwitchSnapshot(state, reason, changed_by, self._wall_clock(), version)
+            log.warning(
+                "kill switch changed",
+                extra={"state": state.value, "version": version, "reason": reason},
+            )
+            return self._snapshot
+
+    def close(self, reason: str) -> SwitchSnapshot:
+        """Close locally (keeps the version: the next policy sync of that version reopens it)."""
+        with self._lock:
+            self._close_locked(reason)
+            return self._snapshot
+
+    def _close_locked(self, reason: str) -> None:
+        if self._snapshot.state is SwitchState.CLOSED:
+            return
+        self._snapshot = replace(
+            self._snapshot,
+            state=SwitchState.CLOSED,
+            reason=reason,
+            changed_by=SYSTEM,
+            changed_at=self._wall_clock(),
+        )
+        log.warning("kill switch closed by the writer", extra={"reason": reason})
+
+    def _expire_locked(self) -> None:
+        # Losing the policy peer must never leave the writer open: silence closes it.
+        silent_for = self._clock() - self._last_sync
+        if self._snapshot.state is SwitchState.OPEN and silent_for > self._peer_timeout_s:
+            self._close_locked(
+                f"no kill-switch sync from the policy service for {silent_for:.1f}s "
+                f"(limit {self._peer_timeout_s}s)"
+            )

@@ -1,0 +1,128 @@
+"""Order domain types of the writer: Decimals and enums, no gRPC and no ib_async."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+
+class Side(enum.Enum):
+    BUY = "BUY"
+    SELL = "SELL"
+
+
+class OrderKind(enum.Enum):
+    LIMIT = "LMT"
+    MARKET = "MKT"
+    STOP = "STP"
+    STOP_LIMIT = "STP LMT"
+
+    @property
+    def needs_limit(self) -> bool:
+        return self in (OrderKind.LIMIT, OrderKind.STOP_LIMIT)
+
+    @property
+    def needs_stop(self) -> bool:
+        return self in (OrderKind.STOP, OrderKind.STOP_LIMIT)
+
+
+class TimeInForce(enum.Enum):
+    DAY = "DAY"
+    GTC = "GTC"
+
+
+class SecKind(enum.Enum):
+    STOCK = "STK"
+    ETF = "ETF"
+    FUTURE = "FUT"
+    OPTION = "OPT"
+
+    @property
+    def whole_units(self) -> bool:
+        return self in (SecKind.STOCK, SecKind.ETF)
+
+
+@dataclass(frozen=True)
+class InstrumentSpec:
+    symbol: str
+    sec_kind: SecKind
+    exchange: str = "SMART"
+    currency: str = "USD"
+    primary_exchange: str = ""
+
+
+@dataclass(frozen=True)
+class OrderSpec:
+    instrument: InstrumentSpec
+    side: Side
+    quantity: Decimal
+    kind: OrderKind
+    limit_price: Decimal | None
+    stop_price: Decimal | None
+    tif: TimeInForce
+    outside_rth: bool = False
+
+
+@dataclass(frozen=True)
+class OrderChangeSet:
+    quantity: Decimal | None = None
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+    tif: TimeInForce | None = None
+
+    def is_empty(self) -> bool:
+        return all(v is None for v in (self.quantity, self.limit_price, self.stop_price, self.tif))
+
+    def apply(self, spec: OrderSpec) -> OrderSpec:
+        """The order with only these bounded changes applied."""
+        return replace(
+            spec,
+            quantity=self.quantity if self.quantity is not None else spec.quantity,
+            limit_price=self.limit_price if self.limit_price is not None else spec.limit_price,
+            stop_price=self.stop_price if self.stop_price is not None else spec.stop_price,
+            tif=self.tif if self.tif is not None else spec.tif,
+        )
+
+
+@dataclass(frozen=True)
+class BrokerOrderView:
+    """What the broker holds for one order."""
+
+    broker_order_id: int
+    perm_id: int
+    account_id: str
+    order: OrderSpec | None
+    status: str
+    filled: Decimal
+    remaining: Decimal
+    avg_fill_price: Decimal
+    order_ref: str
+    parent_id: int = 0
+    oca_group: str = ""
+
+    @property
+    def is_done(self) -> bool:
+        return self.status in DONE_STATES
+
+
+DONE_STATES: frozenset[str] = frozenset({"Filled", "Cancelled", "ApiCancelled", "Inactive"})
+
+
+@dataclass(frozen=True)
+class BracketSpec:
+    parent: OrderSpec
+    take_profit: OrderSpec
+    stop_loss: OrderSpec
+
+
+@dataclass(frozen=True)
+class QuoteView:
+    bid: Decimal | None
+    ask: Decimal | None
+    last: Decimal | None
+
+
+def bracket_refs(key: str) -> tuple[str, str, str]:
+    """orderRefs of a bracket's legs: parent, take-profit, stop-loss."""
+    return key, f"{key}.tp", f"{key}.sl"

@@ -1,0 +1,210 @@
+"""Wire <-> domain for the writer: validate requests once, at the boundary, into Decimals."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, Final, TypeVar
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from livegate_api.v1 import common_pb2, writer_pb2
+from writer_service.errors import WriterError, invalid
+from writer_service.orders import (
+    BrokerOrderView,
+    InstrumentSpec,
+    OrderChangeSet,
+    OrderKind,
+    OrderSpec,
+    SecKind,
+    Side,
+    TimeInForce,
+)
+
+E = TypeVar("E")
+MAX_REQUEST_ID: Final = 64
+MAX_ACCOUNT_ID: Final = 32
+# IB keeps orderRef short; bracket legs add ".tp"/".sl" to the key.
+MAX_IDEMPOTENCY_KEY: Final = 64
+MAX_REASON: Final = 500
+_DECIMAL: Final = re.compile(r"^-?\d{1,15}(\.\d{1,10})?$")
+_SYMBOL: Final = re.compile(r"^[A-Z0-9.\-]{1,16}$")
+_CURRENCY: Final = re.compile(r"^[A-Z]{3}$")
+
+_SIDES: Final = {common_pb2.ACTION_BUY: Side.BUY, common_pb2.ACTION_SELL: Side.SELL}
+_KINDS: Final = {
+    common_pb2.ORDER_TYPE_LIMIT: OrderKind.LIMIT,
+    common_pb2.ORDER_TYPE_MARKET: OrderKind.MARKET,
+    common_pb2.ORDER_TYPE_STOP: OrderKind.STOP,
+    common_pb2.ORDER_TYPE_STOP_LIMIT: OrderKind.STOP_LIMIT,
+}
+_TIFS: Final = {
+    common_pb2.TIME_IN_FORCE_DAY: TimeInForce.DAY,
+    common_pb2.TIME_IN_FORCE_GTC: TimeInForce.GTC,
+}
+_SECS: Final = {
+    common_pb2.SEC_TYPE_STOCK: SecKind.STOCK,
+    common_pb2.SEC_TYPE_ETF: SecKind.ETF,
+    common_pb2.SEC_TYPE_FUTURE: SecKind.FUTURE,
+    common_pb2.SEC_TYPE_OPTION: SecKind.OPTION,
+}
+
+
+def _reverse(mapping: dict[int, object]) -> dict[object, int]:
+    return {v: k for k, v in mapping.items()}
+
+
+def decimal_field(raw: str, field: str) -> Decimal:
+    """A positive plain decimal, or INVALID_DECIMAL / FIELD_REQUIRED naming the field."""
+    if not raw:
+        raise invalid("FIELD_REQUIRED", field, "is required")
+    if not _DECIMAL.match(raw):
+        raise invalid("INVALID_DECIMAL", field, "must be a plain decimal number", value=raw[:32])
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:  # pragma: no cover - the pattern already excludes it
+        raise invalid("INVALID_DECIMAL", field, "must be a plain decimal number") from None
+    if value <= 0:
+        raise invalid("INVALID_DECIMAL", field, "must be greater than zero", value=raw)
+    return value
+
+
+def bounded(raw: str, field: str, limit: int, *, required: bool = True) -> str:
+    if required and not raw:
+        raise invalid("FIELD_REQUIRED", field, "is required")
+    if len(raw) > limit:
+        raise invalid(
+            "FIELD_TOO_LONG", field, f"is longer than {limit}", limit=limit, length=len(raw)
+        )
+    return raw
+
+
+def _enum(raw: int, table: Mapping[Any, E], field: str) -> E:
+    if raw not in table:
+        raise invalid("FIELD_REQUIRED", field, "must be set to a known value", value=raw)
+    return table[raw]
+
+
+def instrument(msg: common_pb2.Instrument, field: str = "instrument") -> InstrumentSpec:
+    if not msg.symbol:
+        raise invalid("FIELD_REQUIRED", f"{field}.symbol", "is required")
+    if not _SYMBOL.match(msg.symbol):
+        raise invalid("FIELD_INVALID", f"{field}.symbol", "must be 1..16 of [A-Z0-9.-]")
+    exchange = bounded(msg.exchange, f"{field}.exchange", 16, required=False) or "SMART"
+    currency = msg.currency or "USD"
+    if not _CURRENCY.match(currency):
+        raise invalid("FIELD_INVALID", f"{field}.currency", "must be 3 upper-case letters")
+    sec = _enum(msg.sec_type, _SECS, f"{field}.sec_type")
+    primary = bounded(msg.primary_exchange, f"{field}.primary_exchange", 16, required=False)
+    return InstrumentSpec(msg.symbol, sec, exchange, currency, primary)
+
+
+def order(msg: common_pb2.Order, field: str = "order") -> OrderSpec:
+    inst = instrument(msg.instrument, f"{field}.instrument")
+    side = _enum(msg.action, _SIDES, f"{field}.action")
+    kind = _enum(msg.order_type, _KINDS, f"{field}.order_type")
+    tif = _enum(msg.time_in_force, _TIFS, f"{field}.time_in_force")
+    quantity = decimal_field(msg.quantity, f"{field}.quantity")
+    if inst.sec_kind.whole_units and quantity != quantity.to_integral_value():
+        raise invalid(
+            "INVALID_DECIMAL", f"{field}.quantity", "must be whole units", value=msg.quantity
+        )
+    limit = _price(msg.limit_price, f"{field}.limit_price", kind.needs_limit)
+    stop = _price(msg.stop_price, f"{field}.stop_price", kind.needs_stop)
+    return OrderSpec(inst, side, quantity, kind, limit, stop, tif, msg.outside_rth)
+
+
+def _price(raw: str, field: str, needed: bool) -> Decimal | None:
+    if needed and not raw:
+        raise invalid("FIELD_REQUIRED", field, "is required for this order type")
+    if not needed and raw:
+        raise invalid("FIELD_NOT_ALLOWED", field, "must be empty for this order type")
+    return decimal_field(raw, field) if raw else None
+
+
+def changes(msg: common_pb2.OrderChanges) -> OrderChangeSet:
+    tif: TimeInForce | None = None
+    if msg.HasField("time_in_force"):
+        tif = _enum(msg.time_in_force, _TIFS, "changes.time_in_force")
+    out = OrderChangeSet(
+        quantity=decimal_field(msg.quantity, "changes.quantity")
+        if msg.HasField("quantity")
+        else None,
+        limit_price=decimal_field(msg.limit_price, "changes.limit_price")
+        if msg.HasField("limit_price")
+        else None,
+        stop_price=decimal_field(msg.stop_price, "changes.stop_price")
+        if msg.HasField("stop_price")
+        else None,
+        tif=tif,
+    )
+    if out.is_empty():
+        raise invalid("CHANGES_EMPTY", "changes", "a modify must change at least one field")
+    return out
+
+
+def common_fields(request_id: str, account_id: str, key: str | None) -> None:
+    bounded(request_id, "request_id", MAX_REQUEST_ID, required=False)
+    bounded(account_id, "account_id", MAX_ACCOUNT_ID)
+    if key is not None:
+        bounded(key, "idempotency_key", MAX_IDEMPOTENCY_KEY)
+
+
+def _dec(value: Decimal | None) -> str:
+    return "" if value is None else format(value.normalize(), "f")
+
+
+def order_to_wire(spec: OrderSpec) -> common_pb2.Order:
+    return common_pb2.Order(
+        instrument=common_pb2.Instrument(
+            symbol=spec.instrument.symbol,
+            sec_type=_reverse(_SECS)[spec.instrument.sec_kind],  # type: ignore[arg-type]
+            exchange=spec.instrument.exchange,
+            currency=spec.instrument.currency,
+            primary_exchange=spec.instrument.primary_exchange,
+        ),
+        action=_reverse(_SIDES)[spec.side],  # type: ignore[arg-type]
+        quantity=_dec(spec.quantity),
+        order_type=_reverse(_KINDS)[spec.kind],  # type: ignore[arg-type]
+        limit_price=_dec(spec.limit_price),
+        stop_price=_dec(spec.stop_price),
+        time_in_force=_reverse(_TIFS)[spec.tif],  # type: ignore[arg-type]
+        outside_rth=spec.outside_rth,
+    )
+
+
+def broker_order(view: BrokerOrderView) -> common_pb2.BrokerOrder:
+    msg = common_pb2.BrokerOrder(
+        broker_order_id=view.broker_order_id,
+        perm_id=view.perm_id,
+        account_id=view.account_id,
+        status=view.status,
+        filled=_dec(view.filled) or "0",
+        remaining=_dec(view.remaining) or "0",
+        avg_fill_price=_dec(view.avg_fill_price) or "0",
+        order_ref=view.order_ref,
+        parent_id=view.parent_id,
+        oca_group=view.oca_group,
+    )
+    if view.order is not None:
+        msg.order.CopyFrom(order_to_wire(view.order))
+    return msg
+
+
+def order_result(view: BrokerOrderView, reconciled: bool) -> writer_pb2.WriterOrderResult:
+    return writer_pb2.WriterOrderResult(order=broker_order(view), reconciled=reconciled)
+
+
+def timestamp(at: datetime) -> Timestamp:
+    ts = Timestamp()
+    ts.FromDatetime(at)
+    return ts
+
+
+def decimal_text(value: Decimal | None) -> str:
+    return _dec(value)
+
+
+__all__ = ["WriterError"]
