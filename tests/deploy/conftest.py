@@ -1,0 +1,72 @@
+"""Fixtures of the deployment tests: per-role vault-ids and a render of each role."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.deploy.ansible_run import (
+    ROLES,
+    PlayResult,
+    RoleFixture,
+    finish,
+    make_inventory,
+    make_role_fixture,
+    start_playbook,
+)
+
+# W is the one host that may be configured live; the render proves the guard lets it through.
+W_LIVE_SETTINGS: Mapping[str, Any] = {
+    "livegate_policy_live_trading_enabled": True,
+    "livegate_policy_safety_live_trading_enabled": True,
+    "livegate_policy_paper_to_live_checklist_acknowledged": True,
+    "livegate_policy_allowed_accounts": ["U1234567"],
+    "livegate_policy_risk_policy_id": "risk-2026-01",
+}
+# Paper settings on the non-live hosts: a DU account is allowed outside W.
+R_PAPER_SETTINGS: Mapping[str, Any] = {"livegate_policy_allowed_accounts": []}
+
+
+@dataclass(frozen=True)
+class Render:
+    role: str
+    host: str
+    root: Path
+    result: PlayResult
+    fixture: RoleFixture
+
+    def text(self, relative: str) -> str:
+        return (self.root / relative.lstrip("/")).read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def renders(tmp_path_factory: pytest.TempPathFactory, dev_pki: Path) -> dict[str, Render]:
+    """site.yml rendered for each role, each run with only that role's vault-id, in parallel."""
+    tmp = tmp_path_factory.mktemp("render")
+    fixtures = {role: make_role_fixture(tmp, role) for role in ROLES}
+    inventory = make_inventory(tmp, dev_pki, fixtures, host_vars={"w1": W_LIVE_SETTINGS})
+    started = {
+        role: start_playbook(
+            tmp,
+            "site.yml",
+            inventory,
+            vault_ids=[fixtures[role].vault_id],
+            limit=f"{role.lower()}1",
+            log_name=f"render-{role.lower()}",
+        )
+        for role in ROLES
+    }
+    return {
+        role: Render(
+            role=role,
+            host=f"{role.lower()}1",
+            root=tmp / "root" / f"{role.lower()}1",
+            result=finish(*started[role]),
+            fixture=fixtures[role],
+        )
+        for role in ROLES
+    }

@@ -1,0 +1,249 @@
+"""site.yml rendered locally into a temporary root per role: configs, units, secrets, modes."""
+
+from __future__ import annotations
+
+import re
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from policy_service import config as policy_config
+from tests.deploy.ansible_run import ANSIBLE_DIR, files_under, run_playbook, write_yaml
+from tests.deploy.conftest import Render
+from writer_service import config as writer_config
+
+NON_LIVE = ("R", "ABH")
+LIVE_MARKERS = (
+    re.compile(r"livegate/W/"),
+    re.compile(r"livegate-writer-w\b"),
+    re.compile(r"(?<![A-Za-z0-9])U\d{5,}"),  # a live IBKR account id; DU... paper ids don't match
+)
+
+
+def _doc(render: Render, relative: str) -> dict[str, object]:
+    loaded = yaml.safe_load(render.text(relative))
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def _under_root(node: object, root: Path) -> object:
+    """The config's absolute host paths, moved under the render root so loaders can read them."""
+    if isinstance(node, dict):
+        return {k: _under_root(v, root) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_under_root(v, root) for v in node]
+    if isinstance(node, str) and node.startswith(("/etc/livegate", "/var/lib/livegate")):
+        return f"{root}{node}"
+    return node
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.mark.parametrize("role", ["W", "R", "ABH"])
+def test_render_when_run_with_only_its_own_vault_id_then_play_succeeds(
+    renders: dict[str, Render], role: str
+) -> None:
+    render = renders[role]
+    assert render.result.returncode == 0, render.result.output[-4000:]
+    assert "failed=0" in render.result.output
+
+
+@pytest.mark.parametrize("role", ["W", "R", "ABH"])
+def test_render_when_role_deployed_then_writer_config_names_its_own_role_and_path(
+    renders: dict[str, Render], role: str
+) -> None:
+    render = renders[role]
+    doc = _doc(render, "etc/livegate/writer.yaml")
+    assert doc["role"] == role
+    vault = doc["vault"]
+    assert isinstance(vault, dict)
+    assert vault["secret_path"] == f"livegate/{role}/broker"
+    assert vault["role_id"] == render.fixture.role_id
+    assert vault["kv_mount"] == "secret"
+    assert vault["wrapped_secret_id_file"] == "/etc/livegate/writer/secret-id.wrapped"
+    assert doc["principals"] == {
+        "policy": {"sans": ["spiffe://livegate.dev/policy"], "scopes": ["writer.call"]}
+    }
+    wrapped = render.root / "etc/livegate/writer/secret-id.wrapped"
+    assert wrapped.read_text(encoding="utf-8").strip() == render.fixture.wrapped_secret_id
+
+
+@pytest.mark.parametrize("role", ["W", "R", "ABH"])
+def test_render_when_role_deployed_then_services_own_loaders_accept_the_configs(
+    renders: dict[str, Render], role: str
+) -> None:
+    render = renders[role]
+    writer = writer_config.from_document(_doc(render, "etc/livegate/writer.yaml"), Path("/"))
+    assert writer.role.value == role
+    assert writer.vault.secret_path == f"livegate/{role}/broker"
+    doc = _under_root(_doc(render, "etc/livegate/policy.yaml"), render.root)
+    assert isinstance(doc, dict)
+    policy = policy_config.from_document(doc, Path("/"))
+    assert policy.server.listen == "0.0.0.0:50051"
+    assert policy.storage_url == "sqlite:////var/lib/livegate/policy/policy.db"
+    assert policy.audit.account_hash_key == render.fixture.account_hash_key.encode()
+    assert policy.live.enabled is (role == "W")
+    assert policy.principals.resolve_sans(["spiffe://livegate.dev/operator"]) is not None
+
+
+def test_render_when_w_configured_live_then_policy_config_enables_live_trading(
+    renders: dict[str, Render],
+) -> None:
+    doc = _doc(renders["W"], "etc/livegate/policy.yaml")
+    assert doc["live_trading"] == {
+        "enabled": True,
+        "allowed_accounts": ["U1234567"],
+        "risk_policy_id": "risk-2026-01",
+        "paper_to_live_checklist_acknowledged": True,
+    }
+    assert doc["safety"] == {"live_trading_enabled": True}
+
+
+@pytest.mark.parametrize("role", NON_LIVE)
+def test_render_when_non_w_role_then_live_trading_is_off(
+    renders: dict[str, Render], role: str
+) -> None:
+    doc = _doc(renders[role], "etc/livegate/policy.yaml")
+    assert doc["live_trading"] == {
+        "enabled": False,
+        "allowed_accounts": [],
+        "risk_policy_id": "",
+        "paper_to_live_checklist_acknowledged": False,
+    }
+    assert doc["safety"] == {"live_trading_enabled": False}
+
+
+@pytest.mark.parametrize("role", NON_LIVE)
+def test_render_when_non_w_role_then_no_file_holds_a_live_path_approle_account_or_w_secret(
+    renders: dict[str, Render], role: str
+) -> None:
+    render = renders[role]
+    w_fixture = renders["W"].fixture
+    files = files_under(render.root)
+    assert len(files) >= 10
+    for path in files:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for marker in LIVE_MARKERS:
+            assert not marker.search(text), f"{marker.pattern} in {path}"
+        for w_secret in (
+            w_fixture.role_id,
+            w_fixture.wrapped_secret_id,
+            w_fixture.account_hash_key,
+        ):
+            assert w_secret not in text, f"a W secret in {path}"
+
+
+def test_render_when_w_role_then_the_same_scan_finds_the_live_markers(
+    renders: dict[str, Render],
+) -> None:
+    # Proves the scan above can fail: W's own render does hold the live path and account.
+    text = "\n".join(p.read_text(errors="replace") for p in files_under(renders["W"].root))
+    assert all(marker.search(text) for marker in LIVE_MARKERS[::2])
+
+
+@pytest.mark.parametrize("role", ["W", "R", "ABH"])
+def test_render_when_role_deployed_then_writer_unit_is_hardened_and_stops_on_fatal_exits(
+    renders: dict[str, Render], role: str
+) -> None:
+    unit = renders[role].text("etc/systemd/system/livegate-writer.service")
+    assert (
+        "ExecStart=/opt/livegate/venv/bin/livegate-writer --config /etc/livegate/writer.yaml"
+        in unit
+    )
+    assert "\nRestart=on-failure\n" in unit
+    assert "\nRestartPreventExitStatus=2 3 4\n" in unit
+    assert "\nUser=livegate-writer\n" in unit
+    for directive in (
+        "NoNewPrivileges=yes",
+        "ProtectSystem=strict",
+        "PrivateTmp=yes",
+        "ProtectHome=yes",
+        "CapabilityBoundingSet=\n",
+    ):
+        assert directive in unit
+    assert f"instance role {role})" in unit
+
+
+@pytest.mark.parametrize("role", ["W", "R", "ABH"])
+def test_render_when_role_deployed_then_policy_unit_writes_only_its_state(
+    renders: dict[str, Render], role: str
+) -> None:
+    unit = renders[role].text("etc/systemd/system/livegate-policy.service")
+    assert (
+        "ExecStart=/opt/livegate/venv/bin/livegate-policy --config /etc/livegate/policy.yaml"
+        in unit
+    )
+    assert "\nUser=livegate-policy\n" in unit
+    assert "\nProtectSystem=strict\n" in unit
+    assert "\nReadWritePaths=/var/lib/livegate/policy /var/lib/livegate/audit-export\n" in unit
+    assert "\nRestartPreventExitStatus=2\n" in unit
+
+
+@pytest.mark.parametrize("role", ["W", "R", "ABH"])
+def test_render_when_keys_are_vault_encrypted_then_hosts_get_the_plain_keys_private(
+    renders: dict[str, Render], role: str, dev_pki: Path
+) -> None:
+    render = renders[role]
+    for name in ("policy", "writer"):
+        key = render.root / f"etc/livegate/tls/{name}.key"
+        assert key.read_bytes() == (dev_pki / f"{name}.key").read_bytes()
+        assert _mode(key) == 0o440
+    assert _mode(render.root / "etc/livegate/writer/secret-id.wrapped") == 0o400
+    assert _mode(render.root / "etc/livegate/policy/account-hash.key") == 0o440
+    assert _mode(render.root / "etc/livegate/writer.yaml") == 0o640
+    assert _mode(render.root / "etc/livegate/policy.yaml") == 0o640
+    hash_key = render.root / "etc/livegate/policy/account-hash.key"
+    assert hash_key.read_text(encoding="utf-8") == render.fixture.account_hash_key
+
+
+@pytest.mark.parametrize("role", ["W", "R", "ABH"])
+def test_render_when_secrets_handled_then_play_output_never_shows_them(
+    renders: dict[str, Render], role: str
+) -> None:
+    render = renders[role]
+    output = render.result.output
+    for secret in (
+        render.fixture.role_id,
+        render.fixture.wrapped_secret_id,
+        render.fixture.account_hash_key,
+    ):
+        assert secret not in output
+
+
+def test_render_when_example_inventory_and_example_only_password_then_r_host_renders(
+    tmp_path: Path, dev_pki: Path
+) -> None:
+    # The shipped example vault files are encrypted with the documented throwaway password.
+    password = tmp_path / "example-only"
+    password.write_text("example-only\n", encoding="utf-8")
+    overrides = tmp_path / "overrides.yml"
+    write_yaml(
+        overrides,
+        {
+            "livegate_render_only": True,
+            "livegate_root": str(tmp_path / "root"),
+            "livegate_pki_src_dir": str(dev_pki),
+            "livegate_vault_client_ca_cert_src": "",
+            # A given wrapped id: no Vault is contacted while rendering the example.
+            "livegate_vault_client_wrapped_secret_id": "example-wrapped",
+            "ansible_become": False,
+            "ansible_python_interpreter": sys.executable,
+        },
+    )
+    result = run_playbook(
+        tmp_path,
+        "site.yml",
+        ANSIBLE_DIR / "inventory/example/hosts.yml",
+        vault_ids=[f"r@{password}"],
+        limit="r",
+        extra_vars_files=[overrides],
+    )
+    assert result.returncode == 0, result.output[-4000:]
+    doc = yaml.safe_load((tmp_path / "root/etc/livegate/writer.yaml").read_text())
+    assert doc["role"] == "R"
+    assert doc["vault"]["role_id"] == "00000000-0000-0000-0000-000000000002"
