@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from livegate_common import logs
 from livegate_common.config import ConfigError
-from livegate_common.devconfig import POLICY_SERVICE_NAME
-from livegate_common.server import mark_serving, serve_until_signalled
 from policy_service import config as policy_config
-from policy_service.server import build_server
+from policy_service.server import build_service
 
 log = logging.getLogger("livegate.policy")
 
@@ -24,15 +24,30 @@ def main(argv: list[str] | None = None) -> int:
     logs.configure("policy")
     try:
         config = policy_config.load(args.config)
+        logs.configure("policy", config.log_level)
+        service = build_service(config)
     except (ConfigError, FileNotFoundError) as exc:
         log.error("bad config", extra={"error": str(exc)})
         return 2
-    logs.configure("policy", config.log_level)
-    server, port, health_servicer = build_server(config)
-    server.start()
-    mark_serving(health_servicer, [POLICY_SERVICE_NAME], True)
-    log.info("serving", extra={"port": port, "listen": config.server.listen})
-    serve_until_signalled(server, health_servicer, [POLICY_SERVICE_NAME])
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    service.start()
+    log.info(
+        "serving",
+        extra={
+            "port": service.port,
+            "listen": config.server.listen,
+            "live_trading_enabled": config.live.enabled,
+            "risk_policy_id": service.gate.policy.policy_id,
+        },
+    )
+    try:
+        stop.wait()
+    finally:
+        log.info("stopping")
+        service.stop(grace_s=5.0)
+        log.info("stopped")
     return 0
 
 

@@ -2,17 +2,50 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from livegate_common import config as cfg
+from livegate_common.config import ConfigError
 from livegate_common.identity import PrincipalMap
 from livegate_common.scopes import POLICY_SCOPES
+from livegate_common.tls import TLSFiles
 
-ENV_PREFIX = "LIVEGATE_POLICY"
-DEFAULT_LISTEN = "127.0.0.1:50051"
+ENV_PREFIX: Final = "LIVEGATE_POLICY"
+DEFAULT_LISTEN: Final = "127.0.0.1:50051"
+# Seven years: the record-keeping horizon live trading needs (seed requirement).
+MIN_RETENTION_DAYS: Final = 2555
+_ACCOUNT_RE: Final = re.compile(r"^[A-Za-z0-9]{1,32}$")
+
+
+@dataclass(frozen=True)
+class LiveTradingConfig:
+    enabled: bool
+    safety_enabled: bool
+    allowed_accounts: frozenset[str]
+    risk_policy_id: str
+    checklist_acknowledged: bool
+
+
+@dataclass(frozen=True)
+class AuditConfig:
+    retention_days: int
+    export_before_purge: bool
+    export_dir: Path
+    account_hash_key: bytes
+
+
+@dataclass(frozen=True)
+class WriterClientConfig:
+    address: str
+    server_name: str
+    expected_san: str
+    tls: TLSFiles
+    deadline_s: float
+    sync_interval_s: float
 
 
 @dataclass(frozen=True)
@@ -20,13 +53,118 @@ class PolicyConfig:
     server: cfg.ServerConfig
     principals: PrincipalMap
     log_level: str
+    live: LiveTradingConfig
+    audit: AuditConfig
+    writer: WriterClientConfig
+    risk_policy_file: Path
+    storage_url: str
+    preview_ttl_s: float
+    approval_ttl_s: float
+    four_eyes: bool
+    # A pending row older than this with no outcome is treated as a crash and settled.
+    pending_timeout_s: float
+
+
+def _positive_float(doc: Mapping[str, Any], key: str, default: float) -> float:
+    value = cfg.get(doc, key, float, default)
+    if not isinstance(value, float | int) or value <= 0:
+        raise ConfigError(key, f"must be a number > 0, got {value!r}")
+    return float(value)
+
+
+def _live(doc: Mapping[str, Any]) -> LiveTradingConfig:
+    enabled = cfg.get(doc, "live_trading.enabled", bool, False)
+    safety = cfg.get(doc, "safety.live_trading_enabled", bool, False)
+    # Two flags exist so that one edit cannot turn live trading on; one without the other is a
+    # mistake, and a mistake here must stop the process rather than guess.
+    if enabled and not safety:
+        raise ConfigError(
+            "safety.live_trading_enabled", "must be true when live_trading.enabled is true"
+        )
+    if safety and not enabled:
+        raise ConfigError(
+            "live_trading.enabled", "must be true when safety.live_trading_enabled is true"
+        )
+    accounts = cfg.get(doc, "live_trading.allowed_accounts", list, [])
+    for account in accounts:
+        if not isinstance(account, str) or not _ACCOUNT_RE.match(account):
+            raise ConfigError("live_trading.allowed_accounts", f"invalid account id {account!r}")
+    if enabled and not accounts:
+        raise ConfigError("live_trading.allowed_accounts", "must not be empty when enabled")
+    policy_id = cfg.get(doc, "live_trading.risk_policy_id", str, "")
+    if enabled and not policy_id:
+        raise ConfigError("live_trading.risk_policy_id", "is required when live trading is on")
+    return LiveTradingConfig(
+        enabled=enabled,
+        safety_enabled=safety,
+        allowed_accounts=frozenset(accounts),
+        risk_policy_id=policy_id,
+        checklist_acknowledged=cfg.get(
+            doc, "live_trading.paper_to_live_checklist_acknowledged", bool, False
+        ),
+    )
+
+
+def _audit(doc: Mapping[str, Any], base: Path, data_dir: Path) -> AuditConfig:
+    retention = cfg.get(doc, "audit.retention_days", int, MIN_RETENTION_DAYS)
+    if retention < MIN_RETENTION_DAYS:
+        raise ConfigError(
+            "audit.retention_days", f"must be >= {MIN_RETENTION_DAYS}, got {retention}"
+        )
+    export_first = cfg.get(doc, "audit.export_before_purge", bool, True)
+    if not export_first:
+        raise ConfigError(
+            "audit.export_before_purge", "must be true: purge needs a verified export"
+        )
+    inline = cfg.get(doc, "audit.account_hash_key", str, "")
+    if inline:
+        key = inline.encode()
+    else:
+        key_file = cfg.get_path(doc, "audit.account_hash_key_file", base)
+        if not key_file.is_file():
+            raise ConfigError("audit.account_hash_key_file", f"{key_file} does not exist")
+        key = key_file.read_bytes().strip()
+    if len(key) < 16:
+        raise ConfigError("audit.account_hash_key_file", "the key must be at least 16 bytes")
+    return AuditConfig(
+        retention_days=retention,
+        export_before_purge=export_first,
+        export_dir=cfg.get_path(doc, "audit.export_dir", base, str(data_dir / "audit-exports")),
+        account_hash_key=key,
+    )
+
+
+def _writer(doc: Mapping[str, Any], base: Path) -> WriterClientConfig:
+    return WriterClientConfig(
+        address=cfg.get(doc, "writer.address", str),
+        server_name=cfg.get(doc, "writer.server_name", str, "localhost"),
+        expected_san=cfg.get(doc, "writer.expected_san", str, ""),
+        tls=TLSFiles(
+            ca=cfg.get_path(doc, "writer.tls.ca", base),
+            cert=cfg.get_path(doc, "writer.tls.cert", base),
+            key=cfg.get_path(doc, "writer.tls.key", base),
+        ),
+        deadline_s=_positive_float(doc, "writer.deadline_s", 5.0),
+        sync_interval_s=_positive_float(doc, "writer.sync_interval_s", 2.0),
+    )
 
 
 def from_document(doc: Mapping[str, Any], base: Path) -> PolicyConfig:
+    data_dir = cfg.get_path(doc, "storage.data_dir", base, ".")
+    default_url = f"sqlite:///{data_dir / 'policy.db'}"
     return PolicyConfig(
         server=cfg.server_config(doc, base, DEFAULT_LISTEN),
         principals=cfg.principal_map(doc, POLICY_SCOPES),
         log_level=cfg.get(doc, "logging.level", str, "INFO"),
+        live=_live(doc),
+        audit=_audit(doc, base, data_dir),
+        writer=_writer(doc, base),
+        risk_policy_file=cfg.get_path(doc, "risk.policy_file", base),
+        storage_url=cfg.get(doc, "storage.url", str, default_url),
+        preview_ttl_s=_positive_float(doc, "previews.ttl_s", 300.0),
+        approval_ttl_s=_positive_float(doc, "approvals.ttl_s", 300.0),
+        four_eyes=cfg.get(doc, "approvals.four_eyes", bool, True),
+        pending_timeout_s=_positive_float(doc, "idempotency.pending_timeout_s", 30.0),
     )
 
 

@@ -1,21 +1,154 @@
-"""Builds the policy service's gRPC server from its config."""
+"""Builds the policy service from its config: storage, gate, writer client, gRPC server."""
 
 from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
 
 import grpc
 from grpc_health.v1 import health
 
 from livegate_api.v1 import policy_pb2_grpc
+from livegate_common.config import ConfigError
 from livegate_common.devconfig import POLICY_SERVICE_NAME
-from livegate_common.server import create_server
+from livegate_common.server import create_server, mark_serving
+from policy_service.audit_ops import AuditOps
 from policy_service.config import PolicyConfig
+from policy_service.domain import risk_policy
+from policy_service.domain.gate import Gate
+from policy_service.domain.killswitch import KillSwitchService
+from policy_service.domain.ports import Clock, Writer
+from policy_service.domain.previews import Previews
+from policy_service.domain.settings import GateSettings
+from policy_service.servicer import PolicyServicer
+from policy_service.storage.engine import make_engines, migrate
+from policy_service.storage.store import RiskPolicyConflict, SqlStore
+from policy_service.writer_client import WriterClient
+
+log = logging.getLogger(__name__)
 
 
-def build_server(config: PolicyConfig) -> tuple[grpc.Server, int, health.HealthServicer]:
-    servicer = policy_pb2_grpc.PolicyServiceServicer()  # every method UNIMPLEMENTED until filled
-    return create_server(
+class SystemClock:
+    def now_us(self) -> int:
+        return time.time_ns() // 1000
+
+
+def settings_from(config: PolicyConfig) -> GateSettings:
+    return GateSettings(
+        live_enabled=config.live.enabled,
+        safety_enabled=config.live.safety_enabled,
+        checklist_acknowledged=config.live.checklist_acknowledged,
+        configured_policy_id=config.live.risk_policy_id,
+        allowed_accounts=config.live.allowed_accounts,
+        retention_days=config.audit.retention_days,
+        export_before_purge=config.audit.export_before_purge,
+        account_hash_key=config.audit.account_hash_key,
+        preview_ttl_us=int(config.preview_ttl_s * 1_000_000),
+        approval_ttl_us=int(config.approval_ttl_s * 1_000_000),
+        four_eyes=config.four_eyes,
+        pending_timeout_us=int(config.pending_timeout_s * 1_000_000),
+    )
+
+
+@dataclass
+class PolicyService:
+    """A built service: start() serves, stop() drains; tests bind port 0 and read .port."""
+
+    server: grpc.Server
+    port: int
+    health: health.HealthServicer
+    gate: Gate
+    switch: KillSwitchService
+    store: SqlStore
+    sync_interval_s: float
+    _closers: list[object] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _sync: threading.Thread | None = None
+
+    def start(self) -> PolicyService:
+        self.server.start()
+        self._sync = threading.Thread(target=self._sync_loop, name="killswitch-sync", daemon=True)
+        self._sync.start()
+        mark_serving(self.health, [POLICY_SERVICE_NAME], True)
+        return self
+
+    def _sync_loop(self) -> None:
+        # The writer starts closed and closes itself when it hears nothing: keep telling it.
+        while not self._stop.wait(self.sync_interval_s):
+            try:
+                self.switch.sync_writer()
+            except Exception:  # the loop must outlive any one failure
+                log.exception("kill switch sync failed")
+
+    def stop(self, grace_s: float = 1.0) -> None:
+        self._stop.set()
+        mark_serving(self.health, [POLICY_SERVICE_NAME], False)
+        self.server.stop(grace_s).wait(grace_s + 1)
+        if self._sync is not None:
+            self._sync.join(timeout=5)
+        for closer in self._closers:
+            close = getattr(closer, "close", None) or getattr(closer, "dispose", None)
+            if close is not None:
+                close()
+
+
+def build_service(
+    config: PolicyConfig,
+    *,
+    clock: Clock | None = None,
+    writer: Writer | None = None,
+    max_workers: int = 32,
+) -> PolicyService:
+    """Migrate storage, load the risk policy, wire the gate, bind (not start) the server."""
+    clock = clock or SystemClock()
+    try:
+        policy = risk_policy.load(config.risk_policy_file)
+    except risk_policy.RiskPolicyError as exc:
+        raise ConfigError("risk.policy_file", str(exc)) from exc
+    write, read = make_engines(config.storage_url)
+    migrate(write)
+    store = SqlStore(write, read)
+    try:
+        store.store_risk_policy(policy, clock.now_us())
+    except RiskPolicyConflict as exc:
+        raise ConfigError("risk.policy_file", str(exc)) from exc
+    closers: list[object] = []
+    if writer is None:
+        client = WriterClient(config.writer)
+        closers.append(client)
+        writer = client
+    gate = Gate(settings_from(config), policy, store, writer, clock)
+    switch = KillSwitchService(gate)
+    servicer = PolicyServicer(
+        config.principals,
+        gate,
+        Previews(gate),
+        switch,
+        AuditOps(gate, write, config.audit.export_dir),
+    )
+    server, port, health_servicer = create_server(
         config.server,
         config.principals,
         [lambda s: policy_pb2_grpc.add_PolicyServiceServicer_to_server(servicer, s)],
         [POLICY_SERVICE_NAME],
+        max_workers=max_workers,
     )
+    closers += [write, read] if write is not read else [write]
+    return PolicyService(
+        server=server,
+        port=port,
+        health=health_servicer,
+        gate=gate,
+        switch=switch,
+        store=store,
+        sync_interval_s=config.writer.sync_interval_s,
+        _closers=closers,
+    )
+
+
+def build_server(config: PolicyConfig) -> tuple[grpc.Server, int, health.HealthServicer]:
+    """The factory's older shape, for callers that only need the gRPC server."""
+    service = build_service(config)
+    return service.server, service.port, service.health

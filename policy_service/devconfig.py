@@ -1,0 +1,77 @@
+"""A policy config for the local dev stack: live trading on for the simulated account."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from livegate_common.devconfig import policy_principals, tls_section
+from livegate_common.pki import spiffe_id
+
+DEV_RISK_POLICY_ID = "dev-risk-policy"
+
+
+def dev_risk_policy() -> dict[str, Any]:
+    return {
+        "id": DEV_RISK_POLICY_ID,
+        "version": 1,
+        "limits": {
+            "max_quantity": "1000",
+            "max_notional_per_order": "100000",
+            "price_collar_bps": "500",
+            "max_reference_age_s": "60",
+            "allowed_sec_types": ["STOCK", "ETF"],
+            "allowed_symbols": [],
+            "max_orders_per_minute": 600,
+            "max_open_orders": 500,
+            "max_daily_notional": "10000000",
+        },
+    }
+
+
+def dev_config(
+    pki_dir: Path, data_dir: Path, writer_port: int, account: str, listen: str = "127.0.0.1:50051"
+) -> dict[str, Any]:
+    """The config document; also writes the risk policy and the account-hash key into DATA_DIR."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    policy_file = data_dir / "risk-policy.yaml"
+    policy_file.write_text(yaml.safe_dump(dev_risk_policy(), sort_keys=False), encoding="utf-8")
+    key_file = data_dir / "account-hash.key"
+    if not key_file.exists():
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    return {
+        "server": {"listen": listen, "tls": tls_section(pki_dir, "policy")},
+        "principals": policy_principals(),
+        "logging": {"level": "INFO"},
+        "live_trading": {
+            "enabled": True,
+            "allowed_accounts": [account],
+            "risk_policy_id": DEV_RISK_POLICY_ID,
+            "paper_to_live_checklist_acknowledged": True,
+        },
+        "safety": {"live_trading_enabled": True},
+        "audit": {
+            "retention_days": 2555,
+            "export_before_purge": True,
+            "export_dir": str(data_dir / "audit-exports"),
+            "account_hash_key_file": str(key_file),
+        },
+        "writer": {
+            "address": f"127.0.0.1:{writer_port}",
+            "server_name": "localhost",
+            "expected_san": spiffe_id("writer"),
+            "tls": tls_section(pki_dir, "policy"),
+            "deadline_s": 5,
+            "sync_interval_s": 2,
+        },
+        "risk": {"policy_file": str(policy_file)},
+        "storage": {"data_dir": str(data_dir), "url": f"sqlite:///{data_dir / 'policy.db'}"},
+        "previews": {"ttl_s": 300},
+        "approvals": {"ttl_s": 300, "four_eyes": True},
+    }

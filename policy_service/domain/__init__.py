@@ -1,0 +1,1 @@
+"""The gate's rules: plain Python, no gRPC and no SQL; clock, store and writer come in."""

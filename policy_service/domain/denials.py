@@ -1,0 +1,61 @@
+"""Denials more than one part of the gate hands out, and their stored form."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from policy_service import reasons
+from policy_service.domain import model as m
+
+
+def scope_denial(call: m.Call, scope: str) -> m.Denial | None:
+    if scope in call.scopes:
+        return None
+    return m.Denial(
+        reasons.SCOPE_MISSING,
+        "PERMISSION_DENIED",
+        3,
+        f"principal {call.principal} lacks scope {scope}",
+        {"principal": call.principal, "scope": scope},
+    )
+
+
+def closed(switch: m.KillSwitch) -> m.Denial:
+    return m.Denial(
+        reasons.KILL_SWITCH_CLOSED,
+        "FAILED_PRECONDITION",
+        6,
+        "the kill switch is closed",
+        {"version": str(switch.version), "changed_by": switch.changed_by},
+    )
+
+
+def audit_down() -> m.Denial:
+    return m.Denial(reasons.AUDIT_UNAVAILABLE, "UNAVAILABLE", 7, "the audit log cannot be written")
+
+
+def internal() -> m.Denial:
+    return m.Denial(reasons.INTERNAL_ERROR, "INTERNAL", 8, "inconsistent preview state")
+
+
+def to_dict(denial: m.Denial) -> dict[str, Any]:
+    return {
+        "reason": denial.reason,
+        "code": denial.code,
+        "step": denial.step,
+        "message": denial.message,
+        "metadata": dict(denial.metadata),
+    }
+
+
+def from_dict(data: Mapping[str, Any]) -> m.Denial:
+    return m.Denial(
+        data["reason"], data["code"], int(data["step"]), data["message"], dict(data["metadata"])
+    )
+
+
+def day_of(now_us: int) -> str:
+    """The UTC trading day a write counts towards (daily notional)."""
+    return dt.datetime.fromtimestamp(now_us / 1e6, tz=dt.UTC).strftime("%Y-%m-%d")

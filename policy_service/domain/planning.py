@@ -1,0 +1,109 @@
+"""Step 8 per command: find and check the previews and approvals, and plan the writer call."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from policy_service.domain import approvals as appr
+from policy_service.domain import limits
+from policy_service.domain import model as m
+from policy_service.domain.commands import BracketCmd, CancelCmd, Command, ModifyCmd, SubmitCmd
+from policy_service.domain.denials import internal
+from policy_service.domain.ports import Store, Writer
+
+
+@dataclass
+class Plan:
+    """What step 8 found: the legs to limit-check and what step 10/11 need."""
+
+    legs: list[limits.Leg] = field(default_factory=list)
+    approval_ids: tuple[str, ...] = ()
+    notional: Decimal = Decimal(0)
+    new_orders: int = 0
+    send: Callable[[str], tuple[m.BrokerOrder, ...]] = lambda _rid: ()
+    preview_id: str = ""
+
+
+class Planner:
+    def __init__(self, store: Store, writer: Writer):
+        self.store = store
+        self.writer = writer
+
+    def plan(self, cmd: Command, now: int, own_key: str = "") -> Plan | m.Denial:
+        """Step 8: the preview(s) and approval(s) the command names, and what to send."""
+        if isinstance(cmd, CancelCmd):
+            return Plan(
+                send=lambda rid: (
+                    self.writer.cancel(rid, cmd.account_id, cmd.broker_order_id, cmd.key),
+                )
+            )
+        if isinstance(cmd, BracketCmd):
+            return self._plan_bracket(cmd, now, own_key)
+        kind = m.Kind.ORDER if isinstance(cmd, SubmitCmd) else m.Kind.MODIFY
+        preview = self.store.get_previews([cmd.preview_id]).get(cmd.preview_id)
+        denial = appr.check_preview(preview, cmd.preview_id, kind, cmd.account_id, now)
+        if denial is not None or preview is None:
+            return denial or internal()
+        approval = self.store.get_approvals([cmd.approval_id]).get(cmd.approval_id)
+        denial = appr.check_approval(approval, cmd.approval_id, cmd.preview_id, now, own_key)
+        if denial is not None:
+            return denial
+        leg = self._leg(preview, now)
+        if isinstance(cmd, ModifyCmd):
+            denial = appr.check_modify_matches(preview, cmd.broker_order_id, cmd.changes)
+            if denial is not None:
+                return denial
+            return Plan(
+                legs=[leg],
+                approval_ids=(cmd.approval_id,),
+                notional=leg.notional,
+                send=lambda rid: (
+                    self.writer.modify(
+                        rid, cmd.account_id, cmd.broker_order_id, cmd.changes, cmd.key
+                    ),
+                ),
+            )
+        return Plan(
+            legs=[leg],
+            approval_ids=(cmd.approval_id,),
+            notional=leg.notional,
+            new_orders=1,
+            send=lambda rid: (self.writer.submit(rid, cmd.account_id, preview.order, cmd.key),),
+        )
+
+    def _plan_bracket(self, cmd: BracketCmd, now: int, own_key: str) -> Plan | m.Denial:
+        found = self.store.get_previews(cmd.preview_ids)
+        approvals = self.store.get_approvals(cmd.approval_ids)
+        legs: list[m.Preview] = []
+        for preview_id, approval_id in zip(cmd.preview_ids, cmd.approval_ids, strict=True):
+            preview = found.get(preview_id)
+            denial = appr.check_preview(
+                preview, preview_id, m.Kind.BRACKET_LEG, cmd.account_id, now
+            )
+            if denial is not None or preview is None:
+                return denial or internal()
+            denial = appr.check_approval(
+                approvals.get(approval_id), approval_id, preview_id, now, own_key
+            )
+            if denial is not None:
+                return denial
+            legs.append(preview)
+        denial = appr.check_bracket_group(legs)
+        if denial is not None:
+            return denial
+        checked = [self._leg(p, now) for p in legs]
+        orders = (legs[0].order, legs[1].order, legs[2].order)
+        return Plan(
+            legs=checked,
+            approval_ids=cmd.approval_ids,
+            # The exits only reduce the entry's exposure; the entry is what the day adds.
+            notional=checked[0].notional,
+            new_orders=3,
+            send=lambda rid: self.writer.bracket(rid, cmd.account_id, orders, cmd.key),
+        )
+
+    def _leg(self, preview: m.Preview, now: int) -> limits.Leg:
+        age = Decimal(max(0, now - preview.reference_as_of_us)) / Decimal(1_000_000)
+        return limits.Leg(preview.order, preview.reference_price, age)

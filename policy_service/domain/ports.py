@@ -1,0 +1,140 @@
+"""What the gate needs from outside: a clock, a store and a writer; fakes stand in in tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Protocol
+
+from policy_service.domain import model as m
+from policy_service.domain.audit import AuditDraft
+from policy_service.domain.limits import Usage
+
+
+class StoreUnavailable(RuntimeError):
+    """The database could not complete a transaction; nothing of it was committed."""
+
+
+@dataclass(frozen=True)
+class PendingWrite:
+    key: str
+    request_hash: str
+    kind: m.Kind
+    account_hash: str
+    approval_ids: tuple[str, ...]
+    notional: Decimal
+    new_orders: int
+    day: str
+
+
+@dataclass(frozen=True)
+class IdemRecord:
+    key: str
+    request_hash: str
+    kind: m.Kind
+    account_hash: str
+    status: str  # PENDING, UNKNOWN, SUCCEEDED, REFUSED
+    approval_ids: tuple[str, ...]
+    notional: Decimal
+    new_orders: int
+    day: str
+    created_at_us: int
+    updated_at_us: int
+    outcome: Mapping[str, Any] | None
+
+
+@dataclass(frozen=True)
+class BeginResult:
+    started: bool = False
+    audit_event_id: int = 0
+    existing: IdemRecord | None = None
+    denial: m.Denial | None = None
+
+
+class Clock(Protocol):
+    def now_us(self) -> int: ...
+
+
+class Store(Protocol):
+    def append_audit(self, draft: AuditDraft, now_us: int) -> int: ...
+    def audit_available(self) -> bool: ...
+    def kill_switch(self) -> m.KillSwitch: ...
+    def set_kill_switch(
+        self,
+        state: m.SwitchState,
+        reason: str,
+        changed_by: str,
+        request_id: str,
+        draft: AuditDraft,
+        now_us: int,
+    ) -> tuple[m.KillSwitch, int]: ...
+    def save_previews(self, items: Sequence[m.Preview], draft: AuditDraft, now_us: int) -> int: ...
+    def get_previews(self, ids: Iterable[str]) -> dict[str, m.Preview]: ...
+    def save_approval(
+        self, approval: m.Approval, comment: str, draft: AuditDraft, now_us: int
+    ) -> int: ...
+    def get_approvals(self, ids: Iterable[str]) -> dict[str, m.Approval]: ...
+    def get_record(self, key: str) -> IdemRecord | None: ...
+    def usage(self, account_hash: str, day: str, now_us: int) -> Usage: ...
+    def begin(
+        self,
+        pending: PendingWrite,
+        check_usage: Callable[[Usage], m.Denial | None],
+        draft: AuditDraft,
+        now_us: int,
+    ) -> BeginResult: ...
+    def finish(
+        self,
+        key: str,
+        status: str,
+        outcome: Mapping[str, Any] | None,
+        opened: Sequence[int],
+        closed: Sequence[int],
+        draft: AuditDraft,
+        now_us: int,
+    ) -> int: ...
+    def mark_unknown(self, key: str, draft: AuditDraft, now_us: int) -> int: ...
+    def claim_for_settlement(self, key: str, now_us: int, stale_before_us: int) -> bool: ...
+
+
+class WriterError(Exception):
+    """A writer call failed. kind: UNAVAILABLE (not sent), UNKNOWN (maybe sent), REFUSED,
+    NOT_FOUND."""
+
+    def __init__(self, kind: str, code: str, reason: str, message: str):
+        super().__init__(f"{kind} {code} {reason}: {message}")
+        self.kind = kind
+        self.code = code
+        self.reason = reason
+        self.message = message
+
+
+class Writer(Protocol):
+    """The writer service as the gate sees it; raises WriterError."""
+
+    def submit(
+        self, request_id: str, account_id: str, order: m.OrderSpec, key: str
+    ) -> m.BrokerOrder: ...
+    def cancel(
+        self, request_id: str, account_id: str, broker_order_id: int, key: str
+    ) -> m.BrokerOrder: ...
+    def modify(
+        self, request_id: str, account_id: str, broker_order_id: int, changes: m.Changes, key: str
+    ) -> m.BrokerOrder: ...
+    def bracket(
+        self,
+        request_id: str,
+        account_id: str,
+        legs: tuple[m.OrderSpec, m.OrderSpec, m.OrderSpec],
+        key: str,
+    ) -> tuple[m.BrokerOrder, m.BrokerOrder, m.BrokerOrder]: ...
+    def get_order(
+        self, account_id: str, broker_order_id: int = 0, order_ref: str = ""
+    ) -> m.BrokerOrder: ...
+    def get_quote(self, instrument: m.Instrument) -> m.Quote: ...
+    def set_kill_switch(
+        self, request_id: str, state: m.SwitchState, reason: str, version: int
+    ) -> None: ...
+    def cancel_all(self, request_id: str, reason: str) -> int: ...
+    def permission_ok(self) -> tuple[bool, str]: ...

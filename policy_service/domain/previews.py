@@ -1,0 +1,246 @@
+"""Previews (order, modify, bracket) and approvals: persisted server-side with expiry."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from policy_service import reasons
+from policy_service.domain import limits
+from policy_service.domain import model as m
+from policy_service.domain.denials import day_of, scope_denial
+from policy_service.domain.enablement import account_denial
+from policy_service.domain.gate import Gate
+from policy_service.domain.ports import StoreUnavailable, WriterError
+
+PREVIEW_SCOPE = "preview.create"
+APPROVAL_SCOPE = "approval.grant"
+
+
+def _writer_denial(err: WriterError, step: int = 8) -> m.Denial:
+    if err.kind == "NOT_FOUND":
+        return m.Denial(
+            reasons.WRITER_ORDER_NOT_FOUND, "NOT_FOUND", step, "the writer does not know the order"
+        )
+    if err.kind == "REFUSED":
+        return m.Denial(
+            err.reason or reasons.WRITER_REFUSED,
+            err.code,
+            step,
+            err.message,
+            {"writer_reason": err.reason},
+        )
+    return m.Denial(
+        reasons.WRITER_UNAVAILABLE,
+        "UNAVAILABLE",
+        step,
+        "the writer could not be reached",
+        {"grpc_code": err.code},
+    )
+
+
+class Previews:
+    def __init__(self, gate: Gate):
+        self._gate = gate
+
+    def _admit(self, call: m.Call, scope: str, account_id: str) -> m.Denial | None:
+        gate = self._gate
+        denial = scope_denial(call, scope)
+        if denial is None and account_id:
+            denial = account_denial(gate.settings, account_id, gate.account_hash(account_id))
+        return denial
+
+    def _build(
+        self,
+        call: m.Call,
+        account_id: str,
+        order: m.OrderSpec,
+        quote: m.Quote,
+        kind: m.Kind,
+        **extra: object,
+    ) -> m.Preview:
+        gate = self._gate
+        now = gate.clock.now_us()
+        reference = quote.reference()
+        age = Decimal(max(0, now - quote.as_of_us)) / Decimal(1_000_000)
+        leg = limits.Leg(order, reference, age)
+        checks = list(limits.report(gate.policy, leg))
+        usage = gate.store.usage(gate.account_hash(account_id), day_of(now), now)
+        new_orders = 0 if kind is m.Kind.MODIFY else 1
+        denial = limits.check_usage(gate.policy, usage, new_orders, leg.notional, new_orders > 0)
+        checks.append(
+            m.LimitCheck("account_usage", True)
+            if denial is None
+            else m.LimitCheck("account_usage", False, denial.reason, dict(denial.metadata))
+        )
+        return m.Preview(
+            preview_id=f"pv_{uuid.uuid4().hex}",
+            kind=kind,
+            account_id=account_id,
+            order=order,
+            reference_price=reference,
+            reference_as_of_us=quote.as_of_us,
+            estimated_notional=leg.notional,
+            checks=tuple(checks),
+            risk_policy_id=gate.policy.policy_id,
+            created_by=call.principal,
+            created_at_us=now,
+            expires_at_us=now + gate.settings.preview_ttl_us,
+            **extra,  # type: ignore[arg-type]
+        )
+
+    def _save(self, call: m.Call, items: list[m.Preview], account_id: str) -> m.Denial | None:
+        gate = self._gate
+        draft = gate.draft(
+            call,
+            "RECORDED",
+            None,
+            gate_step=0,
+            account_id=account_id,
+            preview_id=",".join(p.preview_id for p in items),
+            detail={"would_pass": str(all(p.would_pass for p in items)).lower()},
+        )
+        try:
+            gate.store.save_previews(items, draft, gate.clock.now_us())
+        except StoreUnavailable:
+            return m.Denial(reasons.AUDIT_UNAVAILABLE, "UNAVAILABLE", 7, "storage unavailable")
+        return None
+
+    def order(self, call: m.Call, account_id: str, order: m.OrderSpec) -> m.Preview | m.Denial:
+        gate = self._gate
+        denial = self._admit(call, PREVIEW_SCOPE, account_id)
+        if denial is not None:
+            return gate.refuse(call, denial, account_id=account_id)
+        try:
+            quote = gate.writer.get_quote(order.instrument)
+        except WriterError as err:
+            return gate.refuse(call, _writer_denial(err), account_id=account_id)
+        preview = self._build(call, account_id, order, quote, m.Kind.ORDER)
+        denial = self._save(call, [preview], account_id)
+        return denial or preview
+
+    def modify(
+        self, call: m.Call, account_id: str, broker_order_id: int, changes: m.Changes
+    ) -> m.Preview | m.Denial:
+        gate = self._gate
+        ids = {"account_id": account_id, "broker_order_id": broker_order_id}
+        denial = self._admit(call, PREVIEW_SCOPE, account_id)
+        if denial is not None:
+            return gate.refuse(call, denial, **ids)
+        try:
+            live = gate.writer.get_order(account_id, broker_order_id=broker_order_id)
+        except WriterError as err:
+            return gate.refuse(call, _writer_denial(err), **ids)
+        if live.account_id != account_id or live.order is None:
+            denial = m.Denial(
+                reasons.ORDER_ACCOUNT_MISMATCH,
+                "PERMISSION_DENIED",
+                5,
+                "the broker order belongs to another account",
+                {"broker_order_id": str(broker_order_id)},
+            )
+            return gate.refuse(call, denial, **ids)
+        denial = applicable(live.order, changes)
+        if denial is not None:
+            return gate.refuse(call, denial, **ids)
+        replacement = changes.apply(live.order)
+        try:
+            quote = gate.writer.get_quote(replacement.instrument)
+        except WriterError as err:
+            return gate.refuse(call, _writer_denial(err), **ids)
+        preview = self._build(
+            call,
+            account_id,
+            replacement,
+            quote,
+            m.Kind.MODIFY,
+            broker_order_id=broker_order_id,
+            changes=changes,
+        )
+        return self._save(call, [preview], account_id) or preview
+
+    def bracket(
+        self, call: m.Call, account_id: str, legs: tuple[m.OrderSpec, m.OrderSpec, m.OrderSpec]
+    ) -> list[m.Preview] | m.Denial:
+        gate = self._gate
+        denial = self._admit(call, PREVIEW_SCOPE, account_id)
+        if denial is not None:
+            return gate.refuse(call, denial, account_id=account_id)
+        try:
+            quote = gate.writer.get_quote(legs[0].instrument)
+        except WriterError as err:
+            return gate.refuse(call, _writer_denial(err), account_id=account_id)
+        group = f"bg_{uuid.uuid4().hex}"
+        items = [
+            self._build(call, account_id, order, quote, m.Kind.BRACKET_LEG, group_id=group, leg=leg)
+            for order, leg in zip(
+                legs, (m.Leg.PARENT, m.Leg.TAKE_PROFIT, m.Leg.STOP_LOSS), strict=True
+            )
+        ]
+        return self._save(call, items, account_id) or items
+
+    def approve(self, call: m.Call, preview_id: str, comment: str) -> m.Approval | m.Denial:
+        gate = self._gate
+        ids = {"preview_id": preview_id}
+        denial = scope_denial(call, APPROVAL_SCOPE)
+        if denial is not None:
+            return gate.refuse(call, denial, **ids)
+        now = gate.clock.now_us()
+        preview = gate.store.get_previews([preview_id]).get(preview_id)
+        if preview is None:
+            denial = m.Denial(reasons.PREVIEW_NOT_FOUND, "NOT_FOUND", 8, "no such preview", ids)
+            return gate.refuse(call, denial, **ids)
+        ids["account_id"] = preview.account_id
+        if now >= preview.expires_at_us:
+            denial = m.Denial(
+                reasons.PREVIEW_EXPIRED,
+                "FAILED_PRECONDITION",
+                8,
+                "preview expired",
+                {"preview_id": preview_id},
+            )
+            return gate.refuse(call, denial, **ids)
+        if gate.settings.four_eyes and preview.created_by == call.principal:
+            denial = m.Denial(
+                reasons.FOUR_EYES_REQUIRED,
+                "FAILED_PRECONDITION",
+                8,
+                "the approver must not be the preview's creator",
+                {"principal": call.principal},
+            )
+            return gate.refuse(call, denial, **ids)
+        approval = m.Approval(
+            approval_id=f"ap_{uuid.uuid4().hex}",
+            preview_id=preview_id,
+            approved_by=call.principal,
+            created_at_us=now,
+            # An approval never outlives the preview it approves.
+            expires_at_us=min(now + gate.settings.approval_ttl_us, preview.expires_at_us),
+        )
+        draft = gate.draft(
+            call, "RECORDED", None, gate_step=0, approval_id=approval.approval_id, **ids
+        )
+        try:
+            gate.store.save_approval(approval, comment, draft, now)
+        except StoreUnavailable:
+            return m.Denial(reasons.AUDIT_UNAVAILABLE, "UNAVAILABLE", 7, "storage unavailable")
+        return approval
+
+
+def applicable(order: m.OrderSpec, changes: m.Changes) -> m.Denial | None:
+    """A change may only touch a price the order type has."""
+    has_limit = order.order_type in (m.OrderType.LIMIT, m.OrderType.STOP_LIMIT)
+    has_stop = order.order_type in (m.OrderType.STOP, m.OrderType.STOP_LIMIT)
+    for name, present, allowed in (
+        ("limit_price", changes.limit_price is not None, has_limit),
+        ("stop_price", changes.stop_price is not None, has_stop),
+    ):
+        if present and not allowed:
+            return m.Denial(
+                reasons.CHANGE_NOT_APPLICABLE,
+                "INVALID_ARGUMENT",
+                2,
+                f"{name} cannot change on a {order.order_type} order",
+                {"field": name, "order_type": order.order_type.value},
+            )
+    return None

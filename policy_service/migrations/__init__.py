@@ -1,0 +1,1 @@
+"""Alembic migrations of the policy service's schema, run programmatically at start."""

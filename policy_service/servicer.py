@@ -1,0 +1,380 @@
+"""PolicyService over gRPC: wire <-> domain, and Denial -> status. No rules live here."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import uuid
+from collections.abc import Callable
+from typing import Any, Final, TypeVar
+
+import grpc
+
+from livegate_api.v1 import common_pb2, policy_pb2, policy_pb2_grpc
+from livegate_common import logs
+from livegate_common.errors import status_with_reason
+from livegate_common.identity import PrincipalMap
+from policy_service import reasons, wire
+from policy_service.audit_ops import AuditOps
+from policy_service.domain import model as m
+from policy_service.domain.commands import BracketCmd, CancelCmd, ModifyCmd, Outcome, SubmitCmd
+from policy_service.domain.gate import Gate
+from policy_service.domain.killswitch import KillSwitchService, SetResult
+from policy_service.domain.previews import Previews
+from policy_service.storage.audit_store import EventFilter
+from policy_service.wire import ShapeError
+
+log = logging.getLogger(__name__)
+_REQUEST_ID_RE: Final = re.compile(r"[^A-Za-z0-9._:\-]")
+R = TypeVar("R")
+
+
+def request_id_from(context: grpc.ServicerContext) -> str:
+    """x-request-id from the caller, sanitised and bounded; a fresh uuid4 otherwise."""
+    for k, v in context.invocation_metadata() or ():
+        if k == "x-request-id" and isinstance(v, str):
+            cleaned = _REQUEST_ID_RE.sub("", v)[:64]
+            if cleaned:
+                return cleaned
+    return uuid.uuid4().hex
+
+
+def rpc(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Request id, principal, Denial -> status, and no exception ever escapes as a crash."""
+    name = method.__name__
+
+    @functools.wraps(method)
+    def handler(self: PolicyServicer, request: Any, context: grpc.ServicerContext) -> Any:
+        request_id = request_id_from(context)
+        token = logs.request_id_var.set(request_id)
+        try:
+            principal = self._principals.resolve(context)
+            call = m.Call(
+                name,
+                request_id,
+                principal.name if principal else "",
+                principal.scopes if principal else frozenset(),
+            )
+            try:
+                result = method(self, call, request)
+            except ShapeError as err:
+                result = self._gate.refuse(call, err.denial)
+            except Exception:  # bad input must never crash the service; logged, INTERNAL
+                log.exception("unexpected error", extra={"method": name})
+                result = m.Denial(reasons.INTERNAL_ERROR, "INTERNAL", 0, "internal error")
+            trailing = (("x-request-id", request_id),)
+            if isinstance(result, m.Denial):
+                status = status_with_reason(
+                    getattr(grpc.StatusCode, result.code),
+                    result.reason,
+                    result.message,
+                    {**result.metadata, "gate_step": str(result.step), "request_id": request_id},
+                )
+                context.abort_with_status(
+                    status._replace(trailing_metadata=tuple(status.trailing_metadata) + trailing)  # type: ignore[attr-defined]
+                )
+            context.set_trailing_metadata(trailing)
+            return result
+        finally:
+            logs.request_id_var.reset(token)
+
+    return handler
+
+
+class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
+    def __init__(
+        self,
+        principals: PrincipalMap,
+        gate: Gate,
+        previews: Previews,
+        switch: KillSwitchService,
+        audit: AuditOps,
+    ):
+        self._principals = principals
+        self._gate = gate
+        self._previews = previews
+        self._switch = switch
+        self._audit = audit
+
+    # ---- previews and approvals ------------------------------------------------------------
+
+    @rpc
+    def CreateOrderPreview(self, call: m.Call, req: policy_pb2.CreateOrderPreviewRequest) -> Any:
+        if not req.HasField("order"):
+            raise ShapeError(reasons.FIELD_REQUIRED, "order is required", field="order")
+        result = self._previews.order(call, wire.account(req.account_id), wire.order(req.order))
+        return result if isinstance(result, m.Denial) else wire.preview_to_wire(result)
+
+    @rpc
+    def CreateModifyPreview(self, call: m.Call, req: policy_pb2.CreateModifyPreviewRequest) -> Any:
+        result = self._previews.modify(
+            call,
+            wire.account(req.account_id),
+            wire.broker_id(req.broker_order_id),
+            wire.changes(req.changes),
+        )
+        return result if isinstance(result, m.Denial) else wire.preview_to_wire(result)
+
+    @rpc
+    def CreateBracketPreview(
+        self, call: m.Call, req: policy_pb2.CreateBracketPreviewRequest
+    ) -> Any:
+        result = self._previews.bracket(call, wire.account(req.account_id), wire.bracket_legs(req))
+        if isinstance(result, m.Denial):
+            return result
+        parent, take, stop = (wire.preview_to_wire(p) for p in result)
+        return policy_pb2.BracketPreview(
+            group_id=result[0].group_id, parent=parent, take_profit=take, stop_loss=stop
+        )
+
+    @rpc
+    def ApprovePreview(self, call: m.Call, req: policy_pb2.ApprovePreviewRequest) -> Any:
+        comment = wire.bounded(req.comment, "comment", 500, required=False)
+        result = self._previews.approve(call, wire.ident(req.preview_id, "preview_id"), comment)
+        if isinstance(result, m.Denial):
+            return result
+        return policy_pb2.Approval(
+            approval_id=result.approval_id,
+            preview_id=result.preview_id,
+            approved_by=result.approved_by,
+            created_at=wire.ts(result.created_at_us),
+            expires_at=wire.ts(result.expires_at_us),
+        )
+
+    # ---- live writes -----------------------------------------------------------------------
+
+    @rpc
+    def SubmitOrder(self, call: m.Call, req: policy_pb2.SubmitOrderRequest) -> Any:
+        cmd = SubmitCmd(
+            wire.account(req.account_id),
+            wire.ident(req.preview_id, "preview_id"),
+            wire.ident(req.approval_id, "approval_id"),
+            wire.key(req.idempotency_key),
+        )
+        result = self._gate.execute(call, cmd)
+        if isinstance(result, m.Denial):
+            return result
+        return policy_pb2.SubmitOrderResponse(
+            order=wire.broker_order_to_wire(result.orders[0]),
+            replayed=result.replayed,
+            audit_event_id=result.audit_event_id,
+        )
+
+    @rpc
+    def CancelOrder(self, call: m.Call, req: policy_pb2.CancelOrderRequest) -> Any:
+        cmd = CancelCmd(
+            wire.account(req.account_id),
+            wire.broker_id(req.broker_order_id),
+            wire.key(req.idempotency_key),
+        )
+        result = self._gate.execute(call, cmd)
+        if isinstance(result, m.Denial):
+            return result
+        return policy_pb2.CancelOrderResponse(
+            order=wire.broker_order_to_wire(result.orders[0]),
+            replayed=result.replayed,
+            audit_event_id=result.audit_event_id,
+        )
+
+    @rpc
+    def ModifyOrder(self, call: m.Call, req: policy_pb2.ModifyOrderRequest) -> Any:
+        cmd = ModifyCmd(
+            wire.account(req.account_id),
+            wire.broker_id(req.broker_order_id),
+            wire.ident(req.approval_id, "approval_id"),
+            wire.ident(req.preview_id, "preview_id"),
+            wire.key(req.idempotency_key),
+            wire.changes(req.changes),
+        )
+        result = self._gate.execute(call, cmd)
+        if isinstance(result, m.Denial):
+            return result
+        return policy_pb2.ModifyOrderResponse(
+            order=wire.broker_order_to_wire(result.orders[0]),
+            replayed=result.replayed,
+            audit_event_id=result.audit_event_id,
+        )
+
+    @rpc
+    def SubmitBracket(self, call: m.Call, req: policy_pb2.SubmitBracketRequest) -> Any:
+        previews = (
+            wire.ident(req.parent_preview_id, "parent_preview_id"),
+            wire.ident(req.take_profit_preview_id, "take_profit_preview_id"),
+            wire.ident(req.stop_loss_preview_id, "stop_loss_preview_id"),
+        )
+        approvals = (
+            wire.ident(req.parent_approval_id, "parent_approval_id"),
+            wire.ident(req.take_profit_approval_id, "take_profit_approval_id"),
+            wire.ident(req.stop_loss_approval_id, "stop_loss_approval_id"),
+        )
+        if len(set(previews)) != 3 or len(set(approvals)) != 3:
+            raise ShapeError(reasons.BRACKET_IDS_DUPLICATED, "the three legs must be distinct")
+        cmd = BracketCmd(
+            wire.account(req.account_id), previews, approvals, wire.key(req.idempotency_key)
+        )
+        result = self._gate.execute(call, cmd)
+        if isinstance(result, m.Denial):
+            return result
+        return _bracket_response(result)
+
+    # ---- kill switch and status ------------------------------------------------------------
+
+    @rpc
+    def GetKillSwitch(self, call: m.Call, req: policy_pb2.GetKillSwitchRequest) -> Any:
+        result = self._switch.get(call)
+        return result if isinstance(result, m.Denial) else wire.switch_to_wire(result)
+
+    @rpc
+    def SetKillSwitch(self, call: m.Call, req: policy_pb2.SetKillSwitchRequest) -> Any:
+        states = {
+            common_pb2.KILL_SWITCH_STATE_OPEN: m.SwitchState.OPEN,
+            common_pb2.KILL_SWITCH_STATE_CLOSED: m.SwitchState.CLOSED,
+        }
+        state = wire.known(req.state, states, "state")
+        reason = wire.bounded(req.reason, "reason", 500)
+        if req.cancel_all_open_orders and state is not m.SwitchState.CLOSED:
+            raise ShapeError(
+                reasons.FIELD_INVALID,
+                "cancel_all_open_orders only with CLOSED",
+                field="cancel_all_open_orders",
+            )
+        result = self._switch.set(call, state, reason, req.cancel_all_open_orders)
+        if isinstance(result, m.Denial):
+            return result
+        return _set_response(result)
+
+    @rpc
+    def GetLiveStatus(self, call: m.Call, req: policy_pb2.GetLiveStatusRequest) -> Any:
+        status = self._switch.live_status()
+        msg = policy_pb2.LiveStatus(
+            live_enabled=status.live_enabled,
+            conditions=[
+                policy_pb2.EnablementCondition(name=c.name, passed=c.passed, detail=c.detail)
+                for c in status.conditions
+            ],
+            risk_policy_id=self._gate.policy.policy_id,
+        )
+        if status.switch is not None:
+            msg.kill_switch.CopyFrom(wire.switch_to_wire(status.switch))
+        return msg
+
+    # ---- audit -----------------------------------------------------------------------------
+
+    @rpc
+    def ListAuditEvents(self, call: m.Call, req: policy_pb2.ListAuditEventsRequest) -> Any:
+        size = req.page_size or 100
+        if not 1 <= size <= 1000:
+            raise ShapeError(reasons.FIELD_INVALID, "page_size must be 1..1000", field="page_size")
+        flt = EventFilter(
+            since_us=wire.ts_us(req.since) if req.HasField("since") else 0,
+            until_us=wire.ts_us(req.until) if req.HasField("until") else 0,
+            request_id=wire.bounded(req.request_id, "request_id", 64, required=False),
+            idempotency_key=wire.bounded(
+                req.idempotency_key, "idempotency_key", 64, required=False
+            ),
+            after_event_id=max(0, req.after_event_id),
+            limit=size,
+        )
+        result = self._audit.list(call, flt)
+        if isinstance(result, m.Denial):
+            return result
+        events = [_event_to_wire(e) for e in result]
+        next_after = events[-1].event_id if len(events) == size else 0
+        return policy_pb2.ListAuditEventsResponse(events=events, next_after_event_id=next_after)
+
+    @rpc
+    def VerifyAudit(self, call: m.Call, req: policy_pb2.VerifyAuditRequest) -> Any:
+        result = self._audit.verify(call)
+        if isinstance(result, m.Denial):
+            return result
+        verdict, purged_through = result
+        return policy_pb2.VerifyAuditResponse(
+            ok=verdict.ok,
+            events_checked=verdict.events_checked,
+            first_bad_event_id=verdict.first_bad_event_id,
+            problem=verdict.problem,
+            head_hash=verdict.head_hash,
+            purged_through_event_id=purged_through,
+        )
+
+    @rpc
+    def ExportAudit(self, call: m.Call, req: policy_pb2.ExportAuditRequest) -> Any:
+        until = wire.ts_us(req.until) if req.HasField("until") else 0
+        result = self._audit.export(call, until)
+        if isinstance(result, m.Denial):
+            return result
+        return policy_pb2.ExportAuditResponse(
+            export_id=result.export_id,
+            path=str(result.path),
+            manifest_path=str(result.manifest_path),
+            first_event_id=result.first_event_id,
+            last_event_id=result.last_event_id,
+            event_count=result.event_count,
+            sha256=result.sha256,
+        )
+
+    @rpc
+    def PurgeAudit(self, call: m.Call, req: policy_pb2.PurgeAuditRequest) -> Any:
+        before = wire.ts_us(req.before) if req.HasField("before") else 0
+        result = self._audit.purge(call, before, req.dry_run)
+        if isinstance(result, m.Denial):
+            return result
+        return policy_pb2.PurgeAuditResponse(
+            purged_count=result.purged_count,
+            purged_through_event_id=result.purged_through_event_id,
+            export_id=result.export_id,
+            audit_event_id=result.audit_event_id,
+        )
+
+
+def _bracket_response(result: Outcome) -> policy_pb2.SubmitBracketResponse:
+    parent, take, stop = (wire.broker_order_to_wire(o) for o in result.orders)
+    return policy_pb2.SubmitBracketResponse(
+        parent=parent,
+        take_profit=take,
+        stop_loss=stop,
+        replayed=result.replayed,
+        audit_event_id=result.audit_event_id,
+    )
+
+
+def _set_response(result: SetResult) -> policy_pb2.SetKillSwitchResponse:
+    return policy_pb2.SetKillSwitchResponse(
+        kill_switch=wire.switch_to_wire(result.switch),
+        writer_synced=result.writer_synced,
+        cancelled_orders=result.cancelled_orders,
+        audit_event_id=result.audit_event_id,
+    )
+
+
+def _event_to_wire(e: dict[str, Any]) -> policy_pb2.AuditEvent:
+    import json
+
+    states = {
+        "OPEN": common_pb2.KILL_SWITCH_STATE_OPEN,
+        "CLOSED": common_pb2.KILL_SWITCH_STATE_CLOSED,
+    }
+    return policy_pb2.AuditEvent(
+        event_id=e["event_id"],
+        occurred_at=wire.ts(e["occurred_at_us"]),
+        method=e["method"],
+        request_id=e["request_id"],
+        principal=e["principal"],
+        account_id_hash=e["account_id_hash"],
+        preview_id=e["preview_id"],
+        approval_id=e["approval_id"],
+        idempotency_key=e["idempotency_key"],
+        broker_order_id=e["broker_order_id"],
+        kill_switch_state=states.get(
+            e["kill_switch_state"], common_pb2.KILL_SWITCH_STATE_UNSPECIFIED
+        ),
+        risk_policy_id=e["risk_policy_id"],
+        outcome=e["outcome"],
+        status_code=e["status_code"],
+        reason=e["reason"],
+        gate_step=e["gate_step"],
+        detail=json.loads(e["detail"]),
+        prev_hash=e["prev_hash"],
+        hash=e["hash"],
+    )

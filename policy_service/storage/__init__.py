@@ -1,0 +1,1 @@
+"""Storage of the gate's state on SQLAlchemy 2 Core: SQLite (WAL) or PostgreSQL."""

@@ -1,0 +1,304 @@
+"""Step 10 and 12 storage: pending rows, approval reservations, account usage, outcomes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from policy_service import reasons
+from policy_service.domain import model as m
+from policy_service.domain.audit import AuditDraft
+from policy_service.domain.denials import closed
+from policy_service.domain.limits import Usage
+from policy_service.domain.ports import BeginResult, IdemRecord, PendingWrite, StoreUnavailable
+from policy_service.storage import audit_store
+from policy_service.storage.rows import switch_from
+from policy_service.storage.tables import (
+    account_usage,
+    approvals,
+    idempotency_records,
+    kill_switch,
+    open_orders,
+)
+
+MINUTE_US = 60_000_000
+
+
+class _Abort(Exception):
+    """Rolls the transaction back and carries the answer out of it."""
+
+    def __init__(self, result: BeginResult):
+        super().__init__("rollback")
+        self.result = result
+
+
+class IdempotencyStore:
+    """The part of SqlStore that serialises live writes; row locks and unique keys, no mutexes."""
+
+    write: Engine
+    read: Engine
+    _dialect: str
+
+    def _tx(self) -> Any:  # provided by SqlStore
+        raise NotImplementedError
+
+    def get_record(self, key: str) -> IdemRecord | None:
+        with self.read.connect() as conn:
+            return self._record(conn, key)
+
+    def usage(self, account_hash: str, day: str, now_us: int) -> Usage:
+        with self.read.connect() as conn:
+            return self._usage(conn, account_hash, day, now_us)
+
+    def begin(
+        self,
+        pending: PendingWrite,
+        check_usage: Callable[[Usage], m.Denial | None],
+        draft: AuditDraft,
+        now_us: int,
+    ) -> BeginResult:
+        """Step 10 in one transaction: pending row, approval reservations, usage, audit."""
+        try:
+            with self.write.begin() as conn:
+                switch = switch_from(
+                    conn.execute(select(kill_switch).where(kill_switch.c.id == 1)).one()
+                )
+                if switch.state is not m.SwitchState.OPEN:
+                    raise _Abort(BeginResult(denial=closed(switch)))
+                existing = self._record(conn, pending.key)
+                if existing is not None:
+                    raise _Abort(BeginResult(existing=existing))
+                conn.execute(
+                    insert(idempotency_records).values(
+                        idempotency_key=pending.key,
+                        request_hash=pending.request_hash,
+                        kind=pending.kind.value,
+                        account_hash=pending.account_hash,
+                        status="PENDING",
+                        approval_ids=json.dumps(list(pending.approval_ids)),
+                        notional=str(pending.notional),
+                        new_orders=pending.new_orders,
+                        day=pending.day,
+                        created_at_us=now_us,
+                        updated_at_us=now_us,
+                    )
+                )
+                denial = self._reserve(conn, pending, now_us)
+                if denial is None:
+                    denial = self._check_usage(conn, pending, check_usage, now_us)
+                if denial is not None:
+                    raise _Abort(BeginResult(denial=denial))
+                event_id = audit_store.append(conn, draft, now_us)
+                return BeginResult(started=True, audit_event_id=event_id)
+        except _Abort as abort:
+            return abort.result
+        except IntegrityError as exc:
+            # Another request (maybe on another replica) inserted this key first.
+            record = self.get_record(pending.key)
+            if record is None:
+                raise StoreUnavailable(str(exc)) from exc
+            return BeginResult(existing=record)
+        except SQLAlchemyError as exc:
+            raise StoreUnavailable(str(exc)) from exc
+
+    def _reserve(self, conn: Connection, pending: PendingWrite, now_us: int) -> m.Denial | None:
+        # Sorted, so two brackets sharing approvals lock them in the same order (no deadlock).
+        for approval_id in sorted(pending.approval_ids):
+            result = conn.execute(
+                update(approvals)
+                .where(
+                    approvals.c.approval_id == approval_id,
+                    approvals.c.reserved_key.is_(None),
+                    approvals.c.consumed_at_us.is_(None),
+                    approvals.c.expires_at_us > now_us,
+                )
+                .values(reserved_key=pending.key)
+            )
+            if result.rowcount != 1:
+                return m.Denial(
+                    reasons.APPROVAL_CONSUMED,
+                    "FAILED_PRECONDITION",
+                    8,
+                    "the approval was used or reserved by another request",
+                    {"approval_id": approval_id},
+                )
+        return None
+
+    def _check_usage(
+        self,
+        conn: Connection,
+        pending: PendingWrite,
+        check: Callable[[Usage], m.Denial | None],
+        now_us: int,
+    ) -> m.Denial | None:
+        table = account_usage
+        ins = (postgresql.insert if self._dialect == "postgresql" else sqlite.insert)(table)
+        conn.execute(
+            ins.values(
+                account_hash=pending.account_hash, day=pending.day, daily_notional="0"
+            ).on_conflict_do_nothing()
+        )
+        # The account's usage row is its lock: limit checks of one account run one at a time.
+        row = conn.execute(
+            select(table.c.daily_notional)
+            .where(table.c.account_hash == pending.account_hash, table.c.day == pending.day)
+            .with_for_update()
+        ).one()
+        usage = self._usage(conn, pending.account_hash, pending.day, now_us, exclude=pending.key)
+        denial = check(usage)
+        if denial is not None:
+            return denial
+        conn.execute(
+            update(table)
+            .where(table.c.account_hash == pending.account_hash, table.c.day == pending.day)
+            .values(daily_notional=str(Decimal(row.daily_notional) + pending.notional))
+        )
+        return None
+
+    def _usage(
+        self, conn: Connection, account_hash: str, day: str, now_us: int, exclude: str = ""
+    ) -> Usage:
+        rec = idempotency_records
+        recent = conn.execute(
+            select(func.count()).where(
+                rec.c.account_hash == account_hash,
+                rec.c.created_at_us > now_us - MINUTE_US,
+                rec.c.idempotency_key != exclude,
+            )
+        ).scalar_one()
+        pending_new = conn.execute(
+            select(func.coalesce(func.sum(rec.c.new_orders), 0)).where(
+                rec.c.account_hash == account_hash,
+                rec.c.status.in_(("PENDING", "UNKNOWN")),
+                rec.c.idempotency_key != exclude,
+            )
+        ).scalar_one()
+        opened = conn.execute(
+            select(func.count()).where(open_orders.c.account_hash == account_hash)
+        ).scalar_one()
+        daily = conn.execute(
+            select(account_usage.c.daily_notional).where(
+                account_usage.c.account_hash == account_hash, account_usage.c.day == day
+            )
+        ).scalar()
+        return Usage(int(recent), int(opened) + int(pending_new), Decimal(daily or "0"))
+
+    def finish(
+        self,
+        key: str,
+        status: str,
+        outcome: Mapping[str, Any] | None,
+        opened: Sequence[int],
+        closed: Sequence[int],
+        draft: AuditDraft,
+        now_us: int,
+    ) -> int:
+        """Step 12 in one transaction: outcome, approvals consumed or released, audit."""
+        with self._tx() as conn:
+            record = self._record(conn, key, lock=True)
+            if record is None:
+                raise RuntimeError(f"no idempotency record {key}")
+            conn.execute(
+                update(idempotency_records)
+                .where(idempotency_records.c.idempotency_key == key)
+                .values(
+                    status=status,
+                    outcome=json.dumps(outcome) if outcome is not None else None,
+                    updated_at_us=now_us,
+                )
+            )
+            ids = list(record.approval_ids)
+            if status == "SUCCEEDED" and ids:
+                conn.execute(
+                    update(approvals)
+                    .where(approvals.c.approval_id.in_(ids), approvals.c.reserved_key == key)
+                    .values(consumed_at_us=now_us)
+                )
+            elif status == "REFUSED":
+                if ids:
+                    conn.execute(
+                        update(approvals)
+                        .where(approvals.c.approval_id.in_(ids), approvals.c.reserved_key == key)
+                        .values(reserved_key=None)
+                    )
+                self._refund(conn, record)
+            for broker_id in opened:
+                conn.execute(
+                    insert(open_orders).values(
+                        account_hash=record.account_hash,
+                        broker_order_id=broker_id,
+                        idempotency_key=key,
+                        opened_at_us=now_us,
+                    )
+                )
+            if closed:
+                conn.execute(
+                    delete(open_orders).where(
+                        open_orders.c.account_hash == record.account_hash,
+                        open_orders.c.broker_order_id.in_(list(closed)),
+                    )
+                )
+            return audit_store.append(conn, draft, now_us)
+
+    def _refund(self, conn: Connection, record: IdemRecord) -> None:
+        if record.notional <= 0:
+            return
+        where = (account_usage.c.account_hash == record.account_hash) & (
+            account_usage.c.day == record.day
+        )
+        row = conn.execute(
+            select(account_usage.c.daily_notional).where(where).with_for_update()
+        ).first()
+        if row is not None:
+            left = max(Decimal(0), Decimal(row.daily_notional) - record.notional)
+            conn.execute(update(account_usage).where(where).values(daily_notional=str(left)))
+
+    def mark_unknown(self, key: str, draft: AuditDraft, now_us: int) -> int:
+        with self._tx() as conn:
+            conn.execute(
+                update(idempotency_records)
+                .where(idempotency_records.c.idempotency_key == key)
+                .values(status="UNKNOWN", updated_at_us=now_us)
+            )
+            return audit_store.append(conn, draft, now_us)
+
+    def claim_for_settlement(self, key: str, now_us: int, stale_before_us: int) -> bool:
+        """UNKNOWN (or PENDING left by a crash) -> PENDING, for exactly one settling request."""
+        rec = idempotency_records
+        with self._tx() as conn:
+            result = conn.execute(
+                update(rec)
+                .where(
+                    rec.c.idempotency_key == key,
+                    (rec.c.status == "UNKNOWN")
+                    | ((rec.c.status == "PENDING") & (rec.c.updated_at_us < stale_before_us)),
+                )
+                .values(status="PENDING", updated_at_us=now_us)
+            )
+            return result.rowcount == 1
+
+    def _record(self, conn: Connection, key: str, lock: bool = False) -> IdemRecord | None:
+        query = select(idempotency_records).where(idempotency_records.c.idempotency_key == key)
+        row = conn.execute(query.with_for_update() if lock else query).first()
+        if row is None:
+            return None
+        return IdemRecord(
+            key=row.idempotency_key,
+            request_hash=row.request_hash,
+            kind=m.Kind(row.kind),
+            account_hash=row.account_hash,
+            status=row.status,
+            approval_ids=tuple(json.loads(row.approval_ids)),
+            notional=Decimal(row.notional),
+            new_orders=int(row.new_orders),
+            day=row.day,
+            created_at_us=int(row.created_at_us),
+            updated_at_us=int(row.updated_at_us),
+            outcome=json.loads(row.outcome) if row.outcome else None,
+        )

@@ -1,0 +1,200 @@
+"""The gate's store: one transaction per decision, row locks and unique keys across replicas."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from policy_service.domain import model as m
+from policy_service.domain.audit import AuditDraft
+from policy_service.domain.ports import StoreUnavailable
+from policy_service.domain.risk_policy import RiskPolicy
+from policy_service.storage import audit_store
+from policy_service.storage.idempotency import IdempotencyStore, _Abort
+from policy_service.storage.rows import preview_body, preview_from, switch_from
+from policy_service.storage.tables import (
+    approvals,
+    kill_switch,
+    kill_switch_history,
+    previews,
+    risk_policies,
+)
+
+log = logging.getLogger(__name__)
+MINUTE_US = 60_000_000
+
+
+class RiskPolicyConflict(RuntimeError):
+    """The same policy id and version is already stored with different limits."""
+
+
+class SqlStore(IdempotencyStore):
+    """Implements domain.ports.Store on SQLAlchemy Core."""
+
+    def __init__(self, write: Engine, read: Engine):
+        self.write = write
+        self.read = read
+        self._dialect = write.dialect.name
+
+    # ---- audit -----------------------------------------------------------------------------
+
+    def append_audit(self, draft: AuditDraft, now_us: int) -> int:
+        with self._tx() as conn:
+            return audit_store.append(conn, draft, now_us)
+
+    def audit_available(self) -> bool:
+        try:
+            with self.read.connect() as conn:
+                conn.execute(select(func.count()).select_from(kill_switch)).scalar()
+            return True
+        except SQLAlchemyError:
+            log.exception("audit store unreachable")
+            return False
+
+    # ---- kill switch -----------------------------------------------------------------------
+
+    def kill_switch(self) -> m.KillSwitch:
+        with self.read.connect() as conn:
+            return switch_from(conn.execute(select(kill_switch).where(kill_switch.c.id == 1)).one())
+
+    def set_kill_switch(
+        self,
+        state: m.SwitchState,
+        reason: str,
+        changed_by: str,
+        request_id: str,
+        draft: AuditDraft,
+        now_us: int,
+    ) -> tuple[m.KillSwitch, int]:
+        with self._tx() as conn:
+            row = conn.execute(
+                select(kill_switch).where(kill_switch.c.id == 1).with_for_update()
+            ).one()
+            version = int(row.version) + 1
+            values = {
+                "state": state.value,
+                "reason": reason,
+                "changed_by": changed_by,
+                "changed_at_us": now_us,
+                "version": version,
+            }
+            conn.execute(update(kill_switch).where(kill_switch.c.id == 1).values(**values))
+            conn.execute(insert(kill_switch_history).values(request_id=request_id, **values))
+            detail = {**draft.detail, "version": str(version)}
+            event_id = audit_store.append(
+                conn, _with(draft, kill_switch_state=state.value, detail=detail), now_us
+            )
+        return m.KillSwitch(state, reason, changed_by, now_us, version), event_id
+
+    # ---- risk policy -----------------------------------------------------------------------
+
+    def store_risk_policy(self, policy: RiskPolicy, now_us: int) -> None:
+        with self._tx() as conn:
+            row = conn.execute(
+                select(risk_policies.c.digest).where(
+                    risk_policies.c.policy_id == policy.policy_id,
+                    risk_policies.c.version == policy.version,
+                )
+            ).first()
+            if row is None:
+                conn.execute(
+                    insert(risk_policies).values(
+                        policy_id=policy.policy_id,
+                        version=policy.version,
+                        digest=policy.digest(),
+                        body=json.dumps(policy.canonical(), sort_keys=True),
+                        loaded_at_us=now_us,
+                    )
+                )
+            elif row.digest != policy.digest():
+                raise RiskPolicyConflict(
+                    f"risk policy {policy.policy_id} version {policy.version} is already stored "
+                    "with different limits; bump the version"
+                )
+
+    # ---- previews and approvals ------------------------------------------------------------
+
+    def save_previews(self, items: Sequence[m.Preview], draft: AuditDraft, now_us: int) -> int:
+        with self._tx() as conn:
+            for preview in items:
+                conn.execute(
+                    insert(previews).values(
+                        preview_id=preview.preview_id,
+                        kind=preview.kind.value,
+                        account_id=preview.account_id,
+                        group_id=preview.group_id,
+                        created_by=preview.created_by,
+                        created_at_us=preview.created_at_us,
+                        expires_at_us=preview.expires_at_us,
+                        body=json.dumps(preview_body(preview)),
+                    )
+                )
+            return audit_store.append(conn, draft, now_us)
+
+    def get_previews(self, ids: Iterable[str]) -> dict[str, m.Preview]:
+        wanted = [i for i in ids if i]
+        if not wanted:
+            return {}
+        with self.read.connect() as conn:
+            rows = conn.execute(select(previews).where(previews.c.preview_id.in_(wanted))).all()
+        return {row.preview_id: preview_from(row) for row in rows}
+
+    def save_approval(
+        self, approval: m.Approval, comment: str, draft: AuditDraft, now_us: int
+    ) -> int:
+        with self._tx() as conn:
+            conn.execute(
+                insert(approvals).values(
+                    approval_id=approval.approval_id,
+                    preview_id=approval.preview_id,
+                    approved_by=approval.approved_by,
+                    comment=comment,
+                    created_at_us=approval.created_at_us,
+                    expires_at_us=approval.expires_at_us,
+                )
+            )
+            return audit_store.append(conn, draft, now_us)
+
+    def get_approvals(self, ids: Iterable[str]) -> dict[str, m.Approval]:
+        wanted = [i for i in ids if i]
+        if not wanted:
+            return {}
+        with self.read.connect() as conn:
+            rows = conn.execute(select(approvals).where(approvals.c.approval_id.in_(wanted))).all()
+        return {
+            row.approval_id: m.Approval(
+                row.approval_id,
+                row.preview_id,
+                row.approved_by,
+                int(row.created_at_us),
+                int(row.expires_at_us),
+                row.reserved_key,
+                None if row.consumed_at_us is None else int(row.consumed_at_us),
+            )
+            for row in rows
+        }
+
+    # ---- helpers ---------------------------------------------------------------------------
+
+    @contextmanager
+    def _tx(self) -> Iterator[Connection]:
+        """A write transaction; database errors surface as StoreUnavailable."""
+        try:
+            with self.write.begin() as conn:
+                yield conn
+        except (_Abort, RiskPolicyConflict):
+            raise
+        except SQLAlchemyError as exc:
+            raise StoreUnavailable(str(exc)) from exc
+
+
+def _with(draft: AuditDraft, **changes: Any) -> AuditDraft:
+    from dataclasses import replace
+
+    return replace(draft, **changes)

@@ -1,0 +1,171 @@
+"""Table definitions the store queries; the Alembic migrations create the same schema."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+# Timestamps are integer microseconds since the epoch: the same on SQLite and PostgreSQL, and
+# hashed into audit events without any timezone ambiguity.
+previews = Table(
+    "previews",
+    metadata,
+    Column("preview_id", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("account_id", String(32), nullable=False),
+    Column("group_id", String(64), nullable=False, default=""),
+    Column("created_by", String(128), nullable=False),
+    Column("created_at_us", BigInteger, nullable=False),
+    Column("expires_at_us", BigInteger, nullable=False),
+    Column("body", Text, nullable=False),
+    Index("ix_previews_group", "group_id"),
+)
+
+approvals = Table(
+    "approvals",
+    metadata,
+    Column("approval_id", String(64), primary_key=True),
+    Column("preview_id", String(64), nullable=False),
+    Column("approved_by", String(128), nullable=False),
+    Column("comment", Text, nullable=False, default=""),
+    Column("created_at_us", BigInteger, nullable=False),
+    Column("expires_at_us", BigInteger, nullable=False),
+    # Set in the pending transaction; cleared again if the broker refuses.
+    Column("reserved_key", String(64), nullable=True),
+    Column("consumed_at_us", BigInteger, nullable=True),
+    Index("ix_approvals_preview", "preview_id"),
+)
+
+idempotency_records = Table(
+    "idempotency_records",
+    metadata,
+    Column("idempotency_key", String(64), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("account_hash", String(64), nullable=False),
+    # PENDING (writer call in flight), UNKNOWN (ambiguous answer), SUCCEEDED, REFUSED.
+    Column("status", String(16), nullable=False),
+    Column("approval_ids", Text, nullable=False, default="[]"),
+    Column("notional", String(40), nullable=False, default="0"),
+    Column("new_orders", Integer, nullable=False, default=0),
+    Column("day", String(10), nullable=False),
+    Column("created_at_us", BigInteger, nullable=False),
+    Column("updated_at_us", BigInteger, nullable=False),
+    Column("outcome", Text, nullable=True),
+    Index("ix_idem_account_time", "account_hash", "created_at_us"),
+)
+
+open_orders = Table(
+    "open_orders",
+    metadata,
+    Column("account_hash", String(64), primary_key=True),
+    Column("broker_order_id", BigInteger, primary_key=True),
+    Column("idempotency_key", String(64), nullable=False),
+    Column("opened_at_us", BigInteger, nullable=False),
+)
+
+# One row per account and day: the lock that serialises an account's limit checks across
+# replicas, and its running daily notional.
+account_usage = Table(
+    "account_usage",
+    metadata,
+    Column("account_hash", String(64), primary_key=True),
+    Column("day", String(10), primary_key=True),
+    Column("daily_notional", String(40), nullable=False, default="0"),
+)
+
+kill_switch = Table(
+    "kill_switch",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("state", String(8), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("changed_by", String(128), nullable=False),
+    Column("changed_at_us", BigInteger, nullable=False),
+    Column("version", BigInteger, nullable=False),
+)
+
+kill_switch_history = Table(
+    "kill_switch_history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("version", BigInteger, nullable=False),
+    Column("state", String(8), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("changed_by", String(128), nullable=False),
+    Column("changed_at_us", BigInteger, nullable=False),
+    Column("request_id", String(64), nullable=False),
+)
+
+risk_policies = Table(
+    "risk_policies",
+    metadata,
+    Column("policy_id", String(128), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("digest", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("loaded_at_us", BigInteger, nullable=False),
+)
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("event_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("occurred_at_us", BigInteger, nullable=False),
+    Column("method", String(64), nullable=False),
+    Column("request_id", String(64), nullable=False),
+    Column("principal", String(128), nullable=False),
+    Column("account_id_hash", String(64), nullable=False),
+    Column("preview_id", String(200), nullable=False),
+    Column("approval_id", String(200), nullable=False),
+    Column("idempotency_key", String(64), nullable=False),
+    Column("broker_order_id", BigInteger, nullable=False),
+    Column("kill_switch_state", String(8), nullable=False),
+    Column("risk_policy_id", String(128), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("status_code", String(32), nullable=False),
+    Column("reason", String(64), nullable=False),
+    Column("gate_step", Integer, nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_audit_time", "occurred_at_us"),
+    Index("ix_audit_request", "request_id"),
+    Index("ix_audit_key", "idempotency_key"),
+)
+
+# Single row: the chain head. Appends lock it, so event ids are gap-free across replicas.
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("last_event_id", BigInteger, nullable=False),
+    Column("last_hash", String(64), nullable=False),
+    Column("purged_through_event_id", BigInteger, nullable=False),
+    Column("purged_through_hash", String(64), nullable=False),
+)
+
+audit_exports = Table(
+    "audit_exports",
+    metadata,
+    Column("export_id", String(64), primary_key=True),
+    Column("created_at_us", BigInteger, nullable=False),
+    Column("path", Text, nullable=False),
+    Column("manifest_path", Text, nullable=False),
+    Column("first_event_id", BigInteger, nullable=False),
+    Column("last_event_id", BigInteger, nullable=False),
+    Column("event_count", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("verified", Boolean, nullable=False),
+)

@@ -1,0 +1,180 @@
+"""The writer over one long-lived mTLS channel, with a deadline on every call.
+
+The writer's identity is pinned by the channel: its certificate must chain to the CA in
+writer.tls.ca and carry writer.server_name (grpc.ssl_target_name_override). grpc's Python
+client cannot read the peer certificate, so writer.expected_san is documentation of that pin;
+use a CA that only issues the writer's certificate with that name.
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import grpc
+
+from livegate_api.v1 import common_pb2, writer_pb2, writer_pb2_grpc
+from livegate_common.errors import error_info
+from livegate_common.tls import secure_channel
+from policy_service import wire
+from policy_service.config import WriterClientConfig
+from policy_service.domain import model as m
+from policy_service.domain.ports import WriterError
+
+log = logging.getLogger(__name__)
+
+# Codes that mean the request may have been executed: settle by asking, never resend blindly.
+_AMBIGUOUS = {
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+    grpc.StatusCode.CANCELLED,
+    grpc.StatusCode.UNKNOWN,
+    grpc.StatusCode.INTERNAL,
+    grpc.StatusCode.ABORTED,
+}
+
+
+def _error(exc: grpc.RpcError) -> WriterError:
+    code = exc.code() if hasattr(exc, "code") else grpc.StatusCode.UNKNOWN
+    info = None
+    try:
+        info = error_info(exc)
+    except Exception:  # a malformed status detail must not hide the code
+        info = None
+    reason = info.reason if info else ""
+    message = exc.details() if hasattr(exc, "details") else str(exc)
+    if code == grpc.StatusCode.UNAVAILABLE:
+        kind = "UNAVAILABLE"
+    elif code in _AMBIGUOUS:
+        kind = "UNKNOWN"
+    elif code == grpc.StatusCode.NOT_FOUND:
+        kind = "NOT_FOUND"
+    else:
+        kind = "REFUSED"
+    return WriterError(kind, code.name, reason, message or "")
+
+
+def _dec(value: str) -> Decimal | None:
+    try:
+        number = Decimal(value) if value else None
+    except InvalidOperation:
+        return None
+    return number if number is not None and number.is_finite() else None
+
+
+class WriterClient:
+    """Implements domain.ports.Writer."""
+
+    def __init__(self, config: WriterClientConfig):
+        self._config = config
+        self._channel = secure_channel(config.address, config.tls, config.server_name)
+        self._stub = writer_pb2_grpc.WriterServiceStub(self._channel)
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def _call(
+        self, method: str, request: Any, request_id: str = "", deadline: float | None = None
+    ) -> Any:
+        metadata = (("x-request-id", request_id),) if request_id else None
+        try:
+            return getattr(self._stub, method)(
+                request, timeout=deadline or self._config.deadline_s, metadata=metadata
+            )
+        except grpc.RpcError as exc:
+            raise _error(exc) from exc
+
+    def submit(
+        self, request_id: str, account_id: str, order: m.OrderSpec, key: str
+    ) -> m.BrokerOrder:
+        req = writer_pb2.WriterSubmitOrderRequest(
+            request_id=request_id,
+            account_id=account_id,
+            order=wire.order_to_wire(order),
+            idempotency_key=key,
+        )
+        return wire.broker_order_from_wire(self._call("SubmitOrder", req, request_id).order)
+
+    def cancel(
+        self, request_id: str, account_id: str, broker_order_id: int, key: str
+    ) -> m.BrokerOrder:
+        req = writer_pb2.WriterCancelOrderRequest(
+            request_id=request_id,
+            account_id=account_id,
+            broker_order_id=broker_order_id,
+            idempotency_key=key,
+        )
+        return wire.broker_order_from_wire(self._call("CancelOrder", req, request_id).order)
+
+    def modify(
+        self, request_id: str, account_id: str, broker_order_id: int, changes: m.Changes, key: str
+    ) -> m.BrokerOrder:
+        req = writer_pb2.WriterModifyOrderRequest(
+            request_id=request_id,
+            account_id=account_id,
+            broker_order_id=broker_order_id,
+            changes=wire.changes_to_wire(changes),
+            idempotency_key=key,
+        )
+        return wire.broker_order_from_wire(self._call("ModifyOrder", req, request_id).order)
+
+    def bracket(
+        self,
+        request_id: str,
+        account_id: str,
+        legs: tuple[m.OrderSpec, m.OrderSpec, m.OrderSpec],
+        key: str,
+    ) -> tuple[m.BrokerOrder, m.BrokerOrder, m.BrokerOrder]:
+        req = writer_pb2.WriterSubmitBracketRequest(
+            request_id=request_id,
+            account_id=account_id,
+            parent=wire.order_to_wire(legs[0]),
+            take_profit=wire.order_to_wire(legs[1]),
+            stop_loss=wire.order_to_wire(legs[2]),
+            idempotency_key=key,
+        )
+        res = self._call("SubmitBracket", req, request_id)
+        return (
+            wire.broker_order_from_wire(res.parent),
+            wire.broker_order_from_wire(res.take_profit),
+            wire.broker_order_from_wire(res.stop_loss),
+        )
+
+    def get_order(
+        self, account_id: str, broker_order_id: int = 0, order_ref: str = ""
+    ) -> m.BrokerOrder:
+        req = writer_pb2.GetOrderRequest(account_id=account_id)
+        if order_ref:
+            req.order_ref = order_ref
+        else:
+            req.broker_order_id = broker_order_id
+        return wire.broker_order_from_wire(self._call("GetOrder", req).order)
+
+    def get_quote(self, instrument: m.Instrument) -> m.Quote:
+        res = self._call(
+            "GetQuote", writer_pb2.GetQuoteRequest(instrument=wire.instrument_to_wire(instrument))
+        )
+        return m.Quote(_dec(res.bid), _dec(res.ask), _dec(res.last), wire.ts_us(res.as_of))
+
+    def set_kill_switch(
+        self, request_id: str, state: m.SwitchState, reason: str, version: int
+    ) -> None:
+        wire_state = (
+            common_pb2.KILL_SWITCH_STATE_OPEN
+            if state is m.SwitchState.OPEN
+            else common_pb2.KILL_SWITCH_STATE_CLOSED
+        )
+        req = writer_pb2.WriterSetKillSwitchRequest(
+            request_id=request_id, state=wire_state, reason=reason[:500], version=version
+        )
+        self._call("SetKillSwitch", req, request_id)
+
+    def cancel_all(self, request_id: str, reason: str) -> int:
+        req = writer_pb2.CancelAllOrdersRequest(request_id=request_id, reason=reason)
+        return int(self._call("CancelAllOrders", req, request_id).cancelled_orders)
+
+    def permission_ok(self) -> tuple[bool, str]:
+        res = self._call("GetPermission", writer_pb2.GetPermissionRequest())
+        ok = res.verdict == writer_pb2.PROBE_VERDICT_MATCHES_ROLE and res.broker_connected
+        verdict = writer_pb2.ProbeVerdict.Name(res.verdict)
+        return ok, f"verdict={verdict} broker_connected={str(res.broker_connected).lower()}"

@@ -1,0 +1,118 @@
+"""Config: live trading off by default; half-enabled or short retention refuses to start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+import yaml
+
+from livegate_common.config import ConfigError
+from policy_service import config as policy_config
+from policy_service import devconfig
+from policy_service.__main__ import main
+from tests.policy.harness import policy_doc, set_path
+
+
+def _doc(tmp_path: Path, dev_pki: Path, **overrides: Any) -> dict[str, Any]:
+    doc = policy_doc(dev_pki, tmp_path, 1, f"sqlite:///{tmp_path / 'p.db'}")
+    for dotted, value in overrides.items():
+        set_path(doc, dotted.replace("__", "."), value)
+    return doc
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key"),
+    [
+        ({"safety__live_trading_enabled": False}, "safety.live_trading_enabled"),
+        ({"live_trading__enabled": False}, "live_trading.enabled"),
+        ({"audit__retention_days": 2554}, "audit.retention_days"),
+        ({"audit__export_before_purge": False}, "audit.export_before_purge"),
+        ({"live_trading__allowed_accounts": ["bad id!"]}, "live_trading.allowed_accounts"),
+        ({"writer__deadline_s": 0}, "writer.deadline_s"),
+    ],
+)
+def test_load_when_config_unsafe_then_refused_naming_key(
+    tmp_path: Path, dev_pki: Path, overrides: dict[str, Any], key: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        policy_config.from_document(_doc(tmp_path, dev_pki, **overrides), tmp_path)
+    assert caught.value.key == key
+
+
+def test_load_when_flags_absent_then_live_trading_off(tmp_path: Path, dev_pki: Path) -> None:
+    doc = _doc(tmp_path, dev_pki)
+    del doc["live_trading"], doc["safety"]
+    config = policy_config.from_document(doc, tmp_path)
+    assert (config.live.enabled, config.live.safety_enabled) == (False, False)
+    assert config.four_eyes and config.preview_ttl_s == 300.0
+
+
+def test_load_when_env_overrides_then_env_wins(tmp_path: Path, dev_pki: Path) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump(_doc(tmp_path, dev_pki)))
+    config = policy_config.load(path, {"LIVEGATE_POLICY__AUDIT__RETENTION_DAYS": "3000"})
+    assert config.audit.retention_days == 3000
+
+
+def test_main_when_config_half_enabled_then_exits_2(tmp_path: Path, dev_pki: Path) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump(_doc(tmp_path, dev_pki, safety__live_trading_enabled=False)))
+    assert main(["--config", str(path)]) == 2
+
+
+def test_dev_config_when_loaded_then_live_for_the_sim_account(
+    tmp_path: Path, dev_pki: Path
+) -> None:
+    doc = devconfig.dev_config(dev_pki, tmp_path / "data", 50052, "U1234567")
+    config = policy_config.from_document(doc, tmp_path)
+    assert config.live.enabled and config.live.allowed_accounts == frozenset({"U1234567"})
+    assert config.audit.retention_days == 2555
+    assert config.storage_url.endswith("policy.db")
+    assert Path(doc["risk"]["policy_file"]).is_file()
+
+
+def test_main_when_started_then_serves_json_logs_and_stops_on_sigterm(
+    tmp_path: Path, dev_pki: Path
+) -> None:
+    import json
+    import signal
+    import subprocess
+    import sys
+
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    from tests.support.grpc_clients import channel_as
+    from tests.support.net import free_port, wait_until
+
+    port = free_port()
+    doc = devconfig.dev_config(dev_pki, tmp_path / "data", free_port(), "U1234567")
+    doc["server"]["listen"] = f"127.0.0.1:{port}"
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "policy_service", "--config", str(path)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    channel = channel_as(dev_pki, "operator", port)
+    try:
+        stub = health_pb2_grpc.HealthStub(channel)
+
+        def serving() -> bool:
+            try:
+                answer = stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
+            except grpc.RpcError:  # not up yet
+                return False
+            return bool(answer.status == health_pb2.HealthCheckResponse.SERVING)
+
+        assert wait_until(serving, timeout_s=20)
+    finally:
+        channel.close()
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=20)
+    assert proc.returncode == 0
+    messages = [json.loads(line)["msg"] for line in stderr.splitlines() if line.startswith("{")]
+    assert "serving" in messages and messages[-1] == "stopped"

@@ -1,0 +1,140 @@
+"""A throwaway PostgreSQL 15 cluster: initdb into a temp dir, pg_ctl on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.support.net import free_port
+
+PG_BIN_CANDIDATES = ("/usr/lib/postgresql/15/bin",)
+# initdb and postgres refuse to run as root; when the tests run as root they run as this user.
+UNPRIVILEGED_USER = "nobody"
+
+
+def pg_bindir() -> Path:
+    for candidate in PG_BIN_CANDIDATES:
+        if (Path(candidate) / "initdb").is_file():
+            return Path(candidate)
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=True)
+        bindir = Path(out.stdout.strip())
+        if (bindir / "initdb").is_file():
+            return bindir
+    raise RuntimeError("PostgreSQL 15 binaries not found (apt-get install postgresql-15)")
+
+
+@dataclass(frozen=True)
+class PostgresCluster:
+    bindir: Path
+    datadir: Path
+    socket_dir: Path
+    port: int
+    user: str = "postgres"
+
+    def url(self, database: str) -> str:
+        return f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self, name: str | None = None) -> str:
+        """A fresh, empty database; returns its SQLAlchemy URL."""
+        name = name or f"t_{uuid.uuid4().hex[:12]}"
+        _run(
+            [
+                str(self.bindir / "createdb"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                self.user,
+                name,
+            ]
+        )
+        return self.url(name)
+
+
+def _demote() -> dict[str, object]:
+    """subprocess kwargs that drop root to the unprivileged user; nothing when not root."""
+    if os.geteuid() != 0:
+        return {}
+    entry = pwd.getpwnam(UNPRIVILEGED_USER)
+    return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+
+
+def _run(argv: list[str], **kwargs: object) -> None:
+    result = subprocess.run(
+        argv,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        **_demote(),
+        **kwargs,  # type: ignore[call-overload]
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"{argv[0]} failed ({result.returncode}): {result.stderr[-2000:]}")
+
+
+@contextmanager
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """Start a cluster (trust auth, loopback only, sockets in the temp dir); stop and remove it."""
+    bindir = pg_bindir()
+    # Not under pytest's tmp_path: its parents are 0700 root, unreadable for the postgres user.
+    base = Path(tempfile.mkdtemp(prefix="livegate-pg-"))
+    datadir, socket_dir = base / "data", base / "sock"
+    socket_dir.mkdir()
+    if os.geteuid() == 0:
+        entry = pwd.getpwnam(UNPRIVILEGED_USER)
+        for path in (base, socket_dir):
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+    port = free_port()
+    cluster = PostgresCluster(bindir, datadir, socket_dir, port)
+    env = {**os.environ, "LC_ALL": "C", "LANG": "C"}
+    _run(
+        [
+            str(bindir / "initdb"),
+            "-D",
+            str(datadir),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--no-sync",
+        ],
+        env=env,
+    )
+    options = (
+        f"-p {port} -k {socket_dir} -c listen_addresses=127.0.0.1 -c max_connections=300 "
+        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    )
+    _run(
+        [
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(datadir),
+            "-o",
+            options,
+            "-l",
+            str(base / "postgres.log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        ],
+        env=env,
+    )
+    try:
+        yield cluster
+    finally:
+        try:
+            _run([str(bindir / "pg_ctl"), "-D", str(datadir), "-m", "fast", "-w", "stop"], env=env)
+        finally:
+            shutil.rmtree(base, ignore_errors=True)
