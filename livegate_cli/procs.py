@@ -38,6 +38,9 @@ class Supervisor:
             )
         child = Child(name=name, process=process, log_path=log_path)
         self.children.append(child)
+        # A record of every pid started, so a test (or a worried operator) can prove none is left.
+        with (self.log_dir / "pids").open("a") as pids:
+            pids.write(f"{name} {process.pid}\n")
         return child
 
     def check_alive(self) -> list[str]:

@@ -9,7 +9,8 @@ import pytest
 
 from livegate_api.v1 import common_pb2, writer_pb2
 from livegate_common.errors import error_info
-from tests.writer.conftest import ACCOUNT, RunningWriter, stub
+from tests.support.writers import ACCOUNT
+from tests.writer.conftest import RunningWriter, stub
 
 
 def limit_order(

@@ -13,14 +13,8 @@ from livegate_api.v1 import common_pb2, writer_pb2
 from tests.support.net import wait_until
 from tests.support.sim import running_sim
 from tests.support.vault import DevVault
-from tests.writer.conftest import (
-    ACCOUNT,
-    RunningWriter,
-    make_config,
-    open_switch,
-    stub,
-    writer_document,
-)
+from tests.support.writers import ACCOUNT, make_config, writer_document
+from tests.writer.conftest import RunningWriter, open_switch, stub
 from tests.writer.test_orders import limit_order, refusal, stop_order, submit
 from writer_service.app import start_writer
 from writer_service.config import Role

@@ -20,7 +20,8 @@ from tests.support.grpc_clients import channel_as
 from tests.support.net import free_port, wait_until
 from tests.support.sim import running_sim
 from tests.support.vault import DevVault, dev_vault
-from tests.writer.conftest import make_config, stub, writer_document
+from tests.support.writers import make_config, writer_document
+from tests.writer.conftest import stub
 from writer_service.__main__ import main
 from writer_service.app import WriterStartError, start_writer
 from writer_service.config import Role

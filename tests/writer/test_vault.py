@@ -10,7 +10,7 @@ import pytest
 
 from tests.support.net import free_port
 from tests.support.vault import DevVault, dev_vault
-from tests.writer.conftest import make_config, role_ids, writer_document
+from tests.support.writers import make_config, role_ids, writer_document
 from writer_service.config import Role
 from writer_service.vault_credentials import VaultStartError, load_credentials
 from writer_service.vault_layout import LIVE_SECRET_PATH, provision, wrapped_secret_id

@@ -1,0 +1,81 @@
+"""The README's grpcurl lines, run as written with the real grpcurl binary over mTLS."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from livegate_api.v1 import common_pb2, policy_pb2
+from tests.support.stack import Stack
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def _readme_operator_lines() -> dict[str, str]:
+    """The `$G …` lines of the README's operator block, keyed by what they do."""
+    text = README.read_text()
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip().startswith("$G ")]
+    found = {}
+    for line in lines:
+        if "KILL_SWITCH_STATE_CLOSED" in line and "cancel_all" not in line:
+            found["close"] = line
+        elif "KILL_SWITCH_STATE_OPEN" in line:
+            found["open"] = line
+        elif line.endswith("/GetKillSwitch"):
+            found["status"] = line
+        elif line.endswith("/GetLiveStatus"):
+            found["live"] = line
+    assert set(found) == {"close", "open", "status", "live"}, lines
+    return found
+
+
+def _run(line: str, identity: str, stack: Stack) -> subprocess.CompletedProcess[str]:
+    grpcurl = Path(sys.executable).parent / "grpcurl"
+    pki = stack.pki
+    env = {
+        "PATH": f"{grpcurl.parent}:/usr/bin:/bin",
+        "G": f"{grpcurl} -cacert {pki}/ca.pem -cert {pki}/{identity}.pem -key {pki}/{identity}.key",
+        "POLICY": f"localhost:{stack.policy.port}",
+    }
+    return subprocess.run(
+        ["bash", "-c", line], env=env, capture_output=True, text=True, timeout=30, check=False
+    )
+
+
+def _state(stack: Stack) -> int:
+    reply = stack.policy.operator.GetKillSwitch(policy_pb2.GetKillSwitchRequest(), timeout=5)
+    return int(reply.state)
+
+
+def test_readme_close_and_open_when_run_as_operator_then_switch_follows(stack: Stack) -> None:
+    lines = _readme_operator_lines()
+    closed = _run(lines["close"], "operator", stack)
+    assert closed.returncode == 0, closed.stderr
+    body = json.loads(closed.stdout)  # grpcurl prints proto field names
+    assert body["kill_switch"]["state"] == "KILL_SWITCH_STATE_CLOSED"
+    assert body["kill_switch"]["changed_by"] == "operator"
+    assert body["writer_synced"] is True
+    assert _state(stack) == common_pb2.KILL_SWITCH_STATE_CLOSED
+    assert stack.writer.kill_switch.snapshot().state.name == "CLOSED"
+
+    status = _run(lines["status"], "operator", stack)
+    assert json.loads(status.stdout)["state"] == "KILL_SWITCH_STATE_CLOSED"
+    live = _run(lines["live"], "operator", stack)
+    assert live.returncode == 0 and "kill_switch" in live.stdout
+
+    opened = _run(lines["open"], "operator", stack)
+    assert opened.returncode == 0, opened.stderr
+    assert _state(stack) == common_pb2.KILL_SWITCH_STATE_OPEN
+
+
+def test_readme_close_when_run_with_upstream_certificate_then_permission_denied(
+    stack: Stack,
+) -> None:
+    refused = _run(_readme_operator_lines()["close"], "upstream", stack)
+    assert refused.returncode != 0
+    assert "PermissionDenied" in refused.stderr
+    assert re.search(r"SCOPE_MISSING", refused.stderr)
+    assert _state(stack) == common_pb2.KILL_SWITCH_STATE_OPEN

@@ -1,0 +1,149 @@
+"""The whole stack in one process: simulator, OpenBao, the W writer, policy replicas, clients."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+from gateway_sim import GatewaySimulator
+from livegate_api.v1 import common_pb2, policy_pb2, policy_pb2_grpc
+from policy_service import config as policy_config
+from policy_service.server import PolicyService, build_service
+from tests.policy.harness import new_key, order_msg, policy_doc
+from tests.support.grpc_clients import channel_as
+from tests.support.sim import start_sim
+from tests.support.vault import DevVault
+from tests.support.writers import ACCOUNT, make_config, writer_document
+from writer_service.app import WriterHandle, start_writer
+from writer_service.config import Role
+
+# The simulator quotes AAPL 189.20/189.30; resting buy limits inside the test risk collar.
+RESTING_BUY = "189.00"
+
+
+@dataclass
+class Replica:
+    service: PolicyService
+    upstream: policy_pb2_grpc.PolicyServiceStub
+    approver: policy_pb2_grpc.PolicyServiceStub
+    operator: policy_pb2_grpc.PolicyServiceStub
+    channels: list[grpc.Channel]
+
+    @property
+    def port(self) -> int:
+        return self.service.port
+
+    def close(self) -> None:
+        for channel in self.channels:
+            channel.close()
+        self.service.stop(0.2)
+
+
+@dataclass
+class Stack:
+    sim: GatewaySimulator
+    vault: DevVault
+    pki: Path
+    workdir: Path
+    db_url: str
+    writer: WriterHandle
+    replicas: list[Replica] = field(default_factory=list)
+    limits: dict[str, Any] | None = None
+
+    @property
+    def policy(self) -> Replica:
+        return self.replicas[0]
+
+    def start_writer(self) -> WriterHandle:
+        doc = writer_document(
+            self.pki, self.vault, Role.W, self.workdir, gateway_port=self.sim.port
+        )
+        self.writer = start_writer(make_config(doc, self.workdir))
+        return self.writer
+
+    def add_replica(self) -> Replica:
+        index = len(self.replicas)
+        data = self.workdir / f"policy-{index}"
+        doc = policy_doc(self.pki, data, self.writer.port, self.db_url, self.limits)
+        if self.replicas:  # replicas share the account-hash key, as deployed replicas do
+            doc["audit"]["account_hash_key"] = self._hash_key
+        else:
+            self._hash_key = doc["audit"]["account_hash_key"]
+        service = build_service(policy_config.from_document(doc, data)).start()
+        channels = [
+            channel_as(self.pki, n, service.port) for n in ("upstream", "approver", "operator")
+        ]
+        stubs = [policy_pb2_grpc.PolicyServiceStub(c) for c in channels]
+        replica = Replica(service, *stubs, channels=channels)
+        self.replicas.append(replica)
+        return replica
+
+    def open_switch(self) -> None:
+        self.policy.operator.SetKillSwitch(
+            policy_pb2.SetKillSwitchRequest(state=common_pb2.KILL_SWITCH_STATE_OPEN, reason="test"),
+            timeout=10,
+        )
+
+    def approved(
+        self, replica: Replica | None = None, qty: str = "1", limit: str = RESTING_BUY
+    ) -> tuple[str, str]:
+        r = replica or self.policy
+        preview = r.upstream.CreateOrderPreview(
+            policy_pb2.CreateOrderPreviewRequest(account_id=ACCOUNT, order=order_msg(qty, limit)),
+            timeout=10,
+        )
+        approval = r.approver.ApprovePreview(
+            policy_pb2.ApprovePreviewRequest(preview_id=preview.preview_id), timeout=10
+        )
+        return preview.preview_id, approval.approval_id
+
+    def submit(
+        self,
+        preview_id: str,
+        approval_id: str,
+        key: str | None = None,
+        replica: Replica | None = None,
+    ) -> policy_pb2.SubmitOrderResponse:
+        r = replica or self.policy
+        return r.upstream.SubmitOrder(
+            policy_pb2.SubmitOrderRequest(
+                account_id=ACCOUNT, preview_id=preview_id, approval_id=approval_id,
+                idempotency_key=key or new_key(),
+            ),
+            timeout=15,
+        )  # fmt: skip
+
+    def broker_orders_with_ref(self, key: str) -> list[Any]:
+        return [o for o in self.sim.orders() if o.order_ref == key]
+
+
+@contextmanager
+def live_stack(
+    pki: Path,
+    workdir: Path,
+    vault: DevVault,
+    db_url: str | None = None,
+    replicas: int = 1,
+    limits: dict[str, Any] | None = None,
+) -> Iterator[Stack]:
+    """Start everything, open the kill switch, and tear it all down in reverse order."""
+    with ExitStack() as cleanup:
+        sim = start_sim()
+        cleanup.callback(sim.stop)
+        doc = writer_document(pki, vault, Role.W, workdir, gateway_port=sim.port)
+        writer = start_writer(make_config(doc, workdir))
+        stack = Stack(
+            sim=sim, vault=vault, pki=pki, workdir=workdir,
+            db_url=db_url or f"sqlite:///{workdir / 'policy.db'}", writer=writer, limits=limits,
+        )  # fmt: skip
+        cleanup.callback(lambda: stack.writer.stop())
+        cleanup.callback(lambda: [r.close() for r in stack.replicas])
+        for _ in range(replicas):
+            stack.add_replica()
+        stack.open_switch()
+        yield stack
