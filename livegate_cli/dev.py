@@ -16,6 +16,7 @@ from typing import Any
 
 import grpc
 import hvac
+import requests
 import yaml
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
@@ -36,6 +37,8 @@ class Ports:
     gateway: int
     writer: int
     policy: int
+    policy_metrics: int
+    writer_metrics: int
 
 
 def add_parser(sub: Any) -> None:
@@ -120,7 +123,9 @@ def _provision_vault(addr: str, root_token: str, gateway_port: int, home: Path) 
     }
 
 
-def _writer_config(home: Path, pki: Path, port: int, vault: dict[str, Any]) -> Path:
+def _writer_config(
+    home: Path, pki: Path, port: int, metrics_port: int, vault: dict[str, Any]
+) -> Path:
     return _write_yaml(
         home / "writer.yaml",
         {
@@ -131,6 +136,7 @@ def _writer_config(home: Path, pki: Path, port: int, vault: dict[str, Any]) -> P
             "broker": {"connect_timeout_s": 10, "probe_timeout_s": 5, "request_timeout_s": 5},
             "kill_switch": {"policy_peer_timeout_s": 10},
             "logging": {"level": "INFO"},
+            "metrics": {"listen": f"127.0.0.1:{metrics_port}"},
         },
     )
 
@@ -141,6 +147,7 @@ def _policy_config(home: Path, pki: Path, ports: Ports) -> Path:
     doc = dev_config(
         pki, home / "policy-data", ports.writer, DEV_ACCOUNT, listen=f"127.0.0.1:{ports.policy}"
     )
+    doc["metrics"] = {"listen": f"127.0.0.1:{ports.policy_metrics}"}
     return _write_yaml(home / "policy.yaml", doc)
 
 
@@ -153,7 +160,14 @@ def start_stack(home: Path, supervisor: Supervisor, policy_port: int) -> Ports |
     """Start OpenBao, the simulator, the W writer and the policy service; None on failure."""
     pki = home / "pki"
     init_dev_pki(pki)
-    ports = Ports(_free_port(), _free_port(), _free_port(), policy_port or _free_port())
+    ports = Ports(
+        vault=_free_port(),
+        gateway=_free_port(),
+        writer=_free_port(),
+        policy=policy_port or _free_port(),
+        policy_metrics=_free_port(),
+        writer_metrics=_free_port(),
+    )
     bindir = Path(sys.executable).parent
     token = secrets.token_hex(16)
     addr = f"http://127.0.0.1:{ports.vault}"
@@ -169,7 +183,7 @@ def start_stack(home: Path, supervisor: Supervisor, policy_port: int) -> Ports |
     )  # fmt: skip
     if not _step(_wait(lambda: _tcp_open(ports.gateway)), f"gateway simulator on :{ports.gateway}"):
         return None
-    writer_cfg = _writer_config(home, pki, ports.writer, vault)
+    writer_cfg = _writer_config(home, pki, ports.writer, ports.writer_metrics, vault)
     supervisor.start("writer", [str(bindir / "livegate-writer"), "--config", str(writer_cfg)])
     if (
         not _step(
@@ -197,6 +211,30 @@ def start_stack(home: Path, supervisor: Supervisor, policy_port: int) -> Ports |
     return ports
 
 
+_SHOWN_METRICS = (
+    "livegate_kill_switch_closed ",
+    "livegate_audit_chain_head_event_id ",
+    'livegate_refusals_total{method="SubmitOrder",reason="KILL_SWITCH_CLOSED"}',
+    'livegate_request_seconds_count{method="SubmitOrder"}',
+    "livegate_unexplained_broker_orders ",
+)
+
+
+def _show_metrics(ports: Ports) -> None:
+    """A few lines of each service's /metrics, so the demo shows where to look."""
+    for name, port in (("policy", ports.policy_metrics), ("writer", ports.writer_metrics)):
+        url = f"http://127.0.0.1:{port}/metrics"
+        try:
+            text = requests.get(url, timeout=5).text
+        except requests.exceptions.RequestException as exc:
+            print(f"FAIL metrics of the {name}: {type(exc).__name__}")
+            continue
+        print(f"     {name} metrics at {url}:")
+        for line in text.splitlines():
+            if line.startswith(_SHOWN_METRICS):
+                print(f"       {line}")
+
+
 def run(args: argparse.Namespace) -> int:
     home: Path = args.home.resolve()
     if home.exists():
@@ -211,6 +249,7 @@ def run(args: argparse.Namespace) -> int:
             return 1
         print(f"logs: {supervisor.log_dir}/*.log\n", flush=True)
         passed = demo.run(home / "pki", ports.policy)
+        _show_metrics(ports)
         if args.demo:
             return 0 if passed else 1
         print("\nThe stack keeps running; Ctrl-C stops everything.", flush=True)

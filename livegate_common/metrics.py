@@ -17,6 +17,8 @@ _LATENCY_BUCKETS: Final = (
     0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
 )  # fmt: skip
 
+# In the writer, livegate_request_seconds{method=SubmitOrder} is the broker round trip as the
+# writer sees it; livegate_writer_call_seconds is the same call as the policy service sees it.
 REQUESTS = Counter(
     "livegate_requests_total", "RPCs handled, by method and status code", ["method", "code"]
 )
@@ -26,19 +28,11 @@ REFUSALS = Counter(
 LATENCY = Histogram(
     "livegate_request_seconds", "Server-side RPC latency", ["method"], buckets=_LATENCY_BUCKETS
 )
-BROKER_LATENCY = Histogram(
-    "livegate_broker_seconds", "Writer: time spent waiting on the broker", ["operation"],
-    buckets=_LATENCY_BUCKETS,
-)  # fmt: skip
 WRITER_LATENCY = Histogram(
     "livegate_writer_call_seconds", "Policy: time spent in calls to the writer", ["method"],
     buckets=_LATENCY_BUCKETS,
 )  # fmt: skip
 KILL_SWITCH_CLOSED = Gauge("livegate_kill_switch_closed", "1 when the kill switch is closed")
-UNEXPLAINED_ORDERS = Gauge(
-    "livegate_unexplained_broker_orders", "Orders at the broker the writer cannot explain"
-)
-AUDIT_HEAD = Gauge("livegate_audit_chain_head_event_id", "event_id of the audit chain head")
 
 
 def record_refusal(reason: str) -> None:

@@ -11,7 +11,9 @@ from pathlib import Path
 
 from livegate_common import logs
 from livegate_common.config import ConfigError
+from livegate_common.metrics import start_exporter
 from policy_service import config as policy_config
+from policy_service.metrics import register_state_gauges
 from policy_service.server import build_service
 
 log = logging.getLogger("livegate.policy")
@@ -33,6 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     service.start()
+    if config.metrics_listen:
+        register_state_gauges(service.store)
+        log.info("metrics", extra={"port": start_exporter(config.metrics_listen)})
     log.info(
         "serving",
         extra={

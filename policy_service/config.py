@@ -63,6 +63,8 @@ class PolicyConfig:
     four_eyes: bool
     # A pending row older than this with no outcome is treated as a crash and settled.
     pending_timeout_s: float
+    # host:port of the Prometheus /metrics endpoint; empty means not served.
+    metrics_listen: str = ""
 
 
 def _positive_float(doc: Mapping[str, Any], key: str, default: float) -> float:
@@ -156,6 +158,7 @@ def from_document(doc: Mapping[str, Any], base: Path) -> PolicyConfig:
         server=cfg.server_config(doc, base, DEFAULT_LISTEN),
         principals=cfg.principal_map(doc, POLICY_SCOPES),
         log_level=cfg.get(doc, "logging.level", str, "INFO"),
+        metrics_listen=cfg.get(doc, "metrics.listen", str, ""),
         live=_live(doc),
         audit=_audit(doc, base, data_dir),
         writer=_writer(doc, base),

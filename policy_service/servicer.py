@@ -15,6 +15,7 @@ from livegate_api.v1 import common_pb2, policy_pb2, policy_pb2_grpc
 from livegate_common import logs
 from livegate_common.errors import status_with_reason
 from livegate_common.identity import PrincipalMap
+from livegate_common.metrics import record_refusal
 from policy_service import reasons, wire
 from policy_service.audit_ops import AuditOps
 from policy_service.domain import model as m
@@ -65,6 +66,7 @@ def rpc(method: Callable[..., Any]) -> Callable[..., Any]:
                 result = m.Denial(reasons.INTERNAL_ERROR, "INTERNAL", 0, "internal error")
             trailing = (("x-request-id", request_id),)
             if isinstance(result, m.Denial):
+                record_refusal(result.reason)
                 status = status_with_reason(
                     getattr(grpc.StatusCode, result.code),
                     result.reason,

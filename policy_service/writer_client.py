@@ -16,6 +16,7 @@ import grpc
 
 from livegate_api.v1 import common_pb2, writer_pb2, writer_pb2_grpc
 from livegate_common.errors import error_info
+from livegate_common.metrics import WRITER_LATENCY
 from livegate_common.tls import secure_channel
 from policy_service import wire
 from policy_service.config import WriterClientConfig
@@ -78,9 +79,10 @@ class WriterClient:
     ) -> Any:
         metadata = (("x-request-id", request_id),) if request_id else None
         try:
-            return getattr(self._stub, method)(
-                request, timeout=deadline or self._config.deadline_s, metadata=metadata
-            )
+            with WRITER_LATENCY.labels(method=method).time():
+                return getattr(self._stub, method)(
+                    request, timeout=deadline or self._config.deadline_s, metadata=metadata
+                )
         except grpc.RpcError as exc:
             raise _error(exc) from exc
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from livegate_common import logs
 from livegate_common.config import ConfigError
 from livegate_common.devconfig import WRITER_SERVICE_NAME
+from livegate_common.metrics import KILL_SWITCH_CLOSED, start_exporter
 from livegate_common.server import serve_until_signalled
 from writer_service import config as writer_config
 from writer_service.app import EXIT_CONFIG, EXIT_VAULT, WriterStartError, start_writer
@@ -37,6 +38,10 @@ def main(argv: list[str] | None = None) -> int:
     except WriterStartError as exc:
         log.error("not starting", extra={"error": str(exc)})
         return exc.exit_code
+
+    if config.metrics_listen:
+        KILL_SWITCH_CLOSED.set_function(lambda: 0.0 if handle.kill_switch.is_open() else 1.0)
+        log.info("metrics", extra={"port": start_exporter(config.metrics_listen)})
 
     def release() -> None:
         handle.session.stop()

@@ -57,6 +57,8 @@ class WriterConfig:
     broker: BrokerConfig
     policy_peer_timeout_s: float
     log_level: str
+    # host:port of the Prometheus /metrics endpoint; empty means not served.
+    metrics_listen: str = ""
 
 
 def _positive(doc: Mapping[str, Any], key: str, default: float) -> float:
@@ -101,6 +103,7 @@ def from_document(doc: Mapping[str, Any], base: Path) -> WriterConfig:
         ),
         policy_peer_timeout_s=_positive(doc, "kill_switch.policy_peer_timeout_s", 10.0),
         log_level=cfg.get(doc, "logging.level", str, "INFO"),
+        metrics_listen=cfg.get(doc, "metrics.listen", str, ""),
     )
 
 

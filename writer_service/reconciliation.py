@@ -6,10 +6,16 @@ import logging
 import threading
 from collections.abc import Iterable
 
-from livegate_common.metrics import UNEXPLAINED_ORDERS
+from prometheus_client import Gauge
+
 from writer_service.orders import BrokerOrderView
 
 log = logging.getLogger("livegate.writer.reconciliation")
+
+UNEXPLAINED_ORDERS = Gauge(
+    "livegate_unexplained_broker_orders",
+    "Orders at the broker that carry no livegate orderRef, as of the last reconciliation",
+)
 
 
 def is_explained(view: BrokerOrderView) -> bool:

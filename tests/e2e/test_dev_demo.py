@@ -38,6 +38,10 @@ def test_dev_demo_when_run_from_nothing_then_passes_and_no_process_is_left(tmp_p
     ):  # fmt: skip
         assert step in out
     assert "grpcurl -cacert" in out and "SetKillSwitch" in out
+    # Observability: both services served /metrics, and the refusal was counted by reason.
+    assert 'livegate_refusals_total{method="SubmitOrder",reason="KILL_SWITCH_CLOSED"} 1.0' in out
+    assert "livegate_audit_chain_head_event_id" in out
+    assert "livegate_unexplained_broker_orders 0.0" in out
     pids = [
         (name, int(pid))
         for name, pid in (

@@ -1,0 +1,38 @@
+"""Gauges read from the database when scraped, so every replica reports the shared truth."""
+
+from __future__ import annotations
+
+import logging
+import math
+
+from prometheus_client import Gauge
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+from livegate_common.metrics import KILL_SWITCH_CLOSED
+from policy_service.domain import model as m
+from policy_service.storage.store import SqlStore
+from policy_service.storage.tables import audit_head
+
+log = logging.getLogger(__name__)
+
+AUDIT_HEAD = Gauge("livegate_audit_chain_head_event_id", "event_id of the audit chain head")
+
+
+def register_state_gauges(store: SqlStore) -> None:
+    def closed() -> float:
+        try:
+            return 0.0 if store.kill_switch().state is m.SwitchState.OPEN else 1.0
+        except SQLAlchemyError:
+            return math.nan  # unknown is not "open"
+
+    def head() -> float:
+        try:
+            with store.read.connect() as conn:
+                row = conn.execute(select(audit_head.c.last_event_id)).one()
+            return float(row.last_event_id)
+        except SQLAlchemyError:
+            return math.nan
+
+    KILL_SWITCH_CLOSED.set_function(closed)
+    AUDIT_HEAD.set_function(head)
