@@ -14,12 +14,11 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from livegate_api.v1 import policy_pb2_grpc, writer_pb2_grpc
-from livegate_common.config import ServerConfig
 from livegate_common.devconfig import POLICY_SERVICE_NAME, WRITER_SERVICE_NAME
 from livegate_common.identity import PrincipalMap
 from livegate_common.pki import spiffe_id
-from livegate_common.server import create_server, mark_serving
-from livegate_common.tls import TLSFiles
+from livegate_common.server import Registrar
+from tests.foundation.conftest import serving
 from tests.support.grpc_clients import channel_as
 
 SERVICES = [POLICY_SERVICE_NAME, WRITER_SERVICE_NAME]
@@ -34,31 +33,16 @@ def _grpcurl() -> str:
 @pytest.fixture
 def both_services(dev_pki: Path) -> Iterator[int]:
     principals = PrincipalMap({"operator": ([spiffe_id("operator")], ["killswitch.operate"])})
-    config = ServerConfig(
-        listen="127.0.0.1:0",
-        tls=TLSFiles(
-            ca=dev_pki / "ca.pem", cert=dev_pki / "policy.pem", key=dev_pki / "policy.key"
+    registrars: list[Registrar] = [
+        lambda s: policy_pb2_grpc.add_PolicyServiceServicer_to_server(
+            policy_pb2_grpc.PolicyServiceServicer(), s
         ),
-    )
-    server, port, health = create_server(
-        config,
-        principals,
-        [
-            lambda s: policy_pb2_grpc.add_PolicyServiceServicer_to_server(
-                policy_pb2_grpc.PolicyServiceServicer(), s
-            ),
-            lambda s: writer_pb2_grpc.add_WriterServiceServicer_to_server(
-                writer_pb2_grpc.WriterServiceServicer(), s
-            ),
-        ],
-        SERVICES,
-    )
-    server.start()
-    mark_serving(health, SERVICES, True)
-    try:
+        lambda s: writer_pb2_grpc.add_WriterServiceServicer_to_server(
+            writer_pb2_grpc.WriterServiceServicer(), s
+        ),
+    ]
+    with serving(dev_pki, principals, registrars, SERVICES) as port:
         yield port
-    finally:
-        server.stop(0).wait(5)
 
 
 def test_reflection_when_listing_then_both_services_and_health_appear(
