@@ -41,6 +41,18 @@ def request_id_from(context: grpc.ServicerContext) -> str:
     return uuid.uuid4().hex
 
 
+def _log_decision(method: str, principal: str, result: Any) -> None:
+    """One line per call, carrying the request id the writer's lines carry too."""
+    if isinstance(result, m.Denial):
+        log.info(
+            "refused",
+            extra={"method": method, "principal": principal, "reason": result.reason,
+                   "status": result.code, "gate_step": result.step},
+        )  # fmt: skip
+    else:
+        log.info("decided", extra={"method": method, "principal": principal, "status": "OK"})
+
+
 def rpc(method: Callable[..., Any]) -> Callable[..., Any]:
     """Request id, principal, Denial -> status, and no exception ever escapes as a crash."""
     name = method.__name__
@@ -65,6 +77,7 @@ def rpc(method: Callable[..., Any]) -> Callable[..., Any]:
                 log.exception("unexpected error", extra={"method": name})
                 result = m.Denial(reasons.INTERNAL_ERROR, "INTERNAL", 0, "internal error")
             trailing = (("x-request-id", request_id),)
+            _log_decision(name, call.principal, result)
             if isinstance(result, m.Denial):
                 record_refusal(result.reason)
                 status = status_with_reason(
