@@ -54,6 +54,7 @@ class Stack:
     writer: WriterHandle
     replicas: list[Replica] = field(default_factory=list)
     limits: dict[str, Any] | None = None
+    _hash_key: str = ""
 
     @property
     def policy(self) -> Replica:
@@ -78,8 +79,8 @@ class Stack:
         channels = [
             channel_as(self.pki, n, service.port) for n in ("upstream", "approver", "operator")
         ]
-        stubs = [policy_pb2_grpc.PolicyServiceStub(c) for c in channels]
-        replica = Replica(service, *stubs, channels=channels)
+        upstream, approver, operator = (policy_pb2_grpc.PolicyServiceStub(c) for c in channels)
+        replica = Replica(service, upstream, approver, operator, channels)
         self.replicas.append(replica)
         return replica
 
@@ -122,6 +123,11 @@ class Stack:
         return [o for o in self.sim.orders() if o.order_ref == key]
 
 
+def _close_all(replicas: list[Replica]) -> None:
+    for replica in replicas:
+        replica.close()
+
+
 @contextmanager
 def live_stack(
     pki: Path,
@@ -142,7 +148,7 @@ def live_stack(
             db_url=db_url or f"sqlite:///{workdir / 'policy.db'}", writer=writer, limits=limits,
         )  # fmt: skip
         cleanup.callback(lambda: stack.writer.stop())
-        cleanup.callback(lambda: [r.close() for r in stack.replicas])
+        cleanup.callback(lambda: _close_all(stack.replicas))
         for _ in range(replicas):
             stack.add_replica()
         stack.open_switch()

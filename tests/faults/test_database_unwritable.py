@@ -1,0 +1,211 @@
+"""Invariant 1 with an unwritable database: every live write refused, none at the broker."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+import sqlalchemy as sa
+
+from livegate_api.v1 import common_pb2, policy_pb2
+from tests.policy.harness import new_key, reason_of
+from tests.support.postgres import PostgresCluster, postgres_cluster
+from tests.support.postgres import _run as run_pg
+from tests.support.stack import RESTING_BUY, Stack, live_stack
+from tests.support.vault import DevVault
+from tests.support.writers import ACCOUNT
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Everything each kind of live write needs, made while the database was still writable."""
+
+    submit: tuple[str, str]
+    resting_order_id: int
+    modify: tuple[str, str]
+    bracket: tuple[tuple[str, str, str], tuple[str, str, str]]
+
+
+def _prepare(stack: Stack) -> Prepared:
+    resting = stack.submit(*stack.approved())
+    policy = stack.policy
+    modify_preview = policy.upstream.CreateModifyPreview(
+        policy_pb2.CreateModifyPreviewRequest(
+            account_id=ACCOUNT,
+            broker_order_id=resting.order.broker_order_id,
+            changes=common_pb2.OrderChanges(quantity="2"),
+        ),
+        timeout=10,
+    )
+    group = policy.upstream.CreateBracketPreview(
+        policy_pb2.CreateBracketPreviewRequest(
+            account_id=ACCOUNT,
+            instrument=common_pb2.Instrument(symbol="AAPL", sec_type=common_pb2.SEC_TYPE_STOCK),
+            action=common_pb2.ACTION_BUY,
+            quantity="1",
+            entry_limit_price=RESTING_BUY,
+            take_profit_price="190.00",
+            stop_loss_price="188.00",
+            time_in_force=common_pb2.TIME_IN_FORCE_DAY,
+        ),
+        timeout=10,
+    )
+    legs = (group.parent.preview_id, group.take_profit.preview_id, group.stop_loss.preview_id)
+    leg_approvals = (_approve(stack, legs[0]), _approve(stack, legs[1]), _approve(stack, legs[2]))
+    return Prepared(
+        submit=stack.approved(),
+        resting_order_id=resting.order.broker_order_id,
+        modify=(modify_preview.preview_id, _approve(stack, modify_preview.preview_id)),
+        bracket=(legs, leg_approvals),
+    )
+
+
+def _approve(stack: Stack, preview_id: str) -> str:
+    approval = stack.policy.approver.ApprovePreview(
+        policy_pb2.ApprovePreviewRequest(preview_id=preview_id), timeout=10
+    )
+    return str(approval.approval_id)
+
+
+def _live_writes(stack: Stack, p: Prepared, keys: dict[str, str]) -> dict[str, Callable[[], Any]]:
+    up = stack.policy.upstream
+    (pp, tp, sp), (pa, ta, sa_) = p.bracket
+    return {
+        "submit": lambda: stack.submit(*p.submit, key=keys["submit"]),
+        "cancel": lambda: up.CancelOrder(
+            policy_pb2.CancelOrderRequest(
+                account_id=ACCOUNT, broker_order_id=p.resting_order_id,
+                idempotency_key=keys["cancel"],
+            ),
+            timeout=15,
+        ),
+        "modify": lambda: up.ModifyOrder(
+            policy_pb2.ModifyOrderRequest(
+                account_id=ACCOUNT, broker_order_id=p.resting_order_id,
+                preview_id=p.modify[0], approval_id=p.modify[1],
+                changes=common_pb2.OrderChanges(quantity="2"), idempotency_key=keys["modify"],
+            ),
+            timeout=15,
+        ),
+        "bracket": lambda: up.SubmitBracket(
+            policy_pb2.SubmitBracketRequest(
+                account_id=ACCOUNT, parent_preview_id=pp, take_profit_preview_id=tp,
+                stop_loss_preview_id=sp, parent_approval_id=pa, take_profit_approval_id=ta,
+                stop_loss_approval_id=sa_, idempotency_key=keys["bracket"],
+            ),
+            timeout=15,
+        ),
+    }  # fmt: skip
+
+
+@contextmanager
+def _postgres_read_only(db_url: str) -> Iterator[None]:
+    """New sessions of the policy's database are read-only; its open sessions are terminated."""
+    name = sa.engine.make_url(db_url).database
+    admin = sa.create_engine(
+        sa.engine.make_url(db_url).set(database="postgres"),
+        isolation_level="AUTOCOMMIT",
+        poolclass=sa.pool.NullPool,
+    )
+
+    def apply(setting: str) -> None:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'ALTER DATABASE "{name}" {setting}'))
+            conn.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": name},
+            )
+
+    apply("SET default_transaction_read_only = on")
+    try:
+        yield
+    finally:
+        apply("RESET default_transaction_read_only")
+        admin.dispose()
+
+
+@contextmanager
+def _sqlite_immutable(db_path: Path) -> Iterator[None]:
+    """The database and its WAL file immutable: even root's writes to them fail (EPERM).
+
+    The -shm file stays writable: SQLite maps it into memory, and a write to a mapped immutable
+    file is a SIGBUS that would end the test process instead of failing one transaction.
+    """
+    files = [p for p in (db_path, Path(f"{db_path}-wal")) if p.exists()]
+    subprocess.run(["chattr", "+i", *map(str, files)], check=True, timeout=10)
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", *map(str, files)], check=True, timeout=10)
+
+
+@contextmanager
+def _postgres_stopped(cluster: PostgresCluster) -> Iterator[None]:
+    """The cluster shut down, then started again on its port.
+
+    Fast mode, not immediate: the test cluster runs with synchronous_commit=off, so a crash
+    stop would lose recent commits (the previews) and the check after the restart would be void.
+    """
+    pg_ctl = str(cluster.bindir / "pg_ctl")
+    run_pg([pg_ctl, "-D", str(cluster.datadir), "-m", "fast", "-w", "stop"])
+    try:
+        yield
+    finally:
+        options = f"-p {cluster.port} -k {cluster.socket_dir} -c listen_addresses=127.0.0.1"
+        log = cluster.datadir.parent / "restarted.log"
+        run_pg([pg_ctl, "-D", str(cluster.datadir), "-o", options, "-l", str(log), "-w", "start"])
+
+
+FAULTS = ("postgres-read-only", "postgres-stopped", "sqlite-immutable")
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_live_writes_when_database_unwritable_then_all_refused_and_nothing_reaches_broker(
+    fault: str,
+    request: pytest.FixtureRequest,
+    dev_pki: Path,
+    tmp_path: Path,
+    faults_vault: DevVault,
+) -> None:
+    """Invariants 1 and 7: a write that cannot be recorded is refused (UNAVAILABLE), fail closed."""
+    with ExitStack() as cleanup:
+        db_path = tmp_path / "policy.db"
+        unwritable: AbstractContextManager[None]
+        if fault == "postgres-read-only":
+            db_url = request.getfixturevalue("pg_url")
+            unwritable = _postgres_read_only(db_url)
+        elif fault == "postgres-stopped":  # its own cluster: the shared one stays up
+            cluster = cleanup.enter_context(postgres_cluster())
+            db_url = cluster.create_database()
+            unwritable = _postgres_stopped(cluster)
+        else:
+            db_url = f"sqlite:///{db_path}"
+            unwritable = _sqlite_immutable(db_path)
+        stack = cleanup.enter_context(live_stack(dev_pki, tmp_path, faults_vault, db_url=db_url))
+        prepared = _prepare(stack)
+        keys = {kind: new_key() for kind in ("submit", "cancel", "modify", "bracket")}
+        writes_before = stack.sim.received_writes()
+        orders_before = stack.sim.orders()
+        with unwritable:
+            for kind, call in _live_writes(stack, prepared, keys).items():
+                with pytest.raises(grpc.RpcError) as refused:
+                    call()
+                assert (refused.value.code(), reason_of(refused.value)) == (
+                    grpc.StatusCode.UNAVAILABLE,
+                    "AUDIT_UNAVAILABLE",
+                ), kind
+            assert stack.sim.received_writes() == writes_before
+            assert stack.sim.orders() == orders_before
+        # Nothing partial was left behind: once writable again the same key goes through once.
+        reply = stack.submit(*prepared.submit, key=keys["submit"])
+        assert not reply.replayed
+        assert len(stack.broker_orders_with_ref(keys["submit"])) == 1
