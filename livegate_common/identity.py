@@ -10,6 +10,7 @@ import grpc
 
 from livegate_common.errors import status_with_reason
 from livegate_common.metrics import record_refusal
+from livegate_common.refusals import PlumbingRefusal, RefusalSink, request_id_of
 
 SAN_PROPERTY: Final = "x509_subject_alternative_name"
 REASON_UNMAPPED: Final = "PRINCIPAL_NOT_CONFIGURED"
@@ -62,7 +63,7 @@ class RequireMappedPrincipal(grpc.ServerInterceptor):
     gap of a valid certificate that names nobody we know.
     """
 
-    def __init__(self, principals: PrincipalMap, on_refusal: Callable[[str, list[str]], None]):
+    def __init__(self, principals: PrincipalMap, on_refusal: RefusalSink):
         self._principals = principals
         self._on_refusal = on_refusal
 
@@ -81,14 +82,19 @@ class RequireMappedPrincipal(grpc.ServerInterceptor):
         sans = peer_sans(context)
         if self._principals.resolve_sans(sans) is not None:
             return
-        self._on_refusal(method, sans)
+        message = "the client certificate's SAN is not mapped to a principal"
+        metadata = {"sans": ",".join(sans)[:256]}
         record_refusal(REASON_UNMAPPED)
+        self._on_refusal(
+            PlumbingRefusal(
+                method=method, sans=tuple(sans), code="PERMISSION_DENIED",
+                reason=REASON_UNMAPPED, message=message, step=1,
+                request_id=request_id_of(context.invocation_metadata()), metadata=metadata,
+            )
+        )  # fmt: skip
         context.abort_with_status(
             status_with_reason(
-                grpc.StatusCode.PERMISSION_DENIED,
-                REASON_UNMAPPED,
-                "the client certificate's SAN is not mapped to a principal",
-                {"sans": ",".join(sans)[:256]},
+                grpc.StatusCode.PERMISSION_DENIED, REASON_UNMAPPED, message, metadata
             )
         )
 

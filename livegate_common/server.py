@@ -14,7 +14,9 @@ from grpc_reflection.v1alpha import reflection
 
 from livegate_common.config import ServerConfig
 from livegate_common.identity import PrincipalMap, RequireMappedPrincipal
+from livegate_common.malformed import RefuseMalformedRequests
 from livegate_common.metrics import MetricsInterceptor
+from livegate_common.refusals import PlumbingRefusal, RefusalSink
 from livegate_common.tls import server_credentials
 
 log = logging.getLogger(__name__)
@@ -30,15 +32,31 @@ def create_server(
     *,
     max_workers: int = 16,
     extra_interceptors: Sequence[grpc.ServerInterceptor] = (),
+    on_refusal: RefusalSink | None = None,
 ) -> tuple[grpc.Server, int, health.HealthServicer]:
-    """Build and bind (not start) a server; returns it with its bound port and health servicer."""
+    """Build and bind (not start) a server; returns it with its bound port and health servicer.
+
+    ON_REFUSAL receives the refusals the plumbing decides (unmapped SAN, undecodable request),
+    so a service that audits every refusal can audit these too; they are logged either way.
+    """
     names = list(service_names)
+
+    def refused(refusal: PlumbingRefusal) -> None:
+        log.warning(
+            "refused before the servicer",
+            extra={"method": refusal.method, "reason": refusal.reason, "sans": refusal.sans},
+        )
+        if on_refusal is not None:
+            on_refusal(refusal)
+
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
         interceptors=[
             MetricsInterceptor(),
-            RequireMappedPrincipal(principals, _log_refusal),
+            RequireMappedPrincipal(principals, refused),
             *extra_interceptors,
+            # Innermost: the principal check runs before any request byte is decoded.
+            RefuseMalformedRequests(refused),
         ],
         options=[("grpc.so_reuseport", 0)],
     )
@@ -90,7 +108,3 @@ def serve_until_signalled(
         if on_stop is not None:
             on_stop()
         log.info("stopped")
-
-
-def _log_refusal(method: str, sans: list[str]) -> None:
-    log.warning("refused unmapped principal", extra={"method": method, "sans": sans})

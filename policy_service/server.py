@@ -22,6 +22,7 @@ from policy_service.domain.killswitch import KillSwitchService
 from policy_service.domain.ports import Clock, Writer
 from policy_service.domain.previews import Previews
 from policy_service.domain.settings import GateSettings
+from policy_service.plumbing_audit import audit_sink
 from policy_service.servicer import PolicyServicer
 from policy_service.storage.engine import make_engines, migrate
 from policy_service.storage.store import RiskPolicyConflict, SqlStore
@@ -134,6 +135,7 @@ def build_service(
         [lambda s: policy_pb2_grpc.add_PolicyServiceServicer_to_server(servicer, s)],
         [POLICY_SERVICE_NAME],
         max_workers=max_workers,
+        on_refusal=audit_sink(gate, config.principals),
     )
     closers += [write, read] if write is not read else [write]
     return PolicyService(
