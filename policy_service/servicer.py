@@ -282,8 +282,8 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         if not 1 <= size <= 1000:
             raise ShapeError(reasons.FIELD_INVALID, "page_size must be 1..1000", field="page_size")
         flt = EventFilter(
-            since_us=wire.ts_us(req.since) if req.HasField("since") else 0,
-            until_us=wire.ts_us(req.until) if req.HasField("until") else 0,
+            since_us=wire.timestamp_us(req.since, "since") if req.HasField("since") else 0,
+            until_us=wire.timestamp_us(req.until, "until") if req.HasField("until") else 0,
             request_id=wire.bounded(req.request_id, "request_id", 64, required=False),
             idempotency_key=wire.bounded(
                 req.idempotency_key, "idempotency_key", 64, required=False
@@ -315,7 +315,7 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
 
     @rpc
     def ExportAudit(self, call: m.Call, req: policy_pb2.ExportAuditRequest) -> Any:
-        until = wire.ts_us(req.until) if req.HasField("until") else 0
+        until = wire.timestamp_us(req.until, "until") if req.HasField("until") else 0
         result = self._audit.export(call, until)
         if isinstance(result, m.Denial):
             return result
@@ -331,7 +331,7 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
 
     @rpc
     def PurgeAudit(self, call: m.Call, req: policy_pb2.PurgeAuditRequest) -> Any:
-        before = wire.ts_us(req.before) if req.HasField("before") else 0
+        before = wire.timestamp_us(req.before, "before") if req.HasField("before") else 0
         result = self._audit.purge(call, before, req.dry_run)
         if isinstance(result, m.Denial):
             return result

@@ -15,13 +15,17 @@ from policy_service import reasons
 from policy_service.domain import model as m
 
 T = TypeVar("T")
-_DECIMAL_RE: Final = re.compile(r"^[0-9]{1,12}(\.[0-9]{1,8})?$")
-_SYMBOL_RE: Final = re.compile(r"^[A-Z0-9.\-]{1,16}$")
-_EXCHANGE_RE: Final = re.compile(r"^[A-Z0-9.\-_]{1,16}$")
-_CURRENCY_RE: Final = re.compile(r"^[A-Z]{3}$")
-_ACCOUNT_RE: Final = re.compile(r"^[A-Za-z0-9]{1,32}$")
-_KEY_RE: Final = re.compile(r"^[A-Za-z0-9._:\-]{8,64}$")
-_ID_RE: Final = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+# \Z, not $: $ also matches before a trailing newline, which would let "1\n" through.
+_DECIMAL_RE: Final = re.compile(r"^[0-9]{1,12}(\.[0-9]{1,8})?\Z")
+_SYMBOL_RE: Final = re.compile(r"^[A-Z0-9.\-]{1,16}\Z")
+_EXCHANGE_RE: Final = re.compile(r"^[A-Z0-9.\-_]{1,16}\Z")
+_CURRENCY_RE: Final = re.compile(r"^[A-Z]{3}\Z")
+_ACCOUNT_RE: Final = re.compile(r"^[A-Za-z0-9]{1,32}\Z")
+_KEY_RE: Final = re.compile(r"^[A-Za-z0-9._:\-]{8,64}\Z")
+_ID_RE: Final = re.compile(r"^[A-Za-z0-9_\-]{1,64}\Z")
+# google.protobuf.Timestamp's valid range: 0001-01-01 .. 9999-12-31T23:59:59Z.
+_TS_MIN_S: Final = -62_135_596_800
+_TS_MAX_S: Final = 253_402_300_799
 PENNY: Final = Decimal("0.01")
 SUB_PENNY: Final = Decimal("0.0001")
 
@@ -266,6 +270,13 @@ def ts(us: int) -> timestamp_pb2.Timestamp:
 
 def ts_us(stamp: timestamp_pb2.Timestamp) -> int:
     return stamp.seconds * 1_000_000 + stamp.nanos // 1000
+
+
+def timestamp_us(stamp: timestamp_pb2.Timestamp, field: str) -> int:
+    """A caller's timestamp within the Timestamp contract (years 1..9999), else refused."""
+    if not (_TS_MIN_S <= stamp.seconds <= _TS_MAX_S and 0 <= stamp.nanos <= 999_999_999):
+        raise ShapeError(reasons.FIELD_INVALID, f"{field} is out of range", field=field)
+    return ts_us(stamp)
 
 
 def _str(value: Decimal | None) -> str:

@@ -29,9 +29,10 @@ MAX_ACCOUNT_ID: Final = 32
 # IB keeps orderRef short; bracket legs add ".tp"/".sl" to the key.
 MAX_IDEMPOTENCY_KEY: Final = 64
 MAX_REASON: Final = 500
-_DECIMAL: Final = re.compile(r"^-?\d{1,15}(\.\d{1,10})?$")
-_SYMBOL: Final = re.compile(r"^[A-Z0-9.\-]{1,16}$")
-_CURRENCY: Final = re.compile(r"^[A-Z]{3}$")
+# ASCII digits only (\d also takes "١٢"), and \Z, not $ (which lets "1\n" through).
+_DECIMAL: Final = re.compile(r"^-?[0-9]{1,15}(\.[0-9]{1,10})?\Z")
+_SYMBOL: Final = re.compile(r"^[A-Z0-9.\-]{1,16}\Z")
+_CURRENCY: Final = re.compile(r"^[A-Z]{3}\Z")
 
 _SIDES: Final = {common_pb2.ACTION_BUY: Side.BUY, common_pb2.ACTION_SELL: Side.SELL}
 _KINDS: Final = {
