@@ -79,7 +79,7 @@ def start_writer(config: WriterConfig) -> WriterHandle:
     session: IbSession | None = None
     try:
         vault.start_renewal()
-        session = IbSession(config.broker.request_timeout_s)
+        session = IbSession(config.broker.request_timeout_s, config.broker.max_messages_per_s)
         try:
             session.connect(
                 secret.gateway_host,

@@ -15,6 +15,7 @@ from typing import Any, Final, TypeVar
 from ib_async import IB, Contract, Order, OrderState, Trade
 from ib_async.ib import StartupFetchNONE
 from ib_async.order import OrderStatus
+from ib_async.wrapper import RequestError
 
 from writer_service import errors
 
@@ -22,6 +23,7 @@ log = logging.getLogger("livegate.writer.ib")
 T = TypeVar("T")
 
 READ_ONLY_CODE: Final = 321
+NO_SECURITY_DEFINITION: Final = 200
 # Codes that inform about an order without refusing it.
 _INFO_CODES: Final = frozenset({399, 404, 10167, 202})
 _ACKED: Final = frozenset(
@@ -58,13 +60,21 @@ class WhatIfOutcome:
 class IbSession:
     """Owns the IB object; public methods are called from gRPC threads and hop onto the loop."""
 
-    def __init__(self, request_timeout_s: float):
+    def __init__(self, request_timeout_s: float, max_messages_per_s: int = 45):
         self.request_timeout_s = request_timeout_s
+        self._max_messages_per_s = max_messages_per_s
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="ib-loop", daemon=True)
         self._thread.start()
         self._listeners: list[Callable[[BrokerErrorEvent], None]] = []
-        self._id_waiters: list[asyncio.Future[int]] = []
+        # Waiters on the loop, woken by every order event and error instead of polling.
+        self._wakers: set[asyncio.Event] = set()
+        # The highest order id this session has seen or used; see next_order_id.
+        self._high_id = 0
+        self._rescan_ids = True
+        # orderRef -> its first trade, so finding a key at the broker is not a walk of them all.
+        self._by_ref: dict[str, Trade] = {}
+        self._refs_stale = True
         self._raw_open: dict[int, tuple[Contract, Order, OrderState]] = {}
         self._target: tuple[str, int, int, float] | None = None
         self._stopping = False
@@ -83,35 +93,75 @@ class IbSession:
         except concurrent.futures.TimeoutError:
             future.cancel()
             raise errors.broker_timeout("the request", limit) from None
+        except RequestError as exc:
+            # RaiseRequestErrors turns a broker error answer into this; it is a refusal, not a
+            # crash (e.g. 200 for a contract the broker does not know).
+            if exc.code == NO_SECURITY_DEFINITION:
+                raise errors.WriterError(
+                    errors.ErrorKind.NOT_FOUND,
+                    "INSTRUMENT_NOT_FOUND",
+                    exc.message,
+                    {"broker_error_code": exc.code},
+                ) from None
+            raise errors.broker_rejected(exc.code, exc.message) from None
 
     async def _create_ib(self) -> IB:
         ib = IB()
         ib.RaiseRequestErrors = True
+        ib.client.MaxRequests = self._max_messages_per_s  # IB's pacing; see BrokerConfig
         ib.errorEvent += self._on_error
         ib.disconnectedEvent += self._on_disconnected
+        ib.orderStatusEvent += self._wake
+        ib.openOrderEvent += self._wake
+        ib.openOrderEvent += self._remember_ref
+        ib.newOrderEvent += self._remember_ref
         wrapper: Any = ib.wrapper
         original_open, original_next = wrapper.openOrder, wrapper.nextValidId
 
         def open_order(order_id: int, contract: Contract, order: Order, state: OrderState) -> None:
+            self._high_id = max(self._high_id, int(order_id))
             if not order.whatIf:
                 self._raw_open[order_id] = (contract, order, state)
             original_open(order_id, contract, order, state)
 
         def next_valid_id(order_id: int) -> None:
-            for waiter in self._id_waiters:
-                if not waiter.done():
-                    waiter.set_result(int(order_id))
-            self._id_waiters.clear()
+            # A new id from the gateway (at every connect): rescan what the session holds.
+            self._rescan_ids = self._refs_stale = True
             original_next(order_id)
 
         wrapper.openOrder, wrapper.nextValidId = open_order, next_valid_id
         return ib
+
+    def _wake(self, *_args: Any) -> None:
+        for waker in self._wakers:
+            waker.set()
+
+    async def _until(self, done: Callable[[], bool], deadline: float) -> bool:
+        """Wait on the loop until DONE() holds (True) or DEADLINE passes (False).
+
+        Order events and errors wake the wait at once; the POLL_S cap is only a safety net for a
+        change that arrives without an event.
+        """
+        wake = asyncio.Event()
+        self._wakers.add(wake)
+        try:
+            while not done():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), min(left, POLL_S))
+            return True
+        finally:
+            self._wakers.discard(wake)
 
     # -- errors -----------------------------------------------------------------------------
     def _on_error(self, req_id: int, code: int, message: str, _contract: Any) -> None:
         event = BrokerErrorEvent(int(req_id), int(code), str(message), time.monotonic())
         for listener in list(self._listeners):
             listener(event)
+        self._wake()
 
     @contextlib.contextmanager
     def _collect_errors(self, match: Callable[[BrokerErrorEvent], bool]) -> Any:
@@ -211,6 +261,8 @@ class IbSession:
                 await asyncio.sleep(POLL_S)
             if task.done() and not refusals:
                 await asyncio.sleep(grace_s)  # a refusal sent just after the end still counts
+        # The answer may hold orders with ids next_order_id must skip, and refs to remember.
+        self._rescan_ids = self._refs_stale = True
         if refusals:
             task.cancel()
             return QueryOutcome([], refused=refusals[0])
@@ -232,7 +284,9 @@ class IbSession:
 
     async def executions(self, timeout_s: float) -> list[Any]:
         self._require_connected()
-        return list(await asyncio.wait_for(self.ib.reqExecutionsAsync(), timeout_s))
+        fills = list(await asyncio.wait_for(self.ib.reqExecutionsAsync(), timeout_s))
+        self._rescan_ids = self._refs_stale = True
+        return fills
 
     async def what_if(self, contract: Contract, order: Order, timeout_s: float) -> WhatIfOutcome:
         """A what-if: margins back, a refusal, or nothing (ib_async never resolves a refusal)."""
@@ -259,21 +313,25 @@ class IbSession:
 
     # -- order ids --------------------------------------------------------------------------
     async def next_order_id(self, count: int = 1) -> int:
-        """Ask the gateway (nextValidId) for the next id; never below an id already seen."""
+        """The next order id: the gateway's nextValidId, never below an id already seen or used.
+
+        No round trip: the gateway announces nextValidId at every connect and only this session
+        (its client id) uses ids while it is connected, so the gateway's answer to a reqIds here
+        could not be higher than what the client already holds. A gateway that rolled its id
+        back after a reconnect must not make us reuse a live id, which IB would treat as a modify
+        of that order: after every connect and every order query, the whole session is scanned
+        once for the highest id; in between, the open-order stream and our own ids keep it.
+        Runs on the loop with no await, so allocation and the following placeOrder are atomic.
+        """
         self._require_connected()
-        waiter: asyncio.Future[int] = self._loop.create_future()
-        self._id_waiters.append(waiter)
-        self.ib.client.reqIds(-1)
-        try:
-            gateway_id = await asyncio.wait_for(waiter, self.request_timeout_s)
-        except TimeoutError:
-            raise errors.broker_timeout("nextValidId", self.request_timeout_s) from None
-        # A gateway that rolled its id back after a reconnect must not make us reuse a live id,
-        # which IB would treat as a modify of that order.
-        seen = max(
-            [*self._raw_open.keys(), *(t.order.orderId for t in self.ib.trades())], default=0
-        )
-        order_id = max(gateway_id, seen + 1)
+        if self._rescan_ids:
+            self._rescan_ids = False
+            seen = max(
+                [*self._raw_open.keys(), *(t.order.orderId for t in self.ib.trades())], default=0
+            )
+            self._high_id = max(self._high_id, seen)
+        order_id = max(self.ib.client.getReqId(), self._high_id + 1)
+        self._high_id = order_id + count - 1
         self.ib.client.updateReqId(order_id + count)
         return order_id
 
@@ -286,18 +344,24 @@ class IbSession:
         """Wait until each trade is acknowledged, or raise BROKER_REJECTED / BROKER_TIMEOUT."""
         ids = {t.order.orderId for t in trades}
         with self._collect_errors(lambda e: e.req_id in ids and e.code not in _INFO_CODES) as bad:
-            deadline = time.monotonic() + timeout_s
-            while time.monotonic() < deadline:
-                if bad:
-                    raise errors.broker_rejected(bad[0].code, bad[0].message, bad[0].req_id)
-                if all(t.orderStatus.status in _ACKED for t in trades):
-                    return
-                if any(t.orderStatus.status in OrderStatus.DoneStates for t in trades):
-                    done = next(t for t in trades if t.orderStatus.status in OrderStatus.DoneStates)
-                    raise errors.broker_rejected(
-                        -1, f"order ended {done.orderStatus.status}", done.order.orderId
-                    )
-                await asyncio.sleep(POLL_S)
+
+            def settled() -> bool:
+                return (
+                    bool(bad)
+                    or all(t.orderStatus.status in _ACKED for t in trades)
+                    or any(t.orderStatus.status in OrderStatus.DoneStates for t in trades)
+                )
+
+            await self._until(settled, time.monotonic() + timeout_s)
+            if bad:
+                raise errors.broker_rejected(bad[0].code, bad[0].message, bad[0].req_id)
+            if all(t.orderStatus.status in _ACKED for t in trades):
+                return
+            done = [t for t in trades if t.orderStatus.status in OrderStatus.DoneStates]
+            if done:
+                raise errors.broker_rejected(
+                    -1, f"order ended {done[0].orderStatus.status}", done[0].order.orderId
+                )
         raise errors.broker_timeout("the order acknowledgement", timeout_s)
 
     async def wait_modified(
@@ -308,14 +372,16 @@ class IbSession:
         with self._collect_errors(
             lambda e: e.req_id == order_id and e.code not in _INFO_CODES
         ) as bad:
-            deadline = time.monotonic() + timeout_s
-            while time.monotonic() < deadline:
-                if bad:
-                    raise errors.broker_rejected(bad[0].code, bad[0].message, order_id)
+
+            def holds() -> bool:
                 raw = self._raw_open.get(order_id)
-                if raw is not None and expect(raw[1]):
-                    return
-                await asyncio.sleep(POLL_S)
+                return raw is not None and expect(raw[1])
+
+            await self._until(lambda: bool(bad) or holds(), time.monotonic() + timeout_s)
+            if bad:
+                raise errors.broker_rejected(bad[0].code, bad[0].message, order_id)
+            if holds():
+                return
         raise errors.broker_timeout("the modify acknowledgement", timeout_s)
 
     async def cancel(self, trade: Trade, timeout_s: float) -> None:
@@ -323,24 +389,25 @@ class IbSession:
         order_id = trade.order.orderId
         with self._collect_errors(lambda e: e.req_id == order_id and e.code != 202) as bad:
             self.ib.cancelOrder(trade.order)
-            deadline = time.monotonic() + timeout_s
-            while time.monotonic() < deadline:
-                if trade.orderStatus.status in OrderStatus.DoneStates:
-                    return
-                if bad:
-                    raise errors.broker_rejected(bad[0].code, bad[0].message, order_id)
-                await asyncio.sleep(POLL_S)
+
+            def ended() -> bool:
+                return trade.orderStatus.status in OrderStatus.DoneStates
+
+            await self._until(lambda: ended() or bool(bad), time.monotonic() + timeout_s)
+            if ended():
+                return
+            if bad:
+                raise errors.broker_rejected(bad[0].code, bad[0].message, order_id)
         raise errors.broker_timeout("the cancel", timeout_s)
 
     async def global_cancel(self, timeout_s: float) -> int:
         self._require_ready()
         before = [t for t in self.ib.openTrades()]
         self.ib.reqGlobalCancel()
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if all(t.orderStatus.status in OrderStatus.DoneStates for t in before):
-                break
-            await asyncio.sleep(POLL_S)
+        await self._until(
+            lambda: all(t.orderStatus.status in OrderStatus.DoneStates for t in before),
+            time.monotonic() + timeout_s,
+        )
         return sum(1 for t in before if t.orderStatus.status in OrderStatus.DoneStates)
 
     async def snapshot(self, contract: Contract, timeout_s: float) -> Any:
@@ -364,6 +431,23 @@ class IbSession:
 
     def trades(self) -> list[Trade]:
         return list(self.ib.trades())
+
+    def _remember_ref(self, trade: Trade) -> None:
+        if trade.order.orderRef:
+            self._by_ref.setdefault(trade.order.orderRef, trade)
+
+    def trade_by_ref(self, ref: str) -> Trade | None:
+        """The first trade of the session carrying orderRef REF (as a walk of trades() finds).
+
+        Kept from the order events; rebuilt by one walk after a connect or an order query,
+        which can bring trades (or fresh Trade objects) without those events.
+        """
+        if self._refs_stale:
+            self._refs_stale = False
+            self._by_ref = {}
+            for trade in self.ib.trades():
+                self._remember_ref(trade)
+        return self._by_ref.get(ref)
 
     def _require_connected(self) -> None:
         if not self.ib.isConnected():

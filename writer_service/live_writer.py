@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Final, TypeVar
@@ -33,15 +31,17 @@ from writer_service.orders import (
     bracket_refs,
 )
 from writer_service.reconciliation import ReconciliationIndex
+from writer_service.write_slots import WriteSlots
 
 log = logging.getLogger("livegate.writer.orders")
 T = TypeVar("T")
 # Cancel the other child with block when one fills (IB ocaType 1).
 OCA_CANCEL_WITH_BLOCK: Final = 1
+MODIFY_SLOT: Final = ("modify",)
 
 
 class LiveOrderWriter:
-    """Every write takes one lock, checks the kill switch first, then talks to the broker."""
+    """Every write takes a write slot, checks the kill switch first, then talks to the broker."""
 
     def __init__(
         self,
@@ -56,9 +56,9 @@ class LiveOrderWriter:
         self._kill_switch = kill_switch
         self._index = index
         self._timeout_s = timeout_s
-        # One write at a time: a close of the kill switch waits for the write in flight, so
-        # nothing reaches the broker after the close returns (invariant 2).
-        self._write_lock = threading.Lock()
+        # Writes of different keys overlap at the broker; a close of the kill switch waits for
+        # every write in flight, so nothing reaches the broker after it returns (invariant 2).
+        self._slots = WriteSlots()
         session.on_reconnected = self._rebuild
 
     # -- kill switch ------------------------------------------------------------------------
@@ -66,7 +66,7 @@ class LiveOrderWriter:
         self, state: SwitchState, reason: str, changed_by: str, version: int
     ) -> SwitchSnapshot:
         if state is SwitchState.CLOSED:
-            with self._locked():
+            with self._slots.exclusive(self._slot_wait_s):
                 return self._kill_switch.sync(state, reason, changed_by, version)
         return self._kill_switch.sync(state, reason, changed_by, version)
 
@@ -79,25 +79,20 @@ class LiveOrderWriter:
         if account not in self._accounts:
             raise errors.account_not_managed(account)
 
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        limit = 2 * self._timeout_s + 2
-        if not self._write_lock.acquire(timeout=limit):
-            raise errors.broker_timeout("a free write slot", limit)
-        try:
-            yield
-        finally:
-            self._write_lock.release()
+    @property
+    def _slot_wait_s(self) -> float:
+        return 2 * self._timeout_s + 2
 
-    def _write(self, account: str, make: Callable[[], Any]) -> Any:
-        with self._locked():
+    def _write(self, account: str, slots: tuple[Hashable, ...], make: Callable[[], Any]) -> Any:
+        """SLOTS name what the write touches (its key, its order): one write per slot at once."""
+        with self._slots.shared(slots, self._slot_wait_s):
             self._require_open()
             self._require_account(account)
             return self._session.call(make(), 3 * self._timeout_s + 1)
 
     # -- writes -----------------------------------------------------------------------------
     def submit(self, account: str, spec: Any, key: str) -> tuple[BrokerOrderView, bool]:
-        return self._write(account, lambda: self._submit(account, spec, key))  # type: ignore[no-any-return]
+        return self._write(account, (("key", key),), lambda: self._submit(account, spec, key))  # type: ignore[no-any-return]
 
     async def _submit(self, account: str, spec: Any, key: str) -> tuple[BrokerOrderView, bool]:
         found = self._find_ref(key)
@@ -120,7 +115,9 @@ class LiveOrderWriter:
     def submit_bracket(
         self, account: str, bracket: BracketSpec, key: str
     ) -> tuple[tuple[BrokerOrderView, BrokerOrderView, BrokerOrderView], bool]:
-        return self._write(account, lambda: self._submit_bracket(account, bracket, key))  # type: ignore[no-any-return]
+        # The legs' refs are slots too: a submit whose key is one of them must not overlap.
+        slots = (("key", key), *(("key", ref) for ref in bracket_refs(key)))
+        return self._write(account, slots, lambda: self._submit_bracket(account, bracket, key))  # type: ignore[no-any-return]
 
     async def _submit_bracket(
         self, account: str, bracket: BracketSpec, key: str
@@ -163,7 +160,9 @@ class LiveOrderWriter:
         return (views[0], views[1], views[2]), False
 
     def cancel(self, account: str, broker_order_id: int) -> BrokerOrderView:
-        return self._write(account, lambda: self._cancel(account, broker_order_id))  # type: ignore[no-any-return]
+        return self._write(
+            account, (("order", broker_order_id),), lambda: self._cancel(account, broker_order_id)
+        )  # type: ignore[no-any-return]
 
     async def _cancel(self, account: str, broker_order_id: int) -> BrokerOrderView:
         trade = self._trade(account, broker_order_id)
@@ -176,7 +175,13 @@ class LiveOrderWriter:
     def modify(
         self, account: str, broker_order_id: int, changes: OrderChangeSet
     ) -> BrokerOrderView:
-        return self._write(account, lambda: self._modify(account, broker_order_id, changes))  # type: ignore[no-any-return]
+        return self._write(
+            account,
+            # One modify at a time: its read-back is an open-orders query, and ib_async keeps
+            # one such query in flight (a second would orphan the first).
+            (("order", broker_order_id), MODIFY_SLOT),
+            lambda: self._modify(account, broker_order_id, changes),
+        )  # type: ignore[no-any-return]
 
     async def _modify(
         self, account: str, broker_order_id: int, changes: OrderChangeSet
@@ -224,7 +229,7 @@ class LiveOrderWriter:
 
     def cancel_all(self) -> int:
         # Allowed with the switch closed: it only reduces risk, and it is the operator's path.
-        with self._locked():
+        with self._slots.exclusive(self._slot_wait_s):
             return self._session.call(
                 self._session.global_cancel(self._timeout_s), self._timeout_s + 1
             )
@@ -280,9 +285,9 @@ class LiveOrderWriter:
         return self._index.unexplained()
 
     def _find_ref(self, ref: str) -> BrokerOrderView | None:
-        for trade in self._session.trades():
-            if trade.order.orderRef == ref:
-                return view_from_trade(trade)
+        trade = self._session.trade_by_ref(ref)
+        if trade is not None:
+            return view_from_trade(trade)
         return self._index.find_ref(ref)
 
     def _trade(self, account: str, broker_order_id: int) -> Trade:

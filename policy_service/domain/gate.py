@@ -145,6 +145,22 @@ class Gate:
         acct = account_denial(self.settings, cmd.account_id, self.account_hash(cmd.account_id))
         if acct is not None:
             return refuse(acct)
+        # Steps 6-9 only read: one pinned read connection serves them all.
+        with self.store.reading():
+            checked = self._check(call, cmd, ids, now)
+        if not isinstance(checked, tuple):
+            return checked
+        plan, digest = checked
+        return self._run(call, cmd, plan, digest, ids, now)
+
+    def _check(
+        self, call: m.Call, cmd: Command, ids: dict[str, Any], now: int
+    ) -> tuple[Plan, str] | Outcome | m.Denial:
+        """Steps 6-9: the plan and request digest to run, or the answer to give now."""
+
+        def refuse(denial: m.Denial) -> m.Denial:
+            return self.refuse(call, denial, **ids)
+
         try:
             switch = self.store.kill_switch()
         except StoreUnavailable:
@@ -168,7 +184,7 @@ class Gate:
         denial = limits.first_denial(self.policy, plan.legs)
         if denial is not None:
             return refuse(denial)
-        return self._run(call, cmd, plan, digest, ids, now)
+        return plan, digest
 
     def _run(
         self,

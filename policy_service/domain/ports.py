@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
@@ -57,6 +58,7 @@ class Clock(Protocol):
 
 
 class Store(Protocol):
+    def reading(self) -> AbstractContextManager[None]: ...
     def append_audit(self, draft: AuditDraft, now_us: int) -> int: ...
     def audit_available(self) -> bool: ...
     def kill_switch(self) -> m.KillSwitch: ...

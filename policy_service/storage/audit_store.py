@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from policy_service import reasons
 from policy_service.domain.audit import AuditDraft, Verification, event_hash, verify_chain
+from policy_service.storage import statements as sql
 from policy_service.storage.tables import audit_events, audit_exports, audit_head
 
 
@@ -27,7 +28,7 @@ def append(conn: Connection, draft: AuditDraft, now_us: int) -> int:
     The head row is locked (FOR UPDATE on PostgreSQL, the database lock of BEGIN IMMEDIATE on
     SQLite), so ids are gap-free and every event links to the one before it across replicas.
     """
-    head = conn.execute(select(audit_head).where(audit_head.c.id == 1).with_for_update()).one()
+    head = conn.execute(sql.HEAD_LOCKED).one()
     event: dict[str, Any] = {
         "event_id": int(head.last_event_id) + 1,
         "occurred_at_us": now_us,
@@ -49,12 +50,8 @@ def append(conn: Connection, draft: AuditDraft, now_us: int) -> int:
         "prev_hash": head.last_hash,
     }
     event["hash"] = event_hash(event)
-    conn.execute(insert(audit_events).values(**event))
-    conn.execute(
-        update(audit_head)
-        .where(audit_head.c.id == 1)
-        .values(last_event_id=event["event_id"], last_hash=event["hash"])
-    )
+    conn.execute(sql.INSERT_EVENT, event)
+    conn.execute(sql.MOVE_HEAD, {"b_event_id": event["event_id"], "b_hash": event["hash"]})
     return int(event["event_id"])
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Engine, delete, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from policy_service import reasons
@@ -18,12 +18,13 @@ from policy_service.domain.denials import closed
 from policy_service.domain.limits import Usage
 from policy_service.domain.ports import BeginResult, IdemRecord, PendingWrite, StoreUnavailable
 from policy_service.storage import audit_store
+from policy_service.storage import statements as sql
+from policy_service.storage.pinned import PinnedReads
 from policy_service.storage.rows import switch_from
 from policy_service.storage.tables import (
     account_usage,
     approvals,
     idempotency_records,
-    kill_switch,
     open_orders,
 )
 
@@ -38,22 +39,23 @@ class _Abort(Exception):
         self.result = result
 
 
-class IdempotencyStore:
+class IdempotencyStore(PinnedReads):
     """The part of SqlStore that serialises live writes; row locks and unique keys, no mutexes."""
 
     write: Engine
     read: Engine
     _dialect: str
+    _serial: AbstractContextManager[object]  # provided by SqlStore
 
     def _tx(self) -> Any:  # provided by SqlStore
         raise NotImplementedError
 
     def get_record(self, key: str) -> IdemRecord | None:
-        with self.read.connect() as conn:
+        with self._reader() as conn:
             return self._record(conn, key)
 
     def usage(self, account_hash: str, day: str, now_us: int) -> Usage:
-        with self.read.connect() as conn:
+        with self._reader() as conn:
             return self._usage(conn, account_hash, day, now_us)
 
     def begin(
@@ -65,29 +67,28 @@ class IdempotencyStore:
     ) -> BeginResult:
         """Step 10 in one transaction: pending row, approval reservations, usage, audit."""
         try:
-            with self.write.begin() as conn:
-                switch = switch_from(
-                    conn.execute(select(kill_switch).where(kill_switch.c.id == 1)).one()
-                )
+            with self._serial, self.write.begin() as conn:
+                switch = switch_from(conn.execute(sql.SWITCH).one())
                 if switch.state is not m.SwitchState.OPEN:
                     raise _Abort(BeginResult(denial=closed(switch)))
                 existing = self._record(conn, pending.key)
                 if existing is not None:
                     raise _Abort(BeginResult(existing=existing))
                 conn.execute(
-                    insert(idempotency_records).values(
-                        idempotency_key=pending.key,
-                        request_hash=pending.request_hash,
-                        kind=pending.kind.value,
-                        account_hash=pending.account_hash,
-                        status="PENDING",
-                        approval_ids=json.dumps(list(pending.approval_ids)),
-                        notional=str(pending.notional),
-                        new_orders=pending.new_orders,
-                        day=pending.day,
-                        created_at_us=now_us,
-                        updated_at_us=now_us,
-                    )
+                    sql.INSERT_RECORD,
+                    {
+                        "idempotency_key": pending.key,
+                        "request_hash": pending.request_hash,
+                        "kind": pending.kind.value,
+                        "account_hash": pending.account_hash,
+                        "status": "PENDING",
+                        "approval_ids": json.dumps(list(pending.approval_ids)),
+                        "notional": str(pending.notional),
+                        "new_orders": pending.new_orders,
+                        "day": pending.day,
+                        "created_at_us": now_us,
+                        "updated_at_us": now_us,
+                    },
                 )
                 denial = self._reserve(conn, pending, now_us)
                 if denial is None:
@@ -111,14 +112,7 @@ class IdempotencyStore:
         # Sorted, so two brackets sharing approvals lock them in the same order (no deadlock).
         for approval_id in sorted(pending.approval_ids):
             result = conn.execute(
-                update(approvals)
-                .where(
-                    approvals.c.approval_id == approval_id,
-                    approvals.c.reserved_key.is_(None),
-                    approvals.c.consumed_at_us.is_(None),
-                    approvals.c.expires_at_us > now_us,
-                )
-                .values(reserved_key=pending.key)
+                sql.RESERVE_APPROVAL, {"b_id": approval_id, "b_now": now_us, "b_key": pending.key}
             )
             if result.rowcount != 1:
                 return m.Denial(
@@ -137,57 +131,33 @@ class IdempotencyStore:
         check: Callable[[Usage], m.Denial | None],
         now_us: int,
     ) -> m.Denial | None:
-        table = account_usage
-        ins = (postgresql.insert if self._dialect == "postgresql" else sqlite.insert)(table)
-        conn.execute(
-            ins.values(
-                account_hash=pending.account_hash, day=pending.day, daily_notional="0"
-            ).on_conflict_do_nothing()
-        )
+        where = {"b_account": pending.account_hash, "b_day": pending.day}
+        conn.execute(sql.ENSURE_USAGE[self._dialect], where)
         # The account's usage row is its lock: limit checks of one account run one at a time.
-        row = conn.execute(
-            select(table.c.daily_notional)
-            .where(table.c.account_hash == pending.account_hash, table.c.day == pending.day)
-            .with_for_update()
-        ).one()
+        row = conn.execute(sql.USAGE_ROW_LOCKED, where).one()
         usage = self._usage(conn, pending.account_hash, pending.day, now_us, exclude=pending.key)
         denial = check(usage)
         if denial is not None:
             return denial
-        conn.execute(
-            update(table)
-            .where(table.c.account_hash == pending.account_hash, table.c.day == pending.day)
-            .values(daily_notional=str(Decimal(row.daily_notional) + pending.notional))
-        )
+        notional = str(Decimal(row.daily_notional) + pending.notional)
+        conn.execute(sql.SET_USAGE, {**where, "b_notional": notional})
         return None
 
     def _usage(
         self, conn: Connection, account_hash: str, day: str, now_us: int, exclude: str = ""
     ) -> Usage:
-        rec = idempotency_records
-        recent = conn.execute(
-            select(func.count()).where(
-                rec.c.account_hash == account_hash,
-                rec.c.created_at_us > now_us - MINUTE_US,
-                rec.c.idempotency_key != exclude,
-            )
-        ).scalar_one()
-        pending_new = conn.execute(
-            select(func.coalesce(func.sum(rec.c.new_orders), 0)).where(
-                rec.c.account_hash == account_hash,
-                rec.c.status.in_(("PENDING", "UNKNOWN")),
-                rec.c.idempotency_key != exclude,
-            )
-        ).scalar_one()
-        opened = conn.execute(
-            select(func.count()).where(open_orders.c.account_hash == account_hash)
-        ).scalar_one()
-        daily = conn.execute(
-            select(account_usage.c.daily_notional).where(
-                account_usage.c.account_hash == account_hash, account_usage.c.day == day
-            )
-        ).scalar()
-        return Usage(int(recent), int(opened) + int(pending_new), Decimal(daily or "0"))
+        row = conn.execute(
+            sql.USAGE_ALL,
+            {
+                "b_account": account_hash,
+                "b_exclude": exclude,
+                "b_since": now_us - MINUTE_US,
+                "b_day": day,
+            },
+        ).one()
+        return Usage(
+            int(row.recent), int(row.opened) + int(row.pending_new), Decimal(row.daily or "0")
+        )
 
     def finish(
         self,
@@ -205,21 +175,17 @@ class IdempotencyStore:
             if record is None:
                 raise RuntimeError(f"no idempotency record {key}")
             conn.execute(
-                update(idempotency_records)
-                .where(idempotency_records.c.idempotency_key == key)
-                .values(
-                    status=status,
-                    outcome=json.dumps(outcome) if outcome is not None else None,
-                    updated_at_us=now_us,
-                )
+                sql.SET_OUTCOME,
+                {
+                    "b_key": key,
+                    "b_status": status,
+                    "b_outcome": json.dumps(outcome) if outcome is not None else None,
+                    "b_now": now_us,
+                },
             )
             ids = list(record.approval_ids)
             if status == "SUCCEEDED" and ids:
-                conn.execute(
-                    update(approvals)
-                    .where(approvals.c.approval_id.in_(ids), approvals.c.reserved_key == key)
-                    .values(consumed_at_us=now_us)
-                )
+                conn.execute(sql.CONSUME_APPROVALS, {"b_ids": ids, "b_key": key, "b_now": now_us})
             elif status == "REFUSED":
                 if ids:
                     conn.execute(
@@ -230,12 +196,13 @@ class IdempotencyStore:
                 self._refund(conn, record)
             for broker_id in opened:
                 conn.execute(
-                    insert(open_orders).values(
-                        account_hash=record.account_hash,
-                        broker_order_id=broker_id,
-                        idempotency_key=key,
-                        opened_at_us=now_us,
-                    )
+                    sql.INSERT_OPEN,
+                    {
+                        "account_hash": record.account_hash,
+                        "broker_order_id": broker_id,
+                        "idempotency_key": key,
+                        "opened_at_us": now_us,
+                    },
                 )
             if closed:
                 conn.execute(
@@ -284,8 +251,7 @@ class IdempotencyStore:
             return result.rowcount == 1
 
     def _record(self, conn: Connection, key: str, lock: bool = False) -> IdemRecord | None:
-        query = select(idempotency_records).where(idempotency_records.c.idempotency_key == key)
-        row = conn.execute(query.with_for_update() if lock else query).first()
+        row = conn.execute(sql.RECORD_LOCKED if lock else sql.RECORD, {"b_key": key}).first()
         if row is None:
             return None
         return IdemRecord(

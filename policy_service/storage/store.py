@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from policy_service.domain import model as m
@@ -16,6 +17,7 @@ from policy_service.domain.audit import AuditDraft
 from policy_service.domain.ports import StoreUnavailable
 from policy_service.domain.risk_policy import RiskPolicy
 from policy_service.storage import audit_store
+from policy_service.storage import statements as sql
 from policy_service.storage.idempotency import IdempotencyStore, _Abort
 from policy_service.storage.rows import preview_body, preview_from, switch_from
 from policy_service.storage.tables import (
@@ -41,6 +43,13 @@ class SqlStore(IdempotencyStore):
         self.write = write
         self.read = read
         self._dialect = write.dialect.name
+        self._pinned = threading.local()  # see PinnedReads
+        # SQLite has one writer at a time. Its busy handler waits by sleeping (1 ms, 2 ms, ...
+        # up to 100 ms), so threads racing for BEGIN IMMEDIATE mostly sleep; queueing them on a
+        # lock here hands the database over at once. PostgreSQL locks rows and needs none.
+        self._serial: AbstractContextManager[object] = (
+            threading.Lock() if self._dialect == "sqlite" else nullcontext()
+        )
 
     # ---- audit -----------------------------------------------------------------------------
 
@@ -50,8 +59,8 @@ class SqlStore(IdempotencyStore):
 
     def audit_available(self) -> bool:
         try:
-            with self.read.connect() as conn:
-                conn.execute(select(func.count()).select_from(kill_switch)).scalar()
+            with self._reader() as conn:
+                conn.execute(sql.SWITCH_COUNT).scalar()
             return True
         except SQLAlchemyError:
             log.exception("audit store unreachable")
@@ -60,8 +69,14 @@ class SqlStore(IdempotencyStore):
     # ---- kill switch -----------------------------------------------------------------------
 
     def kill_switch(self) -> m.KillSwitch:
-        with self.read.connect() as conn:
-            return switch_from(conn.execute(select(kill_switch).where(kill_switch.c.id == 1)).one())
+        try:
+            with self._reader() as conn:
+                row = conn.execute(sql.SWITCH).one()
+        except SQLAlchemyError as exc:
+            # Callers (gate step 6, the sync loop) refuse on StoreUnavailable; a raw driver
+            # error would surface as INTERNAL instead of UNAVAILABLE / AUDIT_UNAVAILABLE.
+            raise StoreUnavailable(str(exc)) from exc
+        return switch_from(row)
 
     def set_kill_switch(
         self,
@@ -141,8 +156,8 @@ class SqlStore(IdempotencyStore):
         wanted = [i for i in ids if i]
         if not wanted:
             return {}
-        with self.read.connect() as conn:
-            rows = conn.execute(select(previews).where(previews.c.preview_id.in_(wanted))).all()
+        with self._reader() as conn:
+            rows = conn.execute(sql.PREVIEWS_BY_ID, {"b_ids": wanted}).all()
         return {row.preview_id: preview_from(row) for row in rows}
 
     def save_approval(
@@ -165,8 +180,8 @@ class SqlStore(IdempotencyStore):
         wanted = [i for i in ids if i]
         if not wanted:
             return {}
-        with self.read.connect() as conn:
-            rows = conn.execute(select(approvals).where(approvals.c.approval_id.in_(wanted))).all()
+        with self._reader() as conn:
+            rows = conn.execute(sql.APPROVALS_BY_ID, {"b_ids": wanted}).all()
         return {
             row.approval_id: m.Approval(
                 row.approval_id,
@@ -186,7 +201,7 @@ class SqlStore(IdempotencyStore):
     def _tx(self) -> Iterator[Connection]:
         """A write transaction; database errors surface as StoreUnavailable."""
         try:
-            with self.write.begin() as conn:
+            with self._serial, self.write.begin() as conn:
                 yield conn
         except (_Abort, RiskPolicyConflict):
             raise

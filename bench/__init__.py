@@ -1,0 +1,1 @@
+"""The gate benchmark: python bench/run.py."""

@@ -1,0 +1,92 @@
+"""The benchmark's processes: simulator, writer and policy replicas, each its own interpreter."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import yaml
+
+from tests.support.net import free_port
+
+PYTHON = sys.executable
+
+
+@dataclass
+class Proc:
+    """A child process with its log file; stop() terminates it and waits, bounded."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    port: int
+    _log: TextIO | None = field(default=None, repr=False)
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+
+def _spawn(name: str, argv: list[str], workdir: Path, port: int) -> Proc:
+    log_path = workdir / f"{name}.log"
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(argv, stdout=log_file, stderr=subprocess.STDOUT, cwd=workdir)
+    return Proc(name, process, log_path, port)
+
+
+def wait_for(proc: Proc, ready: Callable[[str], bool], timeout_s: float) -> float:
+    """Seconds until READY(log text) holds; raises with the log tail if the child dies or stalls."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout_s:
+        if ready(proc.log_text()):
+            return time.monotonic() - start
+        if proc.process.poll() is not None:
+            code = proc.process.returncode
+            raise RuntimeError(f"{proc.name} exited {code}: {proc.log_text()[-3000:]}")
+        time.sleep(0.005)
+    proc.stop()
+    raise RuntimeError(f"{proc.name} not ready within {timeout_s}s: {proc.log_text()[-3000:]}")
+
+
+def start_sim(workdir: Path, account: str, name: str = "gateway-sim") -> Proc:
+    argv = [
+        PYTHON, "-m", "gateway_sim", "--port", "0", "--account", account,
+        "--quote", "AAPL=189.20:189.30:189.25", "--quote", "SPY=500.00:500.10:500.05",
+        "--log-level", "WARNING",
+    ]  # fmt: skip
+    proc = _spawn(name, argv, workdir, 0)
+    wait_for(proc, lambda text: '"listening"' in text, 20)
+    for line in proc.log_text().splitlines():
+        if '"listening"' in line:
+            proc.port = int(json.loads(line)["port"])
+    return proc
+
+
+def _serving(text: str) -> bool:
+    return '"msg":"serving"' in text
+
+
+def start_service(
+    name: str, module: str, doc: dict[str, Any], workdir: Path, timeout_s: float = 60
+) -> tuple[Proc, float]:
+    """Write DOC as the config, listen on a free loopback port, return (proc, seconds to serve)."""
+    port = free_port()
+    doc["server"]["listen"] = f"127.0.0.1:{port}"
+    config = workdir / f"{name}.yaml"
+    config.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    proc = _spawn(name, [PYTHON, "-m", module, "--config", str(config)], workdir, port)
+    return proc, wait_for(proc, _serving, timeout_s)

@@ -1,0 +1,251 @@
+"""The gate's benchmark: latency vs direct ib_async, throughput, kill-switch close, cold start."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+# `python bench/run.py` puts bench/ on the path, not the repository root the imports below need.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import invariants
+from bench.direct import DirectClient
+from bench.gate import GateClient, Ticket, WriterDirect, split
+from bench.measure import latency, run_concurrently, timed_sequence
+from bench.pg import durable_cluster
+from bench.procs import Proc, start_service, start_sim
+from bench.profile import cpu_snapshot, cpu_split, profiled
+from livegate_common.pki import init_dev_pki
+from tests.policy.harness import policy_doc
+from tests.support.vault import DevVault, dev_vault
+from tests.support.writers import writer_document
+from writer_service.config import Role
+from writer_service.vault_layout import provision
+
+ACCOUNT = "U1234567"
+# Wide enough that thousands of one-share orders a minute pass; every check still runs.
+BENCH_LIMITS: dict[str, Any] = {
+    "max_orders_per_minute": 1_000_000,
+    "max_open_orders": 1_000_000,
+    "max_daily_notional": "1000000000",
+    "max_reference_age_s": "600",
+}
+
+
+def say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+        mem_kb = next(
+            int(line.split()[1])
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        )
+    except (OSError, StopIteration, ValueError):
+        mem_kb = 0
+    return (
+        f"{os.cpu_count()} CPUs ({model}), {mem_kb / 1024 / 1024:.1f} GiB RAM, "
+        f"Python {platform.python_version()}, {platform.system()} {platform.release()}"
+    )
+
+
+def start_policy(
+    name: str, pki: Path, workdir: Path, writer_port: int, db_url: str, hash_key: str | None
+) -> tuple[Proc, str]:
+    data = workdir / name
+    doc = policy_doc(pki, data, writer_port, db_url, BENCH_LIMITS)
+    if hash_key is not None:  # replicas share the account-hash key, as deployed replicas do
+        doc["audit"]["account_hash_key"] = hash_key
+    proc, _ = start_service(name, "policy_service", doc, workdir)
+    return proc, doc["audit"]["account_hash_key"]
+
+
+def start_writer(
+    pki: Path, vault: DevVault, workdir: Path, sim_port: int, name: str = "writer"
+) -> tuple[Proc, float]:
+    doc = writer_document(pki, vault, Role.W, workdir, gateway_port=sim_port)
+    # IB paces a connection at 50 messages/s; the simulator does not, and the throughput runs
+    # would otherwise measure ib_async's pacing (45/s), not the gate. Real IB: leave it at 45.
+    doc["broker"]["max_messages_per_s"] = 0
+    return start_service(name, "writer_service", doc, workdir)
+
+
+def throughput(
+    clients: list[GateClient],
+    count: int,
+    threads: int,
+    db_url: str,
+    broker: DirectClient,
+    procs: list[Proc],
+    label: str,
+) -> tuple[float, invariants.Verdict, str]:
+    per = count // len(clients)
+    tickets: list[Ticket] = []
+    for client in clients:  # untimed: approved previews made beforehand
+        tickets += [t for t in client.tickets(per)]
+    shares = split(tickets, len(clients))
+    # Each replica gets its own share, interleaved so the threads load both evenly.
+    work = [(clients[i], t) for batch in zip(*shares, strict=False) for i, t in enumerate(batch)]
+    before = cpu_snapshot(procs)
+    with profiled(procs, label):
+        result = run_concurrently(work, lambda pair: pair[0].submit(pair[1]), threads)
+    cpu = cpu_split(procs, before, result.seconds, result.done)
+    reuse = clients[0].reuse_refused(tickets[0])
+    verdict = invariants.check(db_url, tickets, broker, reuse)
+    detail = (
+        f"{result.done} submits in {result.seconds:.2f}s with {threads} client threads "
+        f"over {len(clients)} replica(s): {result.per_s:.0f}/s, {result.failed} failed"
+    )
+    detail += f"\n  {cpu}"
+    if result.errors:
+        detail += f"\n    first errors: {list(result.errors)}"
+    return result.per_s, verdict, detail
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--latency-n", type=int, default=300, help="sequential submits timed")
+    parser.add_argument("--throughput-n", type=int, default=2000, help="submits per storage")
+    parser.add_argument("--threads", type=int, default=24, help="concurrent client threads")
+    parser.add_argument("--switch-n", type=int, default=20, help="kill-switch closes timed")
+    args = parser.parse_args(argv)
+    results: dict[str, float] = {}
+    say(f"machine: {machine()}")
+    say(
+        "layout: simulator, writer and each policy replica run as their own processes; this "
+        "process is the client. All of them share the same CPUs, so every figure below includes "
+        "the other components' CPU use.\n"
+        "pacing: IB's 50 messages/s per connection is turned off in the writer and the direct "
+        "client (the simulator does not pace); against a real gateway each is capped at 45/s."
+    )
+    with ExitStack() as cleanup:
+        workdir = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="lg-bench-")))
+        pki = workdir / "pki"
+        init_dev_pki(pki)
+        vault = cleanup.enter_context(dev_vault())
+        provision(vault.client())
+        sim = start_sim(workdir, ACCOUNT)
+        cleanup.callback(sim.stop)
+
+        # (d) writer cold start: spawn -> Vault unwrap + login -> broker -> probe -> serving.
+        writer, cold_s = start_writer(pki, vault, workdir, sim.port)
+        cleanup.callback(writer.stop)
+        results["writer_cold_start_s"] = round(cold_s, 3)
+
+        sqlite_url = f"sqlite:///{workdir / 'policy-sqlite' / 'policy.db'}"
+        policy, _ = start_policy("policy-sqlite", pki, workdir, writer.port, sqlite_url, None)
+        cleanup.callback(policy.stop)
+        client = GateClient(pki, policy.port, ACCOUNT)
+        cleanup.callback(client.close)
+        client.set_switch(True)
+        broker = DirectClient(sim.port, ACCOUNT)
+        cleanup.callback(broker.close)
+
+        # (a) submit latency through the gate vs the same order straight at the simulator.
+        warm = 30
+        tickets = client.tickets(args.latency_n + warm)
+        timed_sequence(tickets[:warm], client.submit)
+        gate = latency(timed_sequence(tickets[warm:], client.submit))
+        writer_only = WriterDirect(pki, writer.port, ACCOUNT)
+        cleanup.callback(writer_only.close)
+        timed_sequence(range(warm), writer_only.submit)
+        alone = latency(timed_sequence(range(args.latency_n), writer_only.submit))
+        for _ in range(warm):
+            broker.place_one()
+        direct = latency([broker.place_one() for _ in range(args.latency_n)])
+        results.update(
+            gate_p50_ms=round(gate.p50_ms, 2), gate_p99_ms=round(gate.p99_ms, 2),
+            direct_p50_ms=round(direct.p50_ms, 2), direct_p99_ms=round(direct.p99_ms, 2),
+        )  # fmt: skip
+        say("\n(a) submit latency, one at a time (SQLite, synchronous=FULL)")
+        say(f"  gate   (SubmitOrder -> response after broker ack): {gate.line()}")
+        say(f"  writer alone (its SubmitOrder, mTLS, broker ack):   {alone.line()}")
+        say(f"  direct (ib_async placeOrder -> Submitted):          {direct.line()}")
+        say(
+            f"  cost of the gate: +{gate.p50_ms - direct.p50_ms:.2f} ms p50, "
+            f"+{gate.p99_ms - direct.p99_ms:.2f} ms p99, ratio {gate.p50_ms / direct.p50_ms:.1f}x"
+        )
+
+        # (c) kill-switch close: SetKillSwitch(CLOSED) returns after the writer is closed too.
+        closes = []
+        for _ in range(args.switch_n):
+            start = time.perf_counter()
+            response = client.set_switch(False)
+            closes.append(time.perf_counter() - start)
+            if not response.writer_synced:
+                raise RuntimeError("the writer was not closed before SetKillSwitch returned")
+            client.set_switch(True)
+        close = latency(closes)
+        results["killswitch_close_ms"] = round(close.p50_ms, 2)
+        say("\n(c) kill-switch close (policy durable + writer closed), idle")
+        say(f"  {close.line()}")
+
+        # (b) throughput on SQLite, one replica.
+        rate, verdict, detail = throughput(
+            [client], args.throughput_n, args.threads, sqlite_url, broker,
+            [policy, writer, sim], "sqlite",
+        )  # fmt: skip
+        results["submits_per_s_sqlite"] = round(rate, 1)
+        say("\n(b) approved submits per second, SQLite (WAL, synchronous=FULL), one replica")
+        say(f"  {detail}")
+        say(f"  invariants: {verdict.line()}")
+        ok = verdict.ok
+        client.close()
+        policy.stop()
+
+        # (b) throughput on PostgreSQL (fsync, synchronous_commit on), two replicas. A fresh
+        # simulator and writer: the simulator's matching walks every order it holds, so the
+        # orders of the runs before would tax this one.
+        sim = start_sim(workdir, ACCOUNT, "gateway-sim-pg")
+        cleanup.callback(sim.stop)
+        writer, _ = start_writer(pki, vault, workdir, sim.port, "writer-pg")
+        cleanup.callback(writer.stop)
+        broker = DirectClient(sim.port, ACCOUNT)
+        cleanup.callback(broker.close)
+        cluster = cleanup.enter_context(durable_cluster())
+        pg_url = cluster.create_database("bench")
+        first, key = start_policy("policy-pg-0", pki, workdir, writer.port, pg_url, None)
+        cleanup.callback(first.stop)
+        second, _ = start_policy("policy-pg-1", pki, workdir, writer.port, pg_url, key)
+        cleanup.callback(second.stop)
+        pg_clients = [GateClient(pki, p.port, ACCOUNT) for p in (first, second)]
+        for c in pg_clients:
+            cleanup.callback(c.close)
+        pg_clients[0].set_switch(True)
+        rate, verdict, detail = throughput(
+            pg_clients, args.throughput_n, args.threads, pg_url, broker,
+            [first, second, writer, sim], "postgres",
+        )  # fmt: skip
+        results["submits_per_s_postgres_2_replicas"] = round(rate, 1)
+        say("\n(b) approved submits per second, PostgreSQL 15 (fsync, synchronous_commit on)")
+        say(f"  {detail}")
+        say(f"  invariants: {verdict.line()}")
+        ok = ok and verdict.ok
+
+        say("\n(d) writer cold start (spawn -> Vault unwrap/login -> broker -> probe -> serving)")
+        say(f"  {cold_s:.2f} s")
+    ordered = [
+        "gate_p50_ms", "gate_p99_ms", "direct_p50_ms", "direct_p99_ms", "submits_per_s_sqlite",
+        "submits_per_s_postgres_2_replicas", "killswitch_close_ms", "writer_cold_start_s",
+    ]  # fmt: skip
+    say(json.dumps({k: results[k] for k in ordered}))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
