@@ -453,6 +453,10 @@ class IbSession:
         if not self.ib.isConnected():
             raise errors.broker_unavailable("the writer is not connected to the gateway")
 
+    def require_ready(self) -> None:
+        """Refuse (BROKER_UNAVAILABLE) until connected and reconciled after a reconnect."""
+        self._require_ready()
+
     def _require_ready(self) -> None:
         # Until reconciliation after a reconnect is done, a retried key might not be found yet:
         # refuse writes rather than risk a second order for one key.

@@ -239,6 +239,9 @@ class LiveOrderWriter:
         self, account: str, broker_order_id: int | None, order_ref: str | None
     ) -> BrokerOrderView:
         self._require_account(account)
+        # A lookup is how the policy settles a lost outcome: before reconciliation ends after
+        # a reconnect, "not found" (or a stale local view) would be a wrong answer, not a slow one.
+        self._session.require_ready()
         return self._session.call(self._get_order(account, broker_order_id, order_ref))
 
     async def _get_order(

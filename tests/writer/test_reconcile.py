@@ -227,3 +227,21 @@ def test_close_when_submits_race_it_then_nothing_reaches_broker_after_close_retu
     places = [w for w in running.sim.received_writes() if w.name == "PLACE_ORDER"]
     assert places and all(w.monotonic_ns < closed_at for w in places)
     assert "FAILED_PRECONDITION" in outcomes
+
+
+def test_get_order_when_reconciling_after_a_drop_then_unavailable_until_reconciled(
+    running: RunningWriter,
+) -> None:
+    """Invariant 3: the lookup that settles a lost outcome never answers from a stale view."""
+    placed = submit(running, "key-looked-up")
+    request = writer_pb2.GetOrderRequest(account_id=ACCOUNT, order_ref="key-looked-up")
+    running.sim.set_delay(1.5)  # holds the reconnect's reconciliation queries open
+    running.sim.drop_connections()
+    assert wait_until(lambda: not running.handle.session.is_connected(), timeout_s=5)
+    with pytest.raises(grpc.RpcError) as err:
+        running.policy.GetOrder(request, timeout=5)
+    assert refusal(err)[:2] == (grpc.StatusCode.UNAVAILABLE, "BROKER_UNAVAILABLE")
+    running.sim.set_delay(0)
+    assert wait_until(lambda: running.handle.session.is_connected(), timeout_s=20)
+    found = running.policy.GetOrder(request, timeout=5)
+    assert found.order.broker_order_id == placed.order.broker_order_id
