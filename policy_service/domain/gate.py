@@ -272,7 +272,9 @@ class Gate:
         self, call: m.Call, cmd: Command, err: WriterError, ids: dict[str, Any]
     ) -> m.Denial:
         now = self.clock.now_us()
-        if err.kind == "REFUSED":
+        # NOT_FOUND is as definite as a refusal: the writer found no such order (or
+        # instrument) and sent nothing to the broker, so the key closes instead of hanging.
+        if err.kind in ("REFUSED", "NOT_FOUND"):
             denial = m.Denial(
                 err.reason or reasons.WRITER_REFUSED,
                 err.code,

@@ -53,3 +53,17 @@ def test_cancel_when_order_is_resting_then_broker_cancels_it(stack: Stack) -> No
     assert reply.order.status in ("Cancelled", "PendingCancel")
     [order] = [o for o in stack.sim.orders() if o.order_id == placed.order.broker_order_id]
     assert order.status == "Cancelled"
+
+
+def test_cancel_when_broker_has_no_such_order_then_not_found_and_key_closed(stack: Stack) -> None:
+    """A definite 'no such order' from the writer closes the key; it is not left in doubt."""
+    request = policy_pb2.CancelOrderRequest(
+        account_id="U1234567", broker_order_id=987654, idempotency_key=new_key()
+    )
+    writes_before = len(stack.sim.received_writes())
+    for _ in range(2):  # the retry gets the recorded answer, not "outcome unknown"
+        with pytest.raises(grpc.RpcError) as err:
+            stack.policy.upstream.CancelOrder(request, timeout=15)
+        assert err.value.code() == grpc.StatusCode.NOT_FOUND
+        assert reason_of(err.value) == "ORDER_NOT_FOUND"
+    assert len(stack.sim.received_writes()) == writes_before
