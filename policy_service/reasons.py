@@ -119,6 +119,9 @@ IDEMPOTENCY_IN_PROGRESS: Final = "IDEMPOTENCY_IN_PROGRESS"
 # --- steps 11/12: writer and outcome (UNAVAILABLE unless the writer refused) ------------------
 WRITER_UNAVAILABLE: Final = "WRITER_UNAVAILABLE"
 """The writer could not be reached; nothing was sent (metadata: grpc_code)."""
+WRITER_IDENTITY_MISMATCH: Final = "WRITER_IDENTITY_MISMATCH"
+"""The peer at writer.address does not present writer.expected_san; nothing is sent to it.
+Reported as WRITER_UNAVAILABLE with this value in metadata writer_reason."""
 WRITER_OUTCOME_UNKNOWN: Final = "WRITER_OUTCOME_UNKNOWN"
 """The call may have reached the broker; the key stays pending and a retry settles it."""
 WRITER_REFUSED: Final = "WRITER_REFUSED"

@@ -18,10 +18,11 @@ from livegate_api.v1 import common_pb2, writer_pb2, writer_pb2_grpc
 from livegate_common.errors import error_info
 from livegate_common.metrics import WRITER_LATENCY
 from livegate_common.tls import secure_channel
-from policy_service import wire
+from policy_service import reasons, wire
 from policy_service.config import WriterClientConfig
 from policy_service.domain import model as m
 from policy_service.domain.ports import WriterError
+from policy_service.writer_identity import IdentityCache
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,13 @@ class WriterClient:
         self._config = config
         self._channel = secure_channel(config.address, config.tls, config.server_name)
         self._stub = writer_pb2_grpc.WriterServiceStub(self._channel)
+        self._identity = IdentityCache(
+            config.address,
+            config.tls,
+            config.server_name,
+            config.expected_san,
+            timeout_s=config.deadline_s,
+        )
 
     def close(self) -> None:
         self._channel.close()
@@ -77,6 +85,12 @@ class WriterClient:
     def _call(
         self, method: str, request: Any, request_id: str = "", deadline: float | None = None
     ) -> Any:
+        identity = self._identity.current()
+        if not identity.ok:
+            # Nothing is sent to a peer that is not provably the writer: fail closed.
+            raise WriterError(
+                "UNAVAILABLE", "UNAVAILABLE", reasons.WRITER_IDENTITY_MISMATCH, identity.detail
+            )
         metadata = (("x-request-id", request_id),) if request_id else None
         try:
             with WRITER_LATENCY.labels(method=method).time():
@@ -179,4 +193,5 @@ class WriterClient:
         res = self._call("GetPermission", writer_pb2.GetPermissionRequest())
         ok = res.verdict == writer_pb2.PROBE_VERDICT_MATCHES_ROLE and res.broker_connected
         verdict = writer_pb2.ProbeVerdict.Name(res.verdict)
-        return ok, f"verdict={verdict} broker_connected={str(res.broker_connected).lower()}"
+        detail = f"verdict={verdict} broker_connected={str(res.broker_connected).lower()}"
+        return ok, f"{detail}; {self._identity.current().detail}"

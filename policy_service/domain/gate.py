@@ -298,8 +298,8 @@ class Gate:
             reason,
             "UNAVAILABLE",
             11,
-            f"writer call failed ({err.code}); retry the same key to settle it",
-            {"grpc_code": err.code},
+            f"writer call failed ({err.code}): {err.message}; retry the same key to settle it",
+            {"grpc_code": err.code, "writer_reason": err.reason},
         )
         # The call may have reached the broker: keep the key pending so a retry asks the
         # writer (by orderRef) instead of placing a second order.

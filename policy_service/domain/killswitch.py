@@ -56,7 +56,7 @@ class KillSwitchService:
         try:
             ok, detail = gate.writer.permission_ok()
         except WriterError as err:
-            ok, detail = False, f"writer unreachable ({err.code})"
+            ok, detail = False, f"writer unreachable ({err.code} {err.reason}: {err.message})"
         conds.append(Condition("writer.permission", ok, detail))
         try:
             switch: m.KillSwitch | None = gate.store.kill_switch()

@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import grpc
 import pytest
 
+from livegate_api.v1 import policy_pb2
 from livegate_common.pki import spiffe_id
 from livegate_common.tls import TLSFiles
 from policy_service.writer_identity import IdentityCache, check
 from tests.policy.fake_writer import RunningFakeWriter, start_fake_writer
+from tests.policy.harness import built, reason_of
 from tests.support.net import free_port
 
 
@@ -70,3 +73,21 @@ def test_cache_when_check_failed_then_next_use_checks_again(
     assert not cache.current().ok
     cache._args = (f"localhost:{writer.port}", *cache._args[1:])  # the writer comes up
     assert cache.current().ok
+
+
+def test_policy_when_writer_address_holds_an_impostor_then_nothing_is_sent_to_it(
+    dev_pki: Path, tmp_path: Path, impostor: RunningFakeWriter
+) -> None:
+    """Nothing reaches a peer that is not provably the writer, and live trading cannot open."""
+    sqlite = f"sqlite:///{tmp_path / 'db' / 'policy.db'}"
+    overrides = {"writer.expected_san": spiffe_id("writer")}
+    with built(dev_pki, tmp_path / "p", impostor, sqlite, overrides=overrides) as policy:
+        status = policy.operator.GetLiveStatus(policy_pb2.GetLiveStatusRequest(), timeout=10)
+        with pytest.raises(grpc.RpcError) as err:
+            policy.open_switch()
+    [writer] = [c for c in status.conditions if c.name == "writer.permission"]
+    assert not writer.passed
+    assert "WRITER_IDENTITY_MISMATCH" in writer.detail or spiffe_id("policy") in writer.detail
+    assert not status.live_enabled
+    assert reason_of(err.value) == "KILL_SWITCH_OPEN_REFUSED"
+    assert impostor.servicer.calls() == []
