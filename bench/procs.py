@@ -13,6 +13,7 @@ from typing import Any, TextIO
 
 import yaml
 
+from livegate_cli.procs import terminate
 from tests.support.net import free_port
 
 PYTHON = sys.executable
@@ -32,13 +33,7 @@ class Proc:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        terminate(self.process)
 
 
 def _spawn(name: str, argv: list[str], workdir: Path, port: int) -> Proc:

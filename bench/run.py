@@ -20,11 +20,11 @@ from bench import invariants
 from bench.direct import DirectClient
 from bench.gate import GateClient, Ticket, WriterDirect, split
 from bench.measure import latency, run_concurrently, timed_sequence
-from bench.pg import durable_cluster
 from bench.procs import Proc, start_service, start_sim
 from bench.profile import cpu_snapshot, cpu_split, profiled
 from livegate_common.pki import init_dev_pki
 from tests.policy.harness import policy_doc
+from tests.support.postgres import postgres_cluster
 from tests.support.vault import DevVault, dev_vault
 from tests.support.writers import writer_document
 from writer_service.config import Role
@@ -217,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         cleanup.callback(writer.stop)
         broker = DirectClient(sim.port, ACCOUNT)
         cleanup.callback(broker.close)
-        cluster = cleanup.enter_context(durable_cluster())
+        cluster = cleanup.enter_context(postgres_cluster(durable=True))
         pg_url = cluster.create_database("bench")
         first, key = start_policy("policy-pg-0", pki, workdir, writer.port, pg_url, None)
         cleanup.callback(first.stop)

@@ -10,6 +10,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
+def terminate(process: subprocess.Popen[bytes], grace_s: float = 10.0) -> None:
+    """SIGTERM, wait up to GRACE_S, then SIGKILL; returns once the process is reaped."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=grace_s)
+
+
 @dataclass
 class Child:
     name: str

@@ -14,6 +14,7 @@ import grpc
 import yaml
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from livegate_cli.procs import terminate
 from tests.support.grpc_clients import channel_as
 from tests.support.net import wait_until
 
@@ -36,12 +37,7 @@ class ServiceProcess:
         self.process.wait(timeout=10)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        terminate(self.process)
 
     def wait(self, timeout_s: float) -> int:
         return self.process.wait(timeout=timeout_s)

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from livegate_api.v1 import common_pb2, policy_pb2
 from tests.policy.harness import new_key, reason_of
 from tests.support.postgres import PostgresCluster, postgres_cluster
-from tests.support.postgres import _run as run_pg
+from tests.support.postgres import run_as_postgres as run_pg
 from tests.support.stack import RESTING_BUY, Stack, live_stack
 from tests.support.vault import DevVault
 from tests.support.writers import ACCOUNT

@@ -47,7 +47,7 @@ class PostgresCluster:
     def create_database(self, name: str | None = None) -> str:
         """A fresh, empty database; returns its SQLAlchemy URL."""
         name = name or f"t_{uuid.uuid4().hex[:12]}"
-        _run(
+        run_as_postgres(
             [
                 str(self.bindir / "createdb"),
                 "-h",
@@ -70,7 +70,7 @@ def _demote() -> dict[str, object]:
     return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
 
 
-def _run(argv: list[str], **kwargs: object) -> None:
+def run_as_postgres(argv: list[str], **kwargs: object) -> None:
     result = subprocess.run(
         argv,
         capture_output=True,
@@ -83,9 +83,17 @@ def _run(argv: list[str], **kwargs: object) -> None:
         raise RuntimeError(f"{argv[0]} failed ({result.returncode}): {result.stderr[-2000:]}")
 
 
+# Tests trade durability for speed; the benchmark measures the gate as deployed.
+FAST_OPTIONS = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+DURABLE_OPTIONS = "-c fsync=on -c synchronous_commit=on -c full_page_writes=on"
+
+
 @contextmanager
-def postgres_cluster() -> Iterator[PostgresCluster]:
-    """Start a cluster (trust auth, loopback only, sockets in the temp dir); stop and remove it."""
+def postgres_cluster(durable: bool = False) -> Iterator[PostgresCluster]:
+    """Start a cluster (trust auth, loopback only, sockets in the temp dir); stop and remove it.
+
+    DURABLE keeps PostgreSQL's durable defaults (fsync, synchronous_commit) for measurements.
+    """
     bindir = pg_bindir()
     # Not under pytest's tmp_path: its parents are 0700 root, unreadable for the postgres user.
     base = Path(tempfile.mkdtemp(prefix="livegate-pg-"))
@@ -98,7 +106,7 @@ def postgres_cluster() -> Iterator[PostgresCluster]:
     port = free_port()
     cluster = PostgresCluster(bindir, datadir, socket_dir, port)
     env = {**os.environ, "LC_ALL": "C", "LANG": "C"}
-    _run(
+    run_as_postgres(
         [
             str(bindir / "initdb"),
             "-D",
@@ -111,11 +119,10 @@ def postgres_cluster() -> Iterator[PostgresCluster]:
         ],
         env=env,
     )
-    options = (
-        f"-p {port} -k {socket_dir} -c listen_addresses=127.0.0.1 -c max_connections=300 "
-        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    options = f"-p {port} -k {socket_dir} -c listen_addresses=127.0.0.1 -c max_connections=300 " + (
+        DURABLE_OPTIONS if durable else FAST_OPTIONS
     )
-    _run(
+    run_as_postgres(
         [
             str(bindir / "pg_ctl"),
             "-D",
@@ -135,6 +142,8 @@ def postgres_cluster() -> Iterator[PostgresCluster]:
         yield cluster
     finally:
         try:
-            _run([str(bindir / "pg_ctl"), "-D", str(datadir), "-m", "fast", "-w", "stop"], env=env)
+            run_as_postgres(
+                [str(bindir / "pg_ctl"), "-D", str(datadir), "-m", "fast", "-w", "stop"], env=env
+            )
         finally:
             shutil.rmtree(base, ignore_errors=True)

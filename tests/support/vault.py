@@ -14,6 +14,7 @@ from pathlib import Path
 import hvac
 
 from livegate_cli.openbao import dev_server_argv, healthy
+from livegate_cli.procs import terminate
 from tests.support.net import free_port, wait_until
 
 
@@ -33,13 +34,7 @@ class DevVault:
             raise RuntimeError("OpenBao did not report sealed")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        terminate(self.process)
 
 
 @contextmanager
