@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
 
+from livegate_common.config import ServerConfig
+from livegate_common.identity import PrincipalMap
+from livegate_common.pki import spiffe_id
+from livegate_common.server import create_server
+from livegate_common.tls import TLSFiles
 from tests.deploy.ansible_run import (
     ROLES,
     PlayResult,
@@ -70,3 +76,21 @@ def renders(tmp_path_factory: pytest.TempPathFactory, dev_pki: Path) -> dict[str
         )
         for role in ROLES
     }
+
+
+WRITER_SERVICE = "livegate.v1.WriterService"
+
+
+@pytest.fixture
+def writer_like(dev_pki: Path) -> Iterator[tuple[grpc.Server, int, object]]:
+    """A server that answers health like the writer: only the policy identity is mapped."""
+    tls = TLSFiles(dev_pki / "ca.pem", dev_pki / "writer.pem", dev_pki / "writer.key")
+    principals = PrincipalMap({"policy": ([spiffe_id("policy")], ["writer.call"])})
+    srv, port, health = create_server(
+        ServerConfig("127.0.0.1:0", tls), principals, [], [WRITER_SERVICE]
+    )
+    srv.start()
+    try:
+        yield srv, port, health
+    finally:
+        srv.stop(0).wait(5)

@@ -4,33 +4,14 @@ from __future__ import annotations
 
 import shutil
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
-import pytest
 
-from livegate_common.config import ServerConfig
-from livegate_common.identity import PrincipalMap
-from livegate_common.pki import spiffe_id
-from livegate_common.server import create_server, mark_serving
-from livegate_common.tls import TLSFiles
+from livegate_common.server import mark_serving
 from tests.deploy.ansible_run import ANSIBLE_DIR, PlayResult, run_playbook, write_yaml
+from tests.deploy.conftest import WRITER_SERVICE as SERVICE
 from tests.support.net import free_port
-
-SERVICE = "livegate.v1.WriterService"
-
-
-@pytest.fixture
-def writer_like(dev_pki: Path) -> Iterator[tuple[grpc.Server, int, object]]:
-    tls = TLSFiles(dev_pki / "ca.pem", dev_pki / "writer.pem", dev_pki / "writer.key")
-    principals = PrincipalMap({"policy": ([spiffe_id("policy")], ["writer.call"])})
-    srv, port, health = create_server(ServerConfig("127.0.0.1:0", tls), principals, [], [SERVICE])
-    srv.start()
-    try:
-        yield srv, port, health
-    finally:
-        srv.stop(0).wait(5)
 
 
 def _run_health_gate(tmp: Path, dev_pki: Path, port: int) -> PlayResult:

@@ -4,34 +4,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
-import pytest
 
-from livegate_common.config import ServerConfig
-from livegate_common.identity import PrincipalMap
-from livegate_common.pki import spiffe_id
-from livegate_common.server import create_server, mark_serving
-from livegate_common.tls import TLSFiles
+from livegate_common.server import mark_serving
 from tests.deploy.ansible_run import ANSIBLE_DIR
+from tests.deploy.conftest import WRITER_SERVICE as SERVICE
 
 PROBE = ANSIBLE_DIR / "roles/livegate/files/livegate_health.py"
-SERVICE = "livegate.v1.WriterService"
-
-
-@pytest.fixture
-def server(dev_pki: Path) -> Iterator[tuple[grpc.Server, int, object]]:
-    # Like the writer: only the policy identity is mapped.
-    tls = TLSFiles(dev_pki / "ca.pem", dev_pki / "writer.pem", dev_pki / "writer.key")
-    principals = PrincipalMap({"policy": ([spiffe_id("policy")], ["writer.call"])})
-    srv, port, health = create_server(ServerConfig("127.0.0.1:0", tls), principals, [], [SERVICE])
-    srv.start()
-    try:
-        yield srv, port, health
-    finally:
-        srv.stop(0).wait(5)
 
 
 def _probe(dev_pki: Path, port: int, identity: str = "policy") -> subprocess.CompletedProcess[str]:
@@ -59,9 +40,9 @@ def _probe(dev_pki: Path, port: int, identity: str = "policy") -> subprocess.Com
 
 
 def test_probe_when_service_serving_then_exit_zero(
-    server: tuple[grpc.Server, int, object], dev_pki: Path
+    writer_like: tuple[grpc.Server, int, object], dev_pki: Path
 ) -> None:
-    _, port, health = server
+    _, port, health = writer_like
     mark_serving(health, [SERVICE], True)  # type: ignore[arg-type]
     result = _probe(dev_pki, port)
     assert result.returncode == 0, result.stderr
@@ -69,18 +50,18 @@ def test_probe_when_service_serving_then_exit_zero(
 
 
 def test_probe_when_service_not_serving_then_exit_one(
-    server: tuple[grpc.Server, int, object], dev_pki: Path
+    writer_like: tuple[grpc.Server, int, object], dev_pki: Path
 ) -> None:
-    _, port, _ = server
+    _, port, _ = writer_like
     result = _probe(dev_pki, port)
     assert result.returncode == 1
     assert result.stdout.strip() == "NOT_SERVING"
 
 
 def test_probe_when_identity_unmapped_then_exit_one(
-    server: tuple[grpc.Server, int, object], dev_pki: Path
+    writer_like: tuple[grpc.Server, int, object], dev_pki: Path
 ) -> None:
-    _, port, health = server
+    _, port, health = writer_like
     mark_serving(health, [SERVICE], True)  # type: ignore[arg-type]
     result = _probe(dev_pki, port, identity="upstream")
     assert result.returncode == 1
@@ -88,9 +69,9 @@ def test_probe_when_identity_unmapped_then_exit_one(
 
 
 def test_probe_when_nothing_listens_then_exit_one(
-    server: tuple[grpc.Server, int, object], dev_pki: Path
+    writer_like: tuple[grpc.Server, int, object], dev_pki: Path
 ) -> None:
-    srv, port, _ = server
+    srv, port, _ = writer_like
     srv.stop(0).wait(5)
     result = _probe(dev_pki, port)
     assert result.returncode == 1
