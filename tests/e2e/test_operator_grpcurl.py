@@ -45,6 +45,23 @@ def _run(line: str, identity: str, stack: Stack) -> subprocess.CompletedProcess[
     )
 
 
+def test_readme_lines_when_run_in_order_as_operator_then_every_one_succeeds(
+    stack: Stack,
+) -> None:
+    lines = [ln.strip() for ln in README.read_text().splitlines() if ln.strip().startswith("$G ")]
+    assert len(lines) >= 8
+    outputs = {}
+    for line in lines:
+        result = _run(line, "operator", stack)
+        assert result.returncode == 0, (line, result.stderr)
+        outputs[line] = result.stdout
+    listed = outputs[next(ln for ln in lines if ln.endswith(" list"))].split()
+    assert {"livegate.v1.PolicyService", "grpc.health.v1.Health"} <= set(listed)
+    assert '"SERVING"' in outputs[next(ln for ln in lines if ln.endswith("Health/Check"))]
+    assert json.loads(outputs[next(ln for ln in lines if ln.endswith("VerifyAudit"))])["ok"]
+    assert _state(stack) == common_pb2.KILL_SWITCH_STATE_OPEN  # the last switch line opens
+
+
 def _state(stack: Stack) -> int:
     reply = stack.policy.operator.GetKillSwitch(policy_pb2.GetKillSwitchRequest(), timeout=5)
     return int(reply.state)
