@@ -244,9 +244,13 @@ class IbSession:
         self.ib.disconnect()
         # Work still in flight (a caller that gave up) ends here, not at interpreter exit.
         current = asyncio.current_task()
-        for task in asyncio.all_tasks():
-            if task is not current:
-                task.cancel()
+        pending = [task for task in asyncio.all_tasks() if task is not current]
+        for task in pending:
+            task.cancel()
+        if pending:
+            # Let them run their cancellation before the loop stops; a task still "cancelling"
+            # when the loop is closed is reported as destroyed while pending.
+            await asyncio.wait(pending, timeout=1.0)
 
     # -- queries (run on the loop) ----------------------------------------------------------
     async def query(
