@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from policy_service import reasons
 from policy_service.domain.audit import AuditDraft, Verification, event_hash, verify_chain
-from policy_service.storage import statements as sql
+from policy_service.storage import raw
 from policy_service.storage.tables import audit_events, audit_exports, audit_head
 
 
@@ -28,7 +28,8 @@ def append(conn: Connection, draft: AuditDraft, now_us: int) -> int:
     The head row is locked (FOR UPDATE on PostgreSQL, the database lock of BEGIN IMMEDIATE on
     SQLite), so ids are gap-free and every event links to the one before it across replicas.
     """
-    head = conn.execute(sql.HEAD_LOCKED).one()
+    q = raw.statements(conn)
+    head = raw.one(conn, q.head_locked)
     event: dict[str, Any] = {
         "event_id": int(head.last_event_id) + 1,
         "occurred_at_us": now_us,
@@ -50,8 +51,8 @@ def append(conn: Connection, draft: AuditDraft, now_us: int) -> int:
         "prev_hash": head.last_hash,
     }
     event["hash"] = event_hash(event)
-    conn.execute(sql.INSERT_EVENT, event)
-    conn.execute(sql.MOVE_HEAD, {"b_event_id": event["event_id"], "b_hash": event["hash"]})
+    raw.run(conn, q.insert_event, event).close()
+    raw.run(conn, q.move_head, {"b_event_id": event["event_id"], "b_hash": event["hash"]}).close()
     return int(event["event_id"])
 
 

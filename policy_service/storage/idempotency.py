@@ -17,8 +17,7 @@ from policy_service.domain.audit import AuditDraft
 from policy_service.domain.denials import closed
 from policy_service.domain.limits import Usage
 from policy_service.domain.ports import BeginResult, IdemRecord, PendingWrite, StoreUnavailable
-from policy_service.storage import audit_store
-from policy_service.storage import statements as sql
+from policy_service.storage import audit_store, raw
 from policy_service.storage.pinned import PinnedReads
 from policy_service.storage.rows import switch_from
 from policy_service.storage.tables import (
@@ -68,14 +67,16 @@ class IdempotencyStore(PinnedReads):
         """Step 10 in one transaction: pending row, approval reservations, usage, audit."""
         try:
             with self._serial, self.write.begin() as conn:
-                switch = switch_from(conn.execute(sql.SWITCH).one())
+                q = raw.statements(conn)
+                switch = switch_from(raw.one(conn, q.switch))
                 if switch.state is not m.SwitchState.OPEN:
                     raise _Abort(BeginResult(denial=closed(switch)))
                 existing = self._record(conn, pending.key)
                 if existing is not None:
                     raise _Abort(BeginResult(existing=existing))
-                conn.execute(
-                    sql.INSERT_RECORD,
+                raw.run(
+                    conn,
+                    q.insert_record,
                     {
                         "idempotency_key": pending.key,
                         "request_hash": pending.request_hash,
@@ -89,7 +90,7 @@ class IdempotencyStore(PinnedReads):
                         "created_at_us": now_us,
                         "updated_at_us": now_us,
                     },
-                )
+                ).close()
                 denial = self._reserve(conn, pending, now_us)
                 if denial is None:
                     denial = self._check_usage(conn, pending, check_usage, now_us)
@@ -110,11 +111,14 @@ class IdempotencyStore(PinnedReads):
 
     def _reserve(self, conn: Connection, pending: PendingWrite, now_us: int) -> m.Denial | None:
         # Sorted, so two brackets sharing approvals lock them in the same order (no deadlock).
+        q = raw.statements(conn)
         for approval_id in sorted(pending.approval_ids):
-            result = conn.execute(
-                sql.RESERVE_APPROVAL, {"b_id": approval_id, "b_now": now_us, "b_key": pending.key}
+            count = raw.rowcount(
+                conn,
+                q.reserve_approval,
+                {"b_id": approval_id, "b_now": now_us, "b_key": pending.key},
             )
-            if result.rowcount != 1:
+            if count != 1:
                 return m.Denial(
                     reasons.APPROVAL_CONSUMED,
                     "FAILED_PRECONDITION",
@@ -132,29 +136,31 @@ class IdempotencyStore(PinnedReads):
         now_us: int,
     ) -> m.Denial | None:
         where = {"b_account": pending.account_hash, "b_day": pending.day}
-        conn.execute(sql.ENSURE_USAGE[self._dialect], where)
+        q = raw.statements(conn)
+        raw.run(conn, q.ensure_usage, where).close()
         # The account's usage row is its lock: limit checks of one account run one at a time.
-        row = conn.execute(sql.USAGE_ROW_LOCKED, where).one()
+        row = raw.one(conn, q.usage_row_locked, where)
         usage = self._usage(conn, pending.account_hash, pending.day, now_us, exclude=pending.key)
         denial = check(usage)
         if denial is not None:
             return denial
         notional = str(Decimal(row.daily_notional) + pending.notional)
-        conn.execute(sql.SET_USAGE, {**where, "b_notional": notional})
+        raw.run(conn, q.set_usage, {**where, "b_notional": notional}).close()
         return None
 
     def _usage(
         self, conn: Connection, account_hash: str, day: str, now_us: int, exclude: str = ""
     ) -> Usage:
-        row = conn.execute(
-            sql.USAGE_ALL,
+        row = raw.one(
+            conn,
+            raw.statements(conn).usage_all,
             {
                 "b_account": account_hash,
                 "b_exclude": exclude,
                 "b_since": now_us - MINUTE_US,
                 "b_day": day,
             },
-        ).one()
+        )
         return Usage(
             int(row.recent), int(row.opened) + int(row.pending_new), Decimal(row.daily or "0")
         )
@@ -171,21 +177,25 @@ class IdempotencyStore(PinnedReads):
     ) -> int:
         """Step 12 in one transaction: outcome, approvals consumed or released, audit."""
         with self._tx() as conn:
+            q = raw.statements(conn)
             record = self._record(conn, key, lock=True)
             if record is None:
                 raise RuntimeError(f"no idempotency record {key}")
-            conn.execute(
-                sql.SET_OUTCOME,
+            raw.run(
+                conn,
+                q.set_outcome,
                 {
                     "b_key": key,
                     "b_status": status,
                     "b_outcome": json.dumps(outcome) if outcome is not None else None,
                     "b_now": now_us,
                 },
-            )
+            ).close()
             ids = list(record.approval_ids)
             if status == "SUCCEEDED" and ids:
-                conn.execute(sql.CONSUME_APPROVALS, {"b_ids": ids, "b_key": key, "b_now": now_us})
+                for approval_id in ids:
+                    params = {"b_id": approval_id, "b_key": key, "b_now": now_us}
+                    raw.run(conn, q.consume_approval, params).close()
             elif status == "REFUSED":
                 if ids:
                     conn.execute(
@@ -195,15 +205,16 @@ class IdempotencyStore(PinnedReads):
                     )
                 self._refund(conn, record)
             for broker_id in opened:
-                conn.execute(
-                    sql.INSERT_OPEN,
+                raw.run(
+                    conn,
+                    q.insert_open,
                     {
                         "account_hash": record.account_hash,
                         "broker_order_id": broker_id,
                         "idempotency_key": key,
                         "opened_at_us": now_us,
                     },
-                )
+                ).close()
             if closed:
                 conn.execute(
                     delete(open_orders).where(
@@ -251,7 +262,8 @@ class IdempotencyStore(PinnedReads):
             return result.rowcount == 1
 
     def _record(self, conn: Connection, key: str, lock: bool = False) -> IdemRecord | None:
-        row = conn.execute(sql.RECORD_LOCKED if lock else sql.RECORD, {"b_key": key}).first()
+        q = raw.statements(conn)
+        row = raw.first(conn, q.record_locked if lock else q.record, {"b_key": key})
         if row is None:
             return None
         return IdemRecord(

@@ -16,7 +16,7 @@ from policy_service.domain import model as m
 from policy_service.domain.audit import AuditDraft
 from policy_service.domain.ports import StoreUnavailable
 from policy_service.domain.risk_policy import RiskPolicy
-from policy_service.storage import audit_store
+from policy_service.storage import audit_store, raw
 from policy_service.storage import statements as sql
 from policy_service.storage.idempotency import IdempotencyStore, _Abort
 from policy_service.storage.rows import preview_body, preview_from, switch_from
@@ -60,7 +60,7 @@ class SqlStore(IdempotencyStore):
     def audit_available(self) -> bool:
         try:
             with self._reader() as conn:
-                conn.execute(sql.SWITCH_COUNT).scalar()
+                raw.one(conn, raw.statements(conn).switch_count)
             return True
         except SQLAlchemyError:
             log.exception("audit store unreachable")
@@ -71,7 +71,7 @@ class SqlStore(IdempotencyStore):
     def kill_switch(self) -> m.KillSwitch:
         try:
             with self._reader() as conn:
-                row = conn.execute(sql.SWITCH).one()
+                row = raw.one(conn, raw.statements(conn).switch)
         except SQLAlchemyError as exc:
             # Callers (gate step 6, the sync loop) refuse on StoreUnavailable; a raw driver
             # error would surface as INTERNAL instead of UNAVAILABLE / AUDIT_UNAVAILABLE.
@@ -157,7 +157,10 @@ class SqlStore(IdempotencyStore):
         if not wanted:
             return {}
         with self._reader() as conn:
-            rows = conn.execute(sql.PREVIEWS_BY_ID, {"b_ids": wanted}).all()
+            if len(wanted) == 1:
+                rows = raw.all_rows(conn, raw.statements(conn).preview_by_id, {"b_id": wanted[0]})
+            else:
+                rows = conn.execute(sql.PREVIEWS_BY_ID, {"b_ids": wanted}).all()
         return {row.preview_id: preview_from(row) for row in rows}
 
     def save_approval(
@@ -181,7 +184,10 @@ class SqlStore(IdempotencyStore):
         if not wanted:
             return {}
         with self._reader() as conn:
-            rows = conn.execute(sql.APPROVALS_BY_ID, {"b_ids": wanted}).all()
+            if len(wanted) == 1:
+                rows = raw.all_rows(conn, raw.statements(conn).approval_by_id, {"b_id": wanted[0]})
+            else:
+                rows = conn.execute(sql.APPROVALS_BY_ID, {"b_ids": wanted}).all()
         return {
             row.approval_id: m.Approval(
                 row.approval_id,
