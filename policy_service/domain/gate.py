@@ -145,13 +145,14 @@ class Gate:
         acct = account_denial(self.settings, cmd.account_id, self.account_hash(cmd.account_id))
         if acct is not None:
             return refuse(acct)
-        # Steps 6-9 only read: one pinned read connection serves them all.
+        # One pinned connection serves the decision's reads (steps 6-9), and where the store
+        # reads and writes through one pool (PostgreSQL) its two transactions too.
         with self.store.reading():
             checked = self._check(call, cmd, ids, now)
-        if not isinstance(checked, tuple):
-            return checked
-        plan, digest = checked
-        return self._run(call, cmd, plan, digest, ids, now)
+            if not isinstance(checked, tuple):
+                return checked
+            plan, digest = checked
+            return self._run(call, cmd, plan, digest, ids, now)
 
     def _check(
         self, call: m.Call, cmd: Command, ids: dict[str, Any], now: int

@@ -51,8 +51,12 @@ def append(conn: Connection, draft: AuditDraft, now_us: int) -> int:
         "prev_hash": head.last_hash,
     }
     event["hash"] = event_hash(event)
-    raw.run(conn, q.insert_event, event).close()
-    raw.run(conn, q.move_head, {"b_event_id": event["event_id"], "b_hash": event["hash"]}).close()
+    if q.append_event is not None:
+        raw.run(conn, q.append_event, event).close()
+    else:
+        raw.run(conn, q.insert_event, event).close()
+        params = {"b_event_id": event["event_id"], "b_hash": event["hash"]}
+        raw.run(conn, q.move_head, params).close()
     return int(event["event_id"])
 
 

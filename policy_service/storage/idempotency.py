@@ -8,7 +8,7 @@ from contextlib import AbstractContextManager
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, select, update
+from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from policy_service import reasons
@@ -41,8 +41,6 @@ class _Abort(Exception):
 class IdempotencyStore(PinnedReads):
     """The part of SqlStore that serialises live writes; row locks and unique keys, no mutexes."""
 
-    write: Engine
-    read: Engine
     _dialect: str
     _serial: AbstractContextManager[object]  # provided by SqlStore
 
@@ -66,7 +64,7 @@ class IdempotencyStore(PinnedReads):
     ) -> BeginResult:
         """Step 10 in one transaction: pending row, approval reservations, usage, audit."""
         try:
-            with self._serial, self.write.begin() as conn:
+            with self._serial, self._write_begin() as conn:
                 q = raw.statements(conn)
                 switch = switch_from(raw.one(conn, q.switch))
                 if switch.state is not m.SwitchState.OPEN:
@@ -137,9 +135,11 @@ class IdempotencyStore(PinnedReads):
     ) -> m.Denial | None:
         where = {"b_account": pending.account_hash, "b_day": pending.day}
         q = raw.statements(conn)
-        raw.run(conn, q.ensure_usage, where).close()
         # The account's usage row is its lock: limit checks of one account run one at a time.
-        row = raw.one(conn, q.usage_row_locked, where)
+        row = raw.first(conn, q.usage_row_locked, where)
+        if row is None:  # the account's first write of the day: make the row, then lock it
+            raw.run(conn, q.ensure_usage, where).close()
+            row = raw.one(conn, q.usage_row_locked, where)
         usage = self._usage(conn, pending.account_hash, pending.day, now_us, exclude=pending.key)
         denial = check(usage)
         if denial is not None:

@@ -19,6 +19,7 @@ class PinnedReads:
     """
 
     read: Engine
+    write: Engine
     _pinned: threading.local
 
     @contextlib.contextmanager
@@ -38,6 +39,24 @@ class PinnedReads:
             self._pinned.conn = None
             with contextlib.suppress(SQLAlchemyError):
                 conn.close()
+
+    @contextlib.contextmanager
+    def _write_begin(self) -> Iterator[Connection]:
+        """A write transaction: on the pinned connection when reads and writes share a pool.
+
+        On PostgreSQL the read and write engines are one; a decision's pending and outcome
+        transactions then run on the connection its reads pinned, instead of each checking
+        out another (and pre-pinging it: a round trip). SQLite writes through its own engine.
+        """
+        pinned: Connection | None = getattr(self._pinned, "conn", None)
+        if pinned is None or self.read is not self.write:
+            with self.write.begin() as conn:
+                yield conn
+            return
+        if pinned.in_transaction():
+            pinned.rollback()
+        with pinned.begin():
+            yield pinned
 
     @contextlib.contextmanager
     def _reader(self) -> Iterator[Connection]:

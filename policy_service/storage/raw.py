@@ -53,6 +53,17 @@ def run(conn: Connection, query: Query, params: Any = None) -> Any:
     return cursor
 
 
+def execute_plain(conn: Connection, sql: str) -> None:
+    """A statement without parameters or result (BEGIN), on the driver; errors as run()."""
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(sql)
+    except Exception as exc:
+        cursor.close()
+        conn._handle_dbapi_exception(exc, sql, None, None, None)
+    cursor.close()
+
+
 def one(conn: Connection, query: Query, params: Any = None) -> Any:
     """The single row; no row is an error, as Result.one()."""
     row = first(conn, query, params)
@@ -191,6 +202,16 @@ class Statements:
         self.insert_event = q(_insert("audit_events", _EVENT_COLS))
         self.move_head = q(
             "UPDATE audit_head SET last_event_id = :b_event_id, last_hash = :b_hash WHERE id = 1"
+        )
+        # PostgreSQL: the event row and the head move in one round trip (a data-modifying CTE
+        # always runs). None on SQLite, which has no such CTE and no round trips to save.
+        self.append_event: Query | None = (
+            q(
+                f"WITH ev AS ({_insert('audit_events', _EVENT_COLS)}) "
+                "UPDATE audit_head SET last_event_id = :event_id, last_hash = :hash WHERE id = 1"
+            )
+            if dialect == "postgresql"
+            else None
         )
 
 

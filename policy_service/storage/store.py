@@ -207,7 +207,7 @@ class SqlStore(IdempotencyStore):
     def _tx(self) -> Iterator[Connection]:
         """A write transaction; database errors surface as StoreUnavailable."""
         try:
-            with self._serial, self.write.begin() as conn:
+            with self._serial, self._write_begin() as conn:
                 yield conn
         except (_Abort, RiskPolicyConflict):
             raise
