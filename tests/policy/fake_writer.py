@@ -86,6 +86,8 @@ class FakeWriter(writer_pb2_grpc.WriterServiceServicer):
         return placed
 
     def _closed(self, context: grpc.ServicerContext) -> None:
+        # Called under self.lock, as SetKillSwitch takes it: like the real writer, a close that
+        # has returned leaves no check-then-place window for a write already past the check.
         if self.state.kill_switch != common_pb2.KILL_SWITCH_STATE_OPEN:
             context.abort_with_status(
                 status_with_reason(
@@ -98,8 +100,8 @@ class FakeWriter(writer_pb2_grpc.WriterServiceServicer):
     def SubmitOrder(self, request: Any, context: grpc.ServicerContext) -> Any:
         self._record("SubmitOrder", request)
         self._maybe_refuse(context)
-        self._closed(context)
         with self.lock:
+            self._closed(context)
             placed = self._place(request.account_id, request.order, request.idempotency_key)
             delay = self.state.submit_delay_s
         if delay:
@@ -109,9 +111,9 @@ class FakeWriter(writer_pb2_grpc.WriterServiceServicer):
     def SubmitBracket(self, request: Any, context: grpc.ServicerContext) -> Any:
         self._record("SubmitBracket", request)
         self._maybe_refuse(context)
-        self._closed(context)
         key = request.idempotency_key
         with self.lock:
+            self._closed(context)
             parent = self._place(request.account_id, request.parent, key)
             take = self._place(
                 request.account_id, request.take_profit, f"{key}.tp", parent.broker_order_id
@@ -124,8 +126,8 @@ class FakeWriter(writer_pb2_grpc.WriterServiceServicer):
     def CancelOrder(self, request: Any, context: grpc.ServicerContext) -> Any:
         self._record("CancelOrder", request)
         self._maybe_refuse(context)
-        self._closed(context)
         with self.lock:
+            self._closed(context)
             order = self.state.orders.get(request.broker_order_id)
             if order is None:
                 context.abort(grpc.StatusCode.NOT_FOUND, "no such order")
@@ -135,8 +137,8 @@ class FakeWriter(writer_pb2_grpc.WriterServiceServicer):
     def ModifyOrder(self, request: Any, context: grpc.ServicerContext) -> Any:
         self._record("ModifyOrder", request)
         self._maybe_refuse(context)
-        self._closed(context)
         with self.lock:
+            self._closed(context)
             order = self.state.orders.get(request.broker_order_id)
             if order is None:
                 context.abort(grpc.StatusCode.NOT_FOUND, "no such order")
