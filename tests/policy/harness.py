@@ -191,7 +191,9 @@ class Harness:
             )
         )
 
-    def bracket_preview(self) -> policy_pb2.BracketPreview:
+    def bracket_preview(
+        self, take_profit: str = "100.50", stop_loss: str = "99.50"
+    ) -> policy_pb2.BracketPreview:
         return self.upstream.CreateBracketPreview(
             policy_pb2.CreateBracketPreviewRequest(
                 account_id=ACCOUNT,
@@ -199,8 +201,8 @@ class Harness:
                 action=common_pb2.ACTION_BUY,
                 quantity="10",
                 entry_limit_price="100.00",
-                take_profit_price="100.50",
-                stop_loss_price="99.50",
+                take_profit_price=take_profit,
+                stop_loss_price=stop_loss,
                 time_in_force=common_pb2.TIME_IN_FORCE_DAY,
             )
         )

@@ -178,18 +178,7 @@ def test_bracket_preview_when_stop_above_entry_for_buy_then_invalid_argument(
     policy: Harness,
 ) -> None:
     with pytest.raises(grpc.RpcError) as caught:
-        policy.upstream.CreateBracketPreview(
-            policy_pb2.CreateBracketPreviewRequest(
-                account_id=ACCOUNT,
-                instrument=common_pb2.Instrument(symbol="AAPL", sec_type=common_pb2.SEC_TYPE_STOCK),
-                action=common_pb2.ACTION_BUY,
-                quantity="10",
-                entry_limit_price="100.00",
-                take_profit_price="101.00",
-                stop_loss_price="100.50",
-                time_in_force=common_pb2.TIME_IN_FORCE_DAY,
-            )
-        )
+        policy.bracket_preview(take_profit="101.00", stop_loss="100.50")
     assert reason_of(caught.value) == "BRACKET_PRICES_INVALID"
 
 
