@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
+import heapq
+from collections.abc import Iterable
 from decimal import Decimal
 
 from gateway_sim.events import (
@@ -26,8 +27,16 @@ STOP_TYPES = frozenset({"STP", "STP LMT"})
 CANCELED_REASON = "Order Canceled - reason:"
 
 
+Key = tuple[int, int]
+
+
 def _snap(order: SimOrder) -> SimOrder:
-    return dataclasses.replace(order)
+    # The same shallow copy dataclasses.replace would make (SimOrder has no __post_init__, no
+    # init=False fields and no slots), without its per-field __init__ call: this runs for
+    # every event the engine emits.
+    snap = object.__new__(SimOrder)
+    snap.__dict__.update(order.__dict__)
+    return snap
 
 
 class Engine:
@@ -36,7 +45,18 @@ class Engine:
     def __init__(self, ledger: Ledger, quotes: QuoteBook) -> None:
         self.ledger = ledger
         self.quotes = quotes
-        self.orders: dict[tuple[int, int], SimOrder] = {}
+        self.orders: dict[Key, SimOrder] = {}
+        # Indexes over self.orders so a placement costs the same with 10 or 10,000 orders held.
+        # Rank = position in self.orders (placement order), which is the order a full scan of
+        # the book visits orders in; matching keeps that order to keep the event sequence.
+        self._rank: dict[Key, int] = {}
+        # (client_id, parent order id) -> children, in placement order; parents never change.
+        self._children: dict[Key, list[SimOrder]] = {}
+        # (account, oca group) -> rank -> members not yet done.
+        self._oca: dict[tuple[str, str], dict[int, SimOrder]] = {}
+        # symbol -> rank -> transmitted orders not yet done (all working: nothing goes back to
+        # Held), i.e. the orders a quote change for that symbol may fill.
+        self._working_by_symbol: dict[str, dict[int, SimOrder]] = {}
         self.executions: list[SimExecution] = []
         self.highest_id: dict[int, int] = {}
         self.next_id = 1
@@ -107,7 +127,13 @@ class Engine:
         order = self.preview(client_id, p, default_account)
         order.perm_id = self._perm_seq
         order.parent_perm_id = parent.perm_id if parent else 0
+        rank = len(self.orders)
         self.orders[(client_id, oid)] = order
+        self._rank[(client_id, oid)] = rank
+        if parent_id:
+            self._children.setdefault((client_id, parent_id), []).append(order)
+        if order.oca_group:
+            self._oca.setdefault((order.account, order.oca_group), {})[rank] = order
         if not order.transmit:
             # IB keeps untransmitted orders silently until something transmits them.
             return []
@@ -154,7 +180,7 @@ class Engine:
         order.aux_price = parse_decimal(p["aux_price"])
         order.tif = p["tif"] or order.tif
         order.order_ref = p["order_ref"]
-        order.oca_group = p["oca_group"]
+        self._set_oca_group(order, p["oca_group"])
         order.oca_type = parse_int(p["oca_type"])
         order.outside_rth = parse_bool(p["outside_rth"])
         order.placed_fields = dict(p)
@@ -162,12 +188,27 @@ class Engine:
         order.transmit = parse_bool(p["transmit"])
         if was_held:
             return self._transmit(order) if order.transmit else []
+        # Events are encoded before anything mutates the order again, so both share a snapshot.
+        snap = _snap(order)
         events: list[Event] = [
-            OpenOrderOut(order.client_id, _snap(order)),
-            StatusOut(order.client_id, _snap(order)),
+            OpenOrderOut(order.client_id, snap),
+            StatusOut(order.client_id, snap),
         ]
-        self._match(events)
+        self._match(events, (order,))
         return events
+
+    def _set_oca_group(self, order: SimOrder, group: str) -> None:
+        if group == order.oca_group:
+            return
+        rank = self._rank_of(order)
+        if order.oca_group:
+            self._oca.get((order.account, order.oca_group), {}).pop(rank, None)
+        order.oca_group = group
+        if group and not order.is_done:
+            self._oca.setdefault((order.account, group), {})[rank] = order
+
+    def _rank_of(self, order: SimOrder) -> int:
+        return self._rank[(order.client_id, order.order_id)]
 
     def _transmit(self, order: SimOrder) -> list[Event]:
         """Transmitting any member of a bracket transmits its parent and held siblings."""
@@ -175,18 +216,20 @@ class Engine:
         if order.parent_id:
             root = self.orders.get((order.client_id, order.parent_id), order)
         group = [root] + [
-            o
-            for o in self.orders.values()
-            if o.client_id == root.client_id and o.parent_id == root.order_id and o is not root
+            o for o in self._children.get((root.client_id, root.order_id), ()) if o is not root
         ]
         events: list[Event] = []
+        transmitted: list[SimOrder] = []
         for member in group:
             if member.status != HELD:
                 continue
             member.status = self._desired_status(member)
-            events.append(OpenOrderOut(member.client_id, _snap(member)))
-            events.append(StatusOut(member.client_id, _snap(member)))
-        self._match(events)
+            self._working_by_symbol.setdefault(member.symbol, {})[self._rank_of(member)] = member
+            transmitted.append(member)
+            snap = _snap(member)
+            events.append(OpenOrderOut(member.client_id, snap))
+            events.append(StatusOut(member.client_id, snap))
+        self._match(events, transmitted)
         return events
 
     # ---- cancellation ------------------------------------------------------------------
@@ -214,26 +257,37 @@ class Engine:
         if order.is_done:
             return
         order.status = "Cancelled"
+        self._retire(order)
         order.completed_time = _now_str()
         order.completed_status = "Cancelled by API"
         events.append(ErrorOut(order.client_id, order.order_id, 202, CANCELED_REASON))
         events.append(StatusOut(order.client_id, _snap(order)))
-        for child in self._children(order):
+        for child in self._children_of(order):
             self._cancel_one(child, events)
 
-    def _children(self, order: SimOrder) -> list[SimOrder]:
-        return [
-            o
-            for o in self.orders.values()
-            if o.client_id == order.client_id and o.parent_id == order.order_id
-        ]
+    def _children_of(self, order: SimOrder) -> list[SimOrder]:
+        return self._children.get((order.client_id, order.order_id), [])
+
+    def _retire(self, order: SimOrder) -> None:
+        """Drop a done order from the indexes that only hold live orders."""
+        rank = self._rank_of(order)
+        working = self._working_by_symbol.get(order.symbol)
+        if working is not None:
+            working.pop(rank, None)
+        if order.oca_group:
+            members = self._oca.get((order.account, order.oca_group))
+            if members is not None:
+                members.pop(rank, None)
 
     # ---- matching ----------------------------------------------------------------------
 
     def set_quote(self, symbol: str, bid: Decimal, ask: Decimal, last: Decimal) -> list[Event]:
         self.quotes.set(symbol, bid, ask, last)
         events: list[Event] = []
-        self._match(events)
+        # Only this symbol's orders see a different quote; every other order is as it was
+        # after the last match, which found nothing to do for it.
+        working = self._working_by_symbol.get(symbol.upper(), {})
+        self._match(events, list(working.values()))
         return events
 
     def _is_active(self, order: SimOrder) -> bool:
@@ -268,12 +322,26 @@ class Engine:
             return quote.bid
         return None
 
-    def _match(self, events: list[Event]) -> None:
+    def _match(self, events: list[Event], candidates: Iterable[SimOrder]) -> None:
+        """Evaluate the orders that may have become fillable, as a full scan of the book would.
+
+        After every match no working order can fill or change status until something it
+        depends on changes: its own terms (transmit, modify), its symbol's quote (set_quote) or
+        its parent's fill. Callers pass the orders so touched; the children a fill activates
+        are added here. Visiting them by rank reproduces the full scan's order, hence its events.
+        """
+        pending = {self._rank_of(o): o for o in candidates}
         # Every productive pass fills at least one order for good, so this bound is never hit
         # by a correct book; it only stops a logic bug from spinning the event loop.
         for _ in range(len(self.orders) + 1):
-            progressed = False
-            for order in list(self.orders.values()):
+            if not pending:
+                return
+            queued, pending = pending, {}
+            heap = list(queued)
+            heapq.heapify(heap)
+            while heap:
+                rank = heapq.heappop(heap)
+                order = queued[rank]
                 if not order.is_working or not self._is_active(order):
                     continue
                 price = self._fill_price(order)
@@ -281,11 +349,19 @@ class Engine:
                 if desired != order.status:
                     order.status = desired
                     events.append(StatusOut(order.client_id, _snap(order)))
-                if price is not None:
-                    self._fill(order, price, events)
-                    progressed = True
-            if not progressed:
-                return
+                if price is None:
+                    continue
+                self._fill(order, price, events)
+                for child in self._children_of(order):
+                    child_rank = self._rank_of(child)
+                    if child_rank > rank:
+                        # Placed after its parent (always): a full scan reaches it this pass.
+                        if child_rank not in queued:
+                            queued[child_rank] = child
+                            heapq.heappush(heap, child_rank)
+                    else:
+                        # A full scan would only see it on its next pass.
+                        pending[child_rank] = child
 
     def _fill(self, order: SimOrder, price: Decimal, events: list[Event]) -> None:
         shares = order.remaining
@@ -294,6 +370,7 @@ class Engine:
         order.avg_fill_price = price
         order.last_fill_price = price
         order.status = "Filled"
+        self._retire(order)
         order.completed_time = _now_str()
         order.completed_status = "Filled Size: " + str(shares)
         side = "BOT" if order.action == "BUY" else "SLD"
@@ -325,19 +402,17 @@ class Engine:
         events.append(ExecOut(order.client_id, execution, snap))
         events.append(StatusOut(order.client_id, snap))
         events.append(CommissionOut(order.client_id, execution))
-        for other in list(self.orders.values()):
-            if other is order or other.is_done:
-                continue
-            sibling = bool(order.parent_id) and (other.client_id, other.parent_id) == (
-                order.client_id,
-                order.parent_id,
-            )
-            same_oca = bool(order.oca_group) and (other.account, other.oca_group) == (
-                order.account,
-                order.oca_group,
-            )
-            # Fills are always complete here, so every OCA type reduces to a cancel.
-            if sibling or same_oca:
+        # Fills are always complete here, so every OCA type reduces to a cancel of the other
+        # bracket children and OCA members, visited in placement order like a full scan.
+        others: dict[int, SimOrder] = {}
+        if order.parent_id:
+            for sibling in self._children.get((order.client_id, order.parent_id), ()):
+                others[self._rank_of(sibling)] = sibling
+        if order.oca_group:
+            others.update(self._oca.get((order.account, order.oca_group), {}))
+        for rank in sorted(others):
+            other = others[rank]
+            if other is not order and not other.is_done:
                 self._cancel_one(other, events)
 
     # ---- what-if -----------------------------------------------------------------------

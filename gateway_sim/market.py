@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import zlib
 from dataclasses import dataclass
 from decimal import Decimal
@@ -40,6 +41,9 @@ def con_id_for(symbol: str) -> int:
     return 100_000_000 + zlib.crc32(symbol.upper().encode()) % 100_000_000
 
 
+# Every placeOrder looks its contract up; the answer is immutable and depends on the arguments
+# only, so it is built once per distinct contract (bounded: clients choose the symbols).
+@functools.lru_cache(maxsize=4096)
 def contract_info(symbol: str, sec_type: str = "STK", currency: str = "USD") -> ContractInfo:
     sym = symbol.upper()
     return ContractInfo(

@@ -95,9 +95,16 @@ def fmt_decimal(value: Decimal) -> str:
     return text or "0"
 
 
+_pack_length = struct.Struct(">I").pack
+
+
 def encode_frame(fields: Iterable[Field]) -> bytes:
-    payload = "".join(fmt(f) + "\0" for f in fields).encode()
-    return struct.pack(">I", len(payload)) + payload
+    # Every message sent goes through here and most fields are already str: those skip fmt,
+    # which would return them unchanged (exact str only, so subclasses still go through fmt).
+    parts = [f if type(f) is str else fmt(f) for f in fields]
+    parts.append("")  # each field, the last included, ends with a NUL
+    payload = "\0".join(parts).encode()
+    return _pack_length(len(payload)) + payload
 
 
 def decode_payload(payload: bytes) -> list[str]:

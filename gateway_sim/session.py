@@ -150,16 +150,34 @@ class Session:
 
     async def _drain_queue(self) -> None:
         loop = asyncio.get_running_loop()
+        queue = self._queue
+        held: tuple[float, bytes] | None = None  # taken from the queue but not due yet
         while True:
-            item = await self._queue.get()
+            item = held if held is not None else await queue.get()
+            held = None
             if item is None:
                 return
             due, data = item
             wait = due - loop.time()
             if wait > 0:
                 await asyncio.sleep(wait)
-            self.writer.write(data)
-            if self._queue.empty():
+            # Frames already queued and due go out in one write (one send, not one per frame):
+            # the byte stream is the same and no frame leaves before its due time.
+            batch = [data]
+            closing = False
+            while not queue.empty():
+                queued = queue.get_nowait()
+                if queued is None:
+                    closing = True
+                    break
+                if queued[0] > loop.time():
+                    held = queued
+                    break
+                batch.append(queued[1])
+            self.writer.write(data if len(batch) == 1 else b"".join(batch))
+            if closing:
+                return
+            if held is None and queue.empty():
                 with contextlib.suppress(ConnectionError):
                     await self.writer.drain()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NoReturn
 
 from gateway_sim.protocol import parse_decimal, parse_int
 
@@ -123,40 +124,60 @@ PLACE_ORDER_LAYOUT: tuple[Step, ...] = (
 
 MAX_REPEAT = 64
 
+# The layout as (when, names, ends_with_conditions_count, repeat) rows, worked out once: this
+# runs for every placeOrder. Exactly one of names / repeat is set.
+_PLAN: tuple[tuple[Predicate, tuple[str, ...] | None, bool, Repeat | None], ...] = tuple(
+    (step.when, step.names, "num_conditions" in step.names, None)
+    if isinstance(step, Fields)
+    else (step.when, None, False, step)
+    for step in PLACE_ORDER_LAYOUT
+)
+
 
 def parse_place_order(fields: list[str], version: int) -> Parsed:
     """Map a PLACE_ORDER message (fields[0] == '3') to named fields for the given version."""
     parsed: Parsed = {}
     pos = 1
-
-    def take(name: str) -> None:
-        nonlocal pos
-        if pos >= len(fields):
-            raise ValueError(f"placeOrder ended before field {name!r} (v{version})")
-        parsed[name] = fields[pos]
-        pos += 1
-
-    for step in PLACE_ORDER_LAYOUT:
-        if not step.when(version, parsed):
+    for when, names, has_conditions, repeat in _PLAN:
+        if not when(version, parsed):
             continue
-        if isinstance(step, Fields):
-            for name in step.names:
-                take(name)
-            if "num_conditions" in step.names and parse_int(parsed["num_conditions"]) > 0:
-                raise UnsupportedOrderError("order conditions are not simulated")
+        if repeat is not None:
+            pos = _take_repeat(fields, version, parsed, pos, repeat)
             continue
-        take(step.count)
-        count = parse_int(parsed[step.count])
-        if not 0 <= count <= MAX_REPEAT:
-            raise ValueError(f"{step.count}={count} out of range")
-        for i in range(count):
-            for name in step.names:
-                take(f"{step.count}.{i}.{name}")
+        assert names is not None
+        # A whole step at once; same result and error as taking its names one by one.
+        end = pos + len(names)
+        if end > len(fields):
+            _ended_before(names[len(fields) - pos], version)
+        parsed.update(zip(names, fields[pos:end], strict=False))  # same length: checked above
+        pos = end
+        if has_conditions and parse_int(parsed["num_conditions"]) > 0:
+            raise UnsupportedOrderError("order conditions are not simulated")
     if pos != len(fields):
         raise ValueError(
             f"placeOrder has {len(fields) - pos} unexpected trailing fields (v{version})"
         )
     return parsed
+
+
+def _take_repeat(fields: list[str], version: int, parsed: Parsed, pos: int, step: Repeat) -> int:
+    """Read a count field and that many groups of step's names; returns the next position."""
+    names = [step.count]
+    if pos < len(fields):
+        count = parse_int(fields[pos])
+        if not 0 <= count <= MAX_REPEAT:
+            raise ValueError(f"{step.count}={count} out of range")
+        names += [f"{step.count}.{i}.{name}" for i in range(count) for name in step.names]
+    for name in names:
+        if pos >= len(fields):
+            _ended_before(name, version)
+        parsed[name] = fields[pos]
+        pos += 1
+    return pos
+
+
+def _ended_before(name: str, version: int) -> NoReturn:
+    raise ValueError(f"placeOrder ended before field {name!r} (v{version})")
 
 
 def parse_cancel_order(fields: list[str], version: int) -> tuple[int, str]:
