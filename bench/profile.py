@@ -56,26 +56,31 @@ def profiled(procs: list[Proc], label: str) -> Iterator[None]:
                 recorder.kill()
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds PID has used so far (all its threads), from /proc."""
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """User and system CPU seconds PID has used so far (all its threads), from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
-def cpu_split(procs: list[Proc], before: dict[str, float], seconds: float, count: int) -> str:
+def cpu_split(
+    procs: list[Proc], before: dict[str, tuple[float, float]], seconds: float, count: int
+) -> str:
     """Each process's CPU over the run, as ms per submit: where the two cores went."""
+    per = 1000 / max(count, 1)
     parts = []
     for p in procs:
-        used = cpu_seconds(p.process.pid) - before[p.name]
-        parts.append(f"{p.name} {used * 1000 / max(count, 1):.2f}")
+        user, system = cpu_seconds(p.process.pid)
+        user, system = user - before[p.name][0], system - before[p.name][1]
+        parts.append(f"{p.name} {(user + system) * per:.2f} ({system * per:.2f} sys)")
     client = os.times()
-    used = client.user + client.system - before["client"]
-    parts.append(f"client {used * 1000 / max(count, 1):.2f}")
-    return f"CPU ms per submit: {', '.join(parts)} (wall {seconds * 1000 / max(count, 1):.2f})"
+    user, system = client.user - before["client"][0], client.system - before["client"][1]
+    parts.append(f"client {(user + system) * per:.2f} ({system * per:.2f} sys)")
+    return f"CPU ms per submit: {', '.join(parts)} (wall {seconds * per:.2f})"
 
 
-def cpu_snapshot(procs: list[Proc]) -> dict[str, float]:
+def cpu_snapshot(procs: list[Proc]) -> dict[str, tuple[float, float]]:
     snap = {p.name: cpu_seconds(p.process.pid) for p in procs}
     client = os.times()
-    snap["client"] = client.user + client.system
+    snap["client"] = (client.user, client.system)
     return snap

@@ -123,6 +123,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--throughput-n", type=int, default=2000, help="submits per storage")
     parser.add_argument("--threads", type=int, default=24, help="concurrent client threads")
     parser.add_argument("--switch-n", type=int, default=20, help="kill-switch closes timed")
+    parser.add_argument(
+        "--only",
+        choices=["sqlite", "postgres"],
+        help="run one throughput phase alone (for profiling); no JSON line",
+    )
     args = parser.parse_args(argv)
     results: dict[str, float] = {}
     say(f"machine: {machine()}")
@@ -156,95 +161,133 @@ def main(argv: list[str] | None = None) -> int:
         broker = DirectClient(sim.port, ACCOUNT)
         cleanup.callback(broker.close)
 
-        # (a) submit latency through the gate vs the same order straight at the simulator.
-        warm = 30
-        tickets = client.tickets(args.latency_n + warm)
-        timed_sequence(tickets[:warm], client.submit)
-        gate = latency(timed_sequence(tickets[warm:], client.submit))
-        writer_only = WriterDirect(pki, writer.port, ACCOUNT)
-        cleanup.callback(writer_only.close)
-        timed_sequence(range(warm), writer_only.submit)
-        alone = latency(timed_sequence(range(args.latency_n), writer_only.submit))
-        for _ in range(warm):
-            broker.place_one()
-        direct = latency([broker.place_one() for _ in range(args.latency_n)])
-        results.update(
-            gate_p50_ms=round(gate.p50_ms, 2), gate_p99_ms=round(gate.p99_ms, 2),
-            direct_p50_ms=round(direct.p50_ms, 2), direct_p99_ms=round(direct.p99_ms, 2),
-        )  # fmt: skip
-        say("\n(a) submit latency, one at a time (SQLite, synchronous=FULL)")
-        say(f"  gate   (SubmitOrder -> response after broker ack): {gate.line()}")
-        say(f"  writer alone (its SubmitOrder, mTLS, broker ack):   {alone.line()}")
-        say(f"  direct (ib_async placeOrder -> Submitted):          {direct.line()}")
-        say(
-            f"  cost of the gate: +{gate.p50_ms - direct.p50_ms:.2f} ms p50, "
-            f"+{gate.p99_ms - direct.p99_ms:.2f} ms p99, ratio {gate.p50_ms / direct.p50_ms:.1f}x"
-        )
-
-        # (c) kill-switch close: SetKillSwitch(CLOSED) returns after the writer is closed too.
-        closes = []
-        for _ in range(args.switch_n):
-            start = time.perf_counter()
-            response = client.set_switch(False)
-            closes.append(time.perf_counter() - start)
-            if not response.writer_synced:
-                raise RuntimeError("the writer was not closed before SetKillSwitch returned")
-            client.set_switch(True)
-        close = latency(closes)
-        results["killswitch_close_ms"] = round(close.p50_ms, 2)
-        say("\n(c) kill-switch close (policy durable + writer closed), idle")
-        say(f"  {close.line()}")
-
-        # (b) throughput on SQLite, one replica.
-        rate, verdict, detail = throughput(
-            [client], args.throughput_n, args.threads, sqlite_url, broker,
-            [policy, writer, sim], "sqlite",
-        )  # fmt: skip
-        results["submits_per_s_sqlite"] = round(rate, 1)
-        say("\n(b) approved submits per second, SQLite (WAL, synchronous=FULL), one replica")
-        say(f"  {detail}")
-        say(f"  invariants: {verdict.line()}")
-        ok = verdict.ok
+        if args.only is None:
+            latency_phases(args, client, writer, broker, pki, cleanup, results)
+        ok = True
+        if args.only in (None, "sqlite"):
+            ok = sqlite_phase(args, client, [policy, writer, sim], broker, sqlite_url, results)
         client.close()
         policy.stop()
-
-        # (b) throughput on PostgreSQL (fsync, synchronous_commit on), two replicas. A fresh
-        # simulator and writer: the simulator's matching walks every order it holds, so the
-        # orders of the runs before would tax this one.
-        sim = start_sim(workdir, ACCOUNT, "gateway-sim-pg")
-        cleanup.callback(sim.stop)
-        writer, _ = start_writer(pki, vault, workdir, sim.port, "writer-pg")
-        cleanup.callback(writer.stop)
-        broker = DirectClient(sim.port, ACCOUNT)
-        cleanup.callback(broker.close)
-        cluster = cleanup.enter_context(postgres_cluster(durable=True))
-        pg_url = cluster.create_database("bench")
-        first, key = start_policy("policy-pg-0", pki, workdir, writer.port, pg_url, None)
-        cleanup.callback(first.stop)
-        second, _ = start_policy("policy-pg-1", pki, workdir, writer.port, pg_url, key)
-        cleanup.callback(second.stop)
-        pg_clients = [GateClient(pki, p.port, ACCOUNT) for p in (first, second)]
-        for c in pg_clients:
-            cleanup.callback(c.close)
-        pg_clients[0].set_switch(True)
-        rate, verdict, detail = throughput(
-            pg_clients, args.throughput_n, args.threads, pg_url, broker,
-            [first, second, writer, sim], "postgres",
-        )  # fmt: skip
-        results["submits_per_s_postgres_2_replicas"] = round(rate, 1)
-        say("\n(b) approved submits per second, PostgreSQL 15 (fsync, synchronous_commit on)")
-        say(f"  {detail}")
-        say(f"  invariants: {verdict.line()}")
-        ok = ok and verdict.ok
-
-        say("\n(d) writer cold start (spawn -> Vault unwrap/login -> broker -> probe -> serving)")
-        say(f"  {cold_s:.2f} s")
+        if args.only in (None, "postgres"):
+            ok = postgres_phase(args, pki, vault, workdir, cleanup, results) and ok
+        if args.only is None:
+            say("\n(d) writer cold start (spawn -> Vault login -> broker -> probe -> serving)")
+            say(f"  {cold_s:.2f} s")
+    if args.only is not None:
+        return 0 if ok else 1
     ordered = [
         "gate_p50_ms", "gate_p99_ms", "direct_p50_ms", "direct_p99_ms", "submits_per_s_sqlite",
         "submits_per_s_postgres_2_replicas", "killswitch_close_ms", "writer_cold_start_s",
     ]  # fmt: skip
     say(json.dumps({k: results[k] for k in ordered}))
     return 0 if ok else 1
+
+
+def latency_phases(
+    args: argparse.Namespace,
+    client: GateClient,
+    writer: Proc,
+    broker: DirectClient,
+    pki: Path,
+    cleanup: ExitStack,
+    results: dict[str, float],
+) -> None:
+    """(a) submit latency through the gate vs the same order straight at the simulator; (c)."""
+    warm = 30
+    tickets = client.tickets(args.latency_n + warm)
+    timed_sequence(tickets[:warm], client.submit)
+    gate = latency(timed_sequence(tickets[warm:], client.submit))
+    writer_only = WriterDirect(pki, writer.port, ACCOUNT)
+    cleanup.callback(writer_only.close)
+    timed_sequence(range(warm), writer_only.submit)
+    alone = latency(timed_sequence(range(args.latency_n), writer_only.submit))
+    for _ in range(warm):
+        broker.place_one()
+    direct = latency([broker.place_one() for _ in range(args.latency_n)])
+    results.update(
+        gate_p50_ms=round(gate.p50_ms, 2), gate_p99_ms=round(gate.p99_ms, 2),
+        direct_p50_ms=round(direct.p50_ms, 2), direct_p99_ms=round(direct.p99_ms, 2),
+    )  # fmt: skip
+    say("\n(a) submit latency, one at a time (SQLite, synchronous=FULL)")
+    say(f"  gate   (SubmitOrder -> response after broker ack): {gate.line()}")
+    say(f"  writer alone (its SubmitOrder, mTLS, broker ack):   {alone.line()}")
+    say(f"  direct (ib_async placeOrder -> Submitted):          {direct.line()}")
+    say(
+        f"  cost of the gate: +{gate.p50_ms - direct.p50_ms:.2f} ms p50, "
+        f"+{gate.p99_ms - direct.p99_ms:.2f} ms p99, ratio {gate.p50_ms / direct.p50_ms:.1f}x"
+    )
+
+    # (c) kill-switch close: SetKillSwitch(CLOSED) returns after the writer is closed too.
+    closes = []
+    for _ in range(args.switch_n):
+        start = time.perf_counter()
+        response = client.set_switch(False)
+        closes.append(time.perf_counter() - start)
+        if not response.writer_synced:
+            raise RuntimeError("the writer was not closed before SetKillSwitch returned")
+        client.set_switch(True)
+    close = latency(closes)
+    results["killswitch_close_ms"] = round(close.p50_ms, 2)
+    say("\n(c) kill-switch close (policy durable + writer closed), idle")
+    say(f"  {close.line()}")
+
+
+def sqlite_phase(
+    args: argparse.Namespace,
+    client: GateClient,
+    procs: list[Proc],
+    broker: DirectClient,
+    sqlite_url: str,
+    results: dict[str, float],
+) -> bool:
+    """(b) throughput on SQLite, one replica."""
+    rate, verdict, detail = throughput(
+        [client], args.throughput_n, args.threads, sqlite_url, broker, procs, "sqlite"
+    )
+    results["submits_per_s_sqlite"] = round(rate, 1)
+    say("\n(b) approved submits per second, SQLite (WAL, synchronous=FULL), one replica")
+    say(f"  {detail}")
+    say(f"  invariants: {verdict.line()}")
+    return verdict.ok
+
+
+def postgres_phase(
+    args: argparse.Namespace,
+    pki: Path,
+    vault: DevVault,
+    workdir: Path,
+    cleanup: ExitStack,
+    results: dict[str, float],
+) -> bool:
+    """(b) throughput on PostgreSQL (fsync, synchronous_commit on), two replicas.
+
+    A fresh simulator and writer, so the orders of the runs before do not tax this one.
+    """
+    sim = start_sim(workdir, ACCOUNT, "gateway-sim-pg")
+    cleanup.callback(sim.stop)
+    writer, _ = start_writer(pki, vault, workdir, sim.port, "writer-pg")
+    cleanup.callback(writer.stop)
+    broker = DirectClient(sim.port, ACCOUNT)
+    cleanup.callback(broker.close)
+    cluster = cleanup.enter_context(postgres_cluster(durable=True))
+    pg_url = cluster.create_database("bench")
+    first, key = start_policy("policy-pg-0", pki, workdir, writer.port, pg_url, None)
+    cleanup.callback(first.stop)
+    second, _ = start_policy("policy-pg-1", pki, workdir, writer.port, pg_url, key)
+    cleanup.callback(second.stop)
+    pg_clients = [GateClient(pki, p.port, ACCOUNT) for p in (first, second)]
+    for c in pg_clients:
+        cleanup.callback(c.close)
+    pg_clients[0].set_switch(True)
+    rate, verdict, detail = throughput(
+        pg_clients, args.throughput_n, args.threads, pg_url, broker,
+        [first, second, writer, sim], "postgres",
+    )  # fmt: skip
+    results["submits_per_s_postgres_2_replicas"] = round(rate, 1)
+    say("\n(b) approved submits per second, PostgreSQL 15 (fsync, synchronous_commit on)")
+    say(f"  {detail}")
+    say(f"  invariants: {verdict.line()}")
+    return verdict.ok
 
 
 if __name__ == "__main__":
