@@ -137,7 +137,7 @@ def build_service(
         max_workers=max_workers,
         on_refusal=audit_sink(gate, config.principals),
     )
-    closers += [write, read] if write is not read else [write]
+    closers += [store, write, read] if write is not read else [store, write]
     return PolicyService(
         server=server,
         port=port,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -76,11 +77,16 @@ class Gate:
         self._enablement = enablement_denial(static_conditions(settings, policy))
         self._settler = Settler(self)
         self._planner = Planner(store, writer)
+        # A decision hashes its account id four times (account check, pending row, two audit
+        # events); bounded, because account ids come from callers.
+        self._account_hashes = functools.lru_cache(maxsize=256)(
+            functools.partial(account_hash, settings.account_hash_key)
+        )
 
     # ---- audit helpers ---------------------------------------------------------------------
 
     def account_hash(self, account_id: str) -> str:
-        return account_hash(self.settings.account_hash_key, account_id)
+        return self._account_hashes(account_id)
 
     def draft(
         self,

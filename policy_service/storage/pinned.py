@@ -21,6 +21,7 @@ class PinnedReads:
     read: Engine
     write: Engine
     _pinned: threading.local
+    _held: Connection | None
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[None]:
@@ -48,8 +49,12 @@ class PinnedReads:
         transactions then run on the connection its reads pinned, instead of each checking
         out another (and pre-pinging it: a round trip). SQLite writes through its own engine.
         """
+        if self.read is not self.write:
+            with self._held_begin() as conn:
+                yield conn
+            return
         pinned: Connection | None = getattr(self._pinned, "conn", None)
-        if pinned is None or self.read is not self.write:
+        if pinned is None:
             with self.write.begin() as conn:
                 yield conn
             return
@@ -57,6 +62,33 @@ class PinnedReads:
             pinned.rollback()
         with pinned.begin():
             yield pinned
+
+    @contextlib.contextmanager
+    def _held_begin(self) -> Iterator[Connection]:
+        """SQLite: its one writer at a time (the store's lock) keeps one connection open.
+
+        A pool checkout, a Connection and a checkin per transaction cost more Python than
+        SQLite takes to commit. Only ever entered under the store's write lock. A connection
+        that saw a database error is closed and the next transaction opens a fresh one.
+        """
+        conn = self._held
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self._held = self.write.connect()
+        try:
+            with conn.begin():
+                yield conn
+        except SQLAlchemyError:
+            self._held = None
+            with contextlib.suppress(SQLAlchemyError):
+                conn.close()
+            raise
+
+    def close(self) -> None:
+        """Close the held write connection (before the engines are disposed)."""
+        conn, self._held = self._held, None
+        if conn is not None:
+            with contextlib.suppress(SQLAlchemyError):
+                conn.close()
 
     @contextlib.contextmanager
     def _reader(self) -> Iterator[Connection]:

@@ -27,7 +27,7 @@ _NAMED: Final = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 class Query:
     """One statement in the driver's dialect, and the row type of its result (if any)."""
 
-    __slots__ = ("row", "sql")
+    __slots__ = ("autocommit", "row", "sql")
 
     def __init__(self, dialect: str, text: str, columns: str = ""):
         if dialect == "postgresql":
@@ -37,12 +37,15 @@ class Query:
             # drops FOR UPDATE on SQLite).
             text = text.replace(" FOR UPDATE", "")
         self.sql = text
+        # A lone SELECT on SQLite outside a transaction is its own read transaction (the
+        # driver runs in autocommit): a fresh, consistent snapshot without BEGIN and ROLLBACK.
+        self.autocommit = dialect == "sqlite" and text.startswith("SELECT")
         self.row: Any = namedtuple("Row", columns) if columns else None  # type: ignore[misc]
 
 
 def run(conn: Connection, query: Query, params: Any = None) -> Any:
     """Execute QUERY on CONN's driver cursor; returns the cursor (the caller reads it)."""
-    if not conn.in_transaction():
+    if not conn.in_transaction() and not query.autocommit:
         conn.begin()  # as a Core execution would autobegin (and the begin event would fire)
     cursor = conn.connection.cursor()
     try:

@@ -44,6 +44,7 @@ class SqlStore(IdempotencyStore):
         self.read = read
         self._dialect = write.dialect.name
         self._pinned = threading.local()  # see PinnedReads
+        self._held: Connection | None = None  # see PinnedReads._write_begin (SQLite)
         # SQLite has one writer at a time. Its busy handler waits by sleeping (1 ms, 2 ms, ...
         # up to 100 ms), so threads racing for BEGIN IMMEDIATE mostly sleep; queueing them on a
         # lock here hands the database over at once. PostgreSQL locks rows and needs none.
