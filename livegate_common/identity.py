@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -46,7 +47,17 @@ class PrincipalMap:
         return None
 
     def resolve(self, context: grpc.ServicerContext) -> Principal | None:
+        checked = _checked.get()
+        if checked is not None and checked[0] is self:
+            return checked[1]  # this call's interceptor already resolved it
         return self.resolve_sans(peer_sans(context))
+
+
+# The principal RequireMappedPrincipal resolved for the call running in this context (and the
+# map it used), so the servicer does not parse the peer's certificate properties a second time.
+_checked: contextvars.ContextVar[tuple[PrincipalMap, Principal] | None] = contextvars.ContextVar(
+    "livegate_checked_principal", default=None
+)
 
 
 def peer_sans(context: grpc.ServicerContext) -> list[str]:
@@ -66,22 +77,29 @@ class RequireMappedPrincipal(grpc.ServerInterceptor):
     def __init__(self, principals: PrincipalMap, on_refusal: RefusalSink):
         self._principals = principals
         self._on_refusal = on_refusal
+        # grpc asks the interceptors for a handler on every call; each method's is built once.
+        self._built: dict[str, grpc.RpcMethodHandler] = {}
 
     def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler | None:
+        method = handler_call_details.method
+        built = self._built.get(method)
+        if built is not None:
+            return built
         handler = continuation(handler_call_details)
         if handler is None:
-            return None
-        method = handler_call_details.method
-        return _wrap(handler, lambda ctx: self._check(ctx, method))
+            return None  # not cached: method names come from callers
+        built = self._built[method] = _wrap(handler, lambda ctx: self._check(ctx, method))
+        return built
 
-    def _check(self, context: grpc.ServicerContext, method: str) -> None:
+    def _check(self, context: grpc.ServicerContext, method: str) -> contextvars.Token[Any]:
         sans = peer_sans(context)
-        if self._principals.resolve_sans(sans) is not None:
-            return
+        principal = self._principals.resolve_sans(sans)
+        if principal is not None:
+            return _checked.set((self._principals, principal))
         message = "the client certificate's SAN is not mapped to a principal"
         metadata = {"sans": ",".join(sans)[:256]}
         record_refusal(REASON_UNMAPPED)
@@ -97,15 +115,20 @@ class RequireMappedPrincipal(grpc.ServerInterceptor):
                 grpc.StatusCode.PERMISSION_DENIED, REASON_UNMAPPED, message, metadata
             )
         )
+        raise AssertionError("abort_with_status returns only by raising")
 
 
 def _wrap(
-    handler: grpc.RpcMethodHandler, check: Callable[[grpc.ServicerContext], None]
+    handler: grpc.RpcMethodHandler,
+    check: Callable[[grpc.ServicerContext], contextvars.Token[Any]],
 ) -> grpc.RpcMethodHandler:
     def guard(behavior: Callable[..., Any]) -> Callable[..., Any]:
         def guarded(request_or_iterator: Any, context: grpc.ServicerContext) -> Any:
-            check(context)
-            return behavior(request_or_iterator, context)
+            token = check(context)  # aborts the call unless the SAN is mapped
+            try:
+                return behavior(request_or_iterator, context)
+            finally:
+                _checked.reset(token)
 
         return guarded
 

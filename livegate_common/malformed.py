@@ -23,17 +23,29 @@ class RefuseMalformedRequests(grpc.ServerInterceptor):
 
     def __init__(self, on_refusal: RefusalSink):
         self._on_refusal = on_refusal
+        # grpc asks the interceptors for a handler on every call; each method's is built once.
+        self._built: dict[str, grpc.RpcMethodHandler] = {}
 
     def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler | None:
+        built = self._built.get(handler_call_details.method)
+        if built is not None:
+            return built
         handler = continuation(handler_call_details)
-        if handler is None or not handler.unary_unary or handler.request_deserializer is None:
+        if handler is None:
+            return None  # not cached: method names come from callers
+        built = self._built[handler_call_details.method] = self._decoding(
+            handler, handler_call_details.method
+        )
+        return built
+
+    def _decoding(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+        if not handler.unary_unary or handler.request_deserializer is None:
             return handler
-        parse, behavior = handler.request_deserializer, handler.unary_unary
-        method, sink = handler_call_details.method, self._on_refusal
+        parse, behavior, sink = handler.request_deserializer, handler.unary_unary, self._on_refusal
 
         def decoded(raw: bytes, context: grpc.ServicerContext) -> Any:
             try:

@@ -49,38 +49,57 @@ def start_exporter(address: str, registry: CollectorRegistry = REGISTRY) -> int:
 class MetricsInterceptor(grpc.ServerInterceptor):
     """Counts and times every unary call; sets current_method for refusal counting."""
 
+    def __init__(self) -> None:
+        # grpc asks the interceptors for a handler on every call; each method's is built once.
+        self._built: dict[str, grpc.RpcMethodHandler] = {}
+
     def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler | None:
+        built = self._built.get(handler_call_details.method)
+        if built is not None:
+            return built
         handler = continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None:
-            return handler
-        method = handler_call_details.method.rsplit("/", 1)[-1]
-        behavior = handler.unary_unary
+        if handler is None:
+            return None  # not cached: method names come from callers
+        built = _timed(handler, handler_call_details.method.rsplit("/", 1)[-1])
+        self._built[handler_call_details.method] = built
+        return built
 
-        def timed(request: Any, context: grpc.ServicerContext) -> Any:
-            token = current_method.set(method)
-            started = time.perf_counter()
-            code = "OK"
-            try:
-                return behavior(request, context)
-            except Exception:
-                code = _code_name(context, default="UNKNOWN")
-                raise
-            finally:
-                if code == "OK":
-                    code = _code_name(context, default="OK")
-                LATENCY.labels(method=method).observe(time.perf_counter() - started)
-                REQUESTS.labels(method=method, code=code).inc()
-                current_method.reset(token)
 
-        return grpc.unary_unary_rpc_method_handler(
-            timed,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+def _timed(handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+    if handler.unary_unary is None:
+        return handler
+    behavior = handler.unary_unary
+    latency = LATENCY.labels(method=method)
+    counters: dict[str, Any] = {}  # code -> this method's counter child
+
+    def timed(request: Any, context: grpc.ServicerContext) -> Any:
+        token = current_method.set(method)
+        started = time.perf_counter()
+        code = "OK"
+        try:
+            return behavior(request, context)
+        except Exception:
+            code = _code_name(context, default="UNKNOWN")
+            raise
+        finally:
+            if code == "OK":
+                code = _code_name(context, default="OK")
+            latency.observe(time.perf_counter() - started)
+            counter = counters.get(code)
+            if counter is None:
+                counter = counters[code] = REQUESTS.labels(method=method, code=code)
+            counter.inc()
+            current_method.reset(token)
+
+    return grpc.unary_unary_rpc_method_handler(
+        timed,
+        request_deserializer=handler.request_deserializer,
+        response_serializer=handler.response_serializer,
+    )
 
 
 def _code_name(context: grpc.ServicerContext, default: str) -> str:
