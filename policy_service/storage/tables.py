@@ -64,6 +64,8 @@ idempotency_records = Table(
     Column("updated_at_us", BigInteger, nullable=False),
     Column("outcome", Text, nullable=True),
     Index("ix_idem_account_time", "account_hash", "created_at_us"),
+    # The open-orders limit sums the account's PENDING/UNKNOWN records (migration 0002).
+    Index("ix_idem_account_status", "account_hash", "status"),
 )
 
 open_orders = Table(
