@@ -75,7 +75,14 @@ def start_writer(config: WriterConfig) -> WriterHandle:
     """Start a serving writer, or raise VaultStartError / WriterStartError saying why not."""
     vault = load_credentials(config.vault)
     secret = vault.secret
-    unredact = log_redaction.install(secret.gateway_host, secret.gateway_port, secret.client_id)
+    # First the cheap drop of per-order lines, so the redaction never scans them.
+    unquiet = log_redaction.quiet_order_chatter(config.log_level)
+    redact = log_redaction.install(secret.gateway_host, secret.gateway_port, secret.client_id)
+
+    def unredact() -> None:
+        unquiet()
+        redact()
+
     session: IbSession | None = None
     try:
         vault.start_renewal()

@@ -28,10 +28,50 @@ _SEC_TO_IB: Final = {
     SecKind.OPTION: "OPT",
 }
 _SEC_FROM_IB: Final = {"STK": SecKind.STOCK, "FUT": SecKind.FUTURE, "OPT": SecKind.OPTION}
+# Enum lookups by value, as plain dicts: spec_from_ib runs twice per submit.
+_KIND_BY_IB: Final = {kind.value: kind for kind in OrderKind}
+_SIDE_BY_IB: Final = {side.value: side for side in Side}
+_TIF_BY_IB: Final = {tif.value: tif for tif in TimeInForce}
+
+
+class PlacedOrder(Order):
+    """An ib_async Order whose repr names only the fields livegate sets.
+
+    ib_async formats the whole Trade into an f-string on every placeOrder and every status
+    change (before its logger decides whether to emit it); the stock Order repr walks some 150
+    fields and was a large share of the writer's CPU per submit. Everything else is the stock
+    Order: ib_async itself places subclasses (LimitOrder, ...).
+    """
+
+    def __repr__(self) -> str:
+        return (
+            f"Order(orderId={self.orderId}, permId={self.permId}, account={self.account!r}, "
+            f"orderRef={self.orderRef!r}, action={self.action!r}, "
+            f"totalQuantity={self.totalQuantity}, orderType={self.orderType!r}, "
+            f"lmtPrice={self.lmtPrice}, auxPrice={self.auxPrice}, tif={self.tif!r}, "
+            f"parentId={self.parentId}, ocaGroup={self.ocaGroup!r})"
+        )
+
+    __str__ = __repr__
+
+
+class PlacedContract(Contract):
+    """A Contract with a repr of the fields livegate sets; see PlacedOrder for why."""
+
+    def __repr__(self) -> str:
+        return (
+            f"Contract(secType={self.secType!r}, symbol={self.symbol!r}, "
+            f"exchange={self.exchange!r}, currency={self.currency!r}, "
+            f"primaryExchange={self.primaryExchange!r})"
+        )
+
+    __str__ = __repr__
 
 
 def to_decimal(value: Any) -> Decimal | None:
     """A broker number as Decimal; None for IB's 'unset' and for non-finite values."""
+    if type(value) is Decimal:  # what livegate places with: no round trip through str
+        return value if value.is_finite() else None
     if value is None or value == "":
         return None
     if isinstance(value, float) and (value == UNSET_DOUBLE or not math.isfinite(value)):
@@ -45,6 +85,7 @@ def to_decimal(value: Any) -> Decimal | None:
 
 
 def contract_for(spec: InstrumentSpec) -> Contract:
+    """The contract for a quote (a plain Contract: ib_async keys tickers by it)."""
     return Contract(
         secType=_SEC_TO_IB[spec.sec_kind],
         symbol=spec.symbol,
@@ -54,8 +95,19 @@ def contract_for(spec: InstrumentSpec) -> Contract:
     )
 
 
+def placement_contract_for(spec: InstrumentSpec) -> Contract:
+    """The contract an order is placed with (it becomes the Trade's, formatted per status)."""
+    return PlacedContract(
+        secType=_SEC_TO_IB[spec.sec_kind],
+        symbol=spec.symbol,
+        exchange=spec.exchange,
+        currency=spec.currency,
+        primaryExchange=spec.primary_exchange,
+    )
+
+
 def ib_order_for(spec: OrderSpec, account: str, order_ref: str, order_id: int) -> Order:
-    order = Order(
+    order = PlacedOrder(
         orderId=order_id,
         action=spec.side.value,
         totalQuantity=spec.quantity,  # type: ignore[arg-type]  # sent via str(): stays exact
@@ -88,15 +140,14 @@ def apply_to_ib_order(order: Order, spec: OrderSpec) -> Order:
 
 def spec_from_ib(contract: Contract, order: Order) -> OrderSpec | None:
     """The domain order an IB order describes; None when it is outside what livegate places."""
-    try:
-        kind = OrderKind(order.orderType)
-        side = Side(order.action)
-        tif = TimeInForce(order.tif or "DAY")
-    except ValueError:
-        return None
+    kind = _KIND_BY_IB.get(order.orderType)
+    side = _SIDE_BY_IB.get(order.action)
+    tif = _TIF_BY_IB.get(order.tif or "DAY")
     sec = _SEC_FROM_IB.get(contract.secType)
+    if kind is None or side is None or tif is None or sec is None:
+        return None
     quantity = to_decimal(order.totalQuantity)
-    if sec is None or quantity is None:
+    if quantity is None:
         return None
     return OrderSpec(
         instrument=InstrumentSpec(

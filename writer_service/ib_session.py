@@ -8,7 +8,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
@@ -31,6 +31,21 @@ _ACKED: Final = frozenset(
 )
 RECONNECT_INTERVAL_S: Final = 1.0
 POLL_S: Final = 0.02
+# The waker key of a wait on every order event and error (no IB order id is negative).
+ANY_ORDER: Final = -(2**63)
+
+
+class _Waker:
+    """One waiter of IbSession._until: wake() resolves its current future, once."""
+
+    __slots__ = ("future",)
+
+    def __init__(self) -> None:
+        self.future: asyncio.Future[None] | None = None
+
+    def wake(self) -> None:
+        if self.future is not None and not self.future.done():
+            self.future.set_result(None)
 
 
 @dataclass(frozen=True)
@@ -67,8 +82,11 @@ class IbSession:
         self._thread = threading.Thread(target=self._loop.run_forever, name="ib-loop", daemon=True)
         self._thread.start()
         self._listeners: list[Callable[[BrokerErrorEvent], None]] = []
-        # Waiters on the loop, woken by every order event and error instead of polling.
-        self._wakers: set[asyncio.Event] = set()
+        # Waiters on the loop, woken by the order events and errors of the order ids they wait
+        # for (ANY_ORDER: by all of them) instead of polling. Keyed by id so that an event
+        # wakes its own waiter, not every write in flight.
+        self._wakers: dict[int, set[_Waker]] = {}
+        self._ticking = False
         # The highest order id this session has seen or used; see next_order_id.
         self._high_id = 0
         self._rescan_ids = True
@@ -111,8 +129,8 @@ class IbSession:
         ib.client.MaxRequests = self._max_messages_per_s  # IB's pacing; see BrokerConfig
         ib.errorEvent += self._on_error
         ib.disconnectedEvent += self._on_disconnected
-        ib.orderStatusEvent += self._wake
-        ib.openOrderEvent += self._wake
+        ib.orderStatusEvent += self._on_order_event
+        ib.openOrderEvent += self._on_order_event
         ib.openOrderEvent += self._remember_ref
         ib.newOrderEvent += self._remember_ref
         wrapper: Any = ib.wrapper
@@ -132,36 +150,65 @@ class IbSession:
         wrapper.openOrder, wrapper.nextValidId = open_order, next_valid_id
         return ib
 
-    def _wake(self, *_args: Any) -> None:
-        for waker in self._wakers:
-            waker.set()
+    def _on_order_event(self, trade: Trade) -> None:
+        self._wake(trade.order.orderId)
 
-    async def _until(self, done: Callable[[], bool], deadline: float) -> bool:
-        """Wait on the loop until DONE() holds (True) or DEADLINE passes (False).
+    def _wake(self, order_id: int) -> None:
+        """Wake the waiters on ORDER_ID and those on any order."""
+        for key in (order_id, ANY_ORDER):
+            for waker in self._wakers.get(key, ()):
+                waker.wake()
 
-        Order events and errors wake the wait at once; the POLL_S cap is only a safety net for a
-        change that arrives without an event.
+    def _tick(self) -> None:
+        """Wake every waiter, every POLL_S while any is waiting: one timer for all of them."""
+        if not self._wakers:
+            self._ticking = False
+            return
+        for waiting in list(self._wakers.values()):
+            for waker in list(waiting):
+                waker.wake()
+        self._loop.call_later(POLL_S, self._tick)
+
+    async def _until(
+        self, done: Callable[[], bool], deadline: float, order_ids: Iterable[int] = (ANY_ORDER,)
+    ) -> bool:
+        """Wait on the loop until DONE() holds (True) or DEADLINE passes (False, within POLL_S).
+
+        The order events and errors of ORDER_IDS wake the wait at once (DONE must depend only on
+        those orders, or pass ANY_ORDER); the POLL_S tick is only a safety net for a change that
+        arrives without an event, and what notices the deadline.
         """
-        wake = asyncio.Event()
-        self._wakers.add(wake)
-        try:
-            while not done():
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), min(left, POLL_S))
+        if done():
             return True
+        waker = _Waker()
+        keys = set(order_ids)
+        for key in keys:
+            self._wakers.setdefault(key, set()).add(waker)
+        if not self._ticking:
+            self._ticking = True
+            self._loop.call_later(POLL_S, self._tick)
+        try:
+            while True:
+                if deadline - time.monotonic() <= 0:
+                    return False
+                # A bare future: asyncio.wait_for would add a task and a timer per wait.
+                wake = waker.future = self._loop.create_future()
+                await wake
+                if done():
+                    return True
         finally:
-            self._wakers.discard(wake)
+            for key in keys:
+                waiting = self._wakers[key]
+                waiting.discard(waker)
+                if not waiting:
+                    del self._wakers[key]
 
     # -- errors -----------------------------------------------------------------------------
     def _on_error(self, req_id: int, code: int, message: str, _contract: Any) -> None:
         event = BrokerErrorEvent(int(req_id), int(code), str(message), time.monotonic())
         for listener in list(self._listeners):
             listener(event)
-        self._wake()
+        self._wake(event.req_id)
 
     @contextlib.contextmanager
     def _collect_errors(self, match: Callable[[BrokerErrorEvent], bool]) -> Any:
@@ -356,7 +403,7 @@ class IbSession:
                     or any(t.orderStatus.status in OrderStatus.DoneStates for t in trades)
                 )
 
-            await self._until(settled, time.monotonic() + timeout_s)
+            await self._until(settled, time.monotonic() + timeout_s, ids)
             if bad:
                 raise errors.broker_rejected(bad[0].code, bad[0].message, bad[0].req_id)
             if all(t.orderStatus.status in _ACKED for t in trades):
@@ -381,7 +428,9 @@ class IbSession:
                 raw = self._raw_open.get(order_id)
                 return raw is not None and expect(raw[1])
 
-            await self._until(lambda: bool(bad) or holds(), time.monotonic() + timeout_s)
+            await self._until(
+                lambda: bool(bad) or holds(), time.monotonic() + timeout_s, (order_id,)
+            )
             if bad:
                 raise errors.broker_rejected(bad[0].code, bad[0].message, order_id)
             if holds():
@@ -397,7 +446,9 @@ class IbSession:
             def ended() -> bool:
                 return trade.orderStatus.status in OrderStatus.DoneStates
 
-            await self._until(lambda: ended() or bool(bad), time.monotonic() + timeout_s)
+            await self._until(
+                lambda: ended() or bool(bad), time.monotonic() + timeout_s, (order_id,)
+            )
             if ended():
                 return
             if bad:

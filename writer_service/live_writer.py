@@ -16,6 +16,7 @@ from writer_service.ib_convert import (
     apply_to_ib_order,
     contract_for,
     ib_order_for,
+    placement_contract_for,
     spec_from_ib,
     to_decimal,
     view_from_trade,
@@ -104,7 +105,7 @@ class LiveOrderWriter:
             return found, True
         order_id = await self._session.next_order_id()
         order = ib_order_for(spec, account, key, order_id)
-        trade = await self._session.place(contract_for(spec.instrument), order)
+        trade = await self._session.place(placement_contract_for(spec.instrument), order)
         self._index.record(view_from_trade(trade))
         await self._session.wait_acked([trade], self._timeout_s)
         view = view_from_trade(trade)
@@ -134,7 +135,7 @@ class LiveOrderWriter:
                 )
             return (found[0], found[1], found[2]), True  # type: ignore[return-value]
         parent_id = await self._session.next_order_id(count=3)
-        contract = contract_for(bracket.parent.instrument)
+        contract = placement_contract_for(bracket.parent.instrument)
         oca = f"lg-oca-{key}"[:64]
         orders = []
         # Broker-native bracket: children hang off the parent, and only the last leg transmits,

@@ -1,4 +1,5 @@
-"""Keeps the broker secret's connection values (gateway host, port, client id) out of logs."""
+"""Keeps the broker secret's connection values (gateway host, port, client id) out of logs,
+and ib_async's per-order chatter out of INFO."""
 
 from __future__ import annotations
 
@@ -9,6 +10,12 @@ from typing import Final
 # ib_async logs "Connecting to HOST:PORT with clientId N" and connection errors with the address.
 IB_LOGGERS: Final = ("ib_async.client", "ib_async.ib", "ib_async.wrapper")
 MASK: Final = "[gateway]"
+# ib_async logs every placeOrder, open-order message and order status change at INFO, each
+# with the whole Trade: lines that repeat what the writer's own line per write (with the request
+# id) says, at a real share of the writer's CPU per submit. Only those are dropped: ib_async's
+# other INFO lines (e.g. warning 2110, connectivity broken) and its warnings and errors stay.
+ORDER_CHATTER: Final = ("placeOrder: ", "openOrder: ", "orderStatus: ")
+IB_ORDER_LOGGERS: Final = ("ib_async.ib", "ib_async.wrapper")
 
 
 class RedactGateway(logging.Filter):
@@ -43,3 +50,27 @@ def install(host: str, port: int, client_id: int) -> Callable[[], None]:
             logger.removeFilter(flt)
 
     return uninstall
+
+
+class DropOrderChatter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (
+            record.levelno == logging.INFO
+            and isinstance(record.msg, str)
+            and record.msg.startswith(ORDER_CHATTER)
+        )
+
+
+def quiet_order_chatter(level: str) -> Callable[[], None]:
+    """Below DEBUG, drop ib_async's per-order INFO lines; returns what puts them back."""
+    loggers = [logging.getLogger(name) for name in IB_ORDER_LOGGERS]
+    flt = DropOrderChatter()
+    if logging.getLevelName(level.upper()) != logging.DEBUG:
+        for logger in loggers:
+            logger.addFilter(flt)
+
+    def restore() -> None:
+        for logger in loggers:
+            logger.removeFilter(flt)
+
+    return restore

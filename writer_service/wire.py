@@ -24,6 +24,8 @@ from writer_service.orders import (
 )
 
 E = TypeVar("E")
+K = TypeVar("K")
+V = TypeVar("V")
 MAX_REQUEST_ID: Final = 64
 MAX_ACCOUNT_ID: Final = 32
 # IB keeps orderRef short; bracket legs add ".tp"/".sl" to the key.
@@ -53,8 +55,15 @@ _SECS: Final = {
 }
 
 
-def _reverse(mapping: dict[int, object]) -> dict[object, int]:
+def _reverse(mapping: Mapping[K, V]) -> dict[V, K]:
     return {v: k for k, v in mapping.items()}
+
+
+# Built once: order_to_wire runs for every answer.
+_SECS_OUT: Final = _reverse(_SECS)
+_SIDES_OUT: Final = _reverse(_SIDES)
+_KINDS_OUT: Final = _reverse(_KINDS)
+_TIFS_OUT: Final = _reverse(_TIFS)
 
 
 def decimal_field(raw: str, field: str) -> Decimal:
@@ -161,17 +170,17 @@ def order_to_wire(spec: OrderSpec) -> common_pb2.Order:
     return common_pb2.Order(
         instrument=common_pb2.Instrument(
             symbol=spec.instrument.symbol,
-            sec_type=_reverse(_SECS)[spec.instrument.sec_kind],  # type: ignore[arg-type]
+            sec_type=_SECS_OUT[spec.instrument.sec_kind],
             exchange=spec.instrument.exchange,
             currency=spec.instrument.currency,
             primary_exchange=spec.instrument.primary_exchange,
         ),
-        action=_reverse(_SIDES)[spec.side],  # type: ignore[arg-type]
+        action=_SIDES_OUT[spec.side],
         quantity=_dec(spec.quantity),
-        order_type=_reverse(_KINDS)[spec.kind],  # type: ignore[arg-type]
+        order_type=_KINDS_OUT[spec.kind],
         limit_price=_dec(spec.limit_price),
         stop_price=_dec(spec.stop_price),
-        time_in_force=_reverse(_TIFS)[spec.tif],  # type: ignore[arg-type]
+        time_in_force=_TIFS_OUT[spec.tif],
         outside_rth=spec.outside_rth,
     )
 
