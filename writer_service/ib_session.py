@@ -275,8 +275,19 @@ class IbSession:
                     continue
                 log.info("broker reconnected")
                 if self.on_reconnected is not None:
-                    await self.on_reconnected()
-                return
+                    try:
+                        await self.on_reconnected()
+                    except Exception:
+                        # Never take writes on an unreconciled session: start over.
+                        log.exception("reconciliation after reconnect failed; reconnecting")
+                        with contextlib.suppress(Exception):
+                            self.ib.disconnect()
+                        continue
+                if self.ib.isConnected():
+                    return
+                # Dropped again while reconciling: _on_disconnected saw a reconnect in
+                # progress and left it to this loop.
+                log.warning("broker connection lost while reconciling; reconnecting")
         finally:
             self._reconnecting = False
 

@@ -245,3 +245,27 @@ def test_get_order_when_reconciling_after_a_drop_then_unavailable_until_reconcil
     assert wait_until(lambda: running.handle.session.is_connected(), timeout_s=20)
     found = running.policy.GetOrder(request, timeout=5)
     assert found.order.broker_order_id == placed.order.broker_order_id
+
+
+def test_session_when_dropped_again_while_reconciling_then_it_reconnects(
+    running: RunningWriter,
+) -> None:
+    """A drop during the reconnect's reconciliation used to leave the writer down for good."""
+    submit(running, "key-before-drops")
+    queries = {"REQ_ALL_OPEN_ORDERS", "REQ_COMPLETED_ORDERS", "REQ_EXECUTIONS"}
+
+    def reconciling_queries() -> int:
+        return sum(1 for m in running.sim.received() if m.name in queries)
+
+    before = reconciling_queries()
+    running.sim.set_delay(1.5)  # holds the reconnect's reconciliation answers back
+    running.sim.drop_connections()
+    assert wait_until(lambda: not running.handle.session.is_connected(), timeout_s=5)
+    # Reconnected and reconciling: its first query has reached the simulator, unanswered.
+    assert wait_until(lambda: reconciling_queries() > before, timeout_s=15)
+    running.sim.drop_connections()
+    running.sim.set_delay(0)
+    assert wait_until(lambda: running.handle.session.is_connected(), timeout_s=20)
+    after = submit(running, "key-after-drops")
+    held = [o for o in running.sim.orders() if o.order_ref == "key-after-drops"]
+    assert [o.order_id for o in held] == [after.order.broker_order_id]
