@@ -7,7 +7,7 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -63,24 +63,68 @@ def cpu_seconds(pid: int) -> tuple[float, float]:
     return int(fields[11]) / tick, int(fields[12]) / tick
 
 
+def _stat_times(pid: int) -> tuple[int, int, int]:
+    """(parent pid, user + children's user ticks, system + children's system ticks) of PID."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[1]), int(fields[11]) + int(fields[13]), int(fields[12]) + int(fields[14])
+
+
+def postgres_cpu(datadir: Path) -> Callable[[], tuple[float, float]]:
+    """CPU seconds (user, system) of the cluster in DATADIR: postmaster and all its processes.
+
+    Backends and auxiliary processes are the postmaster's children. A child that exits during
+    the run is reaped by the postmaster, which adds its CPU to its own children's times, so
+    counting the postmaster's own and children's times plus each live child's keeps the sum
+    steady when connections come and go.
+    """
+    postmaster = int((datadir / "postmaster.pid").read_text().split()[0])
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def sample() -> tuple[float, float]:
+        _, user, system = _stat_times(postmaster)
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                parent, child_user, child_system = _stat_times(int(entry.name))
+            except (OSError, ValueError, IndexError):
+                continue  # exited while we looked: the postmaster's times now hold it
+            if parent == postmaster:
+                user, system = user + child_user, system + child_system
+        return user / tick, system / tick
+
+    return sample
+
+
 def cpu_split(
-    procs: list[Proc], before: dict[str, tuple[float, float]], seconds: float, count: int
+    procs: list[Proc],
+    before: dict[str, tuple[float, float]],
+    seconds: float,
+    count: int,
+    extra: Mapping[str, Callable[[], tuple[float, float]]] | None = None,
 ) -> str:
-    """Each process's CPU over the run, as ms per submit: where the two cores went."""
+    """Each process's CPU over the run, as ms per submit: where the two cores went.
+
+    EXTRA names further CPU sources (e.g. the PostgreSQL cluster) sampled as by cpu_snapshot.
+    """
     per = 1000 / max(count, 1)
     parts = []
-    for p in procs:
-        user, system = cpu_seconds(p.process.pid)
-        user, system = user - before[p.name][0], system - before[p.name][1]
-        parts.append(f"{p.name} {(user + system) * per:.2f} ({system * per:.2f} sys)")
+    now = {p.name: cpu_seconds(p.process.pid) for p in procs}
+    now.update({name: sample() for name, sample in (extra or {}).items()})
+    for name, (user, system) in now.items():
+        user, system = user - before[name][0], system - before[name][1]
+        parts.append(f"{name} {(user + system) * per:.2f} ({system * per:.2f} sys)")
     client = os.times()
     user, system = client.user - before["client"][0], client.system - before["client"][1]
     parts.append(f"client {(user + system) * per:.2f} ({system * per:.2f} sys)")
     return f"CPU ms per submit: {', '.join(parts)} (wall {seconds * per:.2f})"
 
 
-def cpu_snapshot(procs: list[Proc]) -> dict[str, tuple[float, float]]:
+def cpu_snapshot(
+    procs: list[Proc], extra: Mapping[str, Callable[[], tuple[float, float]]] | None = None
+) -> dict[str, tuple[float, float]]:
     snap = {p.name: cpu_seconds(p.process.pid) for p in procs}
+    snap.update({name: sample() for name, sample in (extra or {}).items()})
     client = os.times()
     snap["client"] = (client.user, client.system)
     return snap

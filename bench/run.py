@@ -9,6 +9,7 @@ import platform
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from bench.direct import DirectClient
 from bench.gate import GateClient, Ticket, WriterDirect, split
 from bench.measure import latency, run_concurrently, timed_sequence
 from bench.procs import Proc, start_service, start_sim
-from bench.profile import cpu_snapshot, cpu_split, profiled
+from bench.profile import cpu_snapshot, cpu_split, postgres_cpu, profiled
 from livegate_common.pki import init_dev_pki
 from tests.policy.harness import policy_doc
 from tests.support.postgres import postgres_cluster
@@ -93,6 +94,7 @@ def throughput(
     broker: DirectClient,
     procs: list[Proc],
     label: str,
+    extra: dict[str, Callable[[], tuple[float, float]]] | None = None,
 ) -> tuple[float, invariants.Verdict, str]:
     per = count // len(clients)
     tickets: list[Ticket] = []
@@ -101,10 +103,10 @@ def throughput(
     shares = split(tickets, len(clients))
     # Each replica gets its own share, interleaved so the threads load both evenly.
     work = [(clients[i], t) for batch in zip(*shares, strict=False) for i, t in enumerate(batch)]
-    before = cpu_snapshot(procs)
+    before = cpu_snapshot(procs, extra)
     with profiled(procs, label):
         result = run_concurrently(work, lambda pair: pair[0].submit(pair[1]), threads)
-    cpu = cpu_split(procs, before, result.seconds, result.done)
+    cpu = cpu_split(procs, before, result.seconds, result.done, extra)
     reuse = clients[0].reuse_refused(tickets[0])
     verdict = invariants.check(db_url, tickets, broker, reuse)
     detail = (
@@ -282,6 +284,7 @@ def postgres_phase(
     rate, verdict, detail = throughput(
         pg_clients, args.throughput_n, args.threads, pg_url, broker,
         [first, second, writer, sim], "postgres",
+        {"postgres": postgres_cpu(cluster.datadir)},  # the server's share of the two cores
     )  # fmt: skip
     results["submits_per_s_postgres_2_replicas"] = round(rate, 1)
     say("\n(b) approved submits per second, PostgreSQL 15 (fsync, synchronous_commit on)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,13 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from policy_service import reasons
-from policy_service.domain.audit import AuditDraft, Verification, event_hash, verify_chain
+from policy_service.domain.audit import (
+    AuditDraft,
+    Verification,
+    canonical,
+    event_hash,
+    verify_chain,
+)
 from policy_service.storage import raw
 from policy_service.storage.tables import audit_events, audit_exports, audit_head
 
@@ -22,16 +28,17 @@ class AuditWriteError(RuntimeError):
     """The audit event could not be written; the caller refuses the write it belongs to."""
 
 
-def append(conn: Connection, draft: AuditDraft, now_us: int) -> int:
-    """Append one event inside the caller's transaction; returns its event id.
+@dataclass(frozen=True)
+class PreparedEvent:
+    """An event's values and hash pieces, built before any lock is taken (see append)."""
 
-    The head row is locked (FOR UPDATE on PostgreSQL, the database lock of BEGIN IMMEDIATE on
-    SQLite), so ids are gap-free and every event links to the one before it across replicas.
-    """
-    q = raw.statements(conn)
-    head = raw.one(conn, q.head_locked)
+    event: Mapping[str, Any]
+    pieces: tuple[str, str, str] | None
+
+
+def prepare(draft: AuditDraft, now_us: int) -> PreparedEvent:
     event: dict[str, Any] = {
-        "event_id": int(head.last_event_id) + 1,
+        "event_id": 0,
         "occurred_at_us": now_us,
         "method": draft.method,
         "request_id": draft.request_id,
@@ -48,16 +55,76 @@ def append(conn: Connection, draft: AuditDraft, now_us: int) -> int:
         "reason": draft.reason,
         "gate_step": draft.gate_step,
         "detail": json.dumps(dict(draft.detail), sort_keys=True, separators=(",", ":")),
-        "prev_hash": head.last_hash,
+        "prev_hash": "",
     }
+    return PreparedEvent(event, hash_pieces(event))
+
+
+def append(
+    conn: Connection,
+    draft: AuditDraft | PreparedEvent,
+    now_us: int,
+    before: Sequence[raw.Step] = (),
+    *,
+    commit: bool = False,
+) -> int:
+    """Append one event inside the caller's transaction; returns its event id.
+
+    The head row is locked (FOR UPDATE on PostgreSQL, the database lock of BEGIN IMMEDIATE on
+    SQLite), so ids are gap-free and every event links to the one before it across replicas.
+    BEFORE runs first, in the same round trip on PostgreSQL; COMMIT ends the transaction in it
+    too (the head lock is then released as soon as the commit is durable). The head lock is
+    taken last: the caller's other statements hold no contended lock waiting on it. A caller
+    holding another contended lock passes a PreparedEvent, made before it took that lock.
+    """
+    q = raw.statements(conn)
+    prepared = draft if isinstance(draft, PreparedEvent) else prepare(draft, now_us)
+    if q.append_event is not None and prepared.pieces is not None:
+        params = {k: v for k, v in prepared.event.items() if k not in _SERVER_SIDE}
+        params["h_head"], params["h_middle"], params["h_tail"] = prepared.pieces
+        cursors = raw.batch(conn, [*before, (q.append_event, params)], commit=commit)
+        row = raw.first_of(cursors[-1], q.append_event)
+        if row is None:
+            raise AuditWriteError("the audit head row is missing")
+        return int(row.event_id)
+    for cursor in raw.batch(conn, before):
+        cursor.close()
+    head = raw.one(conn, q.head_locked)
+    event = dict(prepared.event)
+    event["event_id"] = int(head.last_event_id) + 1
+    event["prev_hash"] = head.last_hash
     event["hash"] = event_hash(event)
-    if q.append_event is not None:
-        raw.run(conn, q.append_event, event).close()
-    else:
-        raw.run(conn, q.insert_event, event).close()
-        params = {"b_event_id": event["event_id"], "b_hash": event["hash"]}
-        raw.run(conn, q.move_head, params).close()
+    raw.run(conn, q.insert_event, event).close()
+    params = {"b_event_id": event["event_id"], "b_hash": event["hash"]}
+    raw.run(conn, q.move_head, params).close()
     return int(event["event_id"])
+
+
+# Filled in by the server from the locked head row.
+_SERVER_SIDE = frozenset(("event_id", "prev_hash", "hash"))
+# Stand-ins for the two head-dependent values while the canonical JSON is built: the largest
+# bigint (no real id) and a non-hex string (no real hash).
+_ID_MARK = 9_223_372_036_854_775_807
+_PREV_MARK = "g" * 64
+
+
+def hash_pieces(event: Mapping[str, Any]) -> tuple[str, str, str] | None:
+    """(head, middle, tail) with event_hash(event) == sha256(prev + head + id + middle + prev
+    + tail) for every event id and hex prev_hash; None if the event's own values contain a
+    stand-in (the caller then hashes in Python under the head lock).
+
+    Built by canonical() itself, so the server hashes exactly the text event_hash() hashes;
+    a hex prev_hash renders in JSON as itself in quotes, and an integer id as its digits.
+    """
+    text = canonical({**event, "event_id": _ID_MARK, "prev_hash": _PREV_MARK})
+    id_text = str(_ID_MARK)
+    if text.count(id_text) != 1 or text.count(_PREV_MARK) != 1:
+        return None
+    if text.index(id_text) > text.index(_PREV_MARK):
+        return None  # sorted keys put event_id first; anything else is not this layout
+    head, rest = text.split(id_text)
+    middle, tail = rest.split(_PREV_MARK)
+    return head, middle, tail
 
 
 def row_dict(row: Any) -> dict[str, Any]:

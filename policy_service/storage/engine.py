@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import select
+import time
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, exc, text
 
 from policy_service.storage import raw
 
@@ -24,13 +26,63 @@ def is_sqlite(url: str) -> bool:
 def make_engines(url: str) -> tuple[Engine, Engine]:
     """(write engine, read engine). On PostgreSQL both are one pooled engine."""
     if not is_sqlite(url):
-        engine = create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
+        engine = create_engine(url, pool_size=20, max_overflow=20)
+        _ping_when_in_doubt(engine)
         return engine, engine
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     write = _sqlite_engine(url, immediate=True)
     read = _sqlite_engine(url, immediate=False)
     return write, read
+
+
+# A pooled connection unused for longer than this is pinged before use (see below).
+IDLE_PING_S = 1.0
+_CHECKED_IN = "livegate_checked_in"
+
+
+def _ping_when_in_doubt(engine: Engine) -> None:
+    """pool_pre_ping, but with the round trip only when the connection may be dead.
+
+    pre_ping sends SELECT 1 at every checkout: a round trip per decision. A server that ends a
+    session (restart, pg_terminate_backend, crash recovery, idle timeout) sends an error and
+    closes the socket, so that connection's socket turns readable while it sits in the pool:
+    a zero-timeout poll sees it without a round trip, and only then is it pinged. What no
+    poll can see is a peer that vanished without closing (host down, a middlebox dropping
+    the flow); it takes seconds to come back from, so a connection idle for more than
+    IDLE_PING_S is pinged as before. A ping that fails invalidates the pool (as pre_ping's
+    does) and the checkout gets a fresh connection, so a restarted database does not surface
+    as refusals. A ping that raises anything but a disconnect propagates, as pre_ping's does.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
+        if record is not None:
+            record.info[_CHECKED_IN] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        checked_in = record.info.get(_CHECKED_IN)
+        if checked_in is None:
+            return  # fresh from connect(): nothing to doubt (pre_ping skips these too)
+        if time.monotonic() - checked_in <= IDLE_PING_S and not _maybe_closed(dbapi_conn):
+            return
+        if not engine.dialect._do_ping_w_event(dbapi_conn):
+            raise exc.InvalidatePoolError()
+
+
+def _maybe_closed(dbapi_conn: Any) -> bool:
+    """True if the server may have ended this idle session: closed, broken or readable."""
+    try:
+        if dbapi_conn.closed or dbapi_conn.pgconn.status != 0:  # libpq CONNECTION_OK
+            return True
+        poller = select.poll()  # not select(): descriptors above 1023 are fine
+        poller.register(dbapi_conn.pgconn.socket, select.POLLIN)
+        ready = poller.poll(0)
+    except Exception:  # no socket, a closed one...: any doubt means ping it
+        return True
+    # An idle session has nothing to read unless the server wrote to it (a FATAL error, EOF).
+    return bool(ready)
 
 
 def _sqlite_engine(url: str, *, immediate: bool) -> Engine:

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, delete, select, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, NoResultFound, SQLAlchemyError
 
 from policy_service import reasons
 from policy_service.domain import model as m
@@ -62,43 +62,69 @@ class IdempotencyStore(PinnedReads):
         draft: AuditDraft,
         now_us: int,
     ) -> BeginResult:
-        """Step 10 in one transaction: pending row, approval reservations, usage, audit."""
+        """Step 10 in one transaction: pending row, approval reservations, usage, audit.
+
+        Two round trips on PostgreSQL: the reads and locks up to the usage check, then the
+        usage update, the audit event and the COMMIT. The account's usage row stays locked
+        from the first to the commit, so the figures checked are the ones written against.
+        """
         try:
             with self._serial, self._write_begin() as conn:
                 q = raw.statements(conn)
-                switch = switch_from(raw.one(conn, q.switch))
-                if switch.state is not m.SwitchState.OPEN:
-                    raise _Abort(BeginResult(denial=closed(switch)))
-                existing = self._record(conn, pending.key)
-                if existing is not None:
-                    raise _Abort(BeginResult(existing=existing))
-                raw.run(
-                    conn,
-                    q.insert_record,
-                    {
-                        "idempotency_key": pending.key,
-                        "request_hash": pending.request_hash,
-                        "kind": pending.kind.value,
-                        "account_hash": pending.account_hash,
-                        "status": "PENDING",
-                        "approval_ids": json.dumps(list(pending.approval_ids)),
-                        "notional": str(pending.notional),
-                        "new_orders": pending.new_orders,
-                        "day": pending.day,
-                        "created_at_us": now_us,
-                        "updated_at_us": now_us,
-                    },
-                ).close()
-                denial = self._reserve(conn, pending, now_us)
-                if denial is None:
-                    denial = self._check_usage(conn, pending, check_usage, now_us)
+                where = {"b_account": pending.account_hash, "b_day": pending.day}
+                params = _usage_params(pending.account_hash, pending.day, now_us, pending.key)
+                # The event's JSON and hash pieces now, not while the usage row is locked.
+                event = audit_store.prepare(draft, now_us)
+                # Sorted, so two brackets sharing approvals lock them in the same order.
+                approval_ids = sorted(pending.approval_ids)
+                steps: list[raw.Step] = [
+                    (q.switch, None),
+                    (q.record, {"b_key": pending.key}),
+                    (q.insert_record, _record_values(pending, now_us)),
+                    *[
+                        (q.reserve_approval, {"b_id": a, "b_now": now_us, "b_key": pending.key})
+                        for a in approval_ids
+                    ],
+                    # The account's usage row is its lock: limit checks of one account run one
+                    # at a time. Its figures are read by the next statement, whose snapshot is
+                    # taken once the lock is held, so it sees the last holder's commit.
+                    (q.usage_row_locked, where),
+                    (q.usage_all, params),
+                ]
+                # One round trip. Whatever is found below, the statements after it only ran
+                # inside this transaction, which then rolls back: nothing of them stays.
+                cursors = raw.batch(conn, steps)
+                try:
+                    switch = switch_from(_one_of(cursors[0], q.switch))
+                    if switch.state is not m.SwitchState.OPEN:
+                        raise _Abort(BeginResult(denial=closed(switch)))
+                    existing = raw.first_of(cursors[1], q.record)
+                    if existing is not None:
+                        raise _Abort(BeginResult(existing=_idem_record(existing)))
+                    if raw.count_of(cursors[2]) != 1:
+                        raise _Raced("another request inserted this key first")
+                    for approval_id, cursor in zip(approval_ids, cursors[3:-2], strict=True):
+                        if raw.count_of(cursor) != 1:
+                            raise _Abort(BeginResult(denial=_approval_taken(approval_id)))
+                    row = raw.first_of(cursors[-2], q.usage_row_locked)
+                    figures = raw.first_of(cursors[-1], q.usage_all)
+                finally:
+                    for cursor in cursors:
+                        cursor.close()
+                if row is None:  # the account's first write of the day: make the row, lock it
+                    raw.run(conn, q.ensure_usage, where).close()
+                    row = raw.one(conn, q.usage_row_locked, where)
+                    figures = raw.one(conn, q.usage_all, params)
+                denial = check_usage(_usage_from(figures))
                 if denial is not None:
                     raise _Abort(BeginResult(denial=denial))
-                event_id = audit_store.append(conn, draft, now_us)
+                notional = str(Decimal(row.daily_notional) + pending.notional)
+                set_usage = (q.set_usage, {**where, "b_notional": notional})
+                event_id = audit_store.append(conn, event, now_us, [set_usage], commit=True)
                 return BeginResult(started=True, audit_event_id=event_id)
         except _Abort as abort:
             return abort.result
-        except IntegrityError as exc:
+        except (_Raced, IntegrityError) as exc:
             # Another request (maybe on another replica) inserted this key first.
             record = self.get_record(pending.key)
             if record is None:
@@ -107,63 +133,11 @@ class IdempotencyStore(PinnedReads):
         except SQLAlchemyError as exc:
             raise StoreUnavailable(str(exc)) from exc
 
-    def _reserve(self, conn: Connection, pending: PendingWrite, now_us: int) -> m.Denial | None:
-        # Sorted, so two brackets sharing approvals lock them in the same order (no deadlock).
-        q = raw.statements(conn)
-        for approval_id in sorted(pending.approval_ids):
-            count = raw.rowcount(
-                conn,
-                q.reserve_approval,
-                {"b_id": approval_id, "b_now": now_us, "b_key": pending.key},
-            )
-            if count != 1:
-                return m.Denial(
-                    reasons.APPROVAL_CONSUMED,
-                    "FAILED_PRECONDITION",
-                    8,
-                    "the approval was used or reserved by another request",
-                    {"approval_id": approval_id},
-                )
-        return None
-
-    def _check_usage(
-        self,
-        conn: Connection,
-        pending: PendingWrite,
-        check: Callable[[Usage], m.Denial | None],
-        now_us: int,
-    ) -> m.Denial | None:
-        where = {"b_account": pending.account_hash, "b_day": pending.day}
-        q = raw.statements(conn)
-        # The account's usage row is its lock: limit checks of one account run one at a time.
-        row = raw.first(conn, q.usage_row_locked, where)
-        if row is None:  # the account's first write of the day: make the row, then lock it
-            raw.run(conn, q.ensure_usage, where).close()
-            row = raw.one(conn, q.usage_row_locked, where)
-        usage = self._usage(conn, pending.account_hash, pending.day, now_us, exclude=pending.key)
-        denial = check(usage)
-        if denial is not None:
-            return denial
-        notional = str(Decimal(row.daily_notional) + pending.notional)
-        raw.run(conn, q.set_usage, {**where, "b_notional": notional}).close()
-        return None
-
     def _usage(
         self, conn: Connection, account_hash: str, day: str, now_us: int, exclude: str = ""
     ) -> Usage:
-        row = raw.one(
-            conn,
-            raw.statements(conn).usage_all,
-            {
-                "b_account": account_hash,
-                "b_exclude": exclude,
-                "b_since": now_us - MINUTE_US,
-                "b_day": day,
-            },
-        )
-        return Usage(
-            int(row.recent), int(row.opened) + int(row.pending_new), Decimal(row.daily or "0")
-        )
+        params = _usage_params(account_hash, day, now_us, exclude)
+        return _usage_from(raw.one(conn, raw.statements(conn).usage_all, params))
 
     def finish(
         self,
@@ -175,28 +149,18 @@ class IdempotencyStore(PinnedReads):
         draft: AuditDraft,
         now_us: int,
     ) -> int:
-        """Step 12 in one transaction: outcome, approvals consumed or released, audit."""
+        """Step 12 in one transaction: outcome, approvals consumed or released, audit.
+
+        Two round trips on PostgreSQL: lock and read the record, then every write, the audit
+        event and the COMMIT (the rare refusal and cancel writes run on their own before).
+        """
         with self._tx() as conn:
             q = raw.statements(conn)
             record = self._record(conn, key, lock=True)
             if record is None:
                 raise RuntimeError(f"no idempotency record {key}")
-            raw.run(
-                conn,
-                q.set_outcome,
-                {
-                    "b_key": key,
-                    "b_status": status,
-                    "b_outcome": json.dumps(outcome) if outcome is not None else None,
-                    "b_now": now_us,
-                },
-            ).close()
             ids = list(record.approval_ids)
-            if status == "SUCCEEDED" and ids:
-                for approval_id in ids:
-                    params = {"b_id": approval_id, "b_key": key, "b_now": now_us}
-                    raw.run(conn, q.consume_approval, params).close()
-            elif status == "REFUSED":
+            if status == "REFUSED":
                 if ids:
                     conn.execute(
                         update(approvals)
@@ -204,17 +168,6 @@ class IdempotencyStore(PinnedReads):
                         .values(reserved_key=None)
                     )
                 self._refund(conn, record)
-            for broker_id in opened:
-                raw.run(
-                    conn,
-                    q.insert_open,
-                    {
-                        "account_hash": record.account_hash,
-                        "broker_order_id": broker_id,
-                        "idempotency_key": key,
-                        "opened_at_us": now_us,
-                    },
-                ).close()
             if closed:
                 conn.execute(
                     delete(open_orders).where(
@@ -222,7 +175,35 @@ class IdempotencyStore(PinnedReads):
                         open_orders.c.broker_order_id.in_(list(closed)),
                     )
                 )
-            return audit_store.append(conn, draft, now_us)
+            steps: list[raw.Step] = [
+                (
+                    q.set_outcome,
+                    {
+                        "b_key": key,
+                        "b_status": status,
+                        "b_outcome": json.dumps(outcome) if outcome is not None else None,
+                        "b_now": now_us,
+                    },
+                )
+            ]
+            if status == "SUCCEEDED":
+                steps += [
+                    (q.consume_approval, {"b_id": approval_id, "b_key": key, "b_now": now_us})
+                    for approval_id in ids
+                ]
+            steps += [
+                (
+                    q.insert_open,
+                    {
+                        "account_hash": record.account_hash,
+                        "broker_order_id": broker_id,
+                        "idempotency_key": key,
+                        "opened_at_us": now_us,
+                    },
+                )
+                for broker_id in opened
+            ]
+            return audit_store.append(conn, draft, now_us, steps, commit=True)
 
     def _refund(self, conn: Connection, record: IdemRecord) -> None:
         if record.notional <= 0:
@@ -244,7 +225,7 @@ class IdempotencyStore(PinnedReads):
                 .where(idempotency_records.c.idempotency_key == key)
                 .values(status="UNKNOWN", updated_at_us=now_us)
             )
-            return audit_store.append(conn, draft, now_us)
+            return audit_store.append(conn, draft, now_us, commit=True)
 
     def claim_for_settlement(self, key: str, now_us: int, stale_before_us: int) -> bool:
         """UNKNOWN (or PENDING left by a crash) -> PENDING, for exactly one settling request."""
@@ -264,19 +245,71 @@ class IdempotencyStore(PinnedReads):
     def _record(self, conn: Connection, key: str, lock: bool = False) -> IdemRecord | None:
         q = raw.statements(conn)
         row = raw.first(conn, q.record_locked if lock else q.record, {"b_key": key})
-        if row is None:
-            return None
-        return IdemRecord(
-            key=row.idempotency_key,
-            request_hash=row.request_hash,
-            kind=m.Kind(row.kind),
-            account_hash=row.account_hash,
-            status=row.status,
-            approval_ids=tuple(json.loads(row.approval_ids)),
-            notional=Decimal(row.notional),
-            new_orders=int(row.new_orders),
-            day=row.day,
-            created_at_us=int(row.created_at_us),
-            updated_at_us=int(row.updated_at_us),
-            outcome=json.loads(row.outcome) if row.outcome else None,
-        )
+        return None if row is None else _idem_record(row)
+
+
+class _Raced(Exception):
+    """The pending row's key was inserted by another request first (the insert did nothing)."""
+
+
+def _one_of(cursor: Any, query: raw.Query) -> Any:
+    row = raw.first_of(cursor, query)
+    if row is None:
+        raise NoResultFound("No row was found when one was required")
+    return row
+
+
+def _idem_record(row: Any) -> IdemRecord:
+    return IdemRecord(
+        key=row.idempotency_key,
+        request_hash=row.request_hash,
+        kind=m.Kind(row.kind),
+        account_hash=row.account_hash,
+        status=row.status,
+        approval_ids=tuple(json.loads(row.approval_ids)),
+        notional=Decimal(row.notional),
+        new_orders=int(row.new_orders),
+        day=row.day,
+        created_at_us=int(row.created_at_us),
+        updated_at_us=int(row.updated_at_us),
+        outcome=json.loads(row.outcome) if row.outcome else None,
+    )
+
+
+def _record_values(pending: PendingWrite, now_us: int) -> dict[str, Any]:
+    return {
+        "idempotency_key": pending.key,
+        "request_hash": pending.request_hash,
+        "kind": pending.kind.value,
+        "account_hash": pending.account_hash,
+        "status": "PENDING",
+        "approval_ids": json.dumps(list(pending.approval_ids)),
+        "notional": str(pending.notional),
+        "new_orders": pending.new_orders,
+        "day": pending.day,
+        "created_at_us": now_us,
+        "updated_at_us": now_us,
+    }
+
+
+def _usage_params(account_hash: str, day: str, now_us: int, exclude: str) -> dict[str, Any]:
+    return {
+        "b_account": account_hash,
+        "b_exclude": exclude,
+        "b_since": now_us - MINUTE_US,
+        "b_day": day,
+    }
+
+
+def _usage_from(row: Any) -> Usage:
+    return Usage(int(row.recent), int(row.opened) + int(row.pending_new), Decimal(row.daily or "0"))
+
+
+def _approval_taken(approval_id: str) -> m.Denial:
+    return m.Denial(
+        reasons.APPROVAL_CONSUMED,
+        "FAILED_PRECONDITION",
+        8,
+        "the approval was used or reserved by another request",
+        {"approval_id": approval_id},
+    )

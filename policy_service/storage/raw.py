@@ -9,6 +9,14 @@ driver's implicit one on PostgreSQL), commit and rollback stay SQLAlchemy's. A d
 goes through SQLAlchemy's own handler: it is wrapped as DBAPIError (IntegrityError, ...) and a
 disconnect invalidates the connection, exactly as for a Core execution. Values are plain
 strings and integers (no type processing in these tables), so rows come back as named tuples.
+
+On PostgreSQL every round trip costs both processes CPU and, inside a transaction holding a
+contended row lock (the account's usage row, the audit head), it lengthens the time every
+other decision waits: the lock holder's process must get the GIL back between statements.
+So a lone read runs in autocommit (no BEGIN and ROLLBACK round trips), and batch() sends
+statements that do not need each other's results in one round trip (libpq pipeline mode):
+the server still runs them one after the other, each with its own snapshot, exactly as if
+they had been sent one by one; only the client's waits between them are gone.
 """
 
 from __future__ import annotations
@@ -22,12 +30,15 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import NoResultFound
 
 _NAMED: Final = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
+# libpq's PQTRANS_IDLE (psycopg.pq.TransactionStatus.IDLE), without importing the optional
+# PostgreSQL driver on SQLite-only installs.
+_PG_IDLE: Final = 0
 
 
 class Query:
     """One statement in the driver's dialect, and the row type of its result (if any)."""
 
-    __slots__ = ("autocommit", "row", "sql")
+    __slots__ = ("autocommit", "postgres", "row", "sql")
 
     def __init__(self, dialect: str, text: str, columns: str = ""):
         if dialect == "postgresql":
@@ -37,16 +48,25 @@ class Query:
             # drops FOR UPDATE on SQLite).
             text = text.replace(" FOR UPDATE", "")
         self.sql = text
-        # A lone SELECT on SQLite outside a transaction is its own read transaction (the
-        # driver runs in autocommit): a fresh, consistent snapshot without BEGIN and ROLLBACK.
-        self.autocommit = dialect == "sqlite" and text.startswith("SELECT")
+        self.postgres = dialect == "postgresql"
+        # A lone SELECT outside a transaction is its own read transaction (SQLite's driver runs
+        # in autocommit; on PostgreSQL run() switches the driver to autocommit for it): a
+        # fresh, consistent snapshot without BEGIN and ROLLBACK.
+        self.autocommit = text.startswith("SELECT") and " FOR UPDATE" not in text
         self.row: Any = namedtuple("Row", columns) if columns else None  # type: ignore[misc]
 
 
 def run(conn: Connection, query: Query, params: Any = None) -> Any:
     """Execute QUERY on CONN's driver cursor; returns the cursor (the caller reads it)."""
-    if not conn.in_transaction() and not query.autocommit:
-        conn.begin()  # as a Core execution would autobegin (and the begin event would fire)
+    if not conn.in_transaction():
+        if query.autocommit:
+            if query.postgres:
+                return _run_autocommit(conn, query, params)
+        else:
+            conn.begin()  # as a Core execution would autobegin (and the begin event would fire)
+    if query.postgres and _idle(conn):
+        # The transaction's first statement: psycopg would send BEGIN and wait for it alone.
+        return batch(conn, [(query, params)])[0]
     cursor = conn.connection.cursor()
     try:
         cursor.execute(query.sql, params if params is not None else {})
@@ -54,6 +74,82 @@ def run(conn: Connection, query: Query, params: Any = None) -> Any:
         cursor.close()
         conn._handle_dbapi_exception(exc, query.sql, params, None, None)
     return cursor
+
+
+def _idle(conn: Connection) -> bool:
+    """The PostgreSQL driver has no transaction open (its next statement would begin one)."""
+    driver: Any = conn.connection.dbapi_connection
+    return bool(driver.pgconn.transaction_status == _PG_IDLE)
+
+
+def _run_autocommit(conn: Connection, query: Query, params: Any) -> Any:
+    """A lone read on PostgreSQL: one round trip, its own snapshot, nothing left open."""
+    driver: Any = conn.connection.dbapi_connection
+    cursor = driver.cursor()
+    try:
+        driver.autocommit = True
+        try:
+            cursor.execute(query.sql, params if params is not None else {})
+        finally:
+            # The connection goes back to the pool (and on to write transactions) as it came.
+            driver.autocommit = False
+    except Exception as exc:
+        cursor.close()
+        conn._handle_dbapi_exception(exc, query.sql, params, None, None)
+    return cursor
+
+
+Step = tuple[Query, Any]
+
+
+def batch(conn: Connection, steps: Sequence[Step], *, commit: bool = False) -> list[Any]:
+    """Run STEPS in order inside CONN's transaction; their cursors, results already read.
+
+    On PostgreSQL in one round trip, with the BEGIN when no transaction is open yet, and the
+    COMMIT when COMMIT is set (the transaction ends here, and SQLAlchemy's commit afterwards
+    finds nothing to do). The first error is raised, as run() raises it, and the statements
+    after it do not run; the transaction is then aborted and rolls back. On SQLite each runs
+    in turn and COMMIT is left to SQLAlchemy (one local writer: no round trips to save).
+    """
+    if not conn.in_transaction():
+        conn.begin()
+    if not steps or not steps[0][0].postgres:
+        return [run(conn, query, params) for query, params in steps]
+    driver: Any = conn.connection.dbapi_connection
+    cursors: list[Any] = []
+    extra: list[Any] = []  # BEGIN and COMMIT
+    try:
+        with driver.pipeline():
+            # psycopg would send its BEGIN and then wait for it alone (it syncs after a BEGIN
+            # in pipeline mode): ours goes in the batch instead, psycopg's left out while the
+            # statements are queued. Were that flag ever renamed, psycopg would send its BEGIN
+            # again and ours would only draw a warning ("already a transaction in progress").
+            begin = driver.pgconn.transaction_status == _PG_IDLE and not driver.autocommit
+            if begin:
+                driver._autocommit = True
+            try:
+                if begin:
+                    extra.append(driver.cursor())
+                    extra[-1].execute("BEGIN")
+                for query, params in steps:
+                    cursors.append(driver.cursor())
+                    cursors[-1].execute(query.sql, params if params is not None else {})
+            finally:
+                if begin:
+                    driver._autocommit = False
+            if commit:
+                extra.append(driver.cursor())
+                extra[-1].execute("COMMIT")
+            # Leaving the block sends Sync and reads every result: the one round trip.
+    except Exception as exc:
+        for cursor in cursors:
+            cursor.close()
+        sql = "; ".join(query.sql for query, _ in steps)
+        conn._handle_dbapi_exception(exc, sql, [p for _, p in steps], None, None)
+    finally:
+        for cursor in extra:
+            cursor.close()
+    return cursors
 
 
 def execute_plain(conn: Connection, sql: str) -> None:
@@ -76,12 +172,24 @@ def one(conn: Connection, query: Query, params: Any = None) -> Any:
 
 
 def first(conn: Connection, query: Query, params: Any = None) -> Any:
-    cursor = run(conn, query, params)
+    return first_of(run(conn, query, params), query)
+
+
+def first_of(cursor: Any, query: Query) -> Any:
+    """The first row of CURSOR (a result of QUERY, e.g. from batch()), or None; closes it."""
     try:
         raw = cursor.fetchone()
     finally:
         cursor.close()
     return None if raw is None else query.row._make(raw)
+
+
+def count_of(cursor: Any) -> int:
+    """The rows CURSOR's statement changed; closes it."""
+    try:
+        return int(cursor.rowcount)
+    finally:
+        cursor.close()
 
 
 def all_rows(conn: Connection, query: Query, params: Any = None) -> Sequence[Any]:
@@ -91,14 +199,6 @@ def all_rows(conn: Connection, query: Query, params: Any = None) -> Sequence[Any
     finally:
         cursor.close()
     return [query.row._make(r) for r in raws]
-
-
-def rowcount(conn: Connection, query: Query, params: Any = None) -> int:
-    cursor = run(conn, query, params)
-    try:
-        return int(cursor.rowcount)
-    finally:
-        cursor.close()
 
 
 _SWITCH_COLS: Final = "state reason changed_by changed_at_us version"
@@ -149,7 +249,12 @@ class Statements:
         )
         self.record = q(record, _RECORD_COLS)
         self.record_locked = q(record + " FOR UPDATE", _RECORD_COLS)
-        self.insert_record = q(_insert("idempotency_records", _INSERT_RECORD_COLS))
+        # A key inserted first by another request leaves this one changing nothing (rowcount
+        # 0) instead of failing: the statements batched after it still answer.
+        self.insert_record = q(
+            _insert("idempotency_records", _INSERT_RECORD_COLS)
+            + " ON CONFLICT (idempotency_key) DO NOTHING"
+        )
         self.set_outcome = q(
             "UPDATE idempotency_records SET status = :b_status, updated_at_us = :b_now, "
             "outcome = :b_outcome WHERE idempotency_key = :b_key"
@@ -185,8 +290,14 @@ class Statements:
             "SELECT "
             "(SELECT count(*) FROM idempotency_records WHERE account_hash = :b_account "
             "AND created_at_us > :b_since AND idempotency_key != :b_exclude) AS recent, "
+            # One sum per status: each an equality on both columns of (account_hash, status),
+            # which the planner searches as such even before the table has statistics (an
+            # OR of the two it then searched by account_hash alone, walking all history).
             "(SELECT coalesce(sum(new_orders), 0) FROM idempotency_records "
-            "WHERE account_hash = :b_account AND (status = 'PENDING' OR status = 'UNKNOWN') "
+            "WHERE account_hash = :b_account AND status = 'PENDING' "
+            "AND idempotency_key != :b_exclude) + "
+            "(SELECT coalesce(sum(new_orders), 0) FROM idempotency_records "
+            "WHERE account_hash = :b_account AND status = 'UNKNOWN' "
             "AND idempotency_key != :b_exclude) AS pending_new, "
             "(SELECT count(*) FROM open_orders WHERE account_hash = :b_account) AS opened, "
             f"(SELECT daily_notional FROM account_usage WHERE {usage_where}) AS daily",
@@ -206,12 +317,31 @@ class Statements:
         self.move_head = q(
             "UPDATE audit_head SET last_event_id = :b_event_id, last_hash = :b_hash WHERE id = 1"
         )
-        # PostgreSQL: the event row and the head move in one round trip (a data-modifying CTE
-        # always runs). None on SQLite, which has no such CTE and no round trips to save.
+        # PostgreSQL: lock the head, hash the event, insert it and move the head in one
+        # statement, so the head lock is held for no client round trip before the COMMIT
+        # (batched with it). The client sends the event's canonical JSON in three pieces
+        # around its two head-dependent values (see audit_store.append); the server joins
+        # them as event_hash() does: sha256(prev_hash + canonical JSON). The locked row is
+        # the latest version even after waiting (READ COMMITTED re-reads a row it locks), and
+        # id and hash are computed from that row alone, no other table. A head hash that
+        # would need JSON escaping (never: it is always a hex digest or "") makes event_id
+        # NULL, which the NOT NULL column refuses: the statement fails, nothing is written.
+        # None on SQLite, which has no such CTE and no round trips to save.
+        ev_cols = [c for c in _EVENT_COLS if c not in ("event_id", "prev_hash", "hash")]
         self.append_event: Query | None = (
             q(
-                f"WITH ev AS ({_insert('audit_events', _EVENT_COLS)}) "
-                "UPDATE audit_head SET last_event_id = :event_id, last_hash = :hash WHERE id = 1"
+                "WITH head AS (SELECT last_event_id + 1 AS event_id, last_hash AS prev_hash "
+                "FROM audit_head WHERE id = 1 FOR UPDATE), "
+                "ev AS (SELECT CASE WHEN prev_hash ~ '^[0-9a-f]*$' THEN event_id END AS event_id, "
+                "prev_hash, encode(sha256(convert_to(prev_hash || :h_head || event_id::text "
+                "|| :h_middle || prev_hash || :h_tail, 'UTF8')), 'hex') AS hash FROM head), "
+                f"ins AS (INSERT INTO audit_events ({', '.join(_EVENT_COLS)}) "
+                f"SELECT ev.event_id, {', '.join(':' + c for c in ev_cols)}, ev.prev_hash, ev.hash "
+                "FROM ev), "
+                "mv AS (UPDATE audit_head SET last_event_id = ev.event_id, last_hash = ev.hash "
+                "FROM ev WHERE audit_head.id = 1) "
+                "SELECT event_id FROM ev",
+                "event_id",
             )
             if dialect == "postgresql"
             else None

@@ -56,7 +56,7 @@ class SqlStore(IdempotencyStore):
 
     def append_audit(self, draft: AuditDraft, now_us: int) -> int:
         with self._tx() as conn:
-            return audit_store.append(conn, draft, now_us)
+            return audit_store.append(conn, draft, now_us, commit=True)
 
     def audit_available(self) -> bool:
         try:
@@ -104,7 +104,10 @@ class SqlStore(IdempotencyStore):
             conn.execute(insert(kill_switch_history).values(request_id=request_id, **values))
             detail = {**draft.detail, "version": str(version)}
             event_id = audit_store.append(
-                conn, _with(draft, kill_switch_state=state.value, detail=detail), now_us
+                conn,
+                _with(draft, kill_switch_state=state.value, detail=detail),
+                now_us,
+                commit=True,
             )
         return m.KillSwitch(state, reason, changed_by, now_us, version), event_id
 
@@ -151,7 +154,7 @@ class SqlStore(IdempotencyStore):
                         body=json.dumps(preview_body(preview)),
                     )
                 )
-            return audit_store.append(conn, draft, now_us)
+            return audit_store.append(conn, draft, now_us, commit=True)
 
     def get_previews(self, ids: Iterable[str]) -> dict[str, m.Preview]:
         wanted = [i for i in ids if i]
@@ -178,7 +181,7 @@ class SqlStore(IdempotencyStore):
                     expires_at_us=approval.expires_at_us,
                 )
             )
-            return audit_store.append(conn, draft, now_us)
+            return audit_store.append(conn, draft, now_us, commit=True)
 
     def get_approvals(self, ids: Iterable[str]) -> dict[str, m.Approval]:
         wanted = [i for i in ids if i]
