@@ -10,6 +10,7 @@ from typing import Any, Final
 import grpc
 
 from livegate_common.errors import status_with_reason
+from livegate_common.interceptors import PerMethodInterceptor
 from livegate_common.metrics import record_refusal
 from livegate_common.refusals import PlumbingRefusal, RefusalSink, request_id_of
 
@@ -67,7 +68,7 @@ def peer_sans(context: grpc.ServicerContext) -> list[str]:
     return [v.decode("utf-8", "replace") for v in values]
 
 
-class RequireMappedPrincipal(grpc.ServerInterceptor):
+class RequireMappedPrincipal(PerMethodInterceptor):
     """Refuses every call, health and reflection included, from a SAN the config does not map.
 
     The TLS layer already refused clients without a certificate from our CA; this closes the
@@ -75,25 +76,12 @@ class RequireMappedPrincipal(grpc.ServerInterceptor):
     """
 
     def __init__(self, principals: PrincipalMap, on_refusal: RefusalSink):
+        super().__init__()
         self._principals = principals
         self._on_refusal = on_refusal
-        # grpc asks the interceptors for a handler on every call; each method's is built once.
-        self._built: dict[str, grpc.RpcMethodHandler] = {}
 
-    def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler | None:
-        method = handler_call_details.method
-        built = self._built.get(method)
-        if built is not None:
-            return built
-        handler = continuation(handler_call_details)
-        if handler is None:
-            return None  # not cached: method names come from callers
-        built = self._built[method] = _wrap(handler, lambda ctx: self._check(ctx, method))
-        return built
+    def wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+        return _wrap(handler, lambda ctx: self._check(ctx, method))
 
     def _check(self, context: grpc.ServicerContext, method: str) -> contextvars.Token[Any]:
         sans = peer_sans(context)

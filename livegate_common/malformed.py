@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, Final
 
 import grpc
 
 from livegate_common.errors import abort
 from livegate_common.identity import peer_sans
+from livegate_common.interceptors import PerMethodInterceptor
 from livegate_common.refusals import PlumbingRefusal, RefusalSink, request_id_of
 
 REASON_MALFORMED: Final = "MALFORMED_REQUEST"
 
 
-class RefuseMalformedRequests(grpc.ServerInterceptor):
+class RefuseMalformedRequests(PerMethodInterceptor):
     """Decode unary requests here, so junk gets a clear status with a reason.
 
     Left to grpc, a request that fails to decode (truncated, or invalid UTF-8 in a string
@@ -22,27 +22,10 @@ class RefuseMalformedRequests(grpc.ServerInterceptor):
     """
 
     def __init__(self, on_refusal: RefusalSink):
+        super().__init__()
         self._on_refusal = on_refusal
-        # grpc asks the interceptors for a handler on every call; each method's is built once.
-        self._built: dict[str, grpc.RpcMethodHandler] = {}
 
-    def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler | None:
-        built = self._built.get(handler_call_details.method)
-        if built is not None:
-            return built
-        handler = continuation(handler_call_details)
-        if handler is None:
-            return None  # not cached: method names come from callers
-        built = self._built[handler_call_details.method] = self._decoding(
-            handler, handler_call_details.method
-        )
-        return built
-
-    def _decoding(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+    def wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
         if not handler.unary_unary or handler.request_deserializer is None:
             return handler
         parse, behavior, sink = handler.request_deserializer, handler.unary_unary, self._on_refusal

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextvars
 import time
-from collections.abc import Callable
 from typing import Any, Final
 
 import grpc
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client import start_http_server as _start_http_server
+
+from livegate_common.interceptors import PerMethodInterceptor
 
 current_method: contextvars.ContextVar[str] = contextvars.ContextVar("current_method", default="")
 
@@ -46,27 +47,11 @@ def start_exporter(address: str, registry: CollectorRegistry = REGISTRY) -> int:
     return int(server.server_port)
 
 
-class MetricsInterceptor(grpc.ServerInterceptor):
+class MetricsInterceptor(PerMethodInterceptor):
     """Counts and times every unary call; sets current_method for refusal counting."""
 
-    def __init__(self) -> None:
-        # grpc asks the interceptors for a handler on every call; each method's is built once.
-        self._built: dict[str, grpc.RpcMethodHandler] = {}
-
-    def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler | None:
-        built = self._built.get(handler_call_details.method)
-        if built is not None:
-            return built
-        handler = continuation(handler_call_details)
-        if handler is None:
-            return None  # not cached: method names come from callers
-        built = _timed(handler, handler_call_details.method.rsplit("/", 1)[-1])
-        self._built[handler_call_details.method] = built
-        return built
+    def wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+        return _timed(handler, method.rsplit("/", 1)[-1])
 
 
 def _timed(handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
