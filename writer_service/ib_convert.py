@@ -84,9 +84,9 @@ def to_decimal(value: Any) -> Decimal | None:
     return result if result.is_finite() else None
 
 
-def contract_for(spec: InstrumentSpec) -> Contract:
+def contract_for(spec: InstrumentSpec, kind: type[Contract] = Contract) -> Contract:
     """The contract for a quote (a plain Contract: ib_async keys tickers by it)."""
-    return Contract(
+    return kind(
         secType=_SEC_TO_IB[spec.sec_kind],
         symbol=spec.symbol,
         exchange=spec.exchange,
@@ -97,13 +97,7 @@ def contract_for(spec: InstrumentSpec) -> Contract:
 
 def placement_contract_for(spec: InstrumentSpec) -> Contract:
     """The contract an order is placed with (it becomes the Trade's, formatted per status)."""
-    return PlacedContract(
-        secType=_SEC_TO_IB[spec.sec_kind],
-        symbol=spec.symbol,
-        exchange=spec.exchange,
-        currency=spec.currency,
-        primaryExchange=spec.primary_exchange,
-    )
+    return contract_for(spec, PlacedContract)
 
 
 def ib_order_for(spec: OrderSpec, account: str, order_ref: str, order_id: int) -> Order:

@@ -47,7 +47,7 @@ class PinnedReads:
 
         On PostgreSQL the read and write engines are one; a decision's pending and outcome
         transactions then run on the connection its reads pinned, instead of each checking
-        out another (and pre-pinging it: a round trip). SQLite writes through its own engine.
+        out another. SQLite writes through its one held connection (_held_begin).
         """
         if self.read is not self.write:
             with self._held_begin() as conn:
@@ -78,9 +78,7 @@ class PinnedReads:
             with conn.begin():
                 yield conn
         except SQLAlchemyError:
-            self._held = None
-            with contextlib.suppress(SQLAlchemyError):
-                conn.close()
+            self.close()
             raise
 
     def close(self) -> None:

@@ -67,12 +67,17 @@ def run(conn: Connection, query: Query, params: Any = None) -> Any:
     if query.postgres and _idle(conn):
         # The transaction's first statement: psycopg would send BEGIN and wait for it alone.
         return batch(conn, [(query, params)])[0]
-    cursor = conn.connection.cursor()
+    return _execute(conn, conn.connection.cursor(), query.sql, params)
+
+
+def _execute(conn: Connection, cursor: Any, sql: str, params: Any) -> Any:
+    """CURSOR.execute(SQL); a driver error goes through SQLAlchemy's handler (wrapped as
+    DBAPIError, a disconnect invalidating the connection), as for a Core execution."""
     try:
-        cursor.execute(query.sql, params if params is not None else {})
+        cursor.execute(sql, params if params is not None else {})
     except Exception as exc:
         cursor.close()
-        conn._handle_dbapi_exception(exc, query.sql, params, None, None)
+        conn._handle_dbapi_exception(exc, sql, params, None, None)
     return cursor
 
 
@@ -91,7 +96,8 @@ def _run_autocommit(conn: Connection, query: Query, params: Any) -> Any:
         try:
             cursor.execute(query.sql, params if params is not None else {})
         finally:
-            # The connection goes back to the pool (and on to write transactions) as it came.
+            # The connection goes back to the pool (and on to write transactions) as it came;
+            # before the error handler, which may close the connection.
             driver.autocommit = False
     except Exception as exc:
         cursor.close()
@@ -154,13 +160,7 @@ def batch(conn: Connection, steps: Sequence[Step], *, commit: bool = False) -> l
 
 def execute_plain(conn: Connection, sql: str) -> None:
     """A statement without parameters or result (BEGIN), on the driver; errors as run()."""
-    cursor = conn.connection.cursor()
-    try:
-        cursor.execute(sql)
-    except Exception as exc:
-        cursor.close()
-        conn._handle_dbapi_exception(exc, sql, None, None, None)
-    cursor.close()
+    _execute(conn, conn.connection.cursor(), sql, None).close()
 
 
 def one(conn: Connection, query: Query, params: Any = None) -> Any:
