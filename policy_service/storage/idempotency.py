@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager
 from decimal import Decimal
 from typing import Any
 
@@ -42,7 +41,6 @@ class IdempotencyStore(PinnedReads):
     """The part of SqlStore that serialises live writes; row locks and unique keys, no mutexes."""
 
     _dialect: str
-    _serial: AbstractContextManager[object]  # provided by SqlStore
 
     def _tx(self) -> Any:  # provided by SqlStore
         raise NotImplementedError
@@ -69,7 +67,7 @@ class IdempotencyStore(PinnedReads):
         from the first to the commit, so the figures checked are the ones written against.
         """
         try:
-            with self._serial, self._write_begin() as conn:
+            with self._write_begin() as conn:
                 q = raw.statements(conn)
                 where = {"b_account": pending.account_hash, "b_day": pending.day}
                 params = _usage_params(pending.account_hash, pending.day, now_us, pending.key)

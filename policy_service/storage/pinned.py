@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from policy_service.storage.group_commit import GroupCommit
+
 
 class PinnedReads:
     """Lets a caller pin one read connection to its thread for a block of reads.
@@ -21,7 +23,7 @@ class PinnedReads:
     read: Engine
     write: Engine
     _pinned: threading.local
-    _held: Connection | None
+    _group: GroupCommit | None
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[None]:
@@ -47,10 +49,10 @@ class PinnedReads:
 
         On PostgreSQL the read and write engines are one; a decision's pending and outcome
         transactions then run on the connection its reads pinned, instead of each checking
-        out another. SQLite writes through its one held connection (_held_begin).
+        out another. SQLite writes one at a time, through its group commit.
         """
-        if self.read is not self.write:
-            with self._held_begin() as conn:
+        if self._group is not None:
+            with self._group.transaction() as conn:
                 yield conn
             return
         pinned: Connection | None = getattr(self._pinned, "conn", None)
@@ -63,30 +65,10 @@ class PinnedReads:
         with pinned.begin():
             yield pinned
 
-    @contextlib.contextmanager
-    def _held_begin(self) -> Iterator[Connection]:
-        """SQLite: its one writer at a time (the store's lock) keeps one connection open.
-
-        A pool checkout, a Connection and a checkin per transaction cost more Python than
-        SQLite takes to commit. Only ever entered under the store's write lock. A connection
-        that saw a database error is closed and the next transaction opens a fresh one.
-        """
-        conn = self._held
-        if conn is None or conn.closed or conn.invalidated:
-            conn = self._held = self.write.connect()
-        try:
-            with conn.begin():
-                yield conn
-        except SQLAlchemyError:
-            self.close()
-            raise
-
     def close(self) -> None:
-        """Close the held write connection (before the engines are disposed)."""
-        conn, self._held = self._held, None
-        if conn is not None:
-            with contextlib.suppress(SQLAlchemyError):
-                conn.close()
+        """Close SQLite's write connection (before the engines are disposed)."""
+        if self._group is not None:
+            self._group.close()
 
     @contextlib.contextmanager
     def _reader(self) -> Iterator[Connection]:

@@ -6,7 +6,7 @@ import json
 import logging
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
@@ -18,6 +18,7 @@ from policy_service.domain.ports import StoreUnavailable
 from policy_service.domain.risk_policy import RiskPolicy
 from policy_service.storage import audit_store, raw
 from policy_service.storage import statements as sql
+from policy_service.storage.group_commit import GroupCommit
 from policy_service.storage.idempotency import IdempotencyStore, _Abort
 from policy_service.storage.rows import preview_body, preview_from, switch_from
 from policy_service.storage.tables import (
@@ -44,13 +45,11 @@ class SqlStore(IdempotencyStore):
         self.read = read
         self._dialect = write.dialect.name
         self._pinned = threading.local()  # see PinnedReads
-        self._held: Connection | None = None  # see PinnedReads._write_begin (SQLite)
         # SQLite has one writer at a time. Its busy handler waits by sleeping (1 ms, 2 ms, ...
-        # up to 100 ms), so threads racing for BEGIN IMMEDIATE mostly sleep; queueing them on a
-        # lock here hands the database over at once. PostgreSQL locks rows and needs none.
-        self._serial: AbstractContextManager[object] = (
-            threading.Lock() if self._dialect == "sqlite" else nullcontext()
-        )
+        # up to 100 ms), so threads racing for BEGIN IMMEDIATE would mostly sleep; the group
+        # commit queues them on a lock instead and shares one COMMIT among those queued.
+        # PostgreSQL locks rows, and each writer commits on its own.
+        self._group = GroupCommit(write.connect) if self._dialect == "sqlite" else None
 
     # ---- audit -----------------------------------------------------------------------------
 
@@ -211,7 +210,7 @@ class SqlStore(IdempotencyStore):
     def _tx(self) -> Iterator[Connection]:
         """A write transaction; database errors surface as StoreUnavailable."""
         try:
-            with self._serial, self._write_begin() as conn:
+            with self._write_begin() as conn:
                 yield conn
         except (_Abort, RiskPolicyConflict):
             raise

@@ -1,0 +1,228 @@
+"""SQLite group commit: queued writers share one COMMIT, and nobody returns before it."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection, Engine, event, text
+
+from policy_service.storage.engine import make_engines
+from policy_service.storage.group_commit import BatchFailed, GroupCommit
+
+
+@pytest.fixture()
+def engines(tmp_path: Path) -> Iterator[tuple[Engine, Engine]]:
+    write, read = make_engines(f"sqlite:///{tmp_path / 'g.db'}")
+    with write.begin() as conn:
+        conn.execute(text("CREATE TABLE parent (id INTEGER PRIMARY KEY)"))
+        conn.execute(
+            text(
+                "CREATE TABLE item (id INTEGER PRIMARY KEY, parent INTEGER "
+                "REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)"
+            )
+        )
+    yield write, read
+    write.dispose()
+    read.dispose()
+
+
+def commits_of(engine: Engine) -> list[int]:
+    seen: list[int] = []
+    event.listen(engine, "commit", lambda _conn: seen.append(1))
+    return seen
+
+
+def stored(read: Engine) -> set[int]:
+    with read.connect() as conn:
+        return {row.id for row in conn.execute(text("SELECT id FROM item"))}
+
+
+def insert(conn: Connection, item: int, parent: int | None = None) -> None:
+    conn.execute(text("INSERT INTO item (id, parent) VALUES (:i, :p)"), {"i": item, "p": parent})
+
+
+def wait_until(check: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 10
+    while not check():
+        assert time.monotonic() < deadline, "condition not reached in 10 s"
+        time.sleep(0.001)
+
+
+class Writers:
+    """Runs writers on threads; what each ended with, and what a reader saw when it returned."""
+
+    def __init__(self, group: GroupCommit, read: Engine):
+        self.group = group
+        self.read = read
+        self.results: dict[str, object] = {}
+        self.seen_at_return: dict[str, set[int]] = {}
+        self._threads: list[threading.Thread] = []
+
+    def start(self, name: str, work: Callable[[Connection], None]) -> None:
+        def run() -> None:
+            try:
+                with self.group.transaction() as conn:
+                    work(conn)
+                self.results[name] = "ok"
+            except Exception as exc:
+                self.results[name] = exc
+            self.seen_at_return[name] = stored(self.read)
+
+        thread = threading.Thread(target=run, name=name)
+        self._threads.append(thread)
+        thread.start()
+
+    def queue_behind(self, name: str, work: Callable[[Connection], None], queued: int) -> None:
+        """Start a writer and wait until it waits for the lock (QUEUED writers waiting)."""
+        self.start(name, work)
+        wait_until(lambda: self.group.queued() >= queued)
+
+    def join(self) -> None:
+        for thread in self._threads:
+            thread.join(timeout=20)
+            assert not thread.is_alive()
+
+
+class Holder:
+    """A writer's work that keeps the lock until released, so others queue behind it."""
+
+    def __init__(self, work: Callable[[Connection], None]):
+        self.work = work
+        self.inside = threading.Event()
+        self.release = threading.Event()
+
+    def __call__(self, conn: Connection) -> None:
+        self.work(conn)
+        self.inside.set()
+        assert self.release.wait(10)
+
+    def start(self, writers: Writers, name: str) -> None:
+        writers.start(name, self)
+        assert self.inside.wait(10)
+
+
+def test_queued_writers_share_one_commit_and_none_returns_before_it(engines) -> None:
+    write, read = engines
+    commits = commits_of(write)
+    group = GroupCommit(write.connect)
+    writers = Writers(group, read)
+    holder = Holder(lambda c: insert(c, 1))
+    holder.start(writers, "a")
+    writers.queue_behind("b", lambda c: insert(c, 2), queued=1)
+    writers.queue_behind("c", lambda c: insert(c, 3), queued=2)
+    holder.release.set()
+    writers.join()
+    group.close()
+
+    assert writers.results == {"a": "ok", "b": "ok", "c": "ok"}
+    assert len(commits) == 1
+    assert stored(read) == {1, 2, 3}
+    # Durable before anyone was answered: each saw all three rows from another connection.
+    assert all(seen == {1, 2, 3} for seen in writers.seen_at_return.values())
+
+
+def test_a_failed_writer_loses_only_its_own_work(engines) -> None:
+    write, read = engines
+    commits = commits_of(write)
+    group = GroupCommit(write.connect)
+    writers = Writers(group, read)
+
+    def fails(conn: Connection) -> None:
+        insert(conn, 2)
+        raise ValueError("refused after writing")
+
+    holder = Holder(lambda c: insert(c, 1))
+    holder.start(writers, "a")
+    writers.queue_behind("b", fails, queued=1)
+    writers.queue_behind("c", lambda c: insert(c, 3), queued=2)
+    holder.release.set()
+    writers.join()
+    group.close()
+
+    assert writers.results["a"] == "ok" and writers.results["c"] == "ok"
+    assert isinstance(writers.results["b"], ValueError)
+    assert stored(read) == {1, 3}
+    assert len(commits) == 1
+
+
+def test_a_failed_commit_fails_every_writer_of_the_batch_and_stores_nothing(engines) -> None:
+    write, read = engines
+    group = GroupCommit(write.connect)
+    writers = Writers(group, read)
+    saw_mate: list[bool] = []
+
+    def reads_then_refuses(conn: Connection) -> None:
+        # What it saw is its batch-mate's uncommitted row: its answer depends on that commit.
+        saw_mate.append(conn.execute(text("SELECT count(*) FROM item")).scalar() == 1)
+        raise ValueError("refused on what it read")
+
+    holder = Holder(lambda c: insert(c, 1))
+    holder.start(writers, "a")
+    writers.queue_behind("b", reads_then_refuses, queued=1)
+    # A child whose parent does not exist: the deferred foreign key fails the COMMIT itself.
+    writers.queue_behind("c", lambda c: insert(c, 3, parent=99), queued=2)
+    holder.release.set()
+    writers.join()
+
+    assert saw_mate == [True]
+    assert all(isinstance(r, BatchFailed) for r in writers.results.values()), writers.results
+    assert stored(read) == set()
+    # The next writer starts a fresh transaction (and connection), and commits on its own.
+    with group.transaction() as conn:
+        insert(conn, 4)
+    group.close()
+    assert stored(read) == {4}
+
+
+def test_a_lone_writer_commits_at_once(engines) -> None:
+    write, read = engines
+    commits = commits_of(write)
+    group = GroupCommit(write.connect)
+    for item in (1, 2, 3):
+        with group.transaction() as conn:
+            insert(conn, item)
+        assert stored(read) == set(range(1, item + 1))
+    group.close()
+    assert len(commits) == 3
+
+
+def test_a_full_batch_commits_without_waiting_for_the_queue(engines) -> None:
+    write, read = engines
+    commits = commits_of(write)
+    group = GroupCommit(write.connect, max_batch=2)
+    writers = Writers(group, read)
+    holder = Holder(lambda c: insert(c, 1))
+    holder.start(writers, "a")
+    writers.queue_behind("b", lambda c: insert(c, 2), queued=1)
+    writers.queue_behind("c", lambda c: insert(c, 3), queued=2)
+    holder.release.set()
+    writers.join()
+    group.close()
+
+    assert set(writers.results.values()) == {"ok"}
+    assert stored(read) == {1, 2, 3}
+    assert len(commits) == 2  # a+b, then c
+
+
+def test_closing_with_writers_handed_on_fails_them_instead_of_hanging(engines) -> None:
+    write, read = engines
+    group = GroupCommit(write.connect)
+    writers = Writers(group, read)
+    holder = Holder(lambda c: insert(c, 1))
+    holder.start(writers, "a")
+    closed = threading.Thread(target=group.close)
+    closed.start()  # waits for the lock: not a writer, so "a" does not count it as queued
+    writers.queue_behind("b", lambda c: insert(c, 2), queued=1)
+    holder.release.set()
+    writers.join()
+    closed.join(timeout=20)
+    assert not closed.is_alive()
+    # Whoever took the lock after "a" (close or "b"), nobody hangs and nobody is told "ok"
+    # for work that was not stored.
+    assert all(r == "ok" or isinstance(r, BatchFailed) for r in writers.results.values())
+    rows = {"a": 1, "b": 2}
+    assert stored(read) == {rows[k] for k, r in writers.results.items() if r == "ok"}
