@@ -23,8 +23,10 @@ from bench.gate import GateClient, Ticket, WriterDirect, split
 from bench.measure import latency, run_concurrently, timed_sequence
 from bench.procs import Proc, start_service, start_sim
 from bench.profile import cpu_snapshot, cpu_split, postgres_cpu, profiled
+from bench.scrape import histogram_totals
 from livegate_common.pki import init_dev_pki
 from tests.policy.harness import policy_doc
+from tests.support.net import free_port
 from tests.support.postgres import postgres_cluster
 from tests.support.vault import DevVault, dev_vault
 from tests.support.writers import writer_document
@@ -32,6 +34,7 @@ from writer_service.config import Role
 from writer_service.vault_layout import provision
 
 ACCOUNT = "U1234567"
+COMMIT_BATCH = "livegate_policy_commit_batch_writers"
 # Wide enough that thousands of one-share orders a minute pass; every check still runs.
 BENCH_LIMITS: dict[str, Any] = {
     "max_orders_per_minute": 1_000_000,
@@ -65,11 +68,17 @@ def machine() -> str:
     )
 
 
+# Each policy replica's /metrics port, by process name.
+METRICS_PORTS: dict[str, int] = {}
+
+
 def start_policy(
     name: str, pki: Path, workdir: Path, writer_port: int, db_url: str, hash_key: str | None
 ) -> tuple[Proc, str]:
     data = workdir / name
     doc = policy_doc(pki, data, writer_port, db_url, BENCH_LIMITS)
+    METRICS_PORTS[name] = free_port()
+    doc["metrics"] = {"listen": f"127.0.0.1:{METRICS_PORTS[name]}"}
     if hash_key is not None:  # replicas share the account-hash key, as deployed replicas do
         doc["audit"]["account_hash_key"] = hash_key
     proc, _ = start_service(name, "policy_service", doc, workdir)
@@ -95,6 +104,7 @@ def throughput(
     procs: list[Proc],
     label: str,
     extra: dict[str, Callable[[], tuple[float, float]]] | None = None,
+    commits_port: int | None = None,
 ) -> tuple[float, invariants.Verdict, str]:
     per = count // len(clients)
     tickets: list[Ticket] = []
@@ -103,10 +113,15 @@ def throughput(
     shares = split(tickets, len(clients))
     # Each replica gets its own share, interleaved so the threads load both evenly.
     work = [(clients[i], t) for batch in zip(*shares, strict=False) for i, t in enumerate(batch)]
+    batches = histogram_totals(commits_port, COMMIT_BATCH) if commits_port else (0.0, 0.0)
     before = cpu_snapshot(procs, extra)
     with profiled(procs, label):
         result = run_concurrently(work, lambda pair: pair[0].submit(pair[1]), threads)
     cpu = cpu_split(procs, before, result.seconds, result.done, extra)
+    if commits_port:
+        after = histogram_totals(commits_port, COMMIT_BATCH)
+        writers, commits = after[0] - batches[0], after[1] - batches[1]
+        cpu += f"\n  group commit: {writers:.0f} write transactions in {commits:.0f} commits"
     reuse = clients[0].reuse_refused(tickets[0])
     verdict = invariants.check(db_url, tickets, broker, reuse)
     detail = (
@@ -244,8 +259,9 @@ def sqlite_phase(
 ) -> bool:
     """(b) throughput on SQLite, one replica."""
     rate, verdict, detail = throughput(
-        [client], args.throughput_n, args.threads, sqlite_url, broker, procs, "sqlite"
-    )
+        [client], args.throughput_n, args.threads, sqlite_url, broker, procs, "sqlite",
+        commits_port=METRICS_PORTS[procs[0].name],
+    )  # fmt: skip
     results["submits_per_s_sqlite"] = round(rate, 1)
     say("\n(b) approved submits per second, SQLite (WAL, synchronous=FULL), one replica")
     say(f"  {detail}")

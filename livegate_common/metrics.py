@@ -33,6 +33,12 @@ WRITER_LATENCY = Histogram(
     "livegate_writer_call_seconds", "Policy: time spent in calls to the writer", ["method"],
     buckets=_LATENCY_BUCKETS,
 )  # fmt: skip
+# Policy on SQLite: how many writers shared each durable COMMIT (group commit). Mostly 1 when
+# idle; under load it shows how far the fsync is amortised.
+COMMIT_BATCH = Histogram(
+    "livegate_policy_commit_batch_writers", "Policy, SQLite: writers sharing one COMMIT",
+    buckets=(1, 2, 4, 8, 16, 32),
+)  # fmt: skip
 KILL_SWITCH_CLOSED = Gauge("livegate_kill_switch_closed", "1 when the kill switch is closed")
 
 

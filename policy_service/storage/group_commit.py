@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from sqlalchemy import Connection, RootTransaction
 from sqlalchemy.exc import SQLAlchemyError
 
+from livegate_common.metrics import COMMIT_BATCH
 from policy_service.storage import raw
 
 # Enough to amortise the fsync over every request thread the gRPC server runs at once, few
@@ -147,6 +148,7 @@ class GroupCommit:
             self._fail(batch, exc)
             return
         batch.finish(None)
+        COMMIT_BATCH.observe(batch.members)
 
     def _fail(self, batch: _Batch, error: BaseException) -> None:
         """Roll the batch back, tell its writers, start the next one on a fresh connection."""
