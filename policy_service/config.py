@@ -46,6 +46,9 @@ class WriterClientConfig:
     tls: TLSFiles
     deadline_s: float
     sync_interval_s: float
+    # How often orders that ended at the broker stop counting towards max_open_orders; until
+    # then the count is high by them (refusing more, never fewer).
+    open_orders_check_s: float
 
 
 @dataclass(frozen=True)
@@ -148,6 +151,7 @@ def _writer(doc: Mapping[str, Any], base: Path) -> WriterClientConfig:
         ),
         deadline_s=_positive_float(doc, "writer.deadline_s", 5.0),
         sync_interval_s=_positive_float(doc, "writer.sync_interval_s", 2.0),
+        open_orders_check_s=_positive_float(doc, "writer.open_orders_check_s", 5.0),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import grpc
@@ -19,6 +20,7 @@ from policy_service.config import PolicyConfig
 from policy_service.domain import risk_policy
 from policy_service.domain.gate import Gate
 from policy_service.domain.killswitch import KillSwitchService
+from policy_service.domain.open_orders import OpenOrderSync
 from policy_service.domain.ports import Clock, Writer
 from policy_service.domain.previews import Previews
 from policy_service.domain.settings import GateSettings
@@ -64,31 +66,42 @@ class PolicyService:
     switch: KillSwitchService
     store: SqlStore
     sync_interval_s: float
+    open_orders: OpenOrderSync
+    open_orders_check_s: float
     _closers: list[object] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
-    _sync: threading.Thread | None = None
+    _loops: list[threading.Thread] = field(default_factory=list)
 
     def start(self) -> PolicyService:
         self.server.start()
-        self._sync = threading.Thread(target=self._sync_loop, name="killswitch-sync", daemon=True)
-        self._sync.start()
+        # The writer starts closed and closes itself when it hears nothing: keep telling it.
+        # The open-orders check has its own thread, so a slow writer answer to it never
+        # delays that heartbeat.
+        self._loops = [
+            self._every("killswitch-sync", self.switch.sync_writer, self.sync_interval_s),
+            self._every("open-orders-sync", self.open_orders.run, self.open_orders_check_s),
+        ]
         mark_serving(self.health, [POLICY_SERVICE_NAME], True)
         return self
 
-    def _sync_loop(self) -> None:
-        # The writer starts closed and closes itself when it hears nothing: keep telling it.
-        while not self._stop.wait(self.sync_interval_s):
-            try:
-                self.switch.sync_writer()
-            except Exception:  # the loop must outlive any one failure
-                log.exception("kill switch sync failed")
+    def _every(self, name: str, work: Callable[[], object], every_s: float) -> threading.Thread:
+        def loop() -> None:
+            while not self._stop.wait(every_s):
+                try:
+                    work()
+                except Exception:  # the loop must outlive any one failure
+                    log.exception("periodic task failed", extra={"task": name})
+
+        thread = threading.Thread(target=loop, name=name, daemon=True)
+        thread.start()
+        return thread
 
     def stop(self, grace_s: float = 1.0) -> None:
         self._stop.set()
         mark_serving(self.health, [POLICY_SERVICE_NAME], False)
         self.server.stop(grace_s).wait(grace_s + 1)
-        if self._sync is not None:
-            self._sync.join(timeout=5)
+        for thread in self._loops:
+            thread.join(timeout=5)
         for closer in self._closers:
             close = getattr(closer, "close", None) or getattr(closer, "dispose", None)
             if close is not None:
@@ -146,6 +159,8 @@ def build_service(
         switch=switch,
         store=store,
         sync_interval_s=config.writer.sync_interval_s,
+        open_orders=OpenOrderSync(store, writer, gate.settings.allowed_accounts, gate.account_hash),
+        open_orders_check_s=config.writer.open_orders_check_s,
         _closers=closers,
     )
 

@@ -189,6 +189,10 @@ class WriterClient:
         req = writer_pb2.CancelAllOrdersRequest(request_id=request_id, reason=reason)
         return int(self._call("CancelAllOrders", req, request_id).cancelled_orders)
 
+    def open_order_ids(self, account_id: str) -> list[int]:
+        req = writer_pb2.ListOpenOrdersRequest(account_id=account_id)
+        return list(self._call("ListOpenOrders", req).broker_order_ids)
+
     def permission_ok(self) -> tuple[bool, str]:
         res = self._call("GetPermission", writer_pb2.GetPermissionRequest())
         ok = res.verdict == writer_pb2.PROBE_VERDICT_MATCHES_ROLE and res.broker_connected

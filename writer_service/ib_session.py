@@ -498,6 +498,10 @@ class IbSession:
     def trades(self) -> list[Trade]:
         return list(self.ib.trades())
 
+    def open_trades(self) -> list[Trade]:
+        """Trades not filled or cancelled yet (ib_async's view, kept current by order events)."""
+        return list(self.ib.openTrades())
+
     def _remember_ref(self, trade: Trade) -> None:
         if trade.order.orderRef:
             self._by_ref.setdefault(trade.order.orderRef, trade)

@@ -245,6 +245,19 @@ class LiveOrderWriter:
         self._session.require_ready()
         return self._session.call(self._get_order(account, broker_order_id, order_ref))
 
+    def open_order_ids(self, account: str) -> list[int]:
+        """Broker ids of ACCOUNT's orders still working, as the reconciled session knows them."""
+        self._require_account(account)
+        # An order missing from this answer stops counting towards the policy's open-orders
+        # limit: before reconciliation ends, missing could mean "not loaded yet", not "gone".
+        self._session.require_ready()
+        return self._session.call(self._open_order_ids(account))
+
+    async def _open_order_ids(self, account: str) -> list[int]:
+        # On the loop: the session's trades change there, with every order event.
+        trades = self._session.open_trades()
+        return sorted({t.order.orderId for t in trades if t.order.account == account})
+
     async def _get_order(
         self, account: str, broker_order_id: int | None, order_ref: str | None
     ) -> BrokerOrderView:

@@ -139,6 +139,14 @@ class WriterServicer(writer_pb2_grpc.WriterServiceServicer):
         )
 
     @rpc
+    def ListOpenOrders(
+        self, request: Any, context: Any, _p: Principal
+    ) -> writer_pb2.ListOpenOrdersResponse:
+        wire.common_fields("", request.account_id, None)
+        ids = self._s.writer.open_order_ids(request.account_id)
+        return writer_pb2.ListOpenOrdersResponse(broker_order_ids=ids)
+
+    @rpc
     def GetOrder(self, request: Any, context: Any, _p: Principal) -> writer_pb2.WriterOrderResult:
         wire.common_fields("", request.account_id, None)
         which = request.WhichOneof("key")

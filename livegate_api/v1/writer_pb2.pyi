@@ -106,6 +106,18 @@ class GetOrderRequest(_message.Message):
     order_ref: str
     def __init__(self, account_id: _Optional[str] = ..., broker_order_id: _Optional[int] = ..., order_ref: _Optional[str] = ...) -> None: ...
 
+class ListOpenOrdersRequest(_message.Message):
+    __slots__ = ("account_id",)
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    def __init__(self, account_id: _Optional[str] = ...) -> None: ...
+
+class ListOpenOrdersResponse(_message.Message):
+    __slots__ = ("broker_order_ids",)
+    BROKER_ORDER_IDS_FIELD_NUMBER: _ClassVar[int]
+    broker_order_ids: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, broker_order_ids: _Optional[_Iterable[int]] = ...) -> None: ...
+
 class WriterGetKillSwitchRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...

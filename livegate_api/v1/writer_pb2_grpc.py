@@ -60,6 +60,11 @@ class WriterServiceStub:
                 request_serializer=livegate__api_dot_v1_dot_writer__pb2.GetOrderRequest.SerializeToString,
                 response_deserializer=livegate__api_dot_v1_dot_writer__pb2.WriterOrderResult.FromString,
                 _registered_method=True)
+        self.ListOpenOrders = channel.unary_unary(
+                '/livegate.v1.WriterService/ListOpenOrders',
+                request_serializer=livegate__api_dot_v1_dot_writer__pb2.ListOpenOrdersRequest.SerializeToString,
+                response_deserializer=livegate__api_dot_v1_dot_writer__pb2.ListOpenOrdersResponse.FromString,
+                _registered_method=True)
         self.GetKillSwitch = channel.unary_unary(
                 '/livegate.v1.WriterService/GetKillSwitch',
                 request_serializer=livegate__api_dot_v1_dot_writer__pb2.WriterGetKillSwitchRequest.SerializeToString,
@@ -117,6 +122,15 @@ class WriterServiceServicer:
     def GetOrder(self, request, context):
         """Read one order by broker id or by orderRef (the idempotency key), for modify previews and
         for settling an outcome lost to a crash.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListOpenOrders(self, request, context):
+        """The account's orders still working at the broker, as the writer's reconciled session knows
+        them. The policy service stops counting an order towards max_open_orders once it is not
+        here any more: filled, or cancelled outside the gate (cancel-all, the broker, TWS).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -180,6 +194,11 @@ def add_WriterServiceServicer_to_server(servicer, server):
                     servicer.GetOrder,
                     request_deserializer=livegate__api_dot_v1_dot_writer__pb2.GetOrderRequest.FromString,
                     response_serializer=livegate__api_dot_v1_dot_writer__pb2.WriterOrderResult.SerializeToString,
+            ),
+            'ListOpenOrders': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListOpenOrders,
+                    request_deserializer=livegate__api_dot_v1_dot_writer__pb2.ListOpenOrdersRequest.FromString,
+                    response_serializer=livegate__api_dot_v1_dot_writer__pb2.ListOpenOrdersResponse.SerializeToString,
             ),
             'GetKillSwitch': grpc.unary_unary_rpc_method_handler(
                     servicer.GetKillSwitch,
@@ -342,6 +361,33 @@ class WriterService:
             '/livegate.v1.WriterService/GetOrder',
             livegate__api_dot_v1_dot_writer__pb2.GetOrderRequest.SerializeToString,
             livegate__api_dot_v1_dot_writer__pb2.WriterOrderResult.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListOpenOrders(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/livegate.v1.WriterService/ListOpenOrders',
+            livegate__api_dot_v1_dot_writer__pb2.ListOpenOrdersRequest.SerializeToString,
+            livegate__api_dot_v1_dot_writer__pb2.ListOpenOrdersResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -27,6 +27,7 @@ from policy_service.storage.tables import (
 )
 
 MINUTE_US = 60_000_000
+_FORGET_CHUNK = 500
 
 
 class _Abort(Exception):
@@ -239,6 +240,35 @@ class IdempotencyStore(PinnedReads):
                 .values(status="PENDING", updated_at_us=now_us)
             )
             return result.rowcount == 1
+
+    def open_order_ids(self, account_hash: str) -> set[int]:
+        """Broker ids of the account's orders the open-orders limit counts now."""
+        try:
+            with self._reader() as conn:
+                rows = conn.execute(
+                    select(open_orders.c.broker_order_id).where(
+                        open_orders.c.account_hash == account_hash
+                    )
+                ).all()
+        except SQLAlchemyError as exc:
+            raise StoreUnavailable(str(exc)) from exc
+        return {int(row.broker_order_id) for row in rows}
+
+    def forget_open_orders(self, account_hash: str, broker_order_ids: Iterable[int]) -> int:
+        """Stop counting these orders (they ended at the broker); how many rows went."""
+        ids = sorted(set(broker_order_ids))
+        removed = 0
+        # Bounded IN lists: after a cancel-all there may be thousands.
+        for start in range(0, len(ids), _FORGET_CHUNK):
+            with self._tx() as conn:
+                result = conn.execute(
+                    delete(open_orders).where(
+                        open_orders.c.account_hash == account_hash,
+                        open_orders.c.broker_order_id.in_(ids[start : start + _FORGET_CHUNK]),
+                    )
+                )
+                removed += int(result.rowcount)
+        return removed
 
     def _record(self, conn: Connection, key: str, lock: bool = False) -> IdemRecord | None:
         q = raw.statements(conn)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import grpc
 import pytest
+import sqlalchemy as sa
 
 from livegate_api.v1 import common_pb2, policy_pb2
 from tests.policy.harness import new_key, reason_of
-from tests.support.stack import Stack
+from tests.support.net import wait_until
+from tests.support.stack import Stack, live_stack
+from tests.support.vault import DevVault
 
 
 def test_submit_when_every_gate_step_passes_then_one_order_reaches_broker_with_key_as_ref(
@@ -67,3 +72,30 @@ def test_cancel_when_broker_has_no_such_order_then_not_found_and_key_closed(stac
         assert err.value.code() == grpc.StatusCode.NOT_FOUND
         assert reason_of(err.value) == "ORDER_NOT_FOUND"
     assert len(stack.sim.received_writes()) == writes_before
+
+
+def test_open_orders_when_broker_fills_them_then_they_stop_counting(
+    dev_pki: Path, tmp_path: Path, e2e_vault: DevVault
+) -> None:
+    """A filled order frees its place under max_open_orders; a resting one keeps it."""
+    with live_stack(dev_pki, tmp_path, e2e_vault, limits={"max_open_orders": 2}) as stack:
+        engine = sa.create_engine(stack.db_url, poolclass=sa.pool.NullPool)
+
+        def counted() -> set[int]:
+            with engine.connect() as conn:
+                rows = conn.execute(sa.text("SELECT broker_order_id FROM open_orders"))
+                return {int(r.broker_order_id) for r in rows}
+
+        try:
+            resting = stack.submit(*stack.approved()).order.broker_order_id
+            # Above the simulator's ask (189.30): the broker fills it at once.
+            filled = stack.submit(*stack.approved(limit="190.00")).order.broker_order_id
+            assert counted() == {resting, filled}
+            # The writer learns of the fill from the broker's events; the check then uncounts it.
+            assert wait_until(lambda: stack.policy.service.open_orders.run() == 1, timeout_s=10), (
+                counted()
+            )
+            assert counted() == {resting}
+            stack.submit(*stack.approved())  # room for one more again
+        finally:
+            engine.dispose()

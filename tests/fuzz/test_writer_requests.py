@@ -77,6 +77,10 @@ def test_get_quote_when_instrument_is_fuzzed_then_clear_status(writer: WriterTar
     _run(writer, "GetQuote", fz.writer_get_quote())
 
 
+def test_list_open_orders_when_account_is_fuzzed_then_clear_status(writer: WriterTarget) -> None:
+    _run(writer, "ListOpenOrders", fz.writer_list_open_orders)
+
+
 def test_cancel_all_orders_when_fields_are_fuzzed_then_clear_status(
     writer: WriterTarget,
 ) -> None:

@@ -88,6 +88,9 @@ def writer_get_order(draw: st.DrawFn, orders_: Sequence[int]) -> writer_pb2.GetO
     return msg
 
 
+writer_list_open_orders = st.builds(
+    writer_pb2.ListOpenOrdersRequest, account_id=st.one_of(good_account, accounts)
+)
 writer_set_kill_switch = st.builds(
     writer_pb2.WriterSetKillSwitchRequest,
     request_id=request_ids,

@@ -38,6 +38,9 @@ class FakeWriterState:
     refuse_next: Refusal | None = None
     submit_delay_s: float = 0.0
     verdict: writer_pb2.ProbeVerdict = writer_pb2.PROBE_VERDICT_MATCHES_ROLE
+    # ListOpenOrders is a periodic read: counted here, not in calls (tests count live writes).
+    open_order_lists: int = 0
+    open_orders_unavailable: bool = False
 
 
 class FakeWriter(writer_pb2_grpc.WriterServiceServicer):
@@ -206,6 +209,17 @@ class FakeWriter(writer_pb2_grpc.WriterServiceServicer):
             for order in open_orders:
                 order.status = "Cancelled"
         return writer_pb2.CancelAllOrdersResponse(cancelled_orders=len(open_orders))
+
+    def ListOpenOrders(self, request: Any, context: grpc.ServicerContext) -> Any:
+        with self.lock:
+            self.state.open_order_lists += 1
+            unavailable = self.state.open_orders_unavailable
+            ids = [o.broker_order_id for o in self.state.orders.values() if o.status == "Submitted"]
+        if unavailable:
+            context.abort_with_status(
+                status_with_reason(grpc.StatusCode.UNAVAILABLE, "BROKER_UNAVAILABLE", "reconciling")
+            )
+        return writer_pb2.ListOpenOrdersResponse(broker_order_ids=ids)
 
     def GetPermission(self, request: Any, context: grpc.ServicerContext) -> Any:
         with self.lock:
