@@ -55,6 +55,12 @@ def settings_from(config: PolicyConfig) -> GateSettings:
     )
 
 
+# The rate limit reads the last minute of per-second write counts; an hour is kept (for a
+# look at recent activity), pruned once a minute.
+RATE_BUCKETS_KEEP_S = 3600
+RATE_BUCKETS_PRUNE_S = 60.0
+
+
 @dataclass
 class PolicyService:
     """A built service: start() serves, stop() drains; tests bind port 0 and read .port."""
@@ -80,9 +86,13 @@ class PolicyService:
         self._loops = [
             self._every("killswitch-sync", self.switch.sync_writer, self.sync_interval_s),
             self._every("open-orders-sync", self.open_orders.run, self.open_orders_check_s),
+            self._every("rate-buckets-prune", self._prune_rate_buckets, RATE_BUCKETS_PRUNE_S),
         ]
         mark_serving(self.health, [POLICY_SERVICE_NAME], True)
         return self
+
+    def _prune_rate_buckets(self) -> None:
+        self.store.prune_rate_buckets(self.gate.clock.now_us() // 1_000_000 - RATE_BUCKETS_KEEP_S)
 
     def _every(self, name: str, work: Callable[[], object], every_s: float) -> threading.Thread:
         def loop() -> None:

@@ -24,6 +24,7 @@ from policy_service.storage.tables import (
     approvals,
     idempotency_records,
     open_orders,
+    rate_buckets,
 )
 
 MINUTE_US = 60_000_000
@@ -270,6 +271,12 @@ class IdempotencyStore(PinnedReads):
                 removed += int(result.rowcount)
         return removed
 
+    def prune_rate_buckets(self, before_s: int) -> int:
+        """Drop the per-second write counts older than BEFORE_S; the rate reads only a minute."""
+        with self._tx() as conn:
+            result = conn.execute(delete(rate_buckets).where(rate_buckets.c.epoch_s < before_s))
+            return int(result.rowcount)
+
     def _record(self, conn: Connection, key: str, lock: bool = False) -> IdemRecord | None:
         q = raw.statements(conn)
         row = raw.first(conn, q.record_locked if lock else q.record, {"b_key": key})
@@ -321,10 +328,12 @@ def _record_values(pending: PendingWrite, now_us: int) -> dict[str, Any]:
 
 
 def _usage_params(account_hash: str, day: str, now_us: int, exclude: str) -> dict[str, Any]:
+    """EXCLUDE: the key of a pending record this transaction already inserted (not counted)."""
     return {
         "b_account": account_hash,
         "b_exclude": exclude,
-        "b_since": now_us - MINUTE_US,
+        "b_since_s": (now_us - MINUTE_US) // 1_000_000,
+        "b_own": 1 if exclude else 0,
         "b_day": day,
     }
 

@@ -288,8 +288,10 @@ class Statements:
         )
         self.usage_all = q(
             "SELECT "
-            "(SELECT count(*) FROM idempotency_records WHERE account_hash = :b_account "
-            "AND created_at_us > :b_since AND idempotency_key != :b_exclude) AS recent, "
+            # The account's writes since the start of the second a minute ago (so a few more
+            # than in the exact minute, never fewer), less the decision's own pending record.
+            "(SELECT coalesce(sum(n), 0) FROM rate_buckets WHERE account_hash = :b_account "
+            "AND epoch_s >= :b_since_s) - :b_own AS recent, "
             # One sum per status: each an equality on both columns of (account_hash, status),
             # which the planner searches as such even before the table has statistics (an
             # OR of the two it then searched by account_hash alone, walking all history).
@@ -299,7 +301,8 @@ class Statements:
             "(SELECT coalesce(sum(new_orders), 0) FROM idempotency_records "
             "WHERE account_hash = :b_account AND status = 'UNKNOWN' "
             "AND idempotency_key != :b_exclude) AS pending_new, "
-            "(SELECT count(*) FROM open_orders WHERE account_hash = :b_account) AS opened, "
+            "coalesce((SELECT n FROM open_order_counts WHERE account_hash = :b_account), 0) "
+            "AS opened, "
             f"(SELECT daily_notional FROM account_usage WHERE {usage_where}) AS daily",
             "recent pending_new opened daily",
         )

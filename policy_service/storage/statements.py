@@ -73,28 +73,8 @@ _usage_where = (account_usage.c.account_hash == bindparam("b_account")) & (
 USAGE_ROW_LOCKED: Final = (
     select(account_usage.c.daily_notional).where(_usage_where).with_for_update()
 )
-USAGE_DAILY: Final = select(account_usage.c.daily_notional).where(_usage_where)
 SET_USAGE: Final = (
     update(account_usage).where(_usage_where).values(daily_notional=bindparam("b_notional"))
-)
-RECENT_COUNT: Final = select(func.count()).where(
-    _rec.c.account_hash == bindparam("b_account"),
-    _rec.c.created_at_us > bindparam("b_since"),
-    _rec.c.idempotency_key != bindparam("b_exclude"),
-)
-PENDING_NEW: Final = select(func.coalesce(func.sum(_rec.c.new_orders), 0)).where(
-    _rec.c.account_hash == bindparam("b_account"),
-    # Two comparisons, not IN (...): a literal IN list is re-rendered at every execution.
-    (_rec.c.status == "PENDING") | (_rec.c.status == "UNKNOWN"),
-    _rec.c.idempotency_key != bindparam("b_exclude"),
-)
-OPEN_COUNT: Final = select(func.count()).where(open_orders.c.account_hash == bindparam("b_account"))
-# The four figures of Usage in one round trip.
-USAGE_ALL: Final = select(
-    RECENT_COUNT.scalar_subquery().label("recent"),
-    PENDING_NEW.scalar_subquery().label("pending_new"),
-    OPEN_COUNT.scalar_subquery().label("opened"),
-    USAGE_DAILY.scalar_subquery().label("daily"),
 )
 _ensure_values = {
     "account_hash": bindparam("b_account"),

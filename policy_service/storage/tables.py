@@ -77,6 +77,24 @@ open_orders = Table(
     Column("opened_at_us", BigInteger, nullable=False),
 )
 
+# Kept by triggers (migration 0003) in the transactions that change what they count, so a
+# limit check reads one row instead of counting: open_orders rows per account, and
+# idempotency records per account and second of created_at_us (the rate window reads <= 61).
+open_order_counts = Table(
+    "open_order_counts",
+    metadata,
+    Column("account_hash", String(64), primary_key=True),
+    Column("n", BigInteger, nullable=False),
+)
+
+rate_buckets = Table(
+    "rate_buckets",
+    metadata,
+    Column("account_hash", String(64), primary_key=True),
+    Column("epoch_s", BigInteger, primary_key=True),
+    Column("n", BigInteger, nullable=False),
+)
+
 # One row per account and day: the lock that serialises an account's limit checks across
 # replicas, and its running daily notional.
 account_usage = Table(

@@ -287,7 +287,7 @@ def test_usage_when_tables_have_no_statistics_yet_then_in_flight_sum_searches_by
     """A fresh database has no statistics; the in-flight sum must still not walk history."""
     store, _ = stores
     sql = raw.Statements("postgresql").usage_all.sql
-    params = {"b_account": ACCOUNT, "b_since": 0, "b_exclude": "", "b_day": DAY}
+    params = {"b_account": ACCOUNT, "b_since_s": 0, "b_own": 0, "b_exclude": "", "b_day": DAY}
     with store.read.connect() as conn:
         driver = conn.connection.dbapi_connection
         assert driver is not None

@@ -7,8 +7,10 @@ import sqlalchemy as sa
 from policy_service.storage import raw
 from policy_service.storage.engine import make_engines, migrate
 
+PARAMS = {"b_account": "a", "b_since_s": 0, "b_own": 0, "b_exclude": "", "b_day": "2026-01-01"}
 
-def test_in_flight_orders_are_found_by_index_not_by_walking_history(db_url: str) -> None:
+
+def test_usage_figures_are_read_by_index_not_by_walking_history(db_url: str) -> None:
     write, read = make_engines(db_url)
     try:
         migrate(write)
@@ -18,14 +20,17 @@ def test_in_flight_orders_are_found_by_index_not_by_walking_history(db_url: str)
             return  # the plan check below is SQLite's EXPLAIN QUERY PLAN
         usage = raw.Statements("sqlite").usage_all.sql
         with read.connect() as conn:
-            plan = conn.exec_driver_sql(
-                "EXPLAIN QUERY PLAN " + usage,
-                {"b_account": "a", "b_since": 0, "b_exclude": "", "b_day": "2026-01-01"},
-            ).all()
+            plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + usage, PARAMS).all()
         details = [row[-1] for row in plan]
         # The in-flight sum searches (account_hash, status); without the index it searched
         # by account_hash alone and walked every record the account ever had.
         assert any("ix_idem_account_status" in d and "status=?" in d for d in details), details
+        # The rate and the open orders come from the trigger-kept counts (migration 0003):
+        # neither walks the account's records of the last minute nor its open orders.
+        assert not any("ix_idem_account_time" in d for d in details), details
+        assert not any(" open_orders " in f" {d} " for d in details), details
+        assert any("rate_buckets" in d for d in details), details
+        assert any("open_order_counts" in d for d in details), details
     finally:
         write.dispose()
         read.dispose()
