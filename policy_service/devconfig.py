@@ -69,6 +69,7 @@ def dev_config(
             "tls": tls_section(pki_dir, "policy"),
             "deadline_s": 5,
             "sync_interval_s": 2,
+            "open_orders_check_s": 5,
         },
         "risk": {"policy_file": str(policy_file)},
         "storage": {"data_dir": str(data_dir), "url": f"sqlite:///{data_dir / 'policy.db'}"},
