@@ -105,17 +105,28 @@ class Holder:
         assert self.inside.wait(10)
 
 
+def queue_of_three(
+    group: GroupCommit,
+    read: Engine,
+    second: Callable[[Connection], None],
+    third: Callable[[Connection], None],
+) -> Writers:
+    """ "a" inserts 1 and holds the lock until "b" then "c" queue behind it; all finished."""
+    writers = Writers(group, read)
+    holder = Holder(lambda c: insert(c, 1))
+    holder.start(writers, "a")
+    writers.queue_behind("b", second, queued=1)
+    writers.queue_behind("c", third, queued=2)
+    holder.release.set()
+    writers.join()
+    return writers
+
+
 def test_queued_writers_share_one_commit_and_none_returns_before_it(engines) -> None:
     write, read = engines
     commits = commits_of(write)
     group = GroupCommit(write.connect)
-    writers = Writers(group, read)
-    holder = Holder(lambda c: insert(c, 1))
-    holder.start(writers, "a")
-    writers.queue_behind("b", lambda c: insert(c, 2), queued=1)
-    writers.queue_behind("c", lambda c: insert(c, 3), queued=2)
-    holder.release.set()
-    writers.join()
+    writers = queue_of_three(group, read, lambda c: insert(c, 2), lambda c: insert(c, 3))
     group.close()
 
     assert writers.results == {"a": "ok", "b": "ok", "c": "ok"}
@@ -129,18 +140,12 @@ def test_a_failed_writer_loses_only_its_own_work(engines) -> None:
     write, read = engines
     commits = commits_of(write)
     group = GroupCommit(write.connect)
-    writers = Writers(group, read)
 
     def fails(conn: Connection) -> None:
         insert(conn, 2)
         raise ValueError("refused after writing")
 
-    holder = Holder(lambda c: insert(c, 1))
-    holder.start(writers, "a")
-    writers.queue_behind("b", fails, queued=1)
-    writers.queue_behind("c", lambda c: insert(c, 3), queued=2)
-    holder.release.set()
-    writers.join()
+    writers = queue_of_three(group, read, fails, lambda c: insert(c, 3))
     group.close()
 
     assert writers.results["a"] == "ok" and writers.results["c"] == "ok"
@@ -152,7 +157,6 @@ def test_a_failed_writer_loses_only_its_own_work(engines) -> None:
 def test_a_failed_commit_fails_every_writer_of_the_batch_and_stores_nothing(engines) -> None:
     write, read = engines
     group = GroupCommit(write.connect)
-    writers = Writers(group, read)
     saw_mate: list[bool] = []
 
     def reads_then_refuses(conn: Connection) -> None:
@@ -160,13 +164,9 @@ def test_a_failed_commit_fails_every_writer_of_the_batch_and_stores_nothing(engi
         saw_mate.append(conn.execute(text("SELECT count(*) FROM item")).scalar() == 1)
         raise ValueError("refused on what it read")
 
-    holder = Holder(lambda c: insert(c, 1))
-    holder.start(writers, "a")
-    writers.queue_behind("b", reads_then_refuses, queued=1)
-    # A child whose parent does not exist: the deferred foreign key fails the COMMIT itself.
-    writers.queue_behind("c", lambda c: insert(c, 3, parent=99), queued=2)
-    holder.release.set()
-    writers.join()
+    # "c" inserts a child whose parent does not exist: the deferred foreign key fails the
+    # COMMIT itself.
+    writers = queue_of_three(group, read, reads_then_refuses, lambda c: insert(c, 3, parent=99))
 
     assert saw_mate == [True]
     assert all(isinstance(r, BatchFailed) for r in writers.results.values()), writers.results
@@ -194,13 +194,7 @@ def test_a_full_batch_commits_without_waiting_for_the_queue(engines) -> None:
     write, read = engines
     commits = commits_of(write)
     group = GroupCommit(write.connect, max_batch=2)
-    writers = Writers(group, read)
-    holder = Holder(lambda c: insert(c, 1))
-    holder.start(writers, "a")
-    writers.queue_behind("b", lambda c: insert(c, 2), queued=1)
-    writers.queue_behind("c", lambda c: insert(c, 3), queued=2)
-    holder.release.set()
-    writers.join()
+    writers = queue_of_three(group, read, lambda c: insert(c, 2), lambda c: insert(c, 3))
     group.close()
 
     assert set(writers.results.values()) == {"ok"}
