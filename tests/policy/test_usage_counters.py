@@ -168,3 +168,30 @@ def test_migration_when_rows_exist_then_counts_start_from_them(db_url: str) -> N
         write.dispose()
         if read is not write:
             read.dispose()
+
+
+def test_migration_when_downgraded_and_upgraded_again_then_counts_still_kept(db_url: str) -> None:
+    write, read = make_engines(db_url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    try:
+        migrate(write)
+        with write.connect() as conn:
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0002")
+            conn.commit()
+            tables = set(sa.inspect(conn).get_table_names())
+        assert not {"open_order_counts", "rate_buckets"} & tables
+        migrate(write)
+        store = SqlStore(write, read)
+        store.set_kill_switch(m.SwitchState.OPEN, "test", "t", "r", _draft(), 1)
+        _begin(store, "k1", T0)
+        _open(store, "k1", 7, T0 + 1)
+        store.close()
+        counted, opened, buckets, records = _counts(store)
+        assert counted == opened == {A: 1}
+        assert buckets == records == {A: 1}
+    finally:
+        write.dispose()
+        if read is not write:
+            read.dispose()
