@@ -169,12 +169,7 @@ class IdempotencyStore(PinnedReads):
                     )
                 self._refund(conn, record)
             if closed:
-                conn.execute(
-                    delete(open_orders).where(
-                        open_orders.c.account_hash == record.account_hash,
-                        open_orders.c.broker_order_id.in_(list(closed)),
-                    )
-                )
+                _uncount(conn, record.account_hash, closed)
             steps: list[raw.Step] = [
                 (
                     q.set_outcome,
@@ -262,13 +257,7 @@ class IdempotencyStore(PinnedReads):
         # Bounded IN lists: after a cancel-all there may be thousands.
         for start in range(0, len(ids), _FORGET_CHUNK):
             with self._tx() as conn:
-                result = conn.execute(
-                    delete(open_orders).where(
-                        open_orders.c.account_hash == account_hash,
-                        open_orders.c.broker_order_id.in_(ids[start : start + _FORGET_CHUNK]),
-                    )
-                )
-                removed += int(result.rowcount)
+                removed += _uncount(conn, account_hash, ids[start : start + _FORGET_CHUNK])
         return removed
 
     def prune_rate_buckets(self, before_s: int) -> int:
@@ -325,6 +314,17 @@ def _record_values(pending: PendingWrite, now_us: int) -> dict[str, Any]:
         "created_at_us": now_us,
         "updated_at_us": now_us,
     }
+
+
+def _uncount(conn: Connection, account_hash: str, broker_order_ids: Sequence[int]) -> int:
+    """Delete the account's open_orders rows of these orders; how many there were."""
+    result = conn.execute(
+        delete(open_orders).where(
+            open_orders.c.account_hash == account_hash,
+            open_orders.c.broker_order_id.in_(list(broker_order_ids)),
+        )
+    )
+    return int(result.rowcount)
 
 
 def _usage_params(account_hash: str, day: str, now_us: int, exclude: str) -> dict[str, Any]:
