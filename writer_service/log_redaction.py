@@ -40,16 +40,7 @@ class RedactGateway(logging.Filter):
 
 def install(host: str, port: int, client_id: int) -> Callable[[], None]:
     """Attach the filter to ib_async's loggers; returns the function that detaches it."""
-    flt = RedactGateway(host, port, client_id)
-    loggers = [logging.getLogger(name) for name in IB_LOGGERS]
-    for logger in loggers:
-        logger.addFilter(flt)
-
-    def uninstall() -> None:
-        for logger in loggers:
-            logger.removeFilter(flt)
-
-    return uninstall
+    return _attach(RedactGateway(host, port, client_id), IB_LOGGERS)
 
 
 class DropOrderChatter(logging.Filter):
@@ -63,14 +54,19 @@ class DropOrderChatter(logging.Filter):
 
 def quiet_order_chatter(level: str) -> Callable[[], None]:
     """Below DEBUG, drop ib_async's per-order INFO lines; returns what puts them back."""
-    loggers = [logging.getLogger(name) for name in IB_ORDER_LOGGERS]
-    flt = DropOrderChatter()
-    if logging.getLevelName(level.upper()) != logging.DEBUG:
-        for logger in loggers:
-            logger.addFilter(flt)
+    if logging.getLevelName(level.upper()) == logging.DEBUG:
+        return lambda: None
+    return _attach(DropOrderChatter(), IB_ORDER_LOGGERS)
 
-    def restore() -> None:
+
+def _attach(flt: logging.Filter, names: tuple[str, ...]) -> Callable[[], None]:
+    """Add FLT to the loggers NAMES; returns the function that removes it again."""
+    loggers = [logging.getLogger(name) for name in names]
+    for logger in loggers:
+        logger.addFilter(flt)
+
+    def detach() -> None:
         for logger in loggers:
             logger.removeFilter(flt)
 
-    return restore
+    return detach
