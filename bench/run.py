@@ -249,6 +249,22 @@ def latency_phases(
     say(f"  {close.line()}")
 
 
+def report(
+    results: dict[str, float],
+    key: str,
+    heading: str,
+    rate: float,
+    verdict: invariants.Verdict,
+    detail: str,
+) -> bool:
+    """Print one throughput run and keep its rate under KEY; whether its invariants held."""
+    results[key] = round(rate, 1)
+    say(f"\n(b) approved submits per second, {heading}")
+    say(f"  {detail}")
+    say(f"  invariants: {verdict.line()}")
+    return verdict.ok
+
+
 def sqlite_phase(
     args: argparse.Namespace,
     client: GateClient,
@@ -262,11 +278,8 @@ def sqlite_phase(
         [client], args.throughput_n, args.threads, sqlite_url, broker, procs, "sqlite",
         commits_port=METRICS_PORTS[procs[0].name],
     )  # fmt: skip
-    results["submits_per_s_sqlite"] = round(rate, 1)
-    say("\n(b) approved submits per second, SQLite (WAL, synchronous=FULL), one replica")
-    say(f"  {detail}")
-    say(f"  invariants: {verdict.line()}")
-    return verdict.ok
+    heading = "SQLite (WAL, synchronous=FULL), one replica"
+    return report(results, "submits_per_s_sqlite", heading, rate, verdict, detail)
 
 
 def postgres_phase(
@@ -302,11 +315,8 @@ def postgres_phase(
         [first, second, writer, sim], "postgres",
         {"postgres": postgres_cpu(cluster.datadir)},  # the server's share of the two cores
     )  # fmt: skip
-    results["submits_per_s_postgres_2_replicas"] = round(rate, 1)
-    say("\n(b) approved submits per second, PostgreSQL 15 (fsync, synchronous_commit on)")
-    say(f"  {detail}")
-    say(f"  invariants: {verdict.line()}")
-    return verdict.ok
+    heading = "PostgreSQL 15 (fsync, synchronous_commit on)"
+    return report(results, "submits_per_s_postgres_2_replicas", heading, rate, verdict, detail)
 
 
 if __name__ == "__main__":
