@@ -92,6 +92,7 @@ def get_path(doc: Mapping[str, Any], key: str, base: Path, default: str | None =
 class ServerConfig:
     listen: str
     tls: TLSFiles
+    cpus: frozenset[int] = frozenset()  # pinned at start: see livegate_common.cpus
 
 
 def server_config(doc: Mapping[str, Any], base: Path, default_listen: str) -> ServerConfig:
@@ -102,7 +103,18 @@ def server_config(doc: Mapping[str, Any], base: Path, default_listen: str) -> Se
             cert=get_path(doc, "server.tls.cert", base),
             key=get_path(doc, "server.tls.key", base),
         ),
+        cpus=cpus_config(doc),
     )
+
+
+def cpus_config(doc: Mapping[str, Any]) -> frozenset[int]:
+    """server.cpus: the CPU numbers to pin the process to; absent or empty: not pinned."""
+    raw = get(doc, "server.cpus", list, [])
+    if any(isinstance(c, bool) or not isinstance(c, int) or c < 0 for c in raw):
+        raise ConfigError("server.cpus", f"must be a list of CPU numbers (0, 1, ...), got {raw!r}")
+    if len(set(raw)) != len(raw):
+        raise ConfigError("server.cpus", f"names a CPU twice: {raw!r}")
+    return frozenset(raw)
 
 
 def principal_map(doc: Mapping[str, Any], known_scopes: frozenset[str]) -> PrincipalMap:

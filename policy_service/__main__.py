@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
 from pathlib import Path
 
-from livegate_common import logs
+from livegate_common import cpus, logs
 from livegate_common.config import ConfigError
 from livegate_common.metrics import start_exporter
 from policy_service import config as policy_config
@@ -27,6 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = policy_config.load(args.config)
         logs.configure("policy", config.log_level)
+        cpus.pin(config.server.cpus)  # before the server starts its threads
         service = build_service(config)
     except (ConfigError, FileNotFoundError) as exc:
         log.error("bad config", extra={"error": str(exc)})
@@ -45,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
             "listen": config.server.listen,
             "live_trading_enabled": config.live.enabled,
             "risk_policy_id": service.gate.policy.policy_id,
+            "cpus": sorted(os.sched_getaffinity(0)),
         },
     )
     try:

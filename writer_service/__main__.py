@@ -7,7 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from livegate_common import logs
+from livegate_common import cpus, logs
 from livegate_common.config import ConfigError
 from livegate_common.devconfig import WRITER_SERVICE_NAME
 from livegate_common.metrics import KILL_SWITCH_CLOSED, start_exporter
@@ -26,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     logs.configure("writer")
     try:
         config = writer_config.load(args.config)
+        cpus.pin(config.server.cpus)  # before the broker loop and the server start threads
     except (ConfigError, FileNotFoundError) as exc:
         log.error("bad config; not starting", extra={"error": str(exc)})
         return EXIT_CONFIG

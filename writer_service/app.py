@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -142,5 +143,8 @@ def start_writer(config: WriterConfig) -> WriterHandle:
         _unredact=unredact,
     )
     handle.watch_kill_switch()
-    log.info("serving", extra={"port": port, "role": config.role.value})
+    log.info(
+        "serving",
+        extra={"port": port, "role": config.role.value, "cpus": sorted(os.sched_getaffinity(0))},
+    )
     return handle

@@ -14,6 +14,7 @@ from policy_service import config as policy_config
 from policy_service import devconfig
 from policy_service.__main__ import main
 from tests.policy.harness import policy_doc, set_path
+from tests.support.affinity import one_cpu, thread_cpus
 
 
 def _doc(tmp_path: Path, dev_pki: Path, **overrides: Any) -> dict[str, Any]:
@@ -74,7 +75,13 @@ def test_dev_config_when_loaded_then_live_for_the_sim_account(
     assert Path(doc["risk"]["policy_file"]).is_file()
 
 
-def test_main_when_started_then_serves_json_logs_and_stops_on_sigterm(
+def test_main_when_cpus_cannot_be_pinned_then_exits_2(tmp_path: Path, dev_pki: Path) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump(_doc(tmp_path, dev_pki, server__cpus=[4095])))
+    assert main(["--config", str(path)]) == 2
+
+
+def test_main_when_started_pinned_then_serves_on_its_cpu_logs_json_and_stops_on_sigterm(
     tmp_path: Path, dev_pki: Path
 ) -> None:
     import json
@@ -90,6 +97,8 @@ def test_main_when_started_then_serves_json_logs_and_stops_on_sigterm(
     port = free_port()
     doc = devconfig.dev_config(dev_pki, tmp_path / "data", free_port(), "U1234567")
     doc["server"]["listen"] = f"127.0.0.1:{port}"
+    cpu = one_cpu()
+    doc["server"]["cpus"] = [cpu]
     path = tmp_path / "policy.yaml"
     path.write_text(yaml.safe_dump(doc))
     proc = subprocess.Popen(
@@ -109,10 +118,15 @@ def test_main_when_started_then_serves_json_logs_and_stops_on_sigterm(
             return bool(answer.status == health_pb2.HealthCheckResponse.SERVING)
 
         assert wait_until(serving, timeout_s=20)
+        # Every thread, the gRPC server's included, started after the pin or was moved by it.
+        threads = thread_cpus(proc.pid)
+        assert len(threads) > 3 and set(threads.values()) == {frozenset({cpu})}, threads
     finally:
         channel.close()
         proc.send_signal(signal.SIGTERM)
         _, stderr = proc.communicate(timeout=20)
     assert proc.returncode == 0
-    messages = [json.loads(line)["msg"] for line in stderr.splitlines() if line.startswith("{")]
+    lines = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+    messages = [line["msg"] for line in lines]
     assert "serving" in messages and messages[-1] == "stopped"
+    assert [line["cpus"] for line in lines if line["msg"] == "serving"] == [[cpu]]

@@ -16,6 +16,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from gateway_sim import GatewaySimulator
 from livegate_api.v1 import common_pb2, writer_pb2
+from tests.support.affinity import one_cpu, thread_cpus
 from tests.support.grpc_clients import channel_as
 from tests.support.net import free_port, wait_until
 from tests.support.sim import running_sim
@@ -190,6 +191,17 @@ def test_main_when_role_is_invalid_then_exits_2_naming_the_key(
     assert any("config key role" in str(line.get("error")) for line in lines)
 
 
+def test_main_when_cpus_cannot_be_pinned_then_exits_2_before_vault(
+    dev_pki: Path, vault: DevVault, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"  # reached only if pinning were skipped
+    doc = writer_document(dev_pki, vault, Role.W, tmp_path, gateway_port=1, vault_addr=dead)
+    doc["server"]["cpus"] = [4095]  # type: ignore[index]
+    assert _main_with(doc, tmp_path) == 2
+    lines = _json_lines(capsys.readouterr().err)
+    assert any("config key server.cpus" in str(line.get("error")) for line in lines)
+
+
 def test_main_when_probe_mismatches_then_exits_3_with_one_probe_line(
     dev_pki: Path, vault: DevVault, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -209,13 +221,15 @@ def test_main_when_probe_mismatches_then_exits_3_with_one_probe_line(
     assert re.search(r"\b(hvs|s)\.[A-Za-z0-9]{20,}", err) is None
 
 
-def test_process_when_started_and_sigterm_then_serves_then_exits_0(
+def test_process_when_started_pinned_and_sigterm_then_serves_on_its_cpu_then_exits_0(
     dev_pki: Path, vault: DevVault, tmp_path: Path
 ) -> None:
     with running_sim() as sim:
         doc = writer_document(dev_pki, vault, Role.W, tmp_path, gateway_port=sim.port)
         port = free_port()
         doc["server"]["listen"] = f"127.0.0.1:{port}"  # type: ignore[index]
+        cpu = one_cpu()
+        doc["server"]["cpus"] = [cpu]  # type: ignore[index]
         path = tmp_path / "writer.yaml"
         path.write_text(json.dumps(doc), encoding="utf-8")
         proc = subprocess.Popen(
@@ -234,6 +248,9 @@ def test_process_when_started_and_sigterm_then_serves_then_exits_0(
                 return bool(answer.status == health_pb2.HealthCheckResponse.SERVING)
 
             assert wait_until(serving, timeout_s=20, interval_s=0.2)
+            # The broker loop's thread and the gRPC server's all run on the one CPU.
+            threads = thread_cpus(proc.pid)
+            assert len(threads) > 3 and set(threads.values()) == {frozenset({cpu})}, threads
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=15) == 0
         finally:

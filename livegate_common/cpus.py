@@ -1,0 +1,37 @@
+"""Pins a service process, every thread of it, to the CPUs its config names (server.cpus).
+
+A livegate service runs Python on one core at a time (the GIL) but keeps some thirty threads:
+gRPC's poller and workers, the broker loop, the database. Left to float, those threads wake
+each other across cores at every GIL hand-off, and on a small host that cross-core traffic
+costs more CPU than the work (measured in bench/run.py: nearly twice the CPU per submit on a
+2-core host). Pinning each service to its own core(s) keeps the hand-offs on one core.
+"""
+
+from __future__ import annotations
+
+import os
+
+from livegate_common.config import ConfigError
+
+KEY = "server.cpus"
+
+
+def pin(cpus: frozenset[int]) -> None:
+    """Pin every thread of this process (and so every thread it starts later) to CPUS.
+
+    Raises ConfigError when none of CPUS can be used: a service asked to pin must not run
+    unpinned without saying so.
+    """
+    if not cpus:
+        return
+    try:
+        threads = [int(t) for t in os.listdir("/proc/self/task")]
+    except OSError:
+        threads = [0]
+    for tid in threads:
+        try:
+            os.sched_setaffinity(tid, cpus)
+        except ProcessLookupError:
+            continue  # the thread ended meanwhile
+        except OSError as exc:
+            raise ConfigError(KEY, f"cannot pin to CPUs {sorted(cpus)}: {exc.strerror}") from exc
