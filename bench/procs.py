@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -36,10 +37,19 @@ class Proc:
         terminate(self.process)
 
 
-def _spawn(name: str, argv: list[str], workdir: Path, port: int) -> Proc:
+def _spawn(
+    name: str, argv: list[str], workdir: Path, port: int, cpus: frozenset[int] = frozenset()
+) -> Proc:
     log_path = workdir / f"{name}.log"
+
+    def pin() -> None:  # in the child, before it runs Python
+        if cpus:
+            os.sched_setaffinity(0, cpus)
+
     with log_path.open("wb") as log_file:
-        process = subprocess.Popen(argv, stdout=log_file, stderr=subprocess.STDOUT, cwd=workdir)
+        process = subprocess.Popen(
+            argv, stdout=log_file, stderr=subprocess.STDOUT, cwd=workdir, preexec_fn=pin
+        )
     return Proc(name, process, log_path, port)
 
 
@@ -57,13 +67,15 @@ def wait_for(proc: Proc, ready: Callable[[str], bool], timeout_s: float) -> floa
     raise RuntimeError(f"{proc.name} not ready within {timeout_s}s: {proc.log_text()[-3000:]}")
 
 
-def start_sim(workdir: Path, account: str, name: str = "gateway-sim") -> Proc:
+def start_sim(
+    workdir: Path, account: str, name: str = "gateway-sim", cpus: frozenset[int] = frozenset()
+) -> Proc:
     argv = [
         PYTHON, "-m", "gateway_sim", "--port", "0", "--account", account,
         "--quote", "AAPL=189.20:189.30:189.25", "--quote", "SPY=500.00:500.10:500.05",
         "--log-level", "WARNING",
     ]  # fmt: skip
-    proc = _spawn(name, argv, workdir, 0)
+    proc = _spawn(name, argv, workdir, 0, cpus)
     wait_for(proc, lambda text: '"listening"' in text, 20)
     for line in proc.log_text().splitlines():
         if '"listening"' in line:

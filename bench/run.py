@@ -20,10 +20,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import invariants
 from bench.direct import DirectClient
 from bench.gate import GateClient, Ticket, WriterDirect, split
+from bench.layout import Layout
 from bench.measure import latency, run_concurrently, timed_sequence
 from bench.procs import Proc, start_service, start_sim
 from bench.profile import cpu_snapshot, cpu_split, postgres_cpu, profiled
 from bench.scrape import histogram_totals
+from livegate_common import cpus
 from livegate_common.pki import init_dev_pki
 from tests.policy.harness import policy_doc
 from tests.support.net import free_port
@@ -73,10 +75,17 @@ METRICS_PORTS: dict[str, int] = {}
 
 
 def start_policy(
-    name: str, pki: Path, workdir: Path, writer_port: int, db_url: str, hash_key: str | None
+    name: str,
+    pki: Path,
+    workdir: Path,
+    writer_port: int,
+    db_url: str,
+    hash_key: str | None,
+    cpus: frozenset[int],
 ) -> tuple[Proc, str]:
     data = workdir / name
     doc = policy_doc(pki, data, writer_port, db_url, BENCH_LIMITS)
+    doc["server"]["cpus"] = sorted(cpus)
     METRICS_PORTS[name] = free_port()
     doc["metrics"] = {"listen": f"127.0.0.1:{METRICS_PORTS[name]}"}
     if hash_key is not None:  # replicas share the account-hash key, as deployed replicas do
@@ -86,9 +95,15 @@ def start_policy(
 
 
 def start_writer(
-    pki: Path, vault: DevVault, workdir: Path, sim_port: int, name: str = "writer"
+    pki: Path,
+    vault: DevVault,
+    workdir: Path,
+    sim_port: int,
+    cpus: frozenset[int],
+    name: str = "writer",
 ) -> tuple[Proc, float]:
     doc = writer_document(pki, vault, Role.W, workdir, gateway_port=sim_port)
+    doc["server"]["cpus"] = sorted(cpus)
     # IB paces a connection at 50 messages/s; the simulator does not, and the throughput runs
     # would otherwise measure ib_async's pacing (45/s), not the gate. Real IB: leave it at 45.
     doc["broker"]["max_messages_per_s"] = 0
@@ -103,6 +118,7 @@ def throughput(
     broker: DirectClient,
     procs: list[Proc],
     label: str,
+    client_cpus: frozenset[int],
     extra: dict[str, Callable[[], tuple[float, float]]] | None = None,
     commits_port: int | None = None,
 ) -> tuple[float, invariants.Verdict, str]:
@@ -114,10 +130,15 @@ def throughput(
     # Each replica gets its own share, interleaved so the threads load both evenly.
     work = [(clients[i], t) for batch in zip(*shares, strict=False) for i, t in enumerate(batch)]
     batches = histogram_totals(commits_port, COMMIT_BATCH) if commits_port else (0.0, 0.0)
-    before = cpu_snapshot(procs, extra)
-    with profiled(procs, label):
-        result = run_concurrently(work, lambda pair: pair[0].submit(pair[1]), threads)
-    cpu = cpu_split(procs, before, result.seconds, result.done, extra)
+    floating = frozenset(os.sched_getaffinity(0))
+    cpus.pin(client_cpus)  # this process's threads, and the client threads it starts now
+    try:
+        before = cpu_snapshot(procs, extra)
+        with profiled(procs, label):
+            result = run_concurrently(work, lambda pair: pair[0].submit(pair[1]), threads)
+        cpu = cpu_split(procs, before, result.seconds, result.done, extra)
+    finally:
+        cpus.pin(floating)  # what the client starts later (PostgreSQL) floats again
     if commits_port:
         after = histogram_totals(commits_port, COMMIT_BATCH)
         writers, commits = after[0] - batches[0], after[1] - batches[1]
@@ -141,17 +162,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=24, help="concurrent client threads")
     parser.add_argument("--switch-n", type=int, default=20, help="kill-switch closes timed")
     parser.add_argument(
+        "--no-pin", action="store_true", help="let every process float over every CPU"
+    )
+    parser.add_argument(
         "--only",
         choices=["sqlite", "postgres"],
         help="run one throughput phase alone (for profiling); no JSON line",
     )
     args = parser.parse_args(argv)
+    args.layout = Layout.for_machine(pin=not args.no_pin)
     results: dict[str, float] = {}
     say(f"machine: {machine()}")
     say(
         "layout: simulator, writer and each policy replica run as their own processes; this "
-        "process is the client. All of them share the same CPUs, so every figure below includes "
-        "the other components' CPU use.\n"
+        "process is the client. All of them share the machine's CPUs, so every figure below "
+        "includes the other components' CPU use.\n"
         "pacing: IB's 50 messages/s per connection is turned off in the writer and the direct "
         "client (the simulator does not pace); against a real gateway each is capped at 45/s."
     )
@@ -161,16 +186,19 @@ def main(argv: list[str] | None = None) -> int:
         init_dev_pki(pki)
         vault = cleanup.enter_context(dev_vault())
         provision(vault.client())
-        sim = start_sim(workdir, ACCOUNT)
+        broker_side = args.layout.broker_side()
+        sim = start_sim(workdir, ACCOUNT, cpus=broker_side)
         cleanup.callback(sim.stop)
 
         # (d) writer cold start: spawn -> Vault unwrap + login -> broker -> probe -> serving.
-        writer, cold_s = start_writer(pki, vault, workdir, sim.port)
+        writer, cold_s = start_writer(pki, vault, workdir, sim.port, broker_side)
         cleanup.callback(writer.stop)
         results["writer_cold_start_s"] = round(cold_s, 3)
 
         sqlite_url = f"sqlite:///{workdir / 'policy-sqlite' / 'policy.db'}"
-        policy, _ = start_policy("policy-sqlite", pki, workdir, writer.port, sqlite_url, None)
+        policy, _ = start_policy(
+            "policy-sqlite", pki, workdir, writer.port, sqlite_url, None, args.layout.policy(0)
+        )
         cleanup.callback(policy.stop)
         client = GateClient(pki, policy.port, ACCOUNT)
         cleanup.callback(client.close)
@@ -276,9 +304,9 @@ def sqlite_phase(
     """(b) throughput on SQLite, one replica."""
     rate, verdict, detail = throughput(
         [client], args.throughput_n, args.threads, sqlite_url, broker, procs, "sqlite",
-        commits_port=METRICS_PORTS[procs[0].name],
+        args.layout.client(1), commits_port=METRICS_PORTS[procs[0].name],
     )  # fmt: skip
-    heading = "SQLite (WAL, synchronous=FULL), one replica"
+    heading = f"SQLite (WAL, synchronous=FULL), one replica\n  {args.layout.describe(1)}"
     return report(results, "submits_per_s_sqlite", heading, rate, verdict, detail)
 
 
@@ -294,17 +322,22 @@ def postgres_phase(
 
     A fresh simulator and writer, so the orders of the runs before do not tax this one.
     """
-    sim = start_sim(workdir, ACCOUNT, "gateway-sim-pg")
+    layout: Layout = args.layout
+    sim = start_sim(workdir, ACCOUNT, "gateway-sim-pg", layout.broker_side())
     cleanup.callback(sim.stop)
-    writer, _ = start_writer(pki, vault, workdir, sim.port, "writer-pg")
+    writer, _ = start_writer(pki, vault, workdir, sim.port, layout.broker_side(), "writer-pg")
     cleanup.callback(writer.stop)
     broker = DirectClient(sim.port, ACCOUNT)
     cleanup.callback(broker.close)
     cluster = cleanup.enter_context(postgres_cluster(durable=True))
     pg_url = cluster.create_database("bench")
-    first, key = start_policy("policy-pg-0", pki, workdir, writer.port, pg_url, None)
+    first, key = start_policy(
+        "policy-pg-0", pki, workdir, writer.port, pg_url, None, layout.policy(0)
+    )
     cleanup.callback(first.stop)
-    second, _ = start_policy("policy-pg-1", pki, workdir, writer.port, pg_url, key)
+    second, _ = start_policy(
+        "policy-pg-1", pki, workdir, writer.port, pg_url, key, layout.policy(1)
+    )
     cleanup.callback(second.stop)
     pg_clients = [GateClient(pki, p.port, ACCOUNT) for p in (first, second)]
     for c in pg_clients:
@@ -312,10 +345,10 @@ def postgres_phase(
     pg_clients[0].set_switch(True)
     rate, verdict, detail = throughput(
         pg_clients, args.throughput_n, args.threads, pg_url, broker,
-        [first, second, writer, sim], "postgres",
+        [first, second, writer, sim], "postgres", layout.client(2),
         {"postgres": postgres_cpu(cluster.datadir)},  # the server's share of the two cores
     )  # fmt: skip
-    heading = "PostgreSQL 15 (fsync, synchronous_commit on)"
+    heading = f"PostgreSQL 15 (fsync, synchronous_commit on)\n  {layout.describe(2)}"
     return report(results, "submits_per_s_postgres_2_replicas", heading, rate, verdict, detail)
 
 

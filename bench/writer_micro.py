@@ -68,7 +68,7 @@ def start_target(
     if path is not None:  # the child writer imports writer_service from PATH first
         os.environ["PYTHONPATH"] = path
     try:
-        writer, _ = start_writer(pki, vault, workdir, sim.port, f"writer-{label}")
+        writer, _ = start_writer(pki, vault, workdir, sim.port, frozenset(), f"writer-{label}")
     finally:
         if path is not None:
             if saved is None:

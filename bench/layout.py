@@ -1,0 +1,43 @@
+"""Which CPUs each benchmark process runs on: the deployment's pinning, on this machine.
+
+A service is one Python interpreter: it runs on one core at a time whatever its thread count,
+so a deployment pins it (server.cpus, livegate_common.cpus). The benchmark does the same, one
+policy replica per core in turn, the writer and the simulator together on the last core, and
+the client where the fewest replicas run. --no-pin leaves every process floating, to compare.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+NONE: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
+class Layout:
+    cores: tuple[int, ...]  # empty: nothing is pinned
+
+    @classmethod
+    def for_machine(cls, pin: bool) -> Layout:
+        cores = tuple(sorted(os.sched_getaffinity(0)))
+        return cls(cores if pin and len(cores) >= 2 else ())
+
+    def policy(self, replica: int) -> frozenset[int]:
+        return frozenset({self.cores[replica % len(self.cores)]}) if self.cores else NONE
+
+    def broker_side(self) -> frozenset[int]:
+        """The writer and the simulator: one core, next to each other as on the W host."""
+        return frozenset({self.cores[-1]}) if self.cores else NONE
+
+    def client(self, replicas: int) -> frozenset[int]:
+        return frozenset({self.cores[replicas % len(self.cores)]}) if self.cores else NONE
+
+    def describe(self, replicas: int) -> str:
+        if not self.cores:
+            return "not pinned: every process floats over every CPU (--no-pin, or one CPU)"
+        policies = ", ".join(f"replica {i} on CPU {min(self.policy(i))}" for i in range(replicas))
+        return (
+            f"pinned (server.cpus): policy {policies}; writer and simulator on CPU "
+            f"{min(self.broker_side())}; client on CPU {min(self.client(replicas))}"
+        )
