@@ -32,6 +32,9 @@ W_LIVE_SETTINGS: Mapping[str, Any] = {
     "livegate_policy_paper_to_live_checklist_acknowledged": True,
     "livegate_policy_allowed_accounts": ["U1234567"],
     "livegate_policy_risk_policy_id": "risk-2026-01",
+    # The live host pins each service to a core of its own; the others leave them unpinned.
+    "livegate_policy_cpus": [0],
+    "livegate_writer_cpus": [1],
 }
 # Paper settings on the non-live hosts: a DU account is allowed outside W.
 R_PAPER_SETTINGS: Mapping[str, Any] = {"livegate_policy_allowed_accounts": []}

@@ -81,10 +81,12 @@ def test_render_when_role_deployed_then_services_own_loaders_accept_the_configs(
     writer = writer_config.from_document(_doc(render, "etc/livegate/writer.yaml"), Path("/"))
     assert writer.role.value == role
     assert writer.vault.secret_path == f"livegate/{role}/broker"
+    assert writer.server.cpus == (frozenset({1}) if role == "W" else frozenset())
     doc = _under_root(_doc(render, "etc/livegate/policy.yaml"), render.root)
     assert isinstance(doc, dict)
     policy = policy_config.from_document(doc, Path("/"))
     assert policy.server.listen == "0.0.0.0:50051"
+    assert policy.server.cpus == (frozenset({0}) if role == "W" else frozenset())
     assert policy.storage_url == "sqlite:////var/lib/livegate/policy/policy.db"
     assert policy.audit.account_hash_key == render.fixture.account_hash_key.encode()
     assert policy.live.enabled is (role == "W")
