@@ -9,7 +9,10 @@ the client where the fewest replicas run. --no-pin leaves every process floating
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 NONE: frozenset[int] = frozenset()
 
@@ -41,3 +44,27 @@ class Layout:
             f"pinned (server.cpus): policy {policies}; writer and simulator on CPU "
             f"{min(self.broker_side())}; client on CPU {min(self.client(replicas))}"
         )
+
+
+@contextmanager
+def floating(pids: list[int], cpus: frozenset[int]) -> Iterator[None]:
+    """Every thread of PIDS may run on any of CPUS during the block; pinned as before after.
+
+    The same processes, warmed up, measured both ways: the baseline the pinned figure is a
+    ratio of. After the block every thread gets its process's main-thread CPUs back.
+    """
+    saved = {pid: frozenset(os.sched_getaffinity(pid)) for pid in pids}
+    _set_all(saved, lambda _pid: cpus)
+    try:
+        yield
+    finally:
+        _set_all(saved, saved.__getitem__)
+
+
+def _set_all(pids: dict[int, frozenset[int]], cpus_of: Callable[[int], frozenset[int]]) -> None:
+    for pid in pids:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            try:
+                os.sched_setaffinity(int(task.name), cpus_of(pid))
+            except ProcessLookupError:
+                continue  # the thread ended meanwhile
