@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import invariants
 from bench.direct import DirectClient
 from bench.gate import GateClient, Ticket, WriterDirect, split
-from bench.layout import Layout
+from bench.layout import Layout, floating
 from bench.measure import latency, run_concurrently, timed_sequence
 from bench.procs import Proc, start_service, start_sim
 from bench.profile import cpu_snapshot, cpu_split, postgres_cpu, profiled
@@ -307,7 +307,21 @@ def sqlite_phase(
         args.layout.client(1), commits_port=METRICS_PORTS[procs[0].name],
     )  # fmt: skip
     heading = f"SQLite (WAL, synchronous=FULL), one replica\n  {args.layout.describe(1)}"
-    return report(results, "submits_per_s_sqlite", heading, rate, verdict, detail)
+    ok = report(results, "submits_per_s_sqlite", heading, rate, verdict, detail)
+    layout: Layout = args.layout
+    if not layout.cores:
+        return ok
+    # The baseline of the pinning: the same (warm) processes, every thread free to float.
+    with floating([p.process.pid for p in procs], frozenset(layout.cores)):
+        base, base_verdict, base_detail = throughput(
+            [client], args.throughput_n, args.threads, sqlite_url, broker, procs,
+            "sqlite-floating", frozenset(), commits_port=METRICS_PORTS[procs[0].name],
+        )  # fmt: skip
+    say("\n(b) baseline: the same processes with nothing pinned (as --no-pin runs them)")
+    say(f"  {base_detail}")
+    say(f"  invariants: {base_verdict.line()}")
+    say(f"  pinned / floating: {rate / max(base, 1e-9):.2f}x the submits per second")
+    return ok and base_verdict.ok
 
 
 def postgres_phase(
