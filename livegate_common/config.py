@@ -107,13 +107,16 @@ def server_config(doc: Mapping[str, Any], base: Path, default_listen: str) -> Se
     )
 
 
+CPUS_KEY = "server.cpus"
+
+
 def cpus_config(doc: Mapping[str, Any]) -> frozenset[int]:
     """server.cpus: the CPU numbers to pin the process to; absent or empty: not pinned."""
-    raw = get(doc, "server.cpus", list, [])
+    raw = get(doc, CPUS_KEY, list, [])
     if any(isinstance(c, bool) or not isinstance(c, int) or c < 0 for c in raw):
-        raise ConfigError("server.cpus", f"must be a list of CPU numbers (0, 1, ...), got {raw!r}")
+        raise ConfigError(CPUS_KEY, f"must be a list of CPU numbers (0, 1, ...), got {raw!r}")
     if len(set(raw)) != len(raw):
-        raise ConfigError("server.cpus", f"names a CPU twice: {raw!r}")
+        raise ConfigError(CPUS_KEY, f"names a CPU twice: {raw!r}")
     return frozenset(raw)
 
 

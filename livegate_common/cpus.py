@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import os
 
-from livegate_common.config import ConfigError
-
-KEY = "server.cpus"
+from livegate_common.config import CPUS_KEY, ConfigError
 
 
 def pin(cpus: frozenset[int]) -> None:
@@ -34,4 +32,5 @@ def pin(cpus: frozenset[int]) -> None:
         except ProcessLookupError:
             continue  # the thread ended meanwhile
         except OSError as exc:
-            raise ConfigError(KEY, f"cannot pin to CPUs {sorted(cpus)}: {exc.strerror}") from exc
+            reason = f"cannot pin to CPUs {sorted(cpus)}: {exc.strerror}"
+            raise ConfigError(CPUS_KEY, reason) from exc
