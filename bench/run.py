@@ -8,6 +8,7 @@ import os
 import platform
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -21,7 +22,7 @@ from bench import invariants
 from bench.direct import DirectClient
 from bench.gate import GateClient, Ticket, WriterDirect, split
 from bench.layout import Layout, floating
-from bench.measure import latency, run_concurrently, timed_sequence
+from bench.measure import Latency, latency, run_concurrently, timed_sequence
 from bench.procs import Proc, start_service, start_sim
 from bench.profile import cpu_snapshot, cpu_split, postgres_cpu, profiled
 from bench.scrape import histogram_totals
@@ -263,18 +264,50 @@ def latency_phases(
     )
 
     # (c) kill-switch close: SetKillSwitch(CLOSED) returns after the writer is closed too.
-    closes = []
-    for _ in range(args.switch_n):
-        start = time.perf_counter()
-        response = client.set_switch(False)
-        closes.append(time.perf_counter() - start)
-        if not response.writer_synced:
-            raise RuntimeError("the writer was not closed before SetKillSwitch returned")
-        client.set_switch(True)
-    close = latency(closes)
+    close = latency([timed_close(client) for _ in range(args.switch_n)])
     results["killswitch_close_ms"] = round(close.p50_ms, 2)
     say("\n(c) kill-switch close (policy durable + writer closed), idle")
     say(f"  {close.line()}")
+    loaded = close_under_load(client, args)
+    say(f"  under load ({args.threads} client threads submitting when it is sent): {loaded.line()}")
+
+
+def timed_close(client: GateClient) -> float:
+    """Seconds SetKillSwitch(CLOSED) took; the switch is open again afterwards."""
+    start = time.perf_counter()
+    response = client.set_switch(False)
+    seconds = time.perf_counter() - start
+    if not response.writer_synced:
+        raise RuntimeError("the writer was not closed before SetKillSwitch returned")
+    client.set_switch(True)
+    return seconds
+
+
+def close_under_load(client: GateClient, args: argparse.Namespace) -> Latency:
+    """The operator's close in the middle of a burst of submits (those after it are refused).
+
+    The close queues behind the submits already in the policy's workers and waits for the
+    writer's writes in flight: what an operator waits for on a busy desk.
+    """
+    rounds, per_round = max(1, args.switch_n // 4), 300
+    tickets = client.tickets(rounds * per_round)
+    layout: Layout = args.layout
+    floating_cpus = frozenset(os.sched_getaffinity(0))
+    cpus.pin(layout.client(1))  # where the throughput run's client threads run
+    closes = []
+    try:
+        for i in range(rounds):
+            burst = tickets[i * per_round : (i + 1) * per_round]
+            load = threading.Thread(
+                target=run_concurrently, args=(burst, client.submit, args.threads)
+            )
+            load.start()
+            time.sleep(0.1)  # the burst is under way: every client thread has a submit in flight
+            closes.append(timed_close(client))
+            load.join(timeout=60)
+    finally:
+        cpus.pin(floating_cpus)
+    return latency(closes)
 
 
 def report(
