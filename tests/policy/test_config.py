@@ -75,10 +75,13 @@ def test_dev_config_when_loaded_then_live_for_the_sim_account(
     assert Path(doc["risk"]["policy_file"]).is_file()
 
 
-def test_main_when_cpus_cannot_be_pinned_then_exits_2(tmp_path: Path, dev_pki: Path) -> None:
+def test_main_when_cpus_cannot_be_pinned_then_exits_2_naming_the_key(
+    tmp_path: Path, dev_pki: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "policy.yaml"
     path.write_text(yaml.safe_dump(_doc(tmp_path, dev_pki, server__cpus=[4095])))
     assert main(["--config", str(path)]) == 2
+    assert "config key server.cpus: cannot pin to CPUs [4095]" in capsys.readouterr().err
 
 
 def test_main_when_started_pinned_then_serves_on_its_cpu_logs_json_and_stops_on_sigterm(
