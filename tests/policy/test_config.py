@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +81,14 @@ def test_main_when_cpus_cannot_be_pinned_then_exits_2_naming_the_key(
 ) -> None:
     path = tmp_path / "policy.yaml"
     path.write_text(yaml.safe_dump(_doc(tmp_path, dev_pki, server__cpus=[4095])))
-    assert main(["--config", str(path)]) == 2
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        assert main(["--config", str(path)]) == 2
+    finally:
+        # main() logs through a handler on capsys's stream, which closes with this test.
+        root.handlers[:] = handlers
+        root.setLevel(level)
     assert "config key server.cpus: cannot pin to CPUs [4095]" in capsys.readouterr().err
 
 
