@@ -9,10 +9,11 @@ the client where the fewest replicas run. --no-pin leaves every process floating
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
+
+from livegate_common import cpus as cpus_module
 
 NONE: frozenset[int] = frozenset()
 
@@ -54,17 +55,10 @@ def floating(pids: list[int], cpus: frozenset[int]) -> Iterator[None]:
     ratio of. After the block every thread gets its process's main-thread CPUs back.
     """
     saved = {pid: frozenset(os.sched_getaffinity(pid)) for pid in pids}
-    _set_all(saved, lambda _pid: cpus)
+    for pid in pids:
+        cpus_module.pin(cpus, pid)
     try:
         yield
     finally:
-        _set_all(saved, saved.__getitem__)
-
-
-def _set_all(pids: dict[int, frozenset[int]], cpus_of: Callable[[int], frozenset[int]]) -> None:
-    for pid in pids:
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            try:
-                os.sched_setaffinity(int(task.name), cpus_of(pid))
-            except ProcessLookupError:
-                continue  # the thread ended meanwhile
+        for pid, own in saved.items():
+            cpus_module.pin(own, pid)

@@ -14,8 +14,9 @@ import os
 from livegate_common.config import CPUS_KEY, ConfigError
 
 
-def pin(cpus: frozenset[int]) -> None:
-    """Pin every thread of this process (and so every thread it starts later) to CPUS.
+def pin(cpus: frozenset[int], pid: int | None = None) -> None:
+    """Pin every thread of process PID (this one by default) to CPUS; threads it starts later
+    inherit the pin.
 
     Raises ConfigError when none of CPUS can be used: a service asked to pin must not run
     unpinned without saying so.
@@ -23,9 +24,9 @@ def pin(cpus: frozenset[int]) -> None:
     if not cpus:
         return
     try:
-        threads = [int(t) for t in os.listdir("/proc/self/task")]
+        threads = [int(t) for t in os.listdir(f"/proc/{pid or 'self'}/task")]
     except OSError:
-        threads = [0]
+        threads = [pid or 0]
     for tid in threads:
         try:
             os.sched_setaffinity(tid, cpus)
