@@ -48,6 +48,18 @@ class Layout:
 
 
 @contextmanager
+def client_on(cpus: frozenset[int]) -> Iterator[None]:
+    """This process (the client) and the threads it starts in the block on CPUS; floats after,
+    so what it starts later (PostgreSQL) floats too."""
+    before = frozenset(os.sched_getaffinity(0))
+    cpus_module.pin(cpus)
+    try:
+        yield
+    finally:
+        cpus_module.pin(before)
+
+
+@contextmanager
 def floating(pids: list[int], cpus: frozenset[int]) -> Iterator[None]:
     """Every thread of PIDS may run on any of CPUS during the block; pinned as before after.
 

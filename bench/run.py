@@ -21,12 +21,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import invariants
 from bench.direct import DirectClient
 from bench.gate import GateClient, Ticket, WriterDirect, split
-from bench.layout import Layout, floating
+from bench.layout import Layout, client_on, floating
 from bench.measure import Latency, latency, run_concurrently, timed_sequence
 from bench.procs import Proc, start_service, start_sim
 from bench.profile import cpu_snapshot, cpu_split, postgres_cpu, profiled
 from bench.scrape import histogram_totals
-from livegate_common import cpus
 from livegate_common.pki import init_dev_pki
 from tests.policy.harness import policy_doc
 from tests.support.net import free_port
@@ -131,15 +130,11 @@ def throughput(
     # Each replica gets its own share, interleaved so the threads load both evenly.
     work = [(clients[i], t) for batch in zip(*shares, strict=False) for i, t in enumerate(batch)]
     batches = histogram_totals(commits_port, COMMIT_BATCH) if commits_port else (0.0, 0.0)
-    floating = frozenset(os.sched_getaffinity(0))
-    cpus.pin(client_cpus)  # this process's threads, and the client threads it starts now
-    try:
+    with client_on(client_cpus):
         before = cpu_snapshot(procs, extra)
         with profiled(procs, label):
             result = run_concurrently(work, lambda pair: pair[0].submit(pair[1]), threads)
         cpu = cpu_split(procs, before, result.seconds, result.done, extra)
-    finally:
-        cpus.pin(floating)  # what the client starts later (PostgreSQL) floats again
     if commits_port:
         after = histogram_totals(commits_port, COMMIT_BATCH)
         writers, commits = after[0] - batches[0], after[1] - batches[1]
@@ -292,10 +287,8 @@ def close_under_load(client: GateClient, args: argparse.Namespace) -> Latency:
     rounds, per_round = max(1, args.switch_n // 4), 300
     tickets = client.tickets(rounds * per_round)
     layout: Layout = args.layout
-    floating_cpus = frozenset(os.sched_getaffinity(0))
-    cpus.pin(layout.client(1))  # where the throughput run's client threads run
     closes = []
-    try:
+    with client_on(layout.client(1)):  # where the throughput run's client threads run
         for i in range(rounds):
             burst = tickets[i * per_round : (i + 1) * per_round]
             load = threading.Thread(
@@ -305,8 +298,6 @@ def close_under_load(client: GateClient, args: argparse.Namespace) -> Latency:
             time.sleep(0.1)  # the burst is under way: every client thread has a submit in flight
             closes.append(timed_close(client))
             load.join(timeout=60)
-    finally:
-        cpus.pin(floating_cpus)
     return latency(closes)
 
 
