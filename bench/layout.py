@@ -28,14 +28,18 @@ class Layout:
         return cls(cores if pin and len(cores) >= 2 else ())
 
     def policy(self, replica: int) -> frozenset[int]:
-        return frozenset({self.cores[replica % len(self.cores)]}) if self.cores else NONE
+        return self._core(replica)
 
     def broker_side(self) -> frozenset[int]:
         """The writer and the simulator: one core, next to each other as on the W host."""
-        return frozenset({self.cores[-1]}) if self.cores else NONE
+        return self._core(-1)
 
     def client(self, replicas: int) -> frozenset[int]:
-        return frozenset({self.cores[replicas % len(self.cores)]}) if self.cores else NONE
+        return self._core(replicas)
+
+    def _core(self, index: int) -> frozenset[int]:
+        """The INDEXth core, round the machine's cores; nothing when nothing is pinned."""
+        return frozenset({self.cores[index % len(self.cores)]}) if self.cores else NONE
 
     def describe(self, replicas: int) -> str:
         if not self.cores:
