@@ -35,6 +35,11 @@ class GateClient:
             policy_pb2_grpc.PolicyServiceStub(c) for c in self._channels
         )
 
+    @property
+    def channel(self) -> grpc.Channel:
+        """The upstream caller's mTLS channel to the policy service."""
+        return self._channels[0]
+
     def close(self) -> None:
         for channel in self._channels:
             channel.close()
@@ -110,6 +115,11 @@ class WriterDirect:
             ),
             timeout=15,
         )
+
+    @property
+    def channel(self) -> grpc.Channel:
+        """The policy identity's mTLS channel to the writer, as the policy service holds it."""
+        return self._channel
 
     def close(self) -> None:
         self._channel.close()

@@ -13,6 +13,9 @@ from pathlib import Path
 
 from bench.procs import Proc
 
+# The issue's throughput target: what the CPU budget line measures the run against.
+TARGET_PER_S = 500
+
 
 @contextmanager
 def profiled(procs: list[Proc], label: str) -> Iterator[None]:
@@ -109,15 +112,21 @@ def cpu_split(
     """
     per = 1000 / max(count, 1)
     parts = []
+    total = 0.0
     now = {p.name: cpu_seconds(p.process.pid) for p in procs}
     now.update({name: sample() for name, sample in (extra or {}).items()})
+    client = os.times()
+    now["client"] = (client.user, client.system)
     for name, (user, system) in now.items():
         user, system = user - before[name][0], system - before[name][1]
+        total += (user + system) * per
         parts.append(f"{name} {(user + system) * per:.2f} ({system * per:.2f} sys)")
-    client = os.times()
-    user, system = client.user - before["client"][0], client.system - before["client"][1]
-    parts.append(f"client {(user + system) * per:.2f} ({system * per:.2f} sys)")
-    return f"CPU ms per submit: {', '.join(parts)} (wall {seconds * per:.2f})"
+    cores = os.cpu_count() or 1
+    return (
+        f"CPU ms per submit: {', '.join(parts)} (wall {seconds * per:.2f})\n"
+        f"  all of them: {total:.2f} ms per submit; {TARGET_PER_S}/s on {cores} CPUs "
+        f"allows {cores * 1000 / TARGET_PER_S:.2f}"
+    )
 
 
 def cpu_snapshot(

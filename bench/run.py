@@ -18,7 +18,7 @@ from typing import Any
 # `python bench/run.py` puts bench/ on the path, not the repository root the imports below need.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import invariants
+from bench import floors, invariants
 from bench.direct import DirectClient
 from bench.gate import GateClient, Ticket, WriterDirect, split
 from bench.layout import Layout, client_on, floating
@@ -203,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         cleanup.callback(broker.close)
 
         if args.only is None:
-            latency_phases(args, client, writer, broker, pki, cleanup, results)
+            latency_phases(args, client, writer, broker, pki, cleanup, results, sqlite_url)
         ok = True
         if args.only in (None, "sqlite"):
             ok = sqlite_phase(args, client, [policy, writer, sim], broker, sqlite_url, results)
@@ -232,6 +232,7 @@ def latency_phases(
     pki: Path,
     cleanup: ExitStack,
     results: dict[str, float],
+    sqlite_url: str,
 ) -> None:
     """(a) submit latency through the gate vs the same order straight at the simulator; (c)."""
     warm = 30
@@ -257,6 +258,8 @@ def latency_phases(
         f"  cost of the gate: +{gate.p50_ms - direct.p50_ms:.2f} ms p50, "
         f"+{gate.p99_ms - direct.p99_ms:.2f} ms p99, ratio {gate.p50_ms / direct.p50_ms:.1f}x"
     )
+    db_dir = Path(sqlite_url.removeprefix("sqlite:///")).parent
+    path_floor(args.latency_n, client, writer_only, db_dir, gate, alone, direct)
 
     # (c) kill-switch close: SetKillSwitch(CLOSED) returns after the writer is closed too.
     close = latency([timed_close(client) for _ in range(args.switch_n)])
@@ -265,6 +268,37 @@ def latency_phases(
     say(f"  {close.line()}")
     loaded = close_under_load(client, args)
     say(f"  under load ({args.threads} client threads submitting when it is sent): {loaded.line()}")
+
+
+def path_floor(
+    count: int,
+    client: GateClient,
+    writer_only: WriterDirect,
+    db_dir: Path,
+    gate: Latency,
+    alone: Latency,
+    direct: Latency,
+) -> None:
+    """Split the gate's p50 into the path it cannot avoid and the services' own work."""
+    to_policy = floors.hop(client.channel, count).p50_ms
+    to_writer = floors.hop(writer_only.channel, count).p50_ms
+    commit = floors.durable_append(db_dir, count).p50_ms
+    floor = direct.p50_ms + to_policy + to_writer + 2 * commit
+    writer_own = alone.p50_ms - to_writer - direct.p50_ms
+    policy_own = gate.p50_ms - alone.p50_ms - to_policy - 2 * commit
+    say("  where the gate's p50 goes (each floor timed alone here, p50):")
+    say(f"    the order at the broker (direct):                    {direct.p50_ms:5.2f} ms")
+    say(f"    mTLS hop client -> policy (a health check):          {to_policy:5.2f} ms")
+    say(f"    mTLS hop policy -> writer (a health check):          {to_writer:5.2f} ms")
+    say(f"    two durable commits (4 KiB append + fsync, each):    {commit:5.2f} ms")
+    say(
+        f"    the path's floor: {floor:.2f} ms, +{floor - direct.p50_ms:.2f} ms over direct; "
+        f"a +2 ms gate leaves {direct.p50_ms + 2 - floor:.2f} ms for both services' own work"
+    )
+    say(
+        f"    their own work now: writer {writer_own:.2f} ms, policy {policy_own:.2f} ms "
+        f"(reads, both transactions without their fsync, servicer)"
+    )
 
 
 def timed_close(client: GateClient) -> float:

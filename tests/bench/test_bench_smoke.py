@@ -34,3 +34,8 @@ def test_bench_when_run_small_then_invariants_hold_and_last_line_has_every_key()
     # SQLite pinned, its floating baseline, PostgreSQL: each run's invariants were checked.
     assert result.stdout.count("invariants: OK") == (3 if pinned else 2)
     assert ("pinned / floating:" in result.stdout) is pinned
+    # The latency's split into the path's floor and the services' own work, and each
+    # throughput run's CPU total against the budget the throughput target allows.
+    assert "the path's floor:" in result.stdout
+    assert "their own work now: writer" in result.stdout
+    assert result.stdout.count("all of them:") == (3 if pinned else 2)
