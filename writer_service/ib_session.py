@@ -90,9 +90,12 @@ class IbSession:
         # The highest order id this session has seen or used; see next_order_id.
         self._high_id = 0
         self._rescan_ids = True
-        # orderRef -> its first trade, so finding a key at the broker is not a walk of them all.
+        # orderRef -> its first trade, and (account, order id) -> its first trade, so finding a
+        # key or an order at the broker is not a walk of every trade of the session (a cancel
+        # on a busy day: 1.1 ms on the loop with 12,000 trades, measured).
         self._by_ref: dict[str, Trade] = {}
-        self._refs_stale = True
+        self._by_id: dict[tuple[str, int], Trade] = {}
+        self._index_stale = True
         self._raw_open: dict[int, tuple[Contract, Order, OrderState]] = {}
         self._target: tuple[str, int, int, float] | None = None
         self._stopping = False
@@ -131,8 +134,8 @@ class IbSession:
         ib.disconnectedEvent += self._on_disconnected
         ib.orderStatusEvent += self._on_order_event
         ib.openOrderEvent += self._on_order_event
-        ib.openOrderEvent += self._remember_ref
-        ib.newOrderEvent += self._remember_ref
+        ib.openOrderEvent += self._remember
+        ib.newOrderEvent += self._remember
         wrapper: Any = ib.wrapper
         original_open, original_next = wrapper.openOrder, wrapper.nextValidId
 
@@ -144,7 +147,7 @@ class IbSession:
 
         def next_valid_id(order_id: int) -> None:
             # A new id from the gateway (at every connect): rescan what the session holds.
-            self._rescan_ids = self._refs_stale = True
+            self._rescan_ids = self._index_stale = True
             original_next(order_id)
 
         wrapper.openOrder, wrapper.nextValidId = open_order, next_valid_id
@@ -324,7 +327,7 @@ class IbSession:
             if task.done() and not refusals:
                 await asyncio.sleep(grace_s)  # a refusal sent just after the end still counts
         # The answer may hold orders with ids next_order_id must skip, and refs to remember.
-        self._rescan_ids = self._refs_stale = True
+        self._rescan_ids = self._index_stale = True
         if refusals:
             task.cancel()
             return QueryOutcome([], refused=refusals[0])
@@ -347,7 +350,7 @@ class IbSession:
     async def executions(self, timeout_s: float) -> list[Any]:
         self._require_connected()
         fills = list(await asyncio.wait_for(self.ib.reqExecutionsAsync(), timeout_s))
-        self._rescan_ids = self._refs_stale = True
+        self._rescan_ids = self._index_stale = True
         return fills
 
     async def what_if(self, contract: Contract, order: Order, timeout_s: float) -> WhatIfOutcome:
@@ -495,29 +498,43 @@ class IbSession:
     def raw_open(self, order_id: int) -> tuple[Contract, Order, OrderState] | None:
         return self._raw_open.get(order_id)
 
-    def trades(self) -> list[Trade]:
-        return list(self.ib.trades())
-
     def open_trades(self) -> list[Trade]:
         """Trades not filled or cancelled yet (ib_async's view, kept current by order events)."""
         return list(self.ib.openTrades())
 
-    def _remember_ref(self, trade: Trade) -> None:
-        if trade.order.orderRef:
-            self._by_ref.setdefault(trade.order.orderRef, trade)
+    def _remember(self, trade: Trade) -> None:
+        order = trade.order
+        if order.orderRef:
+            self._by_ref.setdefault(order.orderRef, trade)
+        if order.orderId > 0:
+            self._by_id.setdefault((order.account, order.orderId), trade)
+
+    def _fresh_index(self) -> None:
+        """Kept from the order events; rebuilt by one walk after a connect or an order query,
+        which can bring trades (or fresh Trade objects) without those events."""
+        if self._index_stale:
+            self._index_stale = False
+            self._by_ref, self._by_id = {}, {}
+            for trade in self.ib.trades():
+                self._remember(trade)
 
     def trade_by_ref(self, ref: str) -> Trade | None:
-        """The first trade of the session carrying orderRef REF (as a walk of trades() finds).
-
-        Kept from the order events; rebuilt by one walk after a connect or an order query,
-        which can bring trades (or fresh Trade objects) without those events.
-        """
-        if self._refs_stale:
-            self._refs_stale = False
-            self._by_ref = {}
-            for trade in self.ib.trades():
-                self._remember_ref(trade)
+        """The first trade of the session carrying orderRef REF (as a walk of trades() finds)."""
+        self._fresh_index()
         return self._by_ref.get(ref)
+
+    def trade_by_id(self, account: str, order_id: int) -> Trade | None:
+        """The first trade of the session with this account and order id (as a walk finds)."""
+        self._fresh_index()
+        trade = self._by_id.get((account, order_id))
+        if trade is not None:
+            return trade
+        # A miss walks them all once more: an order the events did not show us (its id given
+        # in place, say) is still found, and a miss is rare (an unknown id: NOT_FOUND).
+        for trade in self.ib.trades():
+            if trade.order.orderId == order_id and trade.order.account == account:
+                return trade
+        return None
 
     def _require_connected(self) -> None:
         if not self.ib.isConnected():

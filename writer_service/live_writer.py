@@ -308,10 +308,10 @@ class LiveOrderWriter:
         return self._index.find_ref(ref)
 
     def _trade(self, account: str, broker_order_id: int) -> Trade:
-        for trade in self._session.trades():
-            if trade.order.orderId == broker_order_id and trade.order.account == account:
-                return trade
-        raise errors.order_not_found(f"{broker_order_id} in account {account}")
+        trade = self._session.trade_by_id(account, broker_order_id)
+        if trade is None:
+            raise errors.order_not_found(f"{broker_order_id} in account {account}")
+        return trade
 
 
 def _holds(order: Order, qty: Decimal, limit: Decimal | None, stop: Decimal | None) -> bool:
