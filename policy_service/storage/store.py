@@ -30,7 +30,6 @@ from policy_service.storage.tables import (
 )
 
 log = logging.getLogger(__name__)
-MINUTE_US = 60_000_000
 
 
 class RiskPolicyConflict(RuntimeError):
