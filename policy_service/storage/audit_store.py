@@ -80,7 +80,7 @@ def append(
     q = raw.statements(conn)
     prepared = draft if isinstance(draft, PreparedEvent) else prepare(draft, now_us)
     if q.append_event is not None and prepared.pieces is not None:
-        params = {k: v for k, v in prepared.event.items() if k not in _SERVER_SIDE}
+        params = {k: v for k, v in prepared.event.items() if k not in raw.EVENT_SERVER_SIDE}
         params["h_head"], params["h_middle"], params["h_tail"] = prepared.pieces
         cursors = raw.batch(conn, [*before, (q.append_event, params)], commit=commit)
         row = raw.first_of(cursors[-1], q.append_event)
@@ -100,8 +100,6 @@ def append(
     return int(event["event_id"])
 
 
-# Filled in by the server from the locked head row.
-_SERVER_SIDE = frozenset(("event_id", "prev_hash", "hash"))
 # Stand-ins for the two head-dependent values while the canonical JSON is built: the largest
 # bigint (no real id) and a non-hex string (no real hash).
 _ID_MARK = 9_223_372_036_854_775_807

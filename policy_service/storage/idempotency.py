@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, delete, select, update
-from sqlalchemy.exc import IntegrityError, NoResultFound, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from policy_service import reasons
 from policy_service.domain import model as m
@@ -95,7 +95,7 @@ class IdempotencyStore(PinnedReads):
                 # inside this transaction, which then rolls back: nothing of them stays.
                 cursors = raw.batch(conn, steps)
                 try:
-                    switch = switch_from(_one_of(cursors[0], q.switch))
+                    switch = switch_from(raw.one_of(cursors[0], q.switch))
                     if switch.state is not m.SwitchState.OPEN:
                         raise _Abort(BeginResult(denial=closed(switch)))
                     existing = raw.first_of(cursors[1], q.record)
@@ -274,13 +274,6 @@ class IdempotencyStore(PinnedReads):
 
 class _Raced(Exception):
     """The pending row's key was inserted by another request first (the insert did nothing)."""
-
-
-def _one_of(cursor: Any, query: raw.Query) -> Any:
-    row = raw.first_of(cursor, query)
-    if row is None:
-        raise NoResultFound("No row was found when one was required")
-    return row
 
 
 def _idem_record(row: Any) -> IdemRecord:

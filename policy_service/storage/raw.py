@@ -165,7 +165,12 @@ def execute_plain(conn: Connection, sql: str) -> None:
 
 def one(conn: Connection, query: Query, params: Any = None) -> Any:
     """The single row; no row is an error, as Result.one()."""
-    row = first(conn, query, params)
+    return one_of(run(conn, query, params), query)
+
+
+def one_of(cursor: Any, query: Query) -> Any:
+    """The first row of CURSOR (as first_of), which must have one; closes it."""
+    row = first_of(cursor, query)
     if row is None:
         raise NoResultFound("No row was found when one was required")
     return row
@@ -217,6 +222,8 @@ _EVENT_COLS: Final = (
     "approval_id idempotency_key broker_order_id kill_switch_state risk_policy_id outcome "
     "status_code reason gate_step detail prev_hash hash"
 ).split()
+# The audit event's columns append_event fills in on the server, from the locked head row.
+EVENT_SERVER_SIDE: Final = frozenset(("event_id", "prev_hash", "hash"))
 _INSERT_RECORD_COLS: Final = (
     "idempotency_key request_hash kind account_hash status approval_ids notional new_orders "
     "day created_at_us updated_at_us"
@@ -330,7 +337,7 @@ class Statements:
         # would need JSON escaping (never: it is always a hex digest or "") makes event_id
         # NULL, which the NOT NULL column refuses: the statement fails, nothing is written.
         # None on SQLite, which has no such CTE and no round trips to save.
-        ev_cols = [c for c in _EVENT_COLS if c not in ("event_id", "prev_hash", "hash")]
+        ev_cols = [c for c in _EVENT_COLS if c not in EVENT_SERVER_SIDE]
         self.append_event: Query | None = (
             q(
                 "WITH head AS (SELECT last_event_id + 1 AS event_id, last_hash AS prev_hash "
