@@ -59,16 +59,21 @@ def profiled(procs: list[Proc], label: str) -> Iterator[None]:
                 recorder.kill()
 
 
+def _stat_fields(pid: int) -> list[str]:
+    """/proc/PID/stat after the command name (which may hold spaces): state is field 0."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def cpu_seconds(pid: int) -> tuple[float, float]:
     """User and system CPU seconds PID has used so far (all its threads), from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    fields = _stat_fields(pid)
     tick = os.sysconf("SC_CLK_TCK")
     return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 def _stat_times(pid: int) -> tuple[int, int, int]:
     """(parent pid, user + children's user ticks, system + children's system ticks) of PID."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    fields = _stat_fields(pid)
     return int(fields[1]), int(fields[11]) + int(fields[13]), int(fields[12]) + int(fields[14])
 
 
@@ -113,11 +118,7 @@ def cpu_split(
     per = 1000 / max(count, 1)
     parts = []
     total = 0.0
-    now = {p.name: cpu_seconds(p.process.pid) for p in procs}
-    now.update({name: sample() for name, sample in (extra or {}).items()})
-    client = os.times()
-    now["client"] = (client.user, client.system)
-    for name, (user, system) in now.items():
+    for name, (user, system) in cpu_snapshot(procs, extra).items():
         user, system = user - before[name][0], system - before[name][1]
         total += (user + system) * per
         parts.append(f"{name} {(user + system) * per:.2f} ({system * per:.2f} sys)")
