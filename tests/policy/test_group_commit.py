@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from sqlalchemy import Connection, Engine, event, text
 
 from policy_service.storage.engine import make_engines
 from policy_service.storage.group_commit import BatchFailed, GroupCommit
+from tests.support.net import wait_until
 
 
 @pytest.fixture()
@@ -45,13 +45,6 @@ def insert(conn: Connection, item: int, parent: int | None = None) -> None:
     conn.execute(text("INSERT INTO item (id, parent) VALUES (:i, :p)"), {"i": item, "p": parent})
 
 
-def wait_until(check: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + 10
-    while not check():
-        assert time.monotonic() < deadline, "condition not reached in 10 s"
-        time.sleep(0.001)
-
-
 class Writers:
     """Runs writers on threads; what each ended with, and what a reader saw when it returned."""
 
@@ -79,7 +72,7 @@ class Writers:
     def queue_behind(self, name: str, work: Callable[[Connection], None], queued: int) -> None:
         """Start a writer and wait until it waits for the lock (QUEUED writers waiting)."""
         self.start(name, work)
-        wait_until(lambda: self.group.queued() >= queued)
+        assert wait_until(lambda: self.group.queued() >= queued, interval_s=0.001)
 
     def join(self) -> None:
         for thread in self._threads:
