@@ -345,10 +345,15 @@ def report(
 ) -> bool:
     """Print one throughput run and keep its rate under KEY; whether its invariants held."""
     results[key] = round(rate, 1)
-    say(f"\n(b) approved submits per second, {heading}")
+    show(f"(b) approved submits per second, {heading}", detail, verdict)
+    return verdict.ok
+
+
+def show(title: str, detail: str, verdict: invariants.Verdict) -> None:
+    """A throughput run's heading, figures and invariant check."""
+    say(f"\n{title}")
     say(f"  {detail}")
     say(f"  invariants: {verdict.line()}")
-    return verdict.ok
 
 
 def sqlite_phase(
@@ -375,9 +380,8 @@ def sqlite_phase(
             [client], args.throughput_n, args.threads, sqlite_url, broker, procs,
             "sqlite-floating", frozenset(), commits_port=METRICS_PORTS[procs[0].name],
         )  # fmt: skip
-    say("\n(b) baseline: the same processes with nothing pinned (as --no-pin runs them)")
-    say(f"  {base_detail}")
-    say(f"  invariants: {base_verdict.line()}")
+    title = "(b) baseline: the same processes with nothing pinned (as --no-pin runs them)"
+    show(title, base_detail, base_verdict)
     say(f"  pinned / floating: {rate / max(base, 1e-9):.2f}x the submits per second")
     return ok and base_verdict.ok
 
