@@ -165,7 +165,9 @@ class WriterServicer(writer_pb2_grpc.WriterServiceServicer):
         return _kill_switch(self._s.kill_switch.snapshot())
 
     @rpc
-    def SetKillSwitch(self, request: Any, context: Any, p: Principal) -> common_pb2.KillSwitch:
+    def SetKillSwitch(
+        self, request: Any, context: Any, p: Principal
+    ) -> writer_pb2.WriterKillSwitchAnswer:
         wire.bounded(request.request_id, "request_id", wire.MAX_REQUEST_ID, required=False)
         wire.bounded(request.reason, "reason", wire.MAX_REASON, required=False)
         states = {v: k for k, v in _STATES.items()}
@@ -176,7 +178,7 @@ class WriterServicer(writer_pb2_grpc.WriterServiceServicer):
         snapshot = self._s.writer.sync_kill_switch(
             states[request.state], request.reason, p.name, request.version
         )
-        return _kill_switch(snapshot)
+        return writer_pb2.WriterKillSwitchAnswer(kill_switch=_kill_switch(snapshot))
 
     @rpc
     def CancelAllOrders(

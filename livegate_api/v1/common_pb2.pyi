@@ -1,10 +1,11 @@
 import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Mapping as _Mapping
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
@@ -131,7 +132,7 @@ class OrderChanges(_message.Message):
     def __init__(self, quantity: _Optional[str] = ..., limit_price: _Optional[str] = ..., stop_price: _Optional[str] = ..., time_in_force: _Optional[_Union[TimeInForce, str]] = ...) -> None: ...
 
 class BrokerOrder(_message.Message):
-    __slots__ = ("broker_order_id", "perm_id", "account_id", "order", "status", "filled", "remaining", "avg_fill_price", "order_ref", "parent_id", "oca_group")
+    __slots__ = ("broker_order_id", "perm_id", "account_id", "order", "status", "filled", "remaining", "avg_fill_price", "order_ref", "parent_id", "oca_group", "messages")
     BROKER_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     PERM_ID_FIELD_NUMBER: _ClassVar[int]
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -143,6 +144,7 @@ class BrokerOrder(_message.Message):
     ORDER_REF_FIELD_NUMBER: _ClassVar[int]
     PARENT_ID_FIELD_NUMBER: _ClassVar[int]
     OCA_GROUP_FIELD_NUMBER: _ClassVar[int]
+    MESSAGES_FIELD_NUMBER: _ClassVar[int]
     broker_order_id: int
     perm_id: int
     account_id: str
@@ -154,7 +156,18 @@ class BrokerOrder(_message.Message):
     order_ref: str
     parent_id: int
     oca_group: str
-    def __init__(self, broker_order_id: _Optional[int] = ..., perm_id: _Optional[int] = ..., account_id: _Optional[str] = ..., order: _Optional[_Union[Order, _Mapping]] = ..., status: _Optional[str] = ..., filled: _Optional[str] = ..., remaining: _Optional[str] = ..., avg_fill_price: _Optional[str] = ..., order_ref: _Optional[str] = ..., parent_id: _Optional[int] = ..., oca_group: _Optional[str] = ...) -> None: ...
+    messages: _containers.RepeatedCompositeFieldContainer[BrokerMessage]
+    def __init__(self, broker_order_id: _Optional[int] = ..., perm_id: _Optional[int] = ..., account_id: _Optional[str] = ..., order: _Optional[_Union[Order, _Mapping]] = ..., status: _Optional[str] = ..., filled: _Optional[str] = ..., remaining: _Optional[str] = ..., avg_fill_price: _Optional[str] = ..., order_ref: _Optional[str] = ..., parent_id: _Optional[int] = ..., oca_group: _Optional[str] = ..., messages: _Optional[_Iterable[_Union[BrokerMessage, _Mapping]]] = ...) -> None: ...
+
+class BrokerMessage(_message.Message):
+    __slots__ = ("code", "message", "broker_order_id")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    BROKER_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    code: int
+    message: str
+    broker_order_id: int
+    def __init__(self, code: _Optional[int] = ..., message: _Optional[str] = ..., broker_order_id: _Optional[int] = ...) -> None: ...
 
 class KillSwitch(_message.Message):
     __slots__ = ("state", "reason", "changed_by", "changed_at", "version")
@@ -169,3 +182,15 @@ class KillSwitch(_message.Message):
     changed_at: _timestamp_pb2.Timestamp
     version: int
     def __init__(self, state: _Optional[_Union[KillSwitchState, str]] = ..., reason: _Optional[str] = ..., changed_by: _Optional[str] = ..., changed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version: _Optional[int] = ...) -> None: ...
+
+class InFlightWrite(_message.Message):
+    __slots__ = ("request_id", "operation", "idempotency_key", "broker_order_id")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    OPERATION_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    BROKER_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    operation: str
+    idempotency_key: str
+    broker_order_id: int
+    def __init__(self, request_id: _Optional[str] = ..., operation: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., broker_order_id: _Optional[int] = ...) -> None: ...

@@ -17,10 +17,21 @@ class PreviewKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PREVIEW_KIND_ORDER: _ClassVar[PreviewKind]
     PREVIEW_KIND_MODIFY: _ClassVar[PreviewKind]
     PREVIEW_KIND_BRACKET_LEG: _ClassVar[PreviewKind]
+
+class WriterSwitchState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    WRITER_SWITCH_STATE_UNSPECIFIED: _ClassVar[WriterSwitchState]
+    WRITER_SWITCH_STATE_CONFIRMED_CLOSED: _ClassVar[WriterSwitchState]
+    WRITER_SWITCH_STATE_CONFIRMED_OPEN: _ClassVar[WriterSwitchState]
+    WRITER_SWITCH_STATE_NOT_CONFIRMED: _ClassVar[WriterSwitchState]
 PREVIEW_KIND_UNSPECIFIED: PreviewKind
 PREVIEW_KIND_ORDER: PreviewKind
 PREVIEW_KIND_MODIFY: PreviewKind
 PREVIEW_KIND_BRACKET_LEG: PreviewKind
+WRITER_SWITCH_STATE_UNSPECIFIED: WriterSwitchState
+WRITER_SWITCH_STATE_CONFIRMED_CLOSED: WriterSwitchState
+WRITER_SWITCH_STATE_CONFIRMED_OPEN: WriterSwitchState
+WRITER_SWITCH_STATE_NOT_CONFIRMED: WriterSwitchState
 
 class LimitCheck(_message.Message):
     __slots__ = ("name", "passed", "reason", "metadata")
@@ -266,16 +277,20 @@ class SetKillSwitchRequest(_message.Message):
     def __init__(self, state: _Optional[_Union[_common_pb2.KillSwitchState, str]] = ..., reason: _Optional[str] = ..., cancel_all_open_orders: _Optional[bool] = ...) -> None: ...
 
 class SetKillSwitchResponse(_message.Message):
-    __slots__ = ("kill_switch", "writer_synced", "cancelled_orders", "audit_event_id")
+    __slots__ = ("kill_switch", "writer_synced", "cancelled_orders", "audit_event_id", "writer_state", "writer_in_flight")
     KILL_SWITCH_FIELD_NUMBER: _ClassVar[int]
     WRITER_SYNCED_FIELD_NUMBER: _ClassVar[int]
     CANCELLED_ORDERS_FIELD_NUMBER: _ClassVar[int]
     AUDIT_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    WRITER_STATE_FIELD_NUMBER: _ClassVar[int]
+    WRITER_IN_FLIGHT_FIELD_NUMBER: _ClassVar[int]
     kill_switch: _common_pb2.KillSwitch
     writer_synced: bool
     cancelled_orders: int
     audit_event_id: int
-    def __init__(self, kill_switch: _Optional[_Union[_common_pb2.KillSwitch, _Mapping]] = ..., writer_synced: _Optional[bool] = ..., cancelled_orders: _Optional[int] = ..., audit_event_id: _Optional[int] = ...) -> None: ...
+    writer_state: WriterSwitchState
+    writer_in_flight: _containers.RepeatedCompositeFieldContainer[_common_pb2.InFlightWrite]
+    def __init__(self, kill_switch: _Optional[_Union[_common_pb2.KillSwitch, _Mapping]] = ..., writer_synced: _Optional[bool] = ..., cancelled_orders: _Optional[int] = ..., audit_event_id: _Optional[int] = ..., writer_state: _Optional[_Union[WriterSwitchState, str]] = ..., writer_in_flight: _Optional[_Iterable[_Union[_common_pb2.InFlightWrite, _Mapping]]] = ...) -> None: ...
 
 class GetLiveStatusRequest(_message.Message):
     __slots__ = ()

@@ -134,6 +134,14 @@ class WriterSetKillSwitchRequest(_message.Message):
     version: int
     def __init__(self, request_id: _Optional[str] = ..., state: _Optional[_Union[_common_pb2.KillSwitchState, str]] = ..., reason: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
 
+class WriterKillSwitchAnswer(_message.Message):
+    __slots__ = ("kill_switch", "in_flight")
+    KILL_SWITCH_FIELD_NUMBER: _ClassVar[int]
+    IN_FLIGHT_FIELD_NUMBER: _ClassVar[int]
+    kill_switch: _common_pb2.KillSwitch
+    in_flight: _containers.RepeatedCompositeFieldContainer[_common_pb2.InFlightWrite]
+    def __init__(self, kill_switch: _Optional[_Union[_common_pb2.KillSwitch, _Mapping]] = ..., in_flight: _Optional[_Iterable[_Union[_common_pb2.InFlightWrite, _Mapping]]] = ...) -> None: ...
+
 class CancelAllOrdersRequest(_message.Message):
     __slots__ = ("request_id", "reason")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]

@@ -73,7 +73,7 @@ class WriterServiceStub:
         self.SetKillSwitch = channel.unary_unary(
                 '/livegate.v1.WriterService/SetKillSwitch',
                 request_serializer=livegate__api_dot_v1_dot_writer__pb2.WriterSetKillSwitchRequest.SerializeToString,
-                response_deserializer=livegate__api_dot_v1_dot_common__pb2.KillSwitch.FromString,
+                response_deserializer=livegate__api_dot_v1_dot_writer__pb2.WriterKillSwitchAnswer.FromString,
                 _registered_method=True)
         self.CancelAllOrders = channel.unary_unary(
                 '/livegate.v1.WriterService/CancelAllOrders',
@@ -143,7 +143,10 @@ class WriterServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def SetKillSwitch(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """CLOSED always closes, whatever its version; OPEN needs a version newer than the writer's.
+        Answers at once, never waiting for the broker: writes already sent are listed, writes
+        not yet sent are refused.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -208,7 +211,7 @@ def add_WriterServiceServicer_to_server(servicer, server):
             'SetKillSwitch': grpc.unary_unary_rpc_method_handler(
                     servicer.SetKillSwitch,
                     request_deserializer=livegate__api_dot_v1_dot_writer__pb2.WriterSetKillSwitchRequest.FromString,
-                    response_serializer=livegate__api_dot_v1_dot_common__pb2.KillSwitch.SerializeToString,
+                    response_serializer=livegate__api_dot_v1_dot_writer__pb2.WriterKillSwitchAnswer.SerializeToString,
             ),
             'CancelAllOrders': grpc.unary_unary_rpc_method_handler(
                     servicer.CancelAllOrders,
@@ -441,7 +444,7 @@ class WriterService:
             target,
             '/livegate.v1.WriterService/SetKillSwitch',
             livegate__api_dot_v1_dot_writer__pb2.WriterSetKillSwitchRequest.SerializeToString,
-            livegate__api_dot_v1_dot_common__pb2.KillSwitch.FromString,
+            livegate__api_dot_v1_dot_writer__pb2.WriterKillSwitchAnswer.FromString,
             options,
             channel_credentials,
             insecure,

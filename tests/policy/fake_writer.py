@@ -192,8 +192,10 @@ class FakeWriter(writer_pb2_grpc.WriterServiceServicer):
             if request.version >= self.state.kill_switch_version:
                 self.state.kill_switch = request.state
                 self.state.kill_switch_version = request.version
-            return common_pb2.KillSwitch(
-                state=self.state.kill_switch, version=self.state.kill_switch_version
+            return writer_pb2.WriterKillSwitchAnswer(
+                kill_switch=common_pb2.KillSwitch(
+                    state=self.state.kill_switch, version=self.state.kill_switch_version
+                )
             )
 
     def GetKillSwitch(self, request: Any, context: grpc.ServicerContext) -> Any:

@@ -164,7 +164,8 @@ def test_set_kill_switch_when_version_is_older_then_ignored(running: RunningWrit
         ),
         timeout=5,
     )
-    assert opened.state == common_pb2.KILL_SWITCH_STATE_OPEN and opened.version == 5
+    switch = opened.kill_switch
+    assert switch.state == common_pb2.KILL_SWITCH_STATE_OPEN and switch.version == 5
     _close(running, version=4)
     current = running.policy.GetKillSwitch(writer_pb2.WriterGetKillSwitchRequest(), timeout=5)
     assert (current.state, current.version) == (common_pb2.KILL_SWITCH_STATE_OPEN, 5)
