@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,22 +9,11 @@ from typing import Any, Final
 
 from livegate_common import config as cfg
 from livegate_common.identity import PrincipalMap
+from livegate_common.roles import Role
 from livegate_common.scopes import WRITER_SCOPES
 
 ENV_PREFIX: Final = "LIVEGATE_WRITER"
 DEFAULT_LISTEN: Final = "127.0.0.1:50052"
-
-
-class Role(enum.Enum):
-    """The instance role: which credentials this host holds and what the probe must prove."""
-
-    W = "W"
-    R = "R"
-    ABH = "ABH"
-
-    @property
-    def may_trade(self) -> bool:
-        return self is Role.W
 
 
 @dataclass(frozen=True)
