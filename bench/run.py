@@ -28,6 +28,7 @@ from bench.profile import cpu_snapshot, cpu_split, postgres_cpu, profiled
 from bench.scrape import histogram_totals
 from livegate_common.pki import init_dev_pki
 from livegate_common.vault_layout import provision
+from policy_service.audit_keysource import ensure_dev_keyring
 from tests.policy.harness import policy_doc
 from tests.support.net import free_port
 from tests.support.postgres import postgres_cluster
@@ -90,6 +91,8 @@ def start_policy(
     doc["metrics"] = {"listen": f"127.0.0.1:{METRICS_PORTS[name]}"}
     if hash_key is not None:  # replicas share the account-hash key, as deployed replicas do
         doc["audit"]["account_hash_key"] = hash_key
+    # ... and the audit keyring: one file per benchmark run, as one Vault path per role.
+    doc["audit"]["keyring_file"] = str(ensure_dev_keyring(workdir / "audit-keyring.json"))
     proc, _ = start_service(name, "policy_service", doc, workdir)
     return proc, doc["audit"]["account_hash_key"]
 

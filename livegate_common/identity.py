@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextvars
+import hashlib
+import ssl
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -15,6 +17,7 @@ from livegate_common.metrics import record_refusal
 from livegate_common.refusals import PlumbingRefusal, RefusalSink, request_id_of
 
 SAN_PROPERTY: Final = "x509_subject_alternative_name"
+PEM_PROPERTY: Final = "x509_pem_cert"
 REASON_UNMAPPED: Final = "PRINCIPAL_NOT_CONFIGURED"
 
 
@@ -68,6 +71,17 @@ def peer_sans(context: grpc.ServicerContext) -> list[str]:
     return [v.decode("utf-8", "replace") for v in values]
 
 
+def peer_cert_sha256(context: grpc.ServicerContext) -> str:
+    """sha256 (hex) of the peer certificate's DER, or "" if the transport did not give one."""
+    values: bytes | Iterable[bytes] = context.auth_context().get(PEM_PROPERTY) or []
+    pem = values if isinstance(values, bytes) else next(iter(values), b"")
+    try:
+        der = ssl.PEM_cert_to_DER_cert(pem.decode("ascii"))
+    except (ValueError, UnicodeDecodeError):
+        return ""
+    return hashlib.sha256(der).hexdigest()
+
+
 class RequireMappedPrincipal(PerMethodInterceptor):
     """Refuses every call, health and reflection included, from a SAN the config does not map.
 
@@ -89,7 +103,8 @@ class RequireMappedPrincipal(PerMethodInterceptor):
         if principal is not None:
             return _checked.set((self._principals, principal))
         message = "the client certificate's SAN is not mapped to a principal"
-        metadata = {"sans": ",".join(sans)[:256]}
+        # The fingerprint tells apart certificates whose SANs are alike (or absent).
+        metadata = {"sans": ",".join(sans)[:256], "cert_sha256": peer_cert_sha256(context)}
         record_refusal(REASON_UNMAPPED)
         self._on_refusal(
             PlumbingRefusal(

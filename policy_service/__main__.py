@@ -13,11 +13,14 @@ from pathlib import Path
 from livegate_common import cpus, logs
 from livegate_common.config import ConfigError
 from livegate_common.metrics import start_exporter
+from livegate_common.vault_client import VaultStartError
 from policy_service import config as policy_config
 from policy_service.metrics import register_state_gauges
 from policy_service.server import build_service
 
 log = logging.getLogger("livegate.policy")
+# As the writer's: a Vault failure that a restart cannot fix (the secret id is single-use).
+EXIT_VAULT = 4
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,6 +36,10 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, FileNotFoundError) as exc:
         log.error("bad config", extra={"error": str(exc)})
         return 2
+    except VaultStartError as exc:
+        # The audit keyring: without it no event can be linked, so nothing may be decided.
+        log.error("vault", extra={"error": str(exc)})
+        return EXIT_VAULT
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

@@ -13,11 +13,10 @@ from livegate_common.config import ConfigError
 from livegate_common.identity import PrincipalMap
 from livegate_common.scopes import POLICY_SCOPES
 from livegate_common.tls import TLSFiles
+from policy_service.audit_config import AuditConfig, audit_config
 
 ENV_PREFIX: Final = "LIVEGATE_POLICY"
 DEFAULT_LISTEN: Final = "127.0.0.1:50051"
-# Seven years: the record-keeping horizon live trading needs (seed requirement).
-MIN_RETENTION_DAYS: Final = 2555
 _ACCOUNT_RE: Final = re.compile(r"^[A-Za-z0-9]{1,32}$")
 
 
@@ -28,14 +27,6 @@ class LiveTradingConfig:
     allowed_accounts: frozenset[str]
     risk_policy_id: str
     checklist_acknowledged: bool
-
-
-@dataclass(frozen=True)
-class AuditConfig:
-    retention_days: int
-    export_before_purge: bool
-    export_dir: Path
-    account_hash_key: bytes
 
 
 @dataclass(frozen=True)
@@ -110,35 +101,6 @@ def _live(doc: Mapping[str, Any]) -> LiveTradingConfig:
     )
 
 
-def _audit(doc: Mapping[str, Any], base: Path, data_dir: Path) -> AuditConfig:
-    retention = cfg.get(doc, "audit.retention_days", int, MIN_RETENTION_DAYS)
-    if retention < MIN_RETENTION_DAYS:
-        raise ConfigError(
-            "audit.retention_days", f"must be >= {MIN_RETENTION_DAYS}, got {retention}"
-        )
-    export_first = cfg.get(doc, "audit.export_before_purge", bool, True)
-    if not export_first:
-        raise ConfigError(
-            "audit.export_before_purge", "must be true: purge needs a verified export"
-        )
-    inline = cfg.get(doc, "audit.account_hash_key", str, "")
-    if inline:
-        key = inline.encode()
-    else:
-        key_file = cfg.get_path(doc, "audit.account_hash_key_file", base)
-        if not key_file.is_file():
-            raise ConfigError("audit.account_hash_key_file", f"{key_file} does not exist")
-        key = key_file.read_bytes().strip()
-    if len(key) < 16:
-        raise ConfigError("audit.account_hash_key_file", "the key must be at least 16 bytes")
-    return AuditConfig(
-        retention_days=retention,
-        export_before_purge=export_first,
-        export_dir=cfg.get_path(doc, "audit.export_dir", base, str(data_dir / "audit-exports")),
-        account_hash_key=key,
-    )
-
-
 def _writer(doc: Mapping[str, Any], base: Path) -> WriterClientConfig:
     return WriterClientConfig(
         address=cfg.get(doc, "writer.address", str),
@@ -164,7 +126,7 @@ def from_document(doc: Mapping[str, Any], base: Path) -> PolicyConfig:
         log_level=cfg.get(doc, "logging.level", str, "INFO"),
         metrics_listen=cfg.get(doc, "metrics.listen", str, ""),
         live=_live(doc),
-        audit=_audit(doc, base, data_dir),
+        audit=audit_config(doc, base, data_dir),
         writer=_writer(doc, base),
         risk_policy_file=cfg.get_path(doc, "risk.policy_file", base),
         storage_url=cfg.get(doc, "storage.url", str, default_url),

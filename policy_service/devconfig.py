@@ -11,6 +11,7 @@ import yaml
 
 from livegate_common.devconfig import policy_principals, tls_section
 from livegate_common.pki import spiffe_id
+from policy_service.audit_keysource import ensure_dev_keyring
 
 DEV_RISK_POLICY_ID = "dev-risk-policy"
 
@@ -36,7 +37,8 @@ def dev_risk_policy() -> dict[str, Any]:
 def dev_config(
     pki_dir: Path, data_dir: Path, writer_port: int, account: str, listen: str = "127.0.0.1:50051"
 ) -> dict[str, Any]:
-    """The config document; also writes the risk policy and the account-hash key into DATA_DIR."""
+    """The config document; also writes the risk policy, the account-hash key and the audit
+    keyring (0600, refused if wider) into DATA_DIR."""
     data_dir.mkdir(parents=True, exist_ok=True)
     policy_file = data_dir / "risk-policy.yaml"
     policy_file.write_text(yaml.safe_dump(dev_risk_policy(), sort_keys=False), encoding="utf-8")
@@ -61,6 +63,9 @@ def dev_config(
             "export_before_purge": True,
             "export_dir": str(data_dir / "audit-exports"),
             "account_hash_key_file": str(key_file),
+            # Dev only: on a deployed host the keyring comes from Vault (audit.vault).
+            "keyring_file": str(ensure_dev_keyring(data_dir / "audit-keyring.json")),
+            "anchor_file": str(data_dir / "audit-anchors.jsonl"),
         },
         "writer": {
             "address": f"127.0.0.1:{writer_port}",

@@ -150,5 +150,45 @@ AUDIT_CHAIN_BROKEN: Final = "AUDIT_CHAIN_BROKEN"
 """VerifyAudit: an event's prev_hash is not the previous event's hash."""
 AUDIT_HEAD_MISMATCH: Final = "AUDIT_HEAD_MISMATCH"
 """VerifyAudit: the last events were removed (the chain head names a later event)."""
+AUDIT_LINK_MISMATCH: Final = "AUDIT_LINK_MISMATCH"
+"""VerifyAudit: a keyed event's link is not the HMAC of its content under its key (edited,
+or relinked without the key)."""
+AUDIT_KEY_UNKNOWN: Final = "AUDIT_KEY_UNKNOWN"
+"""VerifyAudit: an event names a key id the keyring does not hold (metadata: key_id)."""
+AUDIT_KEY_DOWNGRADE: Final = "AUDIT_KEY_DOWNGRADE"
+"""VerifyAudit: an unkeyed (legacy sha256) event after the keyed chain began, or a chain whose
+newest event is unkeyed."""
+AUDIT_KEY_SWITCH_UNRECORDED: Final = "AUDIT_KEY_SWITCH_UNRECORDED"
+"""VerifyAudit: the key changes at an event that is not a rotation naming the old key's last
+link."""
+AUDIT_PURGE_UNRECORDED: Final = "AUDIT_PURGE_UNRECORDED"
+"""VerifyAudit: the chain starts later than its last recorded purge says (events removed
+without a purge event, or the purge pointer moved)."""
+AUDIT_PURGE_EXPORT_MISMATCH: Final = "AUDIT_PURGE_EXPORT_MISMATCH"
+"""VerifyAudit: the export a purge event names no longer matches the manifest digest it
+recorded."""
+AUDIT_CHAIN_TRUNCATED: Final = "AUDIT_CHAIN_TRUNCATED"
+"""VerifyAudit: an anchor (or this process) saw events the chain no longer holds, or holds
+others in their place (cut back, then appended to again); names the first one that differs."""
+AUDIT_ANCHOR_REWOUND: Final = "AUDIT_ANCHOR_REWOUND"
+"""VerifyAudit: the anchor file lost anchors this process wrote (an older anchor replayed)."""
+AUDIT_ANCHOR_INVALID: Final = "AUDIT_ANCHOR_INVALID"
+"""VerifyAudit: an anchor in the anchor file fails its MAC, sequence or link to the one before."""
+AUDIT_ANCHOR_MISSING: Final = "AUDIT_ANCHOR_MISSING"
+"""VerifyAudit: no anchor covers the chain although it holds events older than the anchor
+interval (not ok, not broken: see the runbook)."""
+AUDIT_ANCHOR_BEHIND: Final = "AUDIT_ANCHOR_BEHIND"
+"""VerifyAudit: events this process appended are older than the anchor interval and still
+unanchored (the anchor file cannot be written?)."""
+AUDIT_PURGE_POINT_UNKNOWN: Final = "AUDIT_PURGE_POINT_UNKNOWN"
+"""PurgeAudit: the database's purge function found no event with the planned id and link."""
+AUDIT_MANIFEST_INVALID: Final = "AUDIT_MANIFEST_INVALID"
+"""verify-export: the manifest's MAC fails, or its file's digest, count or range differs."""
+
+# --- flood control ----------------------------------------------------------------------------
+REFUSAL_RATE_EXCEEDED: Final = "REFUSAL_RATE_EXCEEDED"
+"""RESOURCE_EXHAUSTED: the principal was refused more often than audit.refusal_limit_per_min
+within the minute; its calls are answered without running until the minute ends (metadata:
+refusals, limit_per_min, retry_after_s)."""
 INTERNAL_ERROR: Final = "INTERNAL_ERROR"
 """An unexpected error; logged with the request id, nothing half-written."""

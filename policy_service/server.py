@@ -15,16 +15,23 @@ from livegate_api.v1 import policy_pb2_grpc
 from livegate_common.config import ConfigError
 from livegate_common.devconfig import POLICY_SERVICE_NAME
 from livegate_common.server import create_server, mark_serving
+from livegate_common.vault_client import VaultConfig
+from policy_service.audit_anchors import AnchorFile, AnchorWriter
+from policy_service.audit_keysource import read_keyring_vault
 from policy_service.audit_ops import AuditOps
+from policy_service.audit_watch import AuditVerifier, AuditWatch
 from policy_service.config import PolicyConfig
 from policy_service.domain import risk_policy
+from policy_service.domain.audit_chain import ChainKeeper
 from policy_service.domain.gate import Gate
 from policy_service.domain.killswitch import KillSwitchService
 from policy_service.domain.open_orders import OpenOrderSync
 from policy_service.domain.ports import Clock, Writer
 from policy_service.domain.previews import Previews
+from policy_service.domain.refusal_flood import RefusalFlood
 from policy_service.domain.settings import GateSettings
 from policy_service.plumbing_audit import audit_sink
+from policy_service.refusal_summaries import flush_refusal_summaries
 from policy_service.servicer import PolicyServicer
 from policy_service.storage.engine import make_engines, migrate
 from policy_service.storage.store import RiskPolicyConflict, SqlStore
@@ -74,6 +81,10 @@ class PolicyService:
     sync_interval_s: float
     open_orders: OpenOrderSync
     open_orders_check_s: float
+    anchors: AnchorWriter
+    watch: AuditWatch
+    verify_interval_s: float
+    refusal_interval_s: float
     _closers: list[object] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _loops: list[threading.Thread] = field(default_factory=list)
@@ -87,16 +98,28 @@ class PolicyService:
             self._every("killswitch-sync", self.switch.sync_writer, self.sync_interval_s),
             self._every("open-orders-sync", self.open_orders.run, self.open_orders_check_s),
             self._every("rate-buckets-prune", self._prune_rate_buckets, RATE_BUCKETS_PRUNE_S),
+            # At start too: a chain changed while the service was down is an incident now.
+            self._every("audit-verify", self.watch.scheduled, self.verify_interval_s, now=True),
+            self._every(
+                "audit-refusals",
+                lambda: flush_refusal_summaries(self.gate),
+                self.refusal_interval_s or 1.0,
+            ),
         ]
+        self.anchors.start()
         mark_serving(self.health, [POLICY_SERVICE_NAME], True)
         return self
 
     def _prune_rate_buckets(self) -> None:
         self.store.prune_rate_buckets(self.gate.clock.now_us() // 1_000_000 - RATE_BUCKETS_KEEP_S)
 
-    def _every(self, name: str, work: Callable[[], object], every_s: float) -> threading.Thread:
+    def _every(
+        self, name: str, work: Callable[[], object], every_s: float, now: bool = False
+    ) -> threading.Thread:
         def loop() -> None:
-            while not self._stop.wait(every_s):
+            delay = 0.0 if now else every_s
+            while not self._stop.wait(delay):
+                delay = every_s
                 try:
                     work()
                 except Exception:  # the loop must outlive any one failure
@@ -112,6 +135,8 @@ class PolicyService:
         self.server.stop(grace_s).wait(grace_s + 1)
         for thread in self._loops:
             thread.join(timeout=5)
+        flush_refusal_summaries(self.gate)  # folded refusals of the last interval
+        self.anchors.stop()  # anchors the tail this process appended last
         for closer in self._closers:
             close = getattr(closer, "close", None) or getattr(closer, "dispose", None)
             if close is not None:
@@ -131,26 +156,44 @@ def build_service(
         policy = risk_policy.load(config.risk_policy_file)
     except risk_policy.RiskPolicyError as exc:
         raise ConfigError("risk.policy_file", str(exc)) from exc
+    # The key first: a policy that cannot link events must not start (Vault: exit 4).
+    chain = ChainKeeper(config.audit.keyring or read_keyring_vault(_vault(config)))
+    anchor_file = AnchorFile(config.audit.anchor_file)
+    anchor_file.check()
     write, read = make_engines(config.storage_url)
     migrate(write)
-    store = SqlStore(write, read)
+    store = SqlStore(write, read, chain)
+    anchors = AnchorWriter(
+        chain, anchor_file, clock, config.audit.anchor_every_events, config.audit.anchor_every_s
+    )
     try:
         store.store_risk_policy(policy, clock.now_us())
     except RiskPolicyConflict as exc:
         raise ConfigError("risk.policy_file", str(exc)) from exc
+    # The current key's segment begins before anything else is appended (after a rotation,
+    # or over the unkeyed chain of before): its first event names the last link before it.
+    store.start_audit_segment(clock.now_us())
     closers: list[object] = []
     if writer is None:
         client = WriterClient(config.writer)
         closers.append(client)
         writer = client
     gate = Gate(settings_from(config), policy, store, writer, clock)
+    audit = config.audit
+    gate.refusals = RefusalFlood(int(audit.refusal_interval_s * 1e6), audit.refusal_limit_per_min)
     switch = KillSwitchService(gate)
+    watch = AuditWatch(
+        AuditVerifier(read, anchors, clock, audit.export_dir),
+        switch,
+        clock,
+        int(audit.full_verify_interval_s * 1e6),
+    )
     servicer = PolicyServicer(
         config.principals,
         gate,
         Previews(gate),
         switch,
-        AuditOps(gate, write, config.audit.export_dir),
+        AuditOps(gate, store, write, audit.export_dir, watch),
     )
     server, port, health_servicer = create_server(
         config.server,
@@ -162,6 +205,10 @@ def build_service(
     )
     closers += [store, write, read] if write is not read else [store, write]
     return PolicyService(
+        anchors=anchors,
+        watch=watch,
+        verify_interval_s=audit.verify_interval_s,
+        refusal_interval_s=audit.refusal_interval_s,
         server=server,
         port=port,
         health=health_servicer,
@@ -173,6 +220,11 @@ def build_service(
         open_orders_check_s=config.writer.open_orders_check_s,
         _closers=closers,
     )
+
+
+def _vault(config: PolicyConfig) -> VaultConfig:
+    assert config.audit.vault is not None  # the config holds a keyring or a Vault source
+    return config.audit.vault
 
 
 def build_server(config: PolicyConfig) -> tuple[grpc.Server, int, health.HealthServicer]:

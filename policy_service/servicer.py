@@ -18,6 +18,7 @@ from livegate_common.identity import PrincipalMap
 from livegate_common.metrics import record_refusal
 from policy_service import reasons, wire
 from policy_service.audit_ops import AuditOps
+from policy_service.audit_wire import verdict_to_wire
 from policy_service.domain import model as m
 from policy_service.domain.commands import BracketCmd, CancelCmd, ModifyCmd, Outcome, SubmitCmd
 from policy_service.domain.gate import Gate
@@ -70,7 +71,11 @@ def rpc(method: Callable[..., Any]) -> Callable[..., Any]:
                 principal.scopes if principal else frozenset(),
             )
             try:
-                result = method(self, call, request)
+                # A principal over its refusal limit gets RESOURCE_EXHAUSTED without running.
+                limited = self._gate.refusals.limited(call, self._gate.clock.now_us())
+                result = (
+                    self._gate.refuse(call, limited) if limited else method(self, call, request)
+                )
             except ShapeError as err:
                 result = self._gate.refuse(call, err.denial)
             except Exception:  # bad input must never crash the service; logged, INTERNAL
@@ -301,17 +306,7 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
     @rpc
     def VerifyAudit(self, call: m.Call, req: policy_pb2.VerifyAuditRequest) -> Any:
         result = self._audit.verify(call)
-        if isinstance(result, m.Denial):
-            return result
-        verdict, purged_through = result
-        return policy_pb2.VerifyAuditResponse(
-            ok=verdict.ok,
-            events_checked=verdict.events_checked,
-            first_bad_event_id=verdict.first_bad_event_id,
-            problem=verdict.problem,
-            head_hash=verdict.head_hash,
-            purged_through_event_id=purged_through,
-        )
+        return result if isinstance(result, m.Denial) else verdict_to_wire(result)
 
     @rpc
     def ExportAudit(self, call: m.Call, req: policy_pb2.ExportAuditRequest) -> Any:
@@ -327,6 +322,8 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
             last_event_id=result.last_event_id,
             event_count=result.event_count,
             sha256=result.sha256,
+            manifest_sha256=result.manifest_sha256,
+            key_ids=list(result.key_ids),
         )
 
     @rpc
@@ -340,6 +337,7 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
             purged_through_event_id=result.purged_through_event_id,
             export_id=result.export_id,
             audit_event_id=result.audit_event_id,
+            manifest_sha256=result.manifest_sha256,
         )
 
 
@@ -392,4 +390,5 @@ def _event_to_wire(e: dict[str, Any]) -> policy_pb2.AuditEvent:
         detail=json.loads(e["detail"]),
         prev_hash=e["prev_hash"],
         hash=e["hash"],
+        key_id=e["key_id"],
     )

@@ -24,6 +24,21 @@ class WriterSwitchState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     WRITER_SWITCH_STATE_CONFIRMED_CLOSED: _ClassVar[WriterSwitchState]
     WRITER_SWITCH_STATE_CONFIRMED_OPEN: _ClassVar[WriterSwitchState]
     WRITER_SWITCH_STATE_NOT_CONFIRMED: _ClassVar[WriterSwitchState]
+
+class AuditChainState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    AUDIT_CHAIN_STATE_UNSPECIFIED: _ClassVar[AuditChainState]
+    AUDIT_CHAIN_STATE_INTACT: _ClassVar[AuditChainState]
+    AUDIT_CHAIN_STATE_BROKEN: _ClassVar[AuditChainState]
+
+class AuditAnchorState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    AUDIT_ANCHOR_STATE_UNSPECIFIED: _ClassVar[AuditAnchorState]
+    AUDIT_ANCHOR_STATE_CURRENT: _ClassVar[AuditAnchorState]
+    AUDIT_ANCHOR_STATE_BEHIND: _ClassVar[AuditAnchorState]
+    AUDIT_ANCHOR_STATE_MISSING: _ClassVar[AuditAnchorState]
+    AUDIT_ANCHOR_STATE_REWOUND: _ClassVar[AuditAnchorState]
+    AUDIT_ANCHOR_STATE_INVALID: _ClassVar[AuditAnchorState]
 PREVIEW_KIND_UNSPECIFIED: PreviewKind
 PREVIEW_KIND_ORDER: PreviewKind
 PREVIEW_KIND_MODIFY: PreviewKind
@@ -32,6 +47,15 @@ WRITER_SWITCH_STATE_UNSPECIFIED: WriterSwitchState
 WRITER_SWITCH_STATE_CONFIRMED_CLOSED: WriterSwitchState
 WRITER_SWITCH_STATE_CONFIRMED_OPEN: WriterSwitchState
 WRITER_SWITCH_STATE_NOT_CONFIRMED: WriterSwitchState
+AUDIT_CHAIN_STATE_UNSPECIFIED: AuditChainState
+AUDIT_CHAIN_STATE_INTACT: AuditChainState
+AUDIT_CHAIN_STATE_BROKEN: AuditChainState
+AUDIT_ANCHOR_STATE_UNSPECIFIED: AuditAnchorState
+AUDIT_ANCHOR_STATE_CURRENT: AuditAnchorState
+AUDIT_ANCHOR_STATE_BEHIND: AuditAnchorState
+AUDIT_ANCHOR_STATE_MISSING: AuditAnchorState
+AUDIT_ANCHOR_STATE_REWOUND: AuditAnchorState
+AUDIT_ANCHOR_STATE_INVALID: AuditAnchorState
 
 class LimitCheck(_message.Message):
     __slots__ = ("name", "passed", "reason", "metadata")
@@ -319,7 +343,7 @@ class LiveStatus(_message.Message):
     def __init__(self, live_enabled: _Optional[bool] = ..., conditions: _Optional[_Iterable[_Union[EnablementCondition, _Mapping]]] = ..., kill_switch: _Optional[_Union[_common_pb2.KillSwitch, _Mapping]] = ..., risk_policy_id: _Optional[str] = ...) -> None: ...
 
 class AuditEvent(_message.Message):
-    __slots__ = ("event_id", "occurred_at", "method", "request_id", "principal", "account_id_hash", "preview_id", "approval_id", "idempotency_key", "broker_order_id", "kill_switch_state", "risk_policy_id", "outcome", "status_code", "reason", "gate_step", "detail", "prev_hash", "hash")
+    __slots__ = ("event_id", "occurred_at", "method", "request_id", "principal", "account_id_hash", "preview_id", "approval_id", "idempotency_key", "broker_order_id", "kill_switch_state", "risk_policy_id", "outcome", "status_code", "reason", "gate_step", "detail", "prev_hash", "hash", "key_id")
     class DetailEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -346,6 +370,7 @@ class AuditEvent(_message.Message):
     DETAIL_FIELD_NUMBER: _ClassVar[int]
     PREV_HASH_FIELD_NUMBER: _ClassVar[int]
     HASH_FIELD_NUMBER: _ClassVar[int]
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
     event_id: int
     occurred_at: _timestamp_pb2.Timestamp
     method: str
@@ -365,7 +390,8 @@ class AuditEvent(_message.Message):
     detail: _containers.ScalarMap[str, str]
     prev_hash: str
     hash: str
-    def __init__(self, event_id: _Optional[int] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., method: _Optional[str] = ..., request_id: _Optional[str] = ..., principal: _Optional[str] = ..., account_id_hash: _Optional[str] = ..., preview_id: _Optional[str] = ..., approval_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., broker_order_id: _Optional[int] = ..., kill_switch_state: _Optional[_Union[_common_pb2.KillSwitchState, str]] = ..., risk_policy_id: _Optional[str] = ..., outcome: _Optional[str] = ..., status_code: _Optional[str] = ..., reason: _Optional[str] = ..., gate_step: _Optional[int] = ..., detail: _Optional[_Mapping[str, str]] = ..., prev_hash: _Optional[str] = ..., hash: _Optional[str] = ...) -> None: ...
+    key_id: str
+    def __init__(self, event_id: _Optional[int] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., method: _Optional[str] = ..., request_id: _Optional[str] = ..., principal: _Optional[str] = ..., account_id_hash: _Optional[str] = ..., preview_id: _Optional[str] = ..., approval_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., broker_order_id: _Optional[int] = ..., kill_switch_state: _Optional[_Union[_common_pb2.KillSwitchState, str]] = ..., risk_policy_id: _Optional[str] = ..., outcome: _Optional[str] = ..., status_code: _Optional[str] = ..., reason: _Optional[str] = ..., gate_step: _Optional[int] = ..., detail: _Optional[_Mapping[str, str]] = ..., prev_hash: _Optional[str] = ..., hash: _Optional[str] = ..., key_id: _Optional[str] = ...) -> None: ...
 
 class ListAuditEventsRequest(_message.Message):
     __slots__ = ("since", "until", "request_id", "idempotency_key", "page_size", "after_event_id")
@@ -396,20 +422,34 @@ class VerifyAuditRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class VerifyAuditResponse(_message.Message):
-    __slots__ = ("ok", "events_checked", "first_bad_event_id", "problem", "head_hash", "purged_through_event_id")
+    __slots__ = ("ok", "events_checked", "first_bad_event_id", "problem", "head_hash", "purged_through_event_id", "chain_state", "anchor_state", "head_event_id", "anchored_event_id", "anchored_at", "unanchored_events", "key_ids")
     OK_FIELD_NUMBER: _ClassVar[int]
     EVENTS_CHECKED_FIELD_NUMBER: _ClassVar[int]
     FIRST_BAD_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     PROBLEM_FIELD_NUMBER: _ClassVar[int]
     HEAD_HASH_FIELD_NUMBER: _ClassVar[int]
     PURGED_THROUGH_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    CHAIN_STATE_FIELD_NUMBER: _ClassVar[int]
+    ANCHOR_STATE_FIELD_NUMBER: _ClassVar[int]
+    HEAD_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    ANCHORED_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    ANCHORED_AT_FIELD_NUMBER: _ClassVar[int]
+    UNANCHORED_EVENTS_FIELD_NUMBER: _ClassVar[int]
+    KEY_IDS_FIELD_NUMBER: _ClassVar[int]
     ok: bool
     events_checked: int
     first_bad_event_id: int
     problem: str
     head_hash: str
     purged_through_event_id: int
-    def __init__(self, ok: _Optional[bool] = ..., events_checked: _Optional[int] = ..., first_bad_event_id: _Optional[int] = ..., problem: _Optional[str] = ..., head_hash: _Optional[str] = ..., purged_through_event_id: _Optional[int] = ...) -> None: ...
+    chain_state: AuditChainState
+    anchor_state: AuditAnchorState
+    head_event_id: int
+    anchored_event_id: int
+    anchored_at: _timestamp_pb2.Timestamp
+    unanchored_events: int
+    key_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, ok: _Optional[bool] = ..., events_checked: _Optional[int] = ..., first_bad_event_id: _Optional[int] = ..., problem: _Optional[str] = ..., head_hash: _Optional[str] = ..., purged_through_event_id: _Optional[int] = ..., chain_state: _Optional[_Union[AuditChainState, str]] = ..., anchor_state: _Optional[_Union[AuditAnchorState, str]] = ..., head_event_id: _Optional[int] = ..., anchored_event_id: _Optional[int] = ..., anchored_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., unanchored_events: _Optional[int] = ..., key_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ExportAuditRequest(_message.Message):
     __slots__ = ("until",)
@@ -418,7 +458,7 @@ class ExportAuditRequest(_message.Message):
     def __init__(self, until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ExportAuditResponse(_message.Message):
-    __slots__ = ("export_id", "path", "manifest_path", "first_event_id", "last_event_id", "event_count", "sha256")
+    __slots__ = ("export_id", "path", "manifest_path", "first_event_id", "last_event_id", "event_count", "sha256", "manifest_sha256", "key_ids")
     EXPORT_ID_FIELD_NUMBER: _ClassVar[int]
     PATH_FIELD_NUMBER: _ClassVar[int]
     MANIFEST_PATH_FIELD_NUMBER: _ClassVar[int]
@@ -426,6 +466,8 @@ class ExportAuditResponse(_message.Message):
     LAST_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     EVENT_COUNT_FIELD_NUMBER: _ClassVar[int]
     SHA256_FIELD_NUMBER: _ClassVar[int]
+    MANIFEST_SHA256_FIELD_NUMBER: _ClassVar[int]
+    KEY_IDS_FIELD_NUMBER: _ClassVar[int]
     export_id: str
     path: str
     manifest_path: str
@@ -433,7 +475,9 @@ class ExportAuditResponse(_message.Message):
     last_event_id: int
     event_count: int
     sha256: str
-    def __init__(self, export_id: _Optional[str] = ..., path: _Optional[str] = ..., manifest_path: _Optional[str] = ..., first_event_id: _Optional[int] = ..., last_event_id: _Optional[int] = ..., event_count: _Optional[int] = ..., sha256: _Optional[str] = ...) -> None: ...
+    manifest_sha256: str
+    key_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, export_id: _Optional[str] = ..., path: _Optional[str] = ..., manifest_path: _Optional[str] = ..., first_event_id: _Optional[int] = ..., last_event_id: _Optional[int] = ..., event_count: _Optional[int] = ..., sha256: _Optional[str] = ..., manifest_sha256: _Optional[str] = ..., key_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class PurgeAuditRequest(_message.Message):
     __slots__ = ("before", "dry_run")
@@ -444,13 +488,15 @@ class PurgeAuditRequest(_message.Message):
     def __init__(self, before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., dry_run: _Optional[bool] = ...) -> None: ...
 
 class PurgeAuditResponse(_message.Message):
-    __slots__ = ("purged_count", "purged_through_event_id", "export_id", "audit_event_id")
+    __slots__ = ("purged_count", "purged_through_event_id", "export_id", "audit_event_id", "manifest_sha256")
     PURGED_COUNT_FIELD_NUMBER: _ClassVar[int]
     PURGED_THROUGH_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     EXPORT_ID_FIELD_NUMBER: _ClassVar[int]
     AUDIT_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    MANIFEST_SHA256_FIELD_NUMBER: _ClassVar[int]
     purged_count: int
     purged_through_event_id: int
     export_id: str
     audit_event_id: int
-    def __init__(self, purged_count: _Optional[int] = ..., purged_through_event_id: _Optional[int] = ..., export_id: _Optional[str] = ..., audit_event_id: _Optional[int] = ...) -> None: ...
+    manifest_sha256: str
+    def __init__(self, purged_count: _Optional[int] = ..., purged_through_event_id: _Optional[int] = ..., export_id: _Optional[str] = ..., audit_event_id: _Optional[int] = ..., manifest_sha256: _Optional[str] = ...) -> None: ...

@@ -1,17 +1,17 @@
-"""Audit events: the draft the gate fills, the keyed account hash, and the hash chain rules."""
+"""Audit events: the draft the gate fills, the keyed account hash, and how an event is linked."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
-from policy_service import reasons
-
-# Fields hashed into an event, in this order; "hash" itself is the output.
+# Fields linked into an event, in this order; "hash" (the event's link) is the output. Events
+# chained before the keyed chain (plain sha256, key_id "") link these fields only; a keyed
+# event links its key id too, so moving an event to another key changes its link.
 HASHED_FIELDS: tuple[str, ...] = (
     "event_id",
     "occurred_at_us",
@@ -32,6 +32,14 @@ HASHED_FIELDS: tuple[str, ...] = (
     "detail",
     "prev_hash",
 )
+KEYED_FIELDS: tuple[str, ...] = (*HASHED_FIELDS, "key_id")
+# The key id of the events chained with plain sha256 before the keyed chain existed.
+LEGACY_KEY_ID: Final = ""
+# The first event under a new key: it names the old key and its last link (see verification).
+ROTATION_METHOD: Final = "AuditKeyRotation"
+PURGE_METHOD: Final = "AuditPurge"
+# Who the policy service's own audit actions (rotation, incident close) are recorded as.
+SERVICE_PRINCIPAL: Final = "livegate-policy"
 
 
 @dataclass(frozen=True)
@@ -63,46 +71,29 @@ def account_hash(key: bytes, account_id: str) -> str:
 
 
 def canonical(event: Mapping[str, Any]) -> str:
-    body = {name: event[name] for name in HASHED_FIELDS}
+    names = KEYED_FIELDS if event.get("key_id") else HASHED_FIELDS
+    body = {name: event[name] for name in names}
     detail = body["detail"]
     body["detail"] = json.loads(detail) if isinstance(detail, str) else dict(detail)
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def event_hash(event: Mapping[str, Any]) -> str:
-    """sha256(prev_hash + canonical JSON of the event), hex."""
+    """The legacy link: sha256(prev_hash + canonical JSON of the event), hex. Anyone can
+    compute it, which is why the chain is keyed now; kept to verify events made before."""
     return hashlib.sha256((event["prev_hash"] + canonical(event)).encode()).hexdigest()
 
 
-@dataclass(frozen=True)
-class Verification:
-    ok: bool
-    events_checked: int
-    first_bad_event_id: int = 0
-    problem: str = ""
-    head_hash: str = ""
+def keyed_link(key: bytes, text: str) -> str:
+    """HMAC-SHA256 over TEXT (the previous link followed by the canonical JSON), hex."""
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
 
 
-def verify_chain(
-    events: Iterable[Mapping[str, Any]],
-    start_after_id: int,
-    start_after_hash: str,
-    head_event_id: int,
-    head_hash: str,
-) -> Verification:
-    """Walk events in id order from START_AFTER_ID + 1; the head row catches a removed tail."""
-    expected_id, prev_hash, checked = start_after_id + 1, start_after_hash, 0
-    for event in events:
-        event_id = int(event["event_id"])
-        if event_id != expected_id:
-            return Verification(False, checked, expected_id, reasons.AUDIT_CHAIN_GAP, prev_hash)
-        if event["prev_hash"] != prev_hash:
-            return Verification(False, checked, event_id, reasons.AUDIT_CHAIN_BROKEN, prev_hash)
-        if event_hash(event) != event["hash"]:
-            return Verification(False, checked, event_id, reasons.AUDIT_HASH_MISMATCH, prev_hash)
-        checked += 1
-        prev_hash = event["hash"]
-        expected_id += 1
-    if expected_id - 1 != head_event_id or prev_hash != head_hash:
-        return Verification(False, checked, expected_id, reasons.AUDIT_HEAD_MISMATCH, prev_hash)
-    return Verification(True, checked, 0, "", prev_hash)
+def event_link(key: bytes, event: Mapping[str, Any]) -> str:
+    """An event's link: HMAC-SHA256(key, prev_hash + canonical JSON), hex."""
+    return keyed_link(key, event["prev_hash"] + canonical(event))
+
+
+def detail_of(event: Mapping[str, Any]) -> dict[str, Any]:
+    detail = event["detail"]
+    return dict(json.loads(detail) if isinstance(detail, str) else detail)

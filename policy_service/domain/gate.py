@@ -39,6 +39,7 @@ from policy_service.domain.ports import (
     Writer,
     WriterError,
 )
+from policy_service.domain.refusal_flood import RefusalFlood
 from policy_service.domain.risk_policy import RiskPolicy
 from policy_service.domain.settings import GateSettings
 from policy_service.domain.settle import Settler
@@ -76,6 +77,8 @@ class Gate:
         self.clock = clock
         self._enablement = enablement_denial(static_conditions(settings, policy))
         self._settler = Settler(self)
+        # Audits every refusal until the service sets its own (see refusal_flood).
+        self.refusals = RefusalFlood(interval_us=0, limit_per_min=0)
         self._planner = Planner(store, writer)
         # A decision hashes its account id four times (account check, pending row, two audit
         # events); bounded, because account ids come from callers.
@@ -115,6 +118,8 @@ class Gate:
 
     def refuse(self, call: m.Call, denial: m.Denial, **fields: Any) -> m.Denial:
         """Audit a refusal (its only write) and hand it back for the servicer to send."""
+        if not self.refusals.admit(call, denial, self.clock.now_us()):
+            return denial  # a repeat: counted into its interval's summary event
         fields.setdefault("kill_switch_state", self._switch_state_label())
         try:
             self.store.append_audit(

@@ -11,7 +11,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, exc, text
 
-from policy_service.storage import raw
+from policy_service.storage import append_only, raw
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 # Any fixed number: the key of the PostgreSQL advisory lock that serialises migrations when
@@ -112,10 +112,15 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
     return engine
 
 
-def migrate(engine: Engine) -> None:
-    """alembic upgrade head, on this engine; serialised across replicas on PostgreSQL."""
+def migrate(engine: Engine, app_role: str = "") -> None:
+    """alembic upgrade head, on this engine; serialised across replicas on PostgreSQL.
+
+    APP_ROLE (PostgreSQL): the service's own role, granted what it may do on the tables once
+    they are at head (see storage.append_only); run by the tables' owner, not by the service.
+    """
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["app_role"] = app_role
     with engine.connect() as conn:
         if engine.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _MIGRATION_LOCK_KEY})
@@ -123,6 +128,9 @@ def migrate(engine: Engine) -> None:
         try:
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
+            if app_role and engine.dialect.name == "postgresql":
+                # Again at head: tables a later migration added get their grants too.
+                append_only.grant_app_role(conn, app_role)
             conn.commit()
         finally:
             if engine.dialect.name == "postgresql":

@@ -74,7 +74,7 @@ class IdempotencyStore(PinnedReads):
                 where = {"b_account": pending.account_hash, "b_day": pending.day}
                 params = _usage_params(pending.account_hash, pending.day, now_us, pending.key)
                 # The event's JSON and hash pieces now, not while the usage row is locked.
-                event = audit_store.prepare(draft, now_us)
+                event = audit_store.prepare(draft, now_us, self.chain.keyring.current_id)
                 # Sorted, so two brackets sharing approvals lock them in the same order.
                 approval_ids = sorted(pending.approval_ids)
                 steps: list[raw.Step] = [
@@ -120,7 +120,9 @@ class IdempotencyStore(PinnedReads):
                     raise _Abort(BeginResult(denial=denial))
                 notional = str(Decimal(row.daily_notional) + pending.notional)
                 set_usage = (q.set_usage, {**where, "b_notional": notional})
-                event_id = audit_store.append(conn, event, now_us, [set_usage], commit=True)
+                event_id = audit_store.append(
+                    conn, self.chain.keyring, event, now_us, [set_usage], commit=True
+                )
                 return BeginResult(started=True, audit_event_id=event_id)
         except _Abort as abort:
             return abort.result
@@ -198,7 +200,7 @@ class IdempotencyStore(PinnedReads):
                 )
                 for broker_id in opened
             ]
-            return audit_store.append(conn, draft, now_us, steps, commit=True)
+            return audit_store.append(conn, self.chain.keyring, draft, now_us, steps, commit=True)
 
     def _refund(self, conn: Connection, record: IdemRecord) -> None:
         if record.notional <= 0:
@@ -220,7 +222,7 @@ class IdempotencyStore(PinnedReads):
                 .where(idempotency_records.c.idempotency_key == key)
                 .values(status="UNKNOWN", updated_at_us=now_us)
             )
-            return audit_store.append(conn, draft, now_us, commit=True)
+            return audit_store.append(conn, self.chain.keyring, draft, now_us, commit=True)
 
     def claim_for_settlement(self, key: str, now_us: int, stale_before_us: int) -> bool:
         """UNKNOWN (or PENDING left by a crash) -> PENDING, for exactly one settling request."""

@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from policy_service.domain.audit_chain import ChainKeeper
+from policy_service.storage import audit_store
 from policy_service.storage.group_commit import GroupCommit
 
 
@@ -22,6 +24,7 @@ class PinnedReads:
 
     read: Engine
     write: Engine
+    chain: ChainKeeper
     _pinned: threading.local
     _group: GroupCommit | None
 
@@ -45,6 +48,15 @@ class PinnedReads:
 
     @contextlib.contextmanager
     def _write_begin(self) -> Iterator[Connection]:
+        """A write transaction; the audit events it appended reach the chain keeper (and so the
+        anchors) only once it has committed."""
+        audit_store.take_appended()  # whatever a failed transaction left behind
+        with self._write_tx() as conn:
+            yield conn
+        self.chain.committed(audit_store.take_appended())
+
+    @contextlib.contextmanager
+    def _write_tx(self) -> Iterator[Connection]:
         """A write transaction: on the pinned connection when reads and writes share a pool.
 
         On PostgreSQL the read and write engines are one; a decision's pending and outcome

@@ -220,10 +220,8 @@ _APPROVAL_COLS: Final = (
 _EVENT_COLS: Final = (
     "event_id occurred_at_us method request_id principal account_id_hash preview_id "
     "approval_id idempotency_key broker_order_id kill_switch_state risk_policy_id outcome "
-    "status_code reason gate_step detail prev_hash hash"
+    "status_code reason gate_step detail prev_hash hash key_id"
 ).split()
-# The audit event's columns append_event fills in on the server, from the locked head row.
-EVENT_SERVER_SIDE: Final = frozenset(("event_id", "prev_hash", "hash"))
 _INSERT_RECORD_COLS: Final = (
     "idempotency_key request_hash kind account_hash status approval_ids notional new_orders "
     "day created_at_us updated_at_us"
@@ -319,42 +317,17 @@ class Statements:
                 ["account_hash", "broker_order_id", "idempotency_key", "opened_at_us"],
             )
         )
+        # The chain head, locked: appends link to it one at a time, across replicas. The
+        # link is an HMAC whose key the database never sees, so it is computed in the policy
+        # between this lock and the insert (see audit_store.append).
         self.head_locked = q(
-            "SELECT last_event_id, last_hash FROM audit_head WHERE id = 1 FOR UPDATE",
-            "last_event_id last_hash",
+            "SELECT last_event_id, last_hash, key_id FROM audit_head WHERE id = 1 FOR UPDATE",
+            "last_event_id last_hash key_id",
         )
         self.insert_event = q(_insert("audit_events", _EVENT_COLS))
         self.move_head = q(
-            "UPDATE audit_head SET last_event_id = :b_event_id, last_hash = :b_hash WHERE id = 1"
-        )
-        # PostgreSQL: lock the head, hash the event, insert it and move the head in one
-        # statement, so the head lock is held for no client round trip before the COMMIT
-        # (batched with it). The client sends the event's canonical JSON in three pieces
-        # around its two head-dependent values (see audit_store.append); the server joins
-        # them as event_hash() does: sha256(prev_hash + canonical JSON). The locked row is
-        # the latest version even after waiting (READ COMMITTED re-reads a row it locks), and
-        # id and hash are computed from that row alone, no other table. A head hash that
-        # would need JSON escaping (never: it is always a hex digest or "") makes event_id
-        # NULL, which the NOT NULL column refuses: the statement fails, nothing is written.
-        # None on SQLite, which has no such CTE and no round trips to save.
-        ev_cols = [c for c in _EVENT_COLS if c not in EVENT_SERVER_SIDE]
-        self.append_event: Query | None = (
-            q(
-                "WITH head AS (SELECT last_event_id + 1 AS event_id, last_hash AS prev_hash "
-                "FROM audit_head WHERE id = 1 FOR UPDATE), "
-                "ev AS (SELECT CASE WHEN prev_hash ~ '^[0-9a-f]*$' THEN event_id END AS event_id, "
-                "prev_hash, encode(sha256(convert_to(prev_hash || :h_head || event_id::text "
-                "|| :h_middle || prev_hash || :h_tail, 'UTF8')), 'hex') AS hash FROM head), "
-                f"ins AS (INSERT INTO audit_events ({', '.join(_EVENT_COLS)}) "
-                f"SELECT ev.event_id, {', '.join(':' + c for c in ev_cols)}, ev.prev_hash, ev.hash "
-                "FROM ev), "
-                "mv AS (UPDATE audit_head SET last_event_id = ev.event_id, last_hash = ev.hash "
-                "FROM ev WHERE audit_head.id = 1) "
-                "SELECT event_id FROM ev",
-                "event_id",
-            )
-            if dialect == "postgresql"
-            else None
+            "UPDATE audit_head SET last_event_id = :b_event_id, last_hash = :b_hash, "
+            "key_id = :b_key_id WHERE id = 1"
         )
 
 

@@ -5,18 +5,19 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from policy_service.domain import model as m
 from policy_service.domain.audit import AuditDraft
+from policy_service.domain.audit_chain import ChainKeeper
 from policy_service.domain.ports import StoreUnavailable
 from policy_service.domain.risk_policy import RiskPolicy
-from policy_service.storage import audit_store, raw
+from policy_service.storage import audit_export, audit_store, raw
 from policy_service.storage import statements as sql
 from policy_service.storage.group_commit import GroupCommit
 from policy_service.storage.idempotency import IdempotencyStore, _Abort
@@ -36,12 +37,21 @@ class RiskPolicyConflict(RuntimeError):
     """The same policy id and version is already stored with different limits."""
 
 
+class PurgeRefused(RuntimeError):
+    """The database's purge path refused (retention, export); REASON says which."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
 class SqlStore(IdempotencyStore):
     """Implements domain.ports.Store on SQLAlchemy Core."""
 
-    def __init__(self, write: Engine, read: Engine):
+    def __init__(self, write: Engine, read: Engine, chain: ChainKeeper):
         self.write = write
         self.read = read
+        self.chain = chain
         self._dialect = write.dialect.name
         self._pinned = threading.local()  # see PinnedReads
         # SQLite has one writer at a time. Its busy handler waits by sleeping (1 ms, 2 ms, ...
@@ -54,7 +64,33 @@ class SqlStore(IdempotencyStore):
 
     def append_audit(self, draft: AuditDraft, now_us: int) -> int:
         with self._tx() as conn:
-            return audit_store.append(conn, draft, now_us, commit=True)
+            return audit_store.append(conn, self.chain.keyring, draft, now_us, commit=True)
+
+    def start_audit_segment(self, now_us: int) -> int:
+        """The current key's segment begins now (a rotation event if the head's key differs)."""
+        with self._tx() as conn:
+            return audit_store.start_segment(conn, self.chain.keyring, now_us)
+
+    def purge_audit(
+        self,
+        plan: audit_export.PurgePlan,
+        retention_days: int,
+        draft_for: Callable[[int], AuditDraft],
+        now_us: int,
+    ) -> tuple[int, int]:
+        """Purge PLAN and append its purge event (DRAFT_FOR(count)) in one transaction."""
+        with self._tx() as conn:
+            try:
+                count = audit_export.purge(conn, plan, now_us, retention_days)
+            except DBAPIError as exc:
+                refused = next((r for r in audit_export.PURGE_REFUSALS if r in str(exc)), "")
+                if refused:
+                    raise PurgeRefused(refused) from exc
+                raise
+            event_id = audit_store.append(
+                conn, self.chain.keyring, draft_for(count), now_us, commit=True
+            )
+        return count, event_id
 
     def audit_available(self) -> bool:
         try:
@@ -103,6 +139,7 @@ class SqlStore(IdempotencyStore):
             detail = {**draft.detail, "version": str(version)}
             event_id = audit_store.append(
                 conn,
+                self.chain.keyring,
                 _with(draft, kill_switch_state=state.value, detail=detail),
                 now_us,
                 commit=True,
@@ -152,7 +189,7 @@ class SqlStore(IdempotencyStore):
                         body=json.dumps(preview_body(preview)),
                     )
                 )
-            return audit_store.append(conn, draft, now_us, commit=True)
+            return audit_store.append(conn, self.chain.keyring, draft, now_us, commit=True)
 
     def get_previews(self, ids: Iterable[str]) -> dict[str, m.Preview]:
         wanted = [i for i in ids if i]
@@ -179,7 +216,7 @@ class SqlStore(IdempotencyStore):
                     expires_at_us=approval.expires_at_us,
                 )
             )
-            return audit_store.append(conn, draft, now_us, commit=True)
+            return audit_store.append(conn, self.chain.keyring, draft, now_us, commit=True)
 
     def get_approvals(self, ids: Iterable[str]) -> dict[str, m.Approval]:
         wanted = [i for i in ids if i]
@@ -211,7 +248,7 @@ class SqlStore(IdempotencyStore):
         try:
             with self._write_begin() as conn:
                 yield conn
-        except (_Abort, RiskPolicyConflict):
+        except (_Abort, RiskPolicyConflict, PurgeRefused):
             raise
         except SQLAlchemyError as exc:
             raise StoreUnavailable(str(exc)) from exc

@@ -158,14 +158,19 @@ audit_events = Table(
     Column("reason", String(64), nullable=False),
     Column("gate_step", Integer, nullable=False),
     Column("detail", Text, nullable=False),
+    # The previous event's link and this event's: HMAC-SHA256 under the key KEY_ID names
+    # (plain sha256 for the events before the keyed chain, whose key_id is "").
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    Column("key_id", String(32), nullable=False, server_default=""),
     Index("ix_audit_time", "occurred_at_us"),
     Index("ix_audit_request", "request_id"),
     Index("ix_audit_key", "idempotency_key"),
 )
 
-# Single row: the chain head. Appends lock it, so event ids are gap-free across replicas.
+# Single row: the chain head. Appends lock it, so event ids are gap-free across replicas. It
+# is a convenience, not evidence: whoever can write the database can move it, which is what
+# the keyed links, the recorded purges and the anchors outside the database are for.
 audit_head = Table(
     "audit_head",
     metadata,
@@ -174,6 +179,21 @@ audit_head = Table(
     Column("last_hash", String(64), nullable=False),
     Column("purged_through_event_id", BigInteger, nullable=False),
     Column("purged_through_hash", String(64), nullable=False),
+    # The key of the newest event: an append under another key starts with a rotation event.
+    Column("key_id", String(32), nullable=False, server_default=""),
+)
+
+# One row per purge, written only by the purge path (on PostgreSQL the purge function): the
+# database triggers let audit events be deleted up to the newest recorded purge, no further.
+audit_purges = Table(
+    "audit_purges",
+    metadata,
+    Column("purge_id", Integer, primary_key=True, autoincrement=True),
+    Column("through_event_id", BigInteger, nullable=False),
+    Column("through_hash", String(64), nullable=False),
+    Column("export_id", String(64), nullable=False),
+    Column("manifest_sha256", String(64), nullable=False),
+    Column("purged_at_us", BigInteger, nullable=False),
 )
 
 audit_exports = Table(
@@ -188,4 +208,6 @@ audit_exports = Table(
     Column("event_count", BigInteger, nullable=False),
     Column("sha256", String(64), nullable=False),
     Column("verified", Boolean, nullable=False),
+    # sha256 of the keyed manifest: what the purge event records and the purge function checks.
+    Column("manifest_sha256", String(64), nullable=False, server_default=""),
 )

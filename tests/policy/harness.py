@@ -20,6 +20,7 @@ from livegate_api.v1 import common_pb2, policy_pb2, policy_pb2_grpc
 from livegate_common.devconfig import policy_principals, tls_section
 from livegate_common.errors import error_info
 from policy_service import config as policy_config
+from policy_service.audit_keysource import ensure_dev_keyring
 from policy_service.server import PolicyService, build_service
 from tests.policy.fake_writer import RunningFakeWriter
 from tests.support.grpc_clients import channel_as
@@ -83,6 +84,8 @@ def policy_doc(
             "retention_days": 2555,
             "export_dir": str(data / "exports"),
             "account_hash_key": secrets.token_hex(16),
+            # Generated per service (0600); replicas of one chain are given the same file.
+            "keyring_file": str(ensure_dev_keyring(data / "audit-keyring.json")),
         },
         "writer": {
             "address": f"localhost:{writer_port}",

@@ -10,7 +10,9 @@ from livegate_api.v1 import common_pb2
 from policy_service import wire
 from policy_service.domain import approvals, limits
 from policy_service.domain import model as m
-from policy_service.domain.audit import event_hash, verify_chain
+from policy_service.domain.audit import event_hash
+from policy_service.domain.audit_keys import new_keyring
+from policy_service.domain.audit_verify import ChainWalk
 from policy_service.domain.risk_policy import RiskPolicyError, from_mapping
 from tests.policy.harness import LIMITS
 
@@ -104,12 +106,9 @@ def _chain(n: int) -> list[dict[str, object]]:
 def test_verify_chain_when_link_rewritten_then_broken() -> None:
     events = _chain(3)
     events[2]["prev_hash"] = "0" * 64
-    verdict = verify_chain(events, 0, "", 3, str(events[2]["hash"]))
-    assert (verdict.ok, verdict.problem, verdict.first_bad_event_id) == (
-        False,
-        "AUDIT_CHAIN_BROKEN",
-        3,
-    )
+    problem = ChainWalk(new_keyring()).feed_all(events)
+    assert problem is not None
+    assert (problem.code, problem.event_id) == ("AUDIT_CHAIN_BROKEN", 3)
 
 
 @pytest.mark.parametrize(

@@ -19,8 +19,10 @@ def replicas(
     dev_pki: Path, tmp_path: Path, writer: RunningFakeWriter, pg_url: str
 ) -> Iterator[tuple[Harness, Harness]]:
     with built(dev_pki, tmp_path / "a", writer, pg_url) as a:
-        # Same database and the same account-hash key: one gate, two processes' worth of state.
-        with built(dev_pki, tmp_path / "b", writer, pg_url) as b:
+        # Same database, the same account-hash key and audit keyring: one gate, two
+        # processes' worth of state.
+        keyring = {"audit.keyring_file": str(tmp_path / "a" / "audit-keyring.json")}
+        with built(dev_pki, tmp_path / "b", writer, pg_url, overrides=keyring) as b:
             b.service.gate.settings = a.service.gate.settings
             a.open_switch()
             yield a, b

@@ -1,5 +1,6 @@
-"""The PostgreSQL fast path of the store: server-side audit hashing, batched round trips,
-autocommit reads and the cheap pre-checkout ping keep the invariants of the plain path."""
+"""The PostgreSQL fast path of the store: audit links made between the head lock and the
+insert, batched round trips, autocommit reads and the cheap pre-checkout ping keep the
+invariants of the plain path."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ import pytest
 import sqlalchemy as sa
 
 from policy_service.domain import model as m
-from policy_service.domain.audit import AuditDraft, event_hash
+from policy_service.domain.audit import AuditDraft, event_link
+from policy_service.domain.audit_chain import ChainKeeper
+from policy_service.domain.audit_keys import new_keyring
 from policy_service.domain.limits import Usage
 from policy_service.domain.ports import PendingWrite
 from policy_service.storage import audit_store, raw
@@ -23,12 +26,14 @@ from policy_service.storage.engine import make_engines, migrate
 from policy_service.storage.store import SqlStore
 
 DAY = "2026-11-25"
+# Replicas of one chain share the keyring.
+KEYRING = new_keyring()
 ACCOUNT = "a" * 64
 
 
 def _store(url: str) -> SqlStore:
     write, read = make_engines(url)
-    return SqlStore(write, read)
+    return SqlStore(write, read, ChainKeeper(KEYRING))
 
 
 @pytest.fixture()
@@ -67,9 +72,12 @@ def _events(store: SqlStore) -> list[dict[str, object]]:
 
 
 def _verified(store: SqlStore) -> int:
-    verdict, _ = audit_store.verify(store.write)
-    assert verdict.ok, verdict
-    return verdict.events_checked
+    walk, head = audit_store.walk(store.write, KEYRING)
+    problem = walk.finish(
+        head.last_event_id, head.last_hash, head.purged_through_event_id, head.purged_through_hash
+    )
+    assert problem is None, problem
+    return walk.checked
 
 
 @pytest.mark.parametrize(
@@ -80,13 +88,13 @@ def _verified(store: SqlStore) -> int:
         {"principal": "unicode é ü 漢字 😀", "reason": "\u2028\u2029"},
         {"detail": {"k": 'v"\\', "ü": "😀", "z": "", "a": "1"}},
         {"broker_order_id": 2**62, "gate_step": -1},
-        # The stand-ins the server fills in appear in the event's own values: hashed in
-        # Python under the head lock instead, and the chain is the same.
+        # The stand-ins of the canonical JSON's pieces appear in the event's own values: its
+        # JSON is built whole under the head lock instead, and the chain is the same.
         {"detail": {"x": "g" * 64}},
         {"broker_order_id": 9_223_372_036_854_775_807},
     ],
 )
-def test_append_when_hashed_by_the_server_then_python_verifies_it(
+def test_append_when_linked_under_the_head_lock_then_the_links_verify(
     stores: tuple[SqlStore, SqlStore], fields: dict[str, object]
 ) -> None:
     store, _ = stores
@@ -94,7 +102,7 @@ def test_append_when_hashed_by_the_server_then_python_verifies_it(
         store.append_audit(_draft(i, **fields), 1_000 + i)
     events = _events(store)
     for event in events:
-        assert event_hash(event) == event["hash"]
+        assert event_link(KEYRING.current, event) == event["hash"]
     assert [e["event_id"] for e in events] == list(range(1, len(events) + 1))
     assert _verified(store) == len(events)
 

@@ -12,6 +12,8 @@ from alembic.config import Config
 
 from policy_service.domain import model as m
 from policy_service.domain.audit import AuditDraft
+from policy_service.domain.audit_chain import ChainKeeper
+from policy_service.domain.audit_keys import new_keyring
 from policy_service.domain.limits import Usage
 from policy_service.domain.ports import PendingWrite
 from policy_service.storage.engine import MIGRATIONS_DIR, make_engines, migrate
@@ -26,7 +28,7 @@ T0 = 1_800_000_000_300_000  # a write at .3 of its second
 def store(db_url: str) -> Iterator[SqlStore]:
     write, read = make_engines(db_url)
     migrate(write)
-    built = SqlStore(write, read)
+    built = SqlStore(write, read, ChainKeeper(new_keyring()))
     built.set_kill_switch(m.SwitchState.OPEN, "test", "t", "r", _draft(), 1)
     try:
         yield built
@@ -183,7 +185,7 @@ def test_migration_when_downgraded_and_upgraded_again_then_counts_still_kept(db_
             tables = set(sa.inspect(conn).get_table_names())
         assert not {"open_order_counts", "rate_buckets"} & tables
         migrate(write)
-        store = SqlStore(write, read)
+        store = SqlStore(write, read, ChainKeeper(new_keyring()))
         store.set_kill_switch(m.SwitchState.OPEN, "test", "t", "r", _draft(), 1)
         _begin(store, "k1", T0)
         _open(store, "k1", 7, T0 + 1)

@@ -55,6 +55,7 @@ class Stack:
     replicas: list[Replica] = field(default_factory=list)
     limits: dict[str, Any] | None = None
     _hash_key: str = ""
+    _keyring_file: str = ""
 
     @property
     def policy(self) -> Replica:
@@ -71,10 +72,12 @@ class Stack:
         index = len(self.replicas)
         data = self.workdir / f"policy-{index}"
         doc = policy_doc(self.pki, data, self.writer.port, self.db_url, self.limits)
-        if self.replicas:  # replicas share the account-hash key, as deployed replicas do
+        if self.replicas:  # replicas share the account-hash key and the audit keyring
             doc["audit"]["account_hash_key"] = self._hash_key
+            doc["audit"]["keyring_file"] = self._keyring_file
         else:
             self._hash_key = doc["audit"]["account_hash_key"]
+            self._keyring_file = doc["audit"]["keyring_file"]
         service = build_service(policy_config.from_document(doc, data)).start()
         channels = [
             channel_as(self.pki, n, service.port) for n in ("upstream", "approver", "operator")

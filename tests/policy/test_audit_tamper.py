@@ -1,0 +1,190 @@
+"""Tampering by someone who can write the database but holds no audit key: each is caught,
+by the event it names, on SQLite and PostgreSQL; the first break found closes the switch."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+
+from livegate_api.v1 import common_pb2, policy_pb2
+from tests.policy.attacker import Attacker
+from tests.policy.conftest import MakePolicy
+from tests.policy.fake_writer import RunningFakeWriter
+from tests.policy.harness import Harness, built
+
+
+def _verify(h: Harness) -> policy_pb2.VerifyAuditResponse:
+    return h.approver.VerifyAudit(policy_pb2.VerifyAuditRequest())
+
+
+def _broken(res: policy_pb2.VerifyAuditResponse) -> tuple[bool, str, int]:
+    assert res.chain_state in (
+        policy_pb2.AUDIT_CHAIN_STATE_BROKEN,
+        policy_pb2.AUDIT_CHAIN_STATE_INTACT,
+    )
+    return (
+        res.chain_state == policy_pb2.AUDIT_CHAIN_STATE_BROKEN,
+        res.problem,
+        res.first_bad_event_id,
+    )
+
+
+@pytest.fixture()
+def trail(policy: Harness) -> Harness:
+    """Five events (switch opened, preview, approval, pending, executed), anchored."""
+    policy.submit(*policy.approved())
+    assert policy.count("audit_events") == 5
+    assert policy.service.anchors.flush() is not None
+    res = _verify(policy)
+    assert res.ok, res
+    return policy
+
+
+def test_verify_when_chain_untouched_then_ok_intact_and_anchored(trail: Harness) -> None:
+    res = _verify(trail)
+    assert (res.ok, res.chain_state, res.anchor_state) == (
+        True,
+        policy_pb2.AUDIT_CHAIN_STATE_INTACT,
+        policy_pb2.AUDIT_ANCHOR_STATE_CURRENT,
+    )
+    assert (res.events_checked, res.head_event_id, res.anchored_event_id) == (5, 5, 5)
+    assert list(res.key_ids) == ["k1"]
+
+
+def test_verify_when_a_field_is_edited_then_its_link_names_it(trail: Harness) -> None:
+    Attacker(trail.db_url).edit(3, "principal", "mallory")
+    assert _broken(_verify(trail)) == (True, "AUDIT_LINK_MISMATCH", 3)
+
+
+@pytest.mark.parametrize("how", ["sha256", "hmac-own-key"])
+def test_verify_when_edited_and_every_later_link_recomputed_without_the_key_then_edit_named(
+    trail: Harness, how: str
+) -> None:
+    attacker = Attacker(trail.db_url)
+    attacker.edit(3, "reason", "NOTHING")
+    attacker.relink(3, how)
+    assert _broken(_verify(trail)) == (True, "AUDIT_LINK_MISMATCH", 3)
+
+
+def test_verify_when_edited_events_are_passed_off_as_unkeyed_then_downgrade_named(
+    trail: Harness,
+) -> None:
+    attacker = Attacker(trail.db_url)
+    attacker.edit(3, "reason", "NOTHING")
+    for event_id in range(3, 6):
+        attacker.edit(event_id, "key_id", "")
+    attacker.relink(3, "sha256")  # the pre-key chain's own formula, which anyone can compute
+    assert _broken(_verify(trail)) == (True, "AUDIT_KEY_DOWNGRADE", 3)
+
+
+def test_verify_when_an_event_is_deleted_in_the_middle_then_the_gap_names_it(
+    trail: Harness,
+) -> None:
+    Attacker(trail.db_url).delete(3)
+    assert _broken(_verify(trail)) == (True, "AUDIT_CHAIN_GAP", 3)
+
+
+def test_verify_when_newest_events_deleted_and_head_moved_back_then_first_missing_named(
+    trail: Harness,
+) -> None:
+    Attacker(trail.db_url).cut_after(3)
+    assert _broken(_verify(trail)) == (True, "AUDIT_CHAIN_TRUNCATED", 4)
+
+
+def test_verify_when_the_table_is_truncated_then_event_one_is_named(trail: Harness) -> None:
+    Attacker(trail.db_url).truncate()
+    assert _broken(_verify(trail)) == (True, "AUDIT_CHAIN_TRUNCATED", 1)
+
+
+def test_verify_when_purge_pointer_moved_without_an_export_then_first_purged_named(
+    trail: Harness,
+) -> None:
+    Attacker(trail.db_url).move_purge_pointer(2)
+    assert _broken(_verify(trail)) == (True, "AUDIT_PURGE_UNRECORDED", 1)
+
+
+def test_verify_when_an_old_anchor_is_replayed_with_the_chain_cut_to_it_then_rewound(
+    trail: Harness,
+) -> None:
+    anchor_file = trail.service.anchors.file.path
+    first_anchor = anchor_file.read_text().splitlines(keepends=True)
+    trail.submit(*trail.approved())  # events 6..9
+    assert trail.service.anchors.flush() is not None
+    assert _verify(trail).ok
+    # A consistent older state: chain cut back to the first anchor, the file to its line.
+    Attacker(trail.db_url).cut_after(5)
+    anchor_file.write_text("".join(first_anchor))
+    res = _verify(trail)
+    assert _broken(res) == (True, "AUDIT_ANCHOR_REWOUND", 6)
+    assert res.anchor_state == policy_pb2.AUDIT_ANCHOR_STATE_REWOUND
+
+
+def test_verify_when_an_anchor_line_is_edited_then_anchors_invalid(trail: Harness) -> None:
+    anchor_file = trail.service.anchors.file.path
+    anchor_file.write_text(anchor_file.read_text().replace('"event_id":5', '"event_id":3'))
+    res = _verify(trail)
+    assert _broken(res)[:2] == (True, "AUDIT_ANCHOR_INVALID")
+    assert res.anchor_state == policy_pb2.AUDIT_ANCHOR_STATE_INVALID
+
+
+def test_verify_when_broken_then_kill_switch_closed_writer_closed_and_close_audited(
+    trail: Harness,
+) -> None:
+    Attacker(trail.db_url).edit(4, "outcome", "REFUSED")
+    assert _broken(_verify(trail)) == (True, "AUDIT_LINK_MISMATCH", 4)
+    switch = trail.operator.GetKillSwitch(policy_pb2.GetKillSwitchRequest())
+    assert switch.state == common_pb2.KILL_SWITCH_STATE_CLOSED
+    assert "AUDIT_LINK_MISMATCH at event 4" in switch.reason
+    closes = [c for c in trail.writer.servicer.calls("SetKillSwitch") if c.reason == switch.reason]
+    assert closes and closes[-1].state == common_pb2.KILL_SWITCH_STATE_CLOSED
+    last = trail.last_audit()
+    assert (last["method"], last["principal"]) == ("AuditVerify", "livegate-policy")
+    # The same break again does not close it again (an operator may have reopened knowingly).
+    before = len(trail.writer.servicer.calls("SetKillSwitch"))
+    _verify(trail)
+    assert len([c for c in trail.writer.servicer.calls("SetKillSwitch")[before:] if
+                c.reason == switch.reason]) == 0  # fmt: skip
+
+
+@pytest.fixture()
+def restartable(
+    dev_pki: Path, tmp_path: Path, writer: RunningFakeWriter, db_url: str
+) -> Iterator[tuple[ExitStack, Path]]:
+    with ExitStack() as stack:
+        yield stack, tmp_path / "policy"
+
+
+@pytest.mark.parametrize("tamper", ["cut_after_3", "truncate"])
+def test_verify_when_tampered_while_the_service_was_down_then_its_anchor_file_catches_it(
+    restartable: tuple[ExitStack, Path],
+    dev_pki: Path,
+    writer: RunningFakeWriter,
+    db_url: str,
+    tamper: str,
+) -> None:
+    stack, data = restartable
+    with built(dev_pki, data, writer, db_url) as first:
+        first.open_switch()
+        first.submit(*first.approved())
+    # Stopped: its last appends were anchored on the way out. Nothing of it is in memory now.
+    attacker = Attacker(db_url)
+    if tamper == "truncate":
+        attacker.truncate()
+    else:
+        attacker.cut_after(3)
+    second = stack.enter_context(built(dev_pki, data, writer, db_url))
+    res = _verify(second)
+    assert _broken(res) == (True, "AUDIT_CHAIN_TRUNCATED", 1 if tamper == "truncate" else 4)
+
+
+def test_verify_when_export_made_and_chain_intact_then_purge_event_links_manifest(
+    make_policy: MakePolicy,
+) -> None:
+    h = make_policy()
+    h.submit(*h.approved())
+    export = h.operator.ExportAudit(policy_pb2.ExportAuditRequest())
+    assert export.manifest_sha256 and list(export.key_ids) == ["k1"]
+    assert _verify(h).chain_state == policy_pb2.AUDIT_CHAIN_STATE_INTACT
