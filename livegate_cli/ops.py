@@ -15,7 +15,7 @@ from google.protobuf import json_format, timestamp_pb2
 from google.protobuf.message import Message
 
 from livegate_api.v1 import common_pb2, policy_pb2, policy_pb2_grpc
-from livegate_cli import incident
+from livegate_cli import incident, verify_export
 from livegate_cli.target import Target, add_target_args, resolve
 from livegate_common.errors import error_info
 
@@ -225,6 +225,7 @@ def add_parsers(sub: Any) -> None:
     purge.add_argument("--before", required=True)
     purge.add_argument("--dry-run", action="store_true")
     purge.set_defaults(handler=_audit)
+    verify_export.add_parser(audit)
 
     report = _with_target(
         sub.add_parser("incident", help="fill the Incident Review Template from the audit trail")

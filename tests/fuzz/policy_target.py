@@ -115,7 +115,11 @@ def policy_target(pki: Path, workdir: Path) -> Iterator[PolicyTarget]:
     writer = start_fake_writer(pki)
     try:
         db_url = f"sqlite:///{workdir / 'policy.db'}"
-        with built(pki, workdir / "data", writer, db_url) as harness:
+        # The checks here count one audit event per refused call, so no refusal is folded
+        # into an interval's summary and none is throttled (both are tested in
+        # tests/policy/test_audit_flood.py, with the defaults).
+        one_event_each = {"audit.refusal_interval_s": 0, "audit.refusal_limit_per_min": 0}
+        with built(pki, workdir / "data", writer, db_url, overrides=one_event_each) as harness:
             target = PolicyTarget(harness)
             _seed(target)
             yield target

@@ -84,3 +84,25 @@ def test_submit_when_switch_closed_on_replica_a_then_replica_b_refuses_at_once(
         b.submit(pid, aid)
     assert reason_of(caught.value) == "KILL_SWITCH_CLOSED"
     assert a.writer.servicer.calls("SubmitOrder") == []
+
+
+def test_audit_when_two_replicas_append_at_once_then_one_chain_both_verify(
+    replicas: tuple[Harness, Harness],
+) -> None:
+    a, b = replicas
+    approved = [a.approved() for _ in range(12)]
+
+    def submit(i: int) -> None:
+        (a if i % 2 else b).submit(*approved[i])
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        list(pool.map(submit, range(12)))
+    ids = sorted(e["event_id"] for e in a.rows("audit_events"))
+    assert ids == list(range(1, len(ids) + 1))  # gap-free: no fork, no lost event
+    assert a.service.anchors.flush() is not None and b.service.anchors.flush() is not None
+    seen = [h.approver.VerifyAudit(policy_pb2.VerifyAuditRequest()) for h in (a, b)]
+    for res in seen:
+        assert res.ok, res
+    assert {(r.head_event_id, r.head_hash, r.events_checked) for r in seen} == {
+        (len(ids), max(a.rows("audit_events"), key=lambda e: e["event_id"])["hash"], len(ids))
+    }

@@ -13,6 +13,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
+
+from policy_service.storage.engine import migrate
 from tests.support.net import free_port
 
 PG_BIN_CANDIDATES = ("/usr/lib/postgresql/15/bin",)
@@ -60,6 +64,40 @@ class PostgresCluster:
             ]
         )
         return self.url(name)
+
+    def create_deployed_database(self, app_role: str = "") -> DeployedDatabase:
+        """A database as a DBA deploys it: owned by an owner role, which runs the migrations
+        and grants the service's own (non-owner, non-superuser) role what it may do."""
+        suffix = uuid.uuid4().hex[:8]
+        owner, app, name = f"lg_owner_{suffix}", app_role or f"lg_app_{suffix}", f"d_{suffix}"
+        admin = create_engine(
+            self.url("postgres"), poolclass=NullPool, isolation_level="AUTOCOMMIT"
+        )
+        with admin.connect() as conn:
+            conn.execute(text(f"CREATE ROLE {owner} LOGIN"))
+            conn.execute(text(f"CREATE ROLE {app} LOGIN"))
+            conn.execute(text(f"CREATE DATABASE {name} OWNER {owner}"))
+        admin.dispose()
+        owner_url = self.url(name).replace(f"//{self.user}@", f"//{owner}@")
+        engine = create_engine(owner_url, poolclass=NullPool)
+        try:
+            migrate(engine, app_role=app)
+        finally:
+            engine.dispose()
+        return DeployedDatabase(
+            owner_url=owner_url,
+            app_url=self.url(name).replace(f"//{self.user}@", f"//{app}@"),
+            superuser_url=self.url(name),
+            app_role=app,
+        )
+
+
+@dataclass(frozen=True)
+class DeployedDatabase:
+    owner_url: str
+    app_url: str
+    superuser_url: str
+    app_role: str
 
 
 def _demote() -> dict[str, object]:
