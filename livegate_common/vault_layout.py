@@ -1,7 +1,8 @@
 """Vault layout as code: per-role KV paths, policies and AppRoles of each identity; a provisioner.
 
-Shared by every identity that reads Vault (the writer today); each identity keeps its own table of
-per-role paths and AppRoles here, so one module says who may read what.
+Shared by every identity that reads Vault (the writer's broker secret, the policy's audit
+keyring); each identity keeps its own table of per-role paths and AppRoles here, so one module
+says who may read what.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import hvac
+import hvac.exceptions
 
 from livegate_common.roles import Role
 
@@ -48,6 +50,18 @@ LAYOUT: Final[Mapping[Role, RoleLayout]] = {
 }
 LIVE_SECRET_PATH: Final = LAYOUT[Role.W].secret_path
 
+# The policy service's own identity: the audit chain's keyring ({"current": id, "keys": {id:
+# hex}}), read once at start. No other identity may read it: not the writer, not another role.
+POLICY_LAYOUT: Final[Mapping[Role, RoleLayout]] = {
+    role: RoleLayout(
+        role=role,
+        secret_path=f"livegate/{role.value}/audit",
+        policy_name=f"livegate-policy-{role.value.lower()}",
+        approle_name=f"livegate-policy-{role.value.lower()}",
+    )
+    for role in Role
+}
+
 
 @dataclass(frozen=True)
 class Provisioned:
@@ -63,13 +77,15 @@ def provision(
     roles: Iterable[Role] = tuple(Role),
     kv_mount: str = KV_MOUNT,
     approle_mount: str = APPROLE_MOUNT,
+    table: Mapping[Role, RoleLayout] = LAYOUT,
 ) -> list[Provisioned]:
-    """Create (or update, idempotently) the mounts, policies and AppRoles for ROLES."""
+    """Create (or update, idempotently) the mounts, policies and AppRoles for ROLES, of the
+    identity whose TABLE it is (the writer's by default)."""
     _ensure_kv_v2(client, kv_mount)
     _ensure_approle(client, approle_mount)
     out: list[Provisioned] = []
     for role in roles:
-        layout = LAYOUT[role]
+        layout = table[role]
         client.sys.create_or_update_policy(
             name=layout.policy_name, policy=layout.policy_hcl(kv_mount)
         )
@@ -109,12 +125,54 @@ def write_broker_secret(
     )
 
 
+def ensure_audit_keyring(
+    client: hvac.Client, role: Role, document: Mapping[str, Any], kv_mount: str = KV_MOUNT
+) -> bool:
+    """Store DOCUMENT as ROLE's audit keyring unless one is there already; True if written.
+
+    A keyring is never replaced here: its retired keys verify the segments they linked.
+    Rotation adds a key (`livegate vault rotate-audit-key`) and keeps the old ones.
+    """
+    path = POLICY_LAYOUT[role].secret_path
+    try:
+        client.secrets.kv.v2.read_secret_version(
+            path=path, mount_point=kv_mount, raise_on_deleted_version=True
+        )
+        return False
+    except hvac.exceptions.InvalidPath:
+        pass
+    write_audit_keyring(client, role, document, kv_mount)
+    return True
+
+
+def write_audit_keyring(
+    client: hvac.Client, role: Role, document: Mapping[str, Any], kv_mount: str = KV_MOUNT
+) -> None:
+    """A new version of ROLE's audit keyring (KV v2 keeps the versions before)."""
+    client.secrets.kv.v2.create_or_update_secret(
+        path=POLICY_LAYOUT[role].secret_path, secret=dict(document), mount_point=kv_mount
+    )
+
+
+def read_audit_keyring(
+    client: hvac.Client, role: Role, kv_mount: str = KV_MOUNT
+) -> Mapping[str, Any]:
+    response = client.secrets.kv.v2.read_secret_version(
+        path=POLICY_LAYOUT[role].secret_path, mount_point=kv_mount, raise_on_deleted_version=True
+    )
+    return dict(response["data"]["data"])
+
+
 def wrapped_secret_id(
-    client: hvac.Client, role: Role, wrap_ttl: str = "300s", approle_mount: str = APPROLE_MOUNT
+    client: hvac.Client,
+    role: Role,
+    wrap_ttl: str = "300s",
+    approle_mount: str = APPROLE_MOUNT,
+    table: Mapping[Role, RoleLayout] = LAYOUT,
 ) -> str:
     """Issue a secret id for ROLE, response-wrapped: only the wrapping token leaves Vault."""
     response = client.auth.approle.generate_secret_id(
-        LAYOUT[role].approle_name, mount_point=approle_mount, wrap_ttl=wrap_ttl
+        table[role].approle_name, mount_point=approle_mount, wrap_ttl=wrap_ttl
     )
     return str(response["wrap_info"]["token"])
 

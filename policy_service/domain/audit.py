@@ -70,12 +70,16 @@ def account_hash(key: bytes, account_id: str) -> str:
     return hmac.new(key, account_id.encode(), hashlib.sha256).hexdigest()
 
 
+# One encoder for every event: json.dumps with these options would build one per call.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical(event: Mapping[str, Any]) -> str:
     names = KEYED_FIELDS if event.get("key_id") else HASHED_FIELDS
     body = {name: event[name] for name in names}
     detail = body["detail"]
     body["detail"] = json.loads(detail) if isinstance(detail, str) else dict(detail)
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL.encode(body)
 
 
 def event_hash(event: Mapping[str, Any]) -> str:
@@ -86,7 +90,7 @@ def event_hash(event: Mapping[str, Any]) -> str:
 
 def keyed_link(key: bytes, text: str) -> str:
     """HMAC-SHA256 over TEXT (the previous link followed by the canonical JSON), hex."""
-    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(key, text.encode(), "sha256").hex()
 
 
 def event_link(key: bytes, event: Mapping[str, Any]) -> str:

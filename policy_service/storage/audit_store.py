@@ -125,10 +125,10 @@ def _link_and_insert(
     rows: list[dict[str, Any]] = []
     if head.key_id != keyring.current_id and last_id > 0:
         rotation = _rotation(head, keyring.current_id, now_us)
-        rows.append(_linked(keyring, rotation, last_id + 1, prev))
+        rows.append(linked(keyring, rotation, last_id + 1, prev))
         last_id, prev = last_id + 1, rows[-1]["hash"]
     if prepared is not None:
-        rows.append(_linked(keyring, prepared, last_id + 1, prev))
+        rows.append(linked(keyring, prepared, last_id + 1, prev))
         last_id += 1
     if not rows:
         return last_id
@@ -158,7 +158,7 @@ def _rotation(head: Any, key_id: str, now_us: int) -> PreparedEvent:
     return prepare(draft, now_us, key_id)
 
 
-def _linked(keyring: Keyring, prepared: PreparedEvent, event_id: int, prev: str) -> dict[str, Any]:
+def linked(keyring: Keyring, prepared: PreparedEvent, event_id: int, prev: str) -> dict[str, Any]:
     event = dict(prepared.event)
     event["event_id"], event["prev_hash"] = event_id, prev
     if prepared.pieces is not None:
@@ -231,8 +231,9 @@ def stream(
     if through_id is not None:
         query = query.where(audit_events.c.event_id <= through_id)
     result = conn.execution_options(yield_per=1000).execute(query.order_by(audit_events.c.event_id))
+    keys = tuple(result.keys())
     for row in result:
-        yield row_dict(row)
+        yield dict(zip(keys, row, strict=True))
 
 
 @dataclass(frozen=True)

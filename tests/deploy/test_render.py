@@ -19,6 +19,7 @@ NON_LIVE = ("R", "ABH")
 LIVE_MARKERS = (
     re.compile(r"livegate/W/"),
     re.compile(r"livegate-writer-w\b"),
+    re.compile(r"livegate-policy-w\b"),
     re.compile(r"(?<![A-Za-z0-9])U\d{5,}"),  # a live IBKR account id; DU... paper ids don't match
 )
 
@@ -89,6 +90,11 @@ def test_render_when_role_deployed_then_services_own_loaders_accept_the_configs(
     assert policy.server.cpus == (frozenset({0}) if role == "W" else frozenset())
     assert policy.storage_url == "sqlite:////var/lib/livegate/policy/policy.db"
     assert policy.audit.account_hash_key == render.fixture.account_hash_key.encode()
+    # The audit keyring: from Vault, through the policy's own AppRole and its role's path.
+    assert policy.audit.keyring is None and policy.audit.vault is not None
+    assert policy.audit.vault.secret_path == f"livegate/{role}/audit"
+    assert policy.audit.vault.role_id == render.fixture.policy_role_id
+    assert str(policy.audit.anchor_file) == "/var/lib/livegate/policy/audit-anchors.jsonl"
     assert policy.live.enabled is (role == "W")
     assert policy.principals.resolve_sans(["spiffe://livegate.dev/operator"]) is not None
 
@@ -136,6 +142,8 @@ def test_render_when_non_w_role_then_no_file_holds_a_live_path_approle_account_o
             w_fixture.role_id,
             w_fixture.wrapped_secret_id,
             w_fixture.account_hash_key,
+            w_fixture.policy_role_id,
+            w_fixture.policy_wrapped_secret_id,
         ):
             assert w_secret not in text, f"a W secret in {path}"
 
@@ -183,7 +191,7 @@ def test_render_when_role_deployed_then_policy_unit_writes_only_its_state(
     assert "\nUser=livegate-policy\n" in unit
     assert "\nProtectSystem=strict\n" in unit
     assert "\nReadWritePaths=/var/lib/livegate/policy /var/lib/livegate/audit-export\n" in unit
-    assert "\nRestartPreventExitStatus=2\n" in unit
+    assert "\nRestartPreventExitStatus=2 4\n" in unit
 
 
 @pytest.mark.parametrize("role", ["W", "R", "ABH"])
@@ -196,6 +204,10 @@ def test_render_when_keys_are_vault_encrypted_then_hosts_get_the_plain_keys_priv
         assert key.read_bytes() == (dev_pki / f"{name}.key").read_bytes()
         assert _mode(key) == 0o440
     assert _mode(render.root / "etc/livegate/writer/secret-id.wrapped") == 0o400
+    policy_wrapped = render.root / "etc/livegate/policy/secret-id.wrapped"
+    assert _mode(policy_wrapped) == 0o400
+    assert policy_wrapped.read_text().strip() == render.fixture.policy_wrapped_secret_id
+    assert _mode(render.root / "var/lib/livegate/policy/audit-anchors.jsonl") == 0o600
     assert _mode(render.root / "etc/livegate/policy/account-hash.key") == 0o440
     assert _mode(render.root / "etc/livegate/writer.yaml") == 0o640
     assert _mode(render.root / "etc/livegate/policy.yaml") == 0o640
@@ -213,6 +225,8 @@ def test_render_when_secrets_handled_then_play_output_never_shows_them(
         render.fixture.role_id,
         render.fixture.wrapped_secret_id,
         render.fixture.account_hash_key,
+        render.fixture.policy_role_id,
+        render.fixture.policy_wrapped_secret_id,
     ):
         assert secret not in output
 
@@ -233,6 +247,7 @@ def test_render_when_example_inventory_and_example_only_password_then_r_host_ren
             "livegate_vault_client_ca_cert_src": "",
             # A given wrapped id: no Vault is contacted while rendering the example.
             "livegate_vault_client_wrapped_secret_id": "example-wrapped",
+            "livegate_vault_client_policy_wrapped_secret_id": "example-policy-wrapped",
             "ansible_become": False,
             "ansible_python_interpreter": sys.executable,
         },
@@ -249,3 +264,6 @@ def test_render_when_example_inventory_and_example_only_password_then_r_host_ren
     doc = yaml.safe_load((tmp_path / "root/etc/livegate/writer.yaml").read_text())
     assert doc["role"] == "R"
     assert doc["vault"]["role_id"] == "00000000-0000-0000-0000-000000000002"
+    policy = yaml.safe_load((tmp_path / "root/etc/livegate/policy.yaml").read_text())
+    assert policy["audit"]["vault"]["role_id"] == "00000000-0000-0000-0000-000000000102"
+    assert policy["audit"]["vault"]["secret_path"] == "livegate/R/audit"

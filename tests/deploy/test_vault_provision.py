@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from livegate_common.vault_layout import LAYOUT
+from livegate_common.vault_layout import LAYOUT, POLICY_LAYOUT, RoleLayout, read_audit_keyring
+from policy_service.domain.audit_keys import Keyring
 from tests.deploy import vault_api
 from tests.deploy.ansible_run import (
     PlayResult,
@@ -42,6 +43,8 @@ class Provisioned:
     refused_left_policy: int
     first: PlayResult
     second: PlayResult
+    # Each role's audit keyring after the first run and after the second.
+    keyrings: tuple[dict[str, object], dict[str, object]]
 
 
 def _provision_vars(tmp: Path, vault: DevVault, name: str, secrets: object) -> Path:
@@ -82,10 +85,26 @@ def provisioned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Provisione
         first = run_playbook(
             tmp, "vault_provision.yml", inventory, extra_vars_files=[good], log_name="first"
         )
+        after_first = _keyrings(vault)
         second = run_playbook(
             tmp, "vault_provision.yml", inventory, extra_vars_files=[good], log_name="second"
         )
-        yield Provisioned(vault, tmp, refused, refused_left_policy, first, second)
+        yield Provisioned(
+            vault, tmp, refused, refused_left_policy, first, second,
+            (after_first, _keyrings(vault)),
+        )  # fmt: skip
+
+
+def _keyrings(vault: DevVault) -> dict[str, object]:
+    return {
+        role: read_audit_keyring(vault.client(), Role(role)) if _has_keyring(vault, role) else None
+        for role in ("W", "R", "ABH")
+    }
+
+
+def _has_keyring(vault: DevVault, role: str) -> bool:
+    path = f"secret/data/livegate/{role}/audit"
+    return vault_api.call(vault.addr, "GET", path, vault.root_token).status_code == 200
 
 
 def test_provision_when_run_then_play_succeeds_and_is_repeatable(
@@ -137,11 +156,12 @@ def test_provision_when_role_logs_in_then_reads_own_path_and_no_other(
 
 
 @pytest.mark.parametrize("role", ["W", "R", "ABH"])
-def test_provision_when_run_then_layout_matches_writer_vault_layout(
-    provisioned: Provisioned, role: str
+@pytest.mark.parametrize("table", [LAYOUT, POLICY_LAYOUT], ids=["writer", "policy"])
+def test_provision_when_run_then_layout_matches_vault_layout(
+    provisioned: Provisioned, role: str, table: Mapping[Role, RoleLayout]
 ) -> None:
     vault = provisioned.vault
-    layout = LAYOUT[Role(role)]
+    layout = table[Role(role)]
     policy = vault_api.call(
         vault.addr, "GET", f"sys/policies/acl/{layout.policy_name}", vault.root_token
     )
@@ -155,6 +175,46 @@ def test_provision_when_run_then_layout_matches_writer_vault_layout(
     assert data["secret_id_num_uses"] == 1
 
 
+IDENTITY_PATHS = [f"livegate/{r}/{kind}" for kind in ("broker", "audit") for r in ("W", "R", "ABH")]
+
+
+@pytest.mark.parametrize("role", ["W", "R", "ABH"])
+def test_provision_when_policy_approle_logs_in_then_reads_its_keyring_and_no_other_path(
+    provisioned: Provisioned, role: str
+) -> None:
+    vault = provisioned.vault
+    token = vault_api.login_as(vault.addr, vault.root_token, f"livegate-policy-{role.lower()}")
+    answers = {
+        path: vault_api.call(vault.addr, "GET", f"secret/data/{path}", token).status_code
+        for path in IDENTITY_PATHS
+    }
+    own = f"livegate/{role}/audit"
+    assert answers == {path: 200 if path == own else 403 for path in IDENTITY_PATHS}
+    keyring = vault_api.call(vault.addr, "GET", f"secret/data/{own}", token).json()["data"]
+    assert Keyring.from_document(keyring["data"]).current_id == "k1"
+
+
+@pytest.mark.parametrize("role", ["W", "R", "ABH"])
+def test_provision_when_writer_approle_reads_any_audit_keyring_then_403(
+    provisioned: Provisioned, role: str
+) -> None:
+    vault = provisioned.vault
+    token = vault_api.login_as(vault.addr, vault.root_token, f"livegate-writer-{role.lower()}")
+    for other in ("W", "R", "ABH"):
+        path = f"secret/data/livegate/{other}/audit"
+        assert vault_api.call(vault.addr, "GET", path, token).status_code == 403
+
+
+def test_provision_when_run_twice_then_each_keyring_made_once_and_kept(
+    provisioned: Provisioned,
+) -> None:
+    first, second = provisioned.keyrings
+    assert all(first[role] for role in ("W", "R", "ABH"))
+    assert first == second
+    keys = [Keyring.from_document(k).current for k in first.values()]  # type: ignore[arg-type]
+    assert len(set(keys)) == 3  # one key per role
+
+
 def test_provision_when_deployer_token_issues_then_only_for_its_own_role(
     provisioned: Provisioned,
 ) -> None:
@@ -164,6 +224,8 @@ def test_provision_when_deployer_token_issues_then_only_for_its_own_role(
     assert own.status_code == 200
     assert "wrap_info" in own.json()
     assert vault_api.wrapped_secret_id(vault.addr, deployer, "livegate-writer-w").status_code == 403
+    assert vault_api.wrapped_secret_id(vault.addr, deployer, "livegate-policy-r").status_code == 200
+    assert vault_api.wrapped_secret_id(vault.addr, deployer, "livegate-policy-w").status_code == 403
     assert vault_api.call(vault.addr, "GET", LIVE_PATH, deployer).status_code == 403
 
 
@@ -172,10 +234,13 @@ def test_provision_when_role_id_dir_given_then_private_files_hold_the_role_ids(
 ) -> None:
     vault = provisioned.vault
     for role in ("w", "r", "abh"):
-        path = provisioned.tmp / "role-ids" / f"{role}.role-id"
-        assert stat.S_IMODE(path.stat().st_mode) == 0o600
-        expected = vault_api.role_id(vault.addr, vault.root_token, f"livegate-writer-{role}")
-        assert path.read_text(encoding="utf-8").strip() == expected
+        for suffix, identity in (("", "writer"), (".policy", "policy")):
+            path = provisioned.tmp / "role-ids" / f"{role}{suffix}.role-id"
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600
+            expected = vault_api.role_id(
+                vault.addr, vault.root_token, f"livegate-{identity}-{role}"
+            )
+            assert path.read_text(encoding="utf-8").strip() == expected
 
 
 def test_provision_when_non_w_secret_holds_live_account_then_refused_before_any_write(
