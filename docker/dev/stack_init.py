@@ -1,4 +1,4 @@
-"""Local stack only: dev PKI, Vault layout, broker secret and the writer's config, then exit."""
+"""Local stack only: dev PKI, audit keyring, Vault layout, broker secret, writer config; exit."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import yaml
 
 from livegate_common.pki import init_dev_pki, spiffe_id
 from livegate_common.vault_layout import LAYOUT, provision, wrapped_secret_id, write_broker_secret
+from policy_service.audit_keysource import ensure_dev_keyring
 from writer_service.config import Role
 
 VAULT_WAIT_S: Final = 60.0
@@ -43,6 +44,8 @@ def _ensure_pki(tls_dir: Path) -> None:
     # Kept across restarts of the stack: re-issuing would invalidate running peers' trust.
     if not (tls_dir / "ca.pem").exists():
         init_dev_pki(tls_dir)
+    # The audit chain's keyring: a private file in this local stack (Vault on a deployed host).
+    ensure_dev_keyring(tls_dir / "audit-keyring.json")
     hash_key = tls_dir / "account-hash.key"
     if not hash_key.exists():
         fd = os.open(hash_key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

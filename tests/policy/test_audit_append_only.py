@@ -30,7 +30,8 @@ REFUSED_BY_ROLE = (
 
 @pytest.fixture()
 def deployed(pg: PostgresCluster) -> DeployedDatabase:
-    return pg.create_deployed_database()
+    # As the runbook has the DBA do it: `livegate-policy-db migrate --app-role ...` as owner.
+    return pg.create_deployed_database(via_cli=True)
 
 
 @pytest.fixture()

@@ -6,6 +6,7 @@ import os
 import pwd
 import shutil
 import subprocess
+import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -65,11 +66,12 @@ class PostgresCluster:
         )
         return self.url(name)
 
-    def create_deployed_database(self, app_role: str = "") -> DeployedDatabase:
+    def create_deployed_database(self, via_cli: bool = False) -> DeployedDatabase:
         """A database as a DBA deploys it: owned by an owner role, which runs the migrations
-        and grants the service's own (non-owner, non-superuser) role what it may do."""
+        and grants the service's own (non-owner, non-superuser) role what it may do; VIA_CLI
+        runs them as the runbook says, with `livegate-policy-db migrate`."""
         suffix = uuid.uuid4().hex[:8]
-        owner, app, name = f"lg_owner_{suffix}", app_role or f"lg_app_{suffix}", f"d_{suffix}"
+        owner, app, name = f"lg_owner_{suffix}", f"lg_app_{suffix}", f"d_{suffix}"
         admin = create_engine(
             self.url("postgres"), poolclass=NullPool, isolation_level="AUTOCOMMIT"
         )
@@ -79,11 +81,19 @@ class PostgresCluster:
             conn.execute(text(f"CREATE DATABASE {name} OWNER {owner}"))
         admin.dispose()
         owner_url = self.url(name).replace(f"//{self.user}@", f"//{owner}@")
-        engine = create_engine(owner_url, poolclass=NullPool)
-        try:
-            migrate(engine, app_role=app)
-        finally:
-            engine.dispose()
+        if via_cli:
+            subprocess.run(
+                [sys.executable, "-m", "policy_service.dbadmin", "migrate",
+                 "--url-env", "LG_OWNER_URL", "--app-role", app],
+                env={**os.environ, "LG_OWNER_URL": owner_url},
+                check=True, capture_output=True, timeout=120,
+            )  # fmt: skip
+        else:
+            engine = create_engine(owner_url, poolclass=NullPool)
+            try:
+                migrate(engine, app_role=app)
+            finally:
+                engine.dispose()
         return DeployedDatabase(
             owner_url=owner_url,
             app_url=self.url(name).replace(f"//{self.user}@", f"//{app}@"),
