@@ -39,28 +39,24 @@ class RoleLayout:
         return f'path "{kv_mount}/data/{self.secret_path}" {{\n  capabilities = ["read"]\n}}\n'
 
 
-LAYOUT: Final[Mapping[Role, RoleLayout]] = {
-    role: RoleLayout(
-        role=role,
-        secret_path=f"livegate/{role.value}/broker",
-        policy_name=f"livegate-writer-{role.value.lower()}",
-        approle_name=f"livegate-writer-{role.value.lower()}",
-    )
-    for role in Role
-}
-LIVE_SECRET_PATH: Final = LAYOUT[Role.W].secret_path
+def identity_table(identity: str, secret: str) -> Mapping[Role, RoleLayout]:
+    """Per role: KV path livegate/<ROLE>/<SECRET>, policy and AppRole livegate-<IDENTITY>-<role>."""
+    return {
+        role: RoleLayout(
+            role=role,
+            secret_path=f"livegate/{role.value}/{secret}",
+            policy_name=f"livegate-{identity}-{role.value.lower()}",
+            approle_name=f"livegate-{identity}-{role.value.lower()}",
+        )
+        for role in Role
+    }
 
+
+LAYOUT: Final = identity_table("writer", "broker")
+LIVE_SECRET_PATH: Final = LAYOUT[Role.W].secret_path
 # The policy service's own identity: the audit chain's keyring ({"current": id, "keys": {id:
 # hex}}), read once at start. No other identity may read it: not the writer, not another role.
-POLICY_LAYOUT: Final[Mapping[Role, RoleLayout]] = {
-    role: RoleLayout(
-        role=role,
-        secret_path=f"livegate/{role.value}/audit",
-        policy_name=f"livegate-policy-{role.value.lower()}",
-        approle_name=f"livegate-policy-{role.value.lower()}",
-    )
-    for role in Role
-}
+POLICY_LAYOUT: Final = identity_table("policy", "audit")
 
 
 @dataclass(frozen=True)

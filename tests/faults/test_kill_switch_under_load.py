@@ -43,7 +43,10 @@ class Attempt:
 
 @pytest.fixture
 def stack(dev_pki: Path, tmp_path: Path, faults_vault: DevVault, pg_url: str) -> Iterator[Stack]:
-    with live_stack(dev_pki, tmp_path, faults_vault, db_url=pg_url) as running:
+    # The submitters retry a closed switch every 5 ms on purpose; the refusal throttle (tested in
+    # tests/policy/test_audit_flood.py) would answer them RESOURCE_EXHAUSTED into the next round.
+    unthrottled = {"refusal_limit_per_min": 0}
+    with live_stack(dev_pki, tmp_path, faults_vault, db_url=pg_url, audit=unthrottled) as running:
         link = SlowLink(running.writer.port, SLOW_LINK_S)
         try:
             running.replicas.append(_replica_over(running, link.port, tmp_path / "policy-slow"))
@@ -56,6 +59,8 @@ def _replica_over(stack: Stack, writer_port: int, data: Path) -> Replica:
     """A second replica on the same database that reaches the writer through WRITER_PORT."""
     doc = policy_doc(stack.pki, data, writer_port, stack.db_url, stack.limits)
     doc["audit"]["account_hash_key"] = stack.policy.service.gate.settings.account_hash_key.decode()
+    doc["audit"]["keyring_file"] = stack.keyring_file  # one chain, one key
+    doc["audit"].update(stack.audit)
     service = build_service(policy_config.from_document(doc, data)).start()
     channels = [
         channel_as(stack.pki, n, service.port) for n in ("upstream", "approver", "operator")

@@ -54,8 +54,12 @@ class Stack:
     writer: WriterHandle
     replicas: list[Replica] = field(default_factory=list)
     limits: dict[str, Any] | None = None
+    # Settings merged into each replica's audit.* section.
+    audit: dict[str, Any] = field(default_factory=dict)
     _hash_key: str = ""
-    _keyring_file: str = ""
+    # The audit keyring the replicas share (one chain, one key), as deployed replicas read one
+    # Vault path.
+    keyring_file: str = ""
 
     @property
     def policy(self) -> Replica:
@@ -72,12 +76,13 @@ class Stack:
         index = len(self.replicas)
         data = self.workdir / f"policy-{index}"
         doc = policy_doc(self.pki, data, self.writer.port, self.db_url, self.limits)
+        doc["audit"].update(self.audit)
         if self.replicas:  # replicas share the account-hash key and the audit keyring
             doc["audit"]["account_hash_key"] = self._hash_key
-            doc["audit"]["keyring_file"] = self._keyring_file
+            doc["audit"]["keyring_file"] = self.keyring_file
         else:
             self._hash_key = doc["audit"]["account_hash_key"]
-            self._keyring_file = doc["audit"]["keyring_file"]
+            self.keyring_file = doc["audit"]["keyring_file"]
         service = build_service(policy_config.from_document(doc, data)).start()
         channels = [
             channel_as(self.pki, n, service.port) for n in ("upstream", "approver", "operator")
@@ -139,6 +144,7 @@ def live_stack(
     db_url: str | None = None,
     replicas: int = 1,
     limits: dict[str, Any] | None = None,
+    audit: dict[str, Any] | None = None,
 ) -> Iterator[Stack]:
     """Start everything, open the kill switch, and tear it all down in reverse order."""
     with ExitStack() as cleanup:
@@ -149,6 +155,7 @@ def live_stack(
         stack = Stack(
             sim=sim, vault=vault, pki=pki, workdir=workdir,
             db_url=db_url or f"sqlite:///{workdir / 'policy.db'}", writer=writer, limits=limits,
+            audit=dict(audit or {}),
         )  # fmt: skip
         cleanup.callback(lambda: stack.writer.stop())
         cleanup.callback(lambda: _close_all(stack.replicas))
