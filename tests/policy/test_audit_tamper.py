@@ -3,17 +3,22 @@ by the event it names, on SQLite and PostgreSQL; the first break found closes th
 
 from __future__ import annotations
 
+import json
+import logging
+import stat
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
 
 from livegate_api.v1 import common_pb2, policy_pb2
 from tests.policy.attacker import Attacker
 from tests.policy.conftest import MakePolicy
 from tests.policy.fake_writer import RunningFakeWriter
 from tests.policy.harness import Harness, built
+from tests.support.net import wait_until
 
 
 def _verify(h: Harness) -> policy_pb2.VerifyAuditResponse:
@@ -41,6 +46,21 @@ def trail(policy: Harness) -> Harness:
     res = _verify(policy)
     assert res.ok, res
     return policy
+
+
+def test_anchor_when_written_then_file_line_log_line_and_gauge_name_the_event(
+    policy: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    policy.submit(*policy.approved())
+    with caplog.at_level(logging.INFO, logger="livegate.audit.anchor"):
+        anchor = policy.service.anchors.flush()
+    assert anchor is not None and anchor.event_id == 5
+    path = policy.service.anchors.file.path
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert json.loads(path.read_text().splitlines()[-1])["mac"] == anchor.mac
+    (record,) = [r for r in caplog.records if r.getMessage() == "audit anchor"]
+    assert (record.event_id, record.link) == (5, anchor.link)  # type: ignore[attr-defined]
+    assert REGISTRY.get_sample_value("livegate_audit_anchored_event_id") == 5
 
 
 def test_verify_when_chain_untouched_then_ok_intact_and_anchored(trail: Harness) -> None:
@@ -176,6 +196,13 @@ def test_verify_when_tampered_while_the_service_was_down_then_its_anchor_file_ca
     else:
         attacker.cut_after(3)
     second = stack.enter_context(built(dev_pki, data, writer, db_url))
+    # Its check at start found it, before anyone asked: the switch is closed.
+    assert wait_until(
+        lambda: second.operator.GetKillSwitch(policy_pb2.GetKillSwitchRequest()).reason.startswith(
+            "AUDIT_CHAIN_BROKEN: AUDIT_CHAIN_TRUNCATED"
+        ),
+        timeout_s=30,
+    )
     res = _verify(second)
     assert _broken(res) == (True, "AUDIT_CHAIN_TRUNCATED", 1 if tamper == "truncate" else 4)
 
