@@ -214,6 +214,8 @@ def start_stack(home: Path, supervisor: Supervisor, policy_port: int) -> Ports |
 _SHOWN_METRICS = (
     "livegate_kill_switch_closed ",
     "livegate_audit_chain_head_event_id ",
+    "livegate_audit_anchored_event_id ",
+    "livegate_audit_chain_broken ",
     'livegate_refusals_total{method="SubmitOrder",reason="KILL_SWITCH_CLOSED"}',
     'livegate_request_seconds_count{method="SubmitOrder"}',
     "livegate_unexplained_broker_orders ",

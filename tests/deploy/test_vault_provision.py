@@ -39,12 +39,11 @@ BROKER_SECRETS = {
 class Provisioned:
     vault: DevVault
     tmp: Path
-    refused: PlayResult
-    refused_left_policy: int
+    inventory: Path
+    good: Path
     first: PlayResult
-    second: PlayResult
-    # Each role's audit keyring after the first run and after the second.
-    keyrings: tuple[dict[str, object], dict[str, object]]
+    # Each role's audit keyring after the first run.
+    keyrings: dict[str, object]
 
 
 def _provision_vars(tmp: Path, vault: DevVault, name: str, secrets: object) -> Path:
@@ -63,36 +62,25 @@ def _provision_vars(tmp: Path, vault: DevVault, name: str, secrets: object) -> P
     return path
 
 
+def _localhost(tmp: Path) -> Path:
+    inventory = tmp / "localhost.yml"
+    write_yaml(inventory, {"all": {"hosts": {"localhost": {"ansible_connection": "local"}}}})
+    return inventory
+
+
+# One run in the module fixture; the tests that need a second run (or a refused one) make it
+# themselves, so each stays within its own time budget.
 @pytest.fixture(scope="module")
 def provisioned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Provisioned]:
     tmp = tmp_path_factory.mktemp("vault-provision")
     (tmp / "role-ids").mkdir()
-    inventory = tmp / "localhost.yml"
-    write_yaml(inventory, {"all": {"hosts": {"localhost": {"ansible_connection": "local"}}}})
+    inventory = _localhost(tmp)
     with dev_vault() as vault:
-        bad = dict(BROKER_SECRETS, R={**BROKER_SECRETS["R"], "accounts": "DU111,U7654321"})
-        refused = run_playbook(
-            tmp,
-            "vault_provision.yml",
-            inventory,
-            extra_vars_files=[_provision_vars(tmp, vault, "refused", bad)],
-            log_name="refused",
-        )
-        refused_left_policy = vault_api.call(
-            vault.addr, "GET", "sys/policies/acl/livegate-writer-r", vault.root_token
-        ).status_code
         good = _provision_vars(tmp, vault, "good", BROKER_SECRETS)
         first = run_playbook(
             tmp, "vault_provision.yml", inventory, extra_vars_files=[good], log_name="first"
         )
-        after_first = _keyrings(vault)
-        second = run_playbook(
-            tmp, "vault_provision.yml", inventory, extra_vars_files=[good], log_name="second"
-        )
-        yield Provisioned(
-            vault, tmp, refused, refused_left_policy, first, second,
-            (after_first, _keyrings(vault)),
-        )  # fmt: skip
+        yield Provisioned(vault, tmp, inventory, good, first, _keyrings(vault))
 
 
 def _keyrings(vault: DevVault) -> dict[str, object]:
@@ -107,12 +95,24 @@ def _has_keyring(vault: DevVault, role: str) -> bool:
     return vault_api.call(vault.addr, "GET", path, vault.root_token).status_code == 200
 
 
-def test_provision_when_run_then_play_succeeds_and_is_repeatable(
+def test_provision_when_run_twice_then_play_succeeds_and_each_keyring_is_kept(
     provisioned: Provisioned,
 ) -> None:
     assert provisioned.first.returncode == 0, provisioned.first.output[-4000:]
-    assert provisioned.second.returncode == 0, provisioned.second.output[-4000:]
     assert provisioned.vault.root_token not in provisioned.first.output
+    second = run_playbook(
+        provisioned.tmp,
+        "vault_provision.yml",
+        provisioned.inventory,
+        extra_vars_files=[provisioned.good],
+        log_name="second",
+    )
+    assert second.returncode == 0, second.output[-4000:]
+    first_keyrings = provisioned.keyrings
+    assert all(first_keyrings[role] for role in ("W", "R", "ABH"))
+    assert _keyrings(provisioned.vault) == first_keyrings  # made once, never replaced
+    keys = [Keyring.from_document(k).current for k in first_keyrings.values()]  # type: ignore[arg-type]
+    assert len(set(keys)) == 3  # one key per role
 
 
 @pytest.mark.parametrize("role", ["R", "ABH"])
@@ -205,16 +205,6 @@ def test_provision_when_writer_approle_reads_any_audit_keyring_then_403(
         assert vault_api.call(vault.addr, "GET", path, token).status_code == 403
 
 
-def test_provision_when_run_twice_then_each_keyring_made_once_and_kept(
-    provisioned: Provisioned,
-) -> None:
-    first, second = provisioned.keyrings
-    assert all(first[role] for role in ("W", "R", "ABH"))
-    assert first == second
-    keys = [Keyring.from_document(k).current for k in first.values()]  # type: ignore[arg-type]
-    assert len(set(keys)) == 3  # one key per role
-
-
 def test_provision_when_deployer_token_issues_then_only_for_its_own_role(
     provisioned: Provisioned,
 ) -> None:
@@ -244,11 +234,23 @@ def test_provision_when_role_id_dir_given_then_private_files_hold_the_role_ids(
 
 
 def test_provision_when_non_w_secret_holds_live_account_then_refused_before_any_write(
-    provisioned: Provisioned,
+    tmp_path: Path,
 ) -> None:
-    assert provisioned.refused.returncode != 0
-    assert "LIVE_ACCOUNT_ON_NON_W_HOST" in provisioned.refused.output
-    assert provisioned.refused_left_policy == 404
+    with dev_vault() as vault:  # a Vault of its own: nothing provisioned before
+        bad = dict(BROKER_SECRETS, R={**BROKER_SECRETS["R"], "accounts": "DU111,U7654321"})
+        refused = run_playbook(
+            tmp_path,
+            "vault_provision.yml",
+            _localhost(tmp_path),
+            extra_vars_files=[_provision_vars(tmp_path, vault, "refused", bad)],
+            log_name="refused",
+        )
+        left = vault_api.call(
+            vault.addr, "GET", "sys/policies/acl/livegate-writer-r", vault.root_token
+        ).status_code
+    assert refused.returncode != 0
+    assert "LIVE_ACCOUNT_ON_NON_W_HOST" in refused.output
+    assert left == 404
 
 
 def test_deploy_when_issuer_token_given_then_writer_gets_a_wrapped_secret_id_for_its_role(
@@ -268,6 +270,10 @@ def test_deploy_when_issuer_token_given_then_writer_gets_a_wrapped_secret_id_for
             "R": {
                 "livegate_vault_client_role_id": r_role_id,
                 "livegate_vault_client_wrapped_secret_id": "",
+                "livegate_vault_client_policy_role_id": vault_api.role_id(
+                    vault.addr, vault.root_token, "livegate-policy-r"
+                ),
+                "livegate_vault_client_policy_wrapped_secret_id": "",
                 "livegate_vault_client_issuer_token": issuer,
             }
         },
@@ -285,3 +291,14 @@ def test_deploy_when_issuer_token_given_then_writer_gets_a_wrapped_secret_id_for
     # Single use: a second unwrap of the same token is refused.
     again = vault_api.call(vault.addr, "POST", "sys/wrapping/unwrap", wrapped)
     assert again.status_code >= 400
+    # The policy service got its own: it reads R's audit keyring and nothing of W's.
+    policy_wrapped = (tmp / "root/r1/etc/livegate/policy/secret-id.wrapped").read_text().strip()
+    policy_role_id = vault_api.role_id(vault.addr, vault.root_token, "livegate-policy-r")
+    token = vault_api.login(
+        vault.addr, policy_role_id, vault_api.unwrap(vault.addr, policy_wrapped)
+    )
+    own = vault_api.call(vault.addr, "GET", "secret/data/livegate/R/audit", token)
+    assert own.status_code == 200
+    assert (
+        vault_api.call(vault.addr, "GET", "secret/data/livegate/W/audit", token).status_code == 403
+    )

@@ -91,6 +91,7 @@ def test_dev_demo_when_run_from_nothing_then_passes_and_no_process_is_left(tmp_p
     # Observability: both services served /metrics, and the refusal was counted by reason.
     assert 'livegate_refusals_total{method="SubmitOrder",reason="KILL_SWITCH_CLOSED"} 1.0' in out
     assert "livegate_audit_chain_head_event_id" in out
+    assert "livegate_audit_anchored_event_id" in out and "livegate_audit_chain_broken 0.0" in out
     assert "livegate_unexplained_broker_orders 0.0" in out
     _assert_writer_lines_join_policy_lines(home / "logs")
     pids = [
