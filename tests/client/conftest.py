@@ -1,4 +1,4 @@
-"""Client fixtures: an OpenBao per session, a whole stack per test, clients by identity."""
+"""Client fixtures: clients of the dev identities on the stack (tests/conftest.py) they ask for."""
 
 from __future__ import annotations
 
@@ -8,25 +8,10 @@ from pathlib import Path
 import pytest
 
 from livegate_client import Client
-from livegate_common.vault_layout import provision
 from tests.client.spy import KeySpy, connect
-from tests.support.stack import Stack, live_stack
-from tests.support.vault import DevVault, dev_vault
+from tests.support.stack import Stack
 
 ClientFor = Callable[..., Client]
-
-
-@pytest.fixture(scope="session")
-def client_vault() -> Iterator[DevVault]:
-    with dev_vault() as started:
-        provision(started.client())
-        yield started
-
-
-@pytest.fixture
-def stack(dev_pki: Path, tmp_path: Path, client_vault: DevVault) -> Iterator[Stack]:
-    with live_stack(dev_pki, tmp_path, client_vault) as running:
-        yield running
 
 
 @pytest.fixture

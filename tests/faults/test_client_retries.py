@@ -6,29 +6,18 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 
 from gateway_sim import GatewaySimulator
-from livegate_client import KillSwitchState, RetryPolicy, WriteResult
+from livegate_client import Client, KillSwitchState, RetryPolicy, WriteResult
 from livegate_client.keys import KEY_PREFIX
-from livegate_common.devconfig import WRITER_SERVICE_NAME
-from policy_service import config as policy_config
-from policy_service.server import build_service
 from tests.client.flows import ACCOUNT, approved
 from tests.client.spy import KeySpy, connect, connect_aio
-from tests.faults.processes import spawn, wait_serving
-from tests.faults.test_policy_restart import PENDING_TIMEOUT_S, PolicyRig
-from tests.faults.test_writer_crash import ACK_DELAY_S, CrashRig, writer_doc
-from tests.policy.harness import policy_doc
-from tests.support.net import free_port
-from tests.support.sim import start_sim
+from tests.faults.test_policy_restart import PolicyRig, policy_restart_rig
+from tests.faults.test_writer_crash import ACK_DELAY_S, CrashRig, writer_crash_rig
 from tests.support.vault import DevVault
-from tests.support.writers import make_config, writer_document
-from writer_service.app import start_writer
-from writer_service.config import Role
 
 # Long enough for a writer or policy process to come back and its key to settle.
 PATIENT = RetryPolicy(total_deadline_s=60.0, attempt_timeout_s=10.0, max_backoff_s=1.0)
@@ -54,6 +43,29 @@ def _on_first_place(sim: GatewaySimulator, act: Callable[[], None], done: thread
         done.set()
 
 
+def _submit_through(
+    sim: GatewaySimulator, fault: Callable[[], None], submit: Callable[[], WriteResult]
+) -> WriteResult:
+    """SUBMIT while FAULT strikes the moment its placeOrder reaches the (slowed) broker."""
+    done = threading.Event()
+    watcher = threading.Thread(target=_on_first_place, args=(sim, fault, done))
+    sim.set_delay(ACK_DELAY_S)
+    watcher.start()
+    try:
+        result = submit()
+    finally:
+        watcher.join(timeout=30)
+        sim.set_delay(0)
+    assert done.is_set()
+    return result
+
+
+def _approved(pki: Path, port: int) -> tuple[str, str]:
+    with connect(pki, port, "upstream") as up, connect(pki, port, "approver") as approver:
+        preview, approval = approved(up, approver)
+    return preview.preview_id, approval.approval_id
+
+
 def _assert_one_order_one_key(sim: GatewaySimulator, result: WriteResult, spy: KeySpy) -> None:
     key = result.idempotency_key
     assert [o.order_ref for o in sim.orders()] == [key]  # one broker order, with this key
@@ -66,22 +78,7 @@ def _assert_one_order_one_key(sim: GatewaySimulator, result: WriteResult, spy: K
 
 @pytest.fixture
 def crash_rig(dev_pki: Path, faults_vault: DevVault, tmp_path: Path) -> Iterator[CrashRig]:
-    """A writer process to SIGKILL, a policy in this process, the switch open."""
-    with ExitStack() as cleanup:
-        sim = start_sim()
-        cleanup.callback(sim.stop)
-        writer_port = free_port()
-        doc = writer_doc(dev_pki, faults_vault, tmp_path, sim.port, writer_port)
-        writer = spawn("livegate-writer", doc, tmp_path, "writer-1")
-        wait_serving(writer, dev_pki, "policy", writer_port, WRITER_SERVICE_NAME)
-        data = tmp_path / "policy"
-        pdoc = policy_doc(dev_pki, data, writer_port, f"sqlite:///{data / 'policy.db'}")
-        policy = build_service(policy_config.from_document(pdoc, data)).start()
-        cleanup.callback(policy.stop, 0.2)
-        rig = CrashRig(sim, policy, None, dev_pki, faults_vault, tmp_path, writer_port, writer)  # type: ignore[arg-type]
-        cleanup.callback(lambda: rig.writer.stop())
-        with connect(dev_pki, policy.port, "operator") as operator:
-            operator.set_kill_switch(KillSwitchState.OPEN, "test")
+    with writer_crash_rig(dev_pki, faults_vault, tmp_path) as rig:
         yield rig
 
 
@@ -97,59 +94,29 @@ def test_submit_when_writer_killed_mid_call_then_client_retries_one_key_to_one_o
     crash_rig: CrashRig, flavour: str
 ) -> None:
     rig, spy = crash_rig, KeySpy()
-    with (
-        connect(rig.pki, rig.policy.port, "upstream") as up,
-        connect(rig.pki, rig.policy.port, "approver") as approver,
-    ):
-        preview, approval = approved(up, approver)
-    done = threading.Event()
-    watcher = threading.Thread(
-        target=_on_first_place, args=(rig.sim, lambda: _crash_and_restart_writer(rig), done)
-    )
-    rig.sim.set_delay(ACK_DELAY_S)
-    watcher.start()
-    try:
+    preview_id, approval_id = _approved(rig.pki, rig.policy.port)
+
+    def submit() -> WriteResult:
         if flavour == "sync":
-            with connect(rig.pki, rig.policy.port, "upstream", spy, write_retry=PATIENT) as client:
-                result = client.submit_order(ACCOUNT, preview.preview_id, approval.approval_id)
-        else:
+            with connect(rig.pki, rig.policy.port, "upstream", spy, write_retry=PATIENT) as c:
+                return c.submit_order(ACCOUNT, preview_id, approval_id)
 
-            async def submit() -> WriteResult:
-                async with connect_aio(
-                    rig.pki, rig.policy.port, "upstream", spy, write_retry=PATIENT
-                ) as client:
-                    return await client.submit_order(
-                        ACCOUNT, preview.preview_id, approval.approval_id
-                    )
+        async def submit_async() -> WriteResult:
+            async with connect_aio(
+                rig.pki, rig.policy.port, "upstream", spy, write_retry=PATIENT
+            ) as client:
+                return await client.submit_order(ACCOUNT, preview_id, approval_id)
 
-            result = asyncio.run(submit())
-    finally:
-        watcher.join(timeout=30)
-        rig.sim.set_delay(0)
-    assert done.is_set()
+        return asyncio.run(submit_async())
+
+    result = _submit_through(rig.sim, lambda: _crash_and_restart_writer(rig), submit)
     _assert_one_order_one_key(rig.sim, result, spy)
 
 
 @pytest.fixture
 def restart_rig(dev_pki: Path, faults_vault: DevVault, tmp_path: Path) -> Iterator[PolicyRig]:
-    """A policy process to SIGKILL and start again on the same port and database."""
-    with ExitStack() as cleanup:
-        sim = start_sim()
-        cleanup.callback(sim.stop)
-        wdoc = writer_document(dev_pki, faults_vault, Role.W, tmp_path, gateway_port=sim.port)
-        writer = start_writer(make_config(wdoc, tmp_path))
-        cleanup.callback(writer.stop)
-        data = tmp_path / "policy"
-        db_url = f"sqlite:///{data / 'policy.db'}"
-        doc = policy_doc(dev_pki, data, writer.port, db_url)
-        port = free_port()
-        doc["server"]["listen"] = f"127.0.0.1:{port}"
-        doc["idempotency"]["pending_timeout_s"] = PENDING_TIMEOUT_S
-        proc = spawn("livegate-policy", doc, tmp_path, "policy-1")
-        rig = PolicyRig(sim, dev_pki, tmp_path, doc, port, db_url, proc)
-        cleanup.callback(lambda: rig.policy.stop())
-        wait_serving(proc, dev_pki, "upstream", port, "livegate.v1.PolicyService")
-        with connect(dev_pki, port, "operator") as operator:
+    with policy_restart_rig(dev_pki, faults_vault, tmp_path) as rig:
+        with connect(rig.pki, rig.port, "operator") as operator:
             operator.set_kill_switch(KillSwitchState.OPEN, "test")
         yield rig
 
@@ -165,22 +132,12 @@ def test_submit_when_policy_restarted_mid_call_then_client_retries_one_key_to_on
     restart_rig: PolicyRig,
 ) -> None:
     rig, spy = restart_rig, KeySpy()
-    with (
-        connect(rig.pki, rig.port, "upstream") as up,
-        connect(rig.pki, rig.port, "approver") as approver,
-    ):
-        preview, approval = approved(up, approver)
-    done = threading.Event()
-    watcher = threading.Thread(
-        target=_on_first_place, args=(rig.sim, lambda: _crash_and_restart_policy(rig), done)
-    )
-    rig.sim.set_delay(ACK_DELAY_S)
-    watcher.start()
-    try:
+    preview_id, approval_id = _approved(rig.pki, rig.port)
+
+    def submit() -> WriteResult:
+        client: Client
         with connect(rig.pki, rig.port, "upstream", spy, write_retry=PATIENT) as client:
-            result = client.submit_order(ACCOUNT, preview.preview_id, approval.approval_id)
-    finally:
-        watcher.join(timeout=30)
-        rig.sim.set_delay(0)
-    assert done.is_set()
+            return client.submit_order(ACCOUNT, preview_id, approval_id)
+
+    result = _submit_through(rig.sim, lambda: _crash_and_restart_policy(rig), submit)
     _assert_one_order_one_key(rig.sim, result, spy)
