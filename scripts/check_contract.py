@@ -3,7 +3,7 @@
 The baseline is the newest release tag v*. A clone without one (the first release, before its
 tag exists; a clone that was given no tags) is checked against the release commit instead: the
 last commit that set the version in pyproject.toml, which every release makes. It says which it
-used; with neither (a shallow clone) it fails: no baseline is never a pass.
+used; with neither, or in a shallow clone without the tag, it fails: no baseline is never a pass.
 """
 
 from __future__ import annotations
@@ -36,6 +36,9 @@ def baseline(root: Path) -> tuple[str, str]:
     releases = [t for t in tags if RELEASE_TAG.fullmatch(t)]
     if releases:
         return releases[0], f"the last release tag {releases[0]}"
+    if _git(root, "rev-parse", "--is-shallow-repository") == "true":
+        # Its oldest commit would look as if it set the version: a baseline of itself.
+        raise SystemExit("check_contract: a shallow clone with no release tag v*: no baseline")
     bump = _git(root, "log", "-1", "--format=%H", "-G", r'^version = "', "--", "pyproject.toml")
     if bump:
         return bump, f"no release tag v* here: the release commit {bump[:12]} (version bump)"

@@ -105,3 +105,15 @@ def test_check_when_a_lint_rule_breaks_then_fails_before_breaking(repo: Path) ->
     result = _check(repo)
     assert result.returncode == 1 and "buf lint failed" in result.stdout
     assert 'Field name "Now" should be lower_snake_case' in result.stdout
+
+
+def test_check_when_a_shallow_clone_has_no_release_tag_then_fails_for_want_of_a_baseline(
+    repo: Path, tmp_path: Path
+) -> None:
+    (repo / "pyproject.toml").write_text('[project]\nversion = "1.0.1"\n')
+    _git(repo, "commit", "-q", "-am", "release 1.0.1")
+    shallow = tmp_path / "shallow"
+    _git(tmp_path, "clone", "-q", "--depth", "1", f"file://{repo}", str(shallow))
+    result = _check(shallow)
+    assert result.returncode != 0
+    assert "shallow clone with no release tag" in result.stderr
