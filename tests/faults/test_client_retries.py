@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from gateway_sim import GatewaySimulator
-from livegate_client import Client, KillSwitchState, RetryPolicy, WriteResult
+from livegate_client import Client, KillSwitchState, RetryPolicy, WriteResult, calls, keys
 from livegate_client.keys import KEY_PREFIX
 from tests.client.flows import ACCOUNT, approved
 from tests.client.spy import KeySpy, connect, connect_aio
@@ -66,8 +66,24 @@ def _approved(pki: Path, port: int) -> tuple[str, str]:
     return preview.preview_id, approval.approval_id
 
 
-def _assert_one_order_one_key(sim: GatewaySimulator, result: WriteResult, spy: KeySpy) -> None:
+@pytest.fixture
+def made_keys(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every key the library makes, in order: a retry must not add one."""
+    made: list[str] = []
+
+    def counting() -> str:
+        made.append(keys.new_key())
+        return made[-1]
+
+    monkeypatch.setattr(calls, "new_key", counting)
+    return made
+
+
+def _assert_one_order_one_key(
+    sim: GatewaySimulator, result: WriteResult, spy: KeySpy, made: list[str]
+) -> None:
     key = result.idempotency_key
+    assert made == [key]  # the library made one key for the call, before its first attempt
     assert [o.order_ref for o in sim.orders()] == [key]  # one broker order, with this key
     assert len(_client_places(sim)) == 1 and key in _client_places(sim)[0]
     assert result.order.broker_order_id == sim.orders()[0].order_id
@@ -91,7 +107,7 @@ def _crash_and_restart_writer(rig: CrashRig) -> None:
 
 @pytest.mark.parametrize("flavour", ["sync", "asyncio"])
 def test_submit_when_writer_killed_mid_call_then_client_retries_one_key_to_one_order(
-    crash_rig: CrashRig, flavour: str
+    crash_rig: CrashRig, flavour: str, made_keys: list[str]
 ) -> None:
     rig, spy = crash_rig, KeySpy()
     preview_id, approval_id = _approved(rig.pki, rig.policy.port)
@@ -110,7 +126,7 @@ def test_submit_when_writer_killed_mid_call_then_client_retries_one_key_to_one_o
         return asyncio.run(submit_async())
 
     result = _submit_through(rig.sim, lambda: _crash_and_restart_writer(rig), submit)
-    _assert_one_order_one_key(rig.sim, result, spy)
+    _assert_one_order_one_key(rig.sim, result, spy, made_keys)
 
 
 @pytest.fixture
@@ -129,7 +145,7 @@ def _crash_and_restart_policy(rig: PolicyRig) -> None:
 
 
 def test_submit_when_policy_restarted_mid_call_then_client_retries_one_key_to_one_order(
-    restart_rig: PolicyRig,
+    restart_rig: PolicyRig, made_keys: list[str]
 ) -> None:
     rig, spy = restart_rig, KeySpy()
     preview_id, approval_id = _approved(rig.pki, rig.port)
@@ -140,4 +156,4 @@ def test_submit_when_policy_restarted_mid_call_then_client_retries_one_key_to_on
             return client.submit_order(ACCOUNT, preview_id, approval_id)
 
     result = _submit_through(rig.sim, lambda: _crash_and_restart_policy(rig), submit)
-    _assert_one_order_one_key(rig.sim, result, spy)
+    _assert_one_order_one_key(rig.sim, result, spy, made_keys)
