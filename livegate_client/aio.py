@@ -9,34 +9,17 @@ from typing import Any, TypeVar
 
 import grpc
 
-from livegate_api.v1 import policy_pb2_grpc
 from livegate_client import calls, retry
 from livegate_client import models as m
+from livegate_client.base import ClientBase
 from livegate_client.calls import CallSpec, Sent
 from livegate_client.channel import TlsFiles, secure_aio_channel
-from livegate_client.client import READ_RETRY, SINGLE_TIMEOUT_S, WRITE_RETRY, decoder, policy_for
 
 T = TypeVar("T")
 
 
-class AsyncClient:
+class AsyncClient(ClientBase[grpc.aio.Channel]):
     """A PolicyService client over one grpc.aio channel; use it inside the loop that made it."""
-
-    def __init__(
-        self,
-        channel: grpc.aio.Channel,
-        *,
-        write_retry: retry.RetryPolicy = WRITE_RETRY,
-        read_retry: retry.RetryPolicy = READ_RETRY,
-        single_timeout_s: float = SINGLE_TIMEOUT_S,
-        owns_channel: bool = False,
-    ):
-        self._channel = channel
-        self._stub = policy_pb2_grpc.PolicyServiceStub(channel)
-        self._write_retry = write_retry
-        self._read_retry = read_retry
-        self._single_timeout_s = single_timeout_s
-        self._owns_channel = owns_channel
 
     @classmethod
     def connect(
@@ -58,14 +41,13 @@ class AsyncClient:
 
     async def run(self, spec: CallSpec[T]) -> T:
         """Send SPEC's one request until it settles; every attempt is the same request."""
-        method = getattr(self._stub, spec.method)
+        method = self._method(spec)
         metadata = (("x-request-id", spec.request_id),)
 
         async def send(timeout: float) -> Any:
             return await method(spec.request, timeout=timeout, metadata=metadata)
 
-        policy = policy_for(spec, self._write_retry, self._read_retry, self._single_timeout_s)
-        response, attempts = await retry.call_async(send, policy, decoder(spec))
+        response, attempts = await retry.call_async(send, self._policy(spec), self._decoder(spec))
         return spec.parse(response, Sent(spec.request_id, spec.idempotency_key, attempts))
 
     # ---- previews and approvals ------------------------------------------------------------

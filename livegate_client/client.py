@@ -9,59 +9,17 @@ from typing import Any, TypeVar
 
 import grpc
 
-from livegate_api.v1 import policy_pb2_grpc
 from livegate_client import calls, retry
 from livegate_client import models as m
+from livegate_client.base import ClientBase
 from livegate_client.calls import CallSpec, Sent
 from livegate_client.channel import TlsFiles, secure_channel
-from livegate_client.errors import LivegateError, from_rpc_error
 
 T = TypeVar("T")
 
-# A write's attempts share this much time; a read gets less, and a single-shot call one attempt.
-WRITE_RETRY = retry.RetryPolicy(total_deadline_s=30.0, attempt_timeout_s=10.0)
-READ_RETRY = retry.RetryPolicy(total_deadline_s=10.0, attempt_timeout_s=5.0)
-SINGLE_TIMEOUT_S = 15.0
 
-
-def policy_for(spec: CallSpec[Any], write: retry.RetryPolicy, read: retry.RetryPolicy,
-               single_timeout_s: float) -> retry.RetryPolicy:  # fmt: skip
-    if not spec.retry:
-        return retry.RetryPolicy(total_deadline_s=single_timeout_s,
-                                 attempt_timeout_s=single_timeout_s, max_attempts=1)  # fmt: skip
-    return write if spec.idempotency_key else read
-
-
-def decoder(spec: CallSpec[Any]) -> retry.Decode:
-    def decode(error: grpc.RpcError, attempts: int) -> LivegateError:
-        return from_rpc_error(
-            error,
-            request_id=spec.request_id,
-            idempotency_key=spec.idempotency_key or None,
-            attempts=attempts,
-        )
-
-    return decode
-
-
-class Client:
+class Client(ClientBase[grpc.Channel]):
     """A PolicyService client over one channel (mTLS from files, or a channel you made)."""
-
-    def __init__(
-        self,
-        channel: grpc.Channel,
-        *,
-        write_retry: retry.RetryPolicy = WRITE_RETRY,
-        read_retry: retry.RetryPolicy = READ_RETRY,
-        single_timeout_s: float = SINGLE_TIMEOUT_S,
-        owns_channel: bool = False,
-    ):
-        self._channel = channel
-        self._stub = policy_pb2_grpc.PolicyServiceStub(channel)
-        self._write_retry = write_retry
-        self._read_retry = read_retry
-        self._single_timeout_s = single_timeout_s
-        self._owns_channel = owns_channel
 
     @classmethod
     def connect(
@@ -84,14 +42,13 @@ class Client:
 
     def run(self, spec: CallSpec[T]) -> T:
         """Send SPEC's one request until it settles; every attempt is the same request."""
-        method = getattr(self._stub, spec.method)
+        method = self._method(spec)
         metadata = (("x-request-id", spec.request_id),)
 
         def send(timeout: float) -> Any:
             return method(spec.request, timeout=timeout, metadata=metadata)
 
-        policy = policy_for(spec, self._write_retry, self._read_retry, self._single_timeout_s)
-        response, attempts = retry.call(send, policy, decoder(spec))
+        response, attempts = retry.call(send, self._policy(spec), self._decoder(spec))
         return spec.parse(response, Sent(spec.request_id, spec.idempotency_key, attempts))
 
     # ---- previews and approvals ------------------------------------------------------------

@@ -119,7 +119,7 @@ def _names_in(path: Path) -> set[str]:
     return names | attrs | imports | modules
 
 
-@pytest.mark.parametrize("module", ["retry.py", "client.py", "aio.py"])
+@pytest.mark.parametrize("module", ["retry.py", "base.py", "client.py", "aio.py"])
 def test_retry_loops_when_read_then_they_cannot_make_a_key(module: str) -> None:
     """The loops resend a request built before them; no key factory is within their reach."""
     seen = _names_in(CLIENT_DIR / module)
