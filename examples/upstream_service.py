@@ -141,6 +141,7 @@ async def operator_drill_then_trade(up: AsyncClient, op: AsyncClient, desk: Appr
     preview = await up.create_order_preview(
         ACCOUNT, Order.limit("AAPL", Action.BUY, Decimal(2), Decimal("189.10"))
     )
+    say("strategy", f"preview {preview.preview_id}: buy 2 AAPL @ 189.10, waiting for approval")
     approval_id = await desk.approval_of(preview.preview_id)
     drill = asyncio.create_task(operator_drill(op))
     await asyncio.sleep(0.5)  # the close lands first
