@@ -10,7 +10,7 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TypeVar
 
 import grpc
@@ -37,10 +37,6 @@ class RetryPolicy:
             raise ValueError("attempt_timeout_s must be > 0 and <= total_deadline_s")
         if self.initial_backoff_s <= 0 or self.multiplier < 1 or self.max_attempts < 1:
             raise ValueError("backoff must be positive, multiplier >= 1, max_attempts >= 1")
-
-    def single(self) -> RetryPolicy:
-        """One attempt only, for calls that are not safe to send twice (previews, approvals)."""
-        return replace(self, max_attempts=1, total_deadline_s=self.attempt_timeout_s)
 
 
 class Schedule:
