@@ -31,8 +31,9 @@ def tool(name: str) -> str:
     return str(path)
 
 
-def ansible_env(tmp: Path) -> dict[str, str]:
+def ansible_env(tmp: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+    env.update(extra or {})
     local_tmp = tmp / "ansible-tmp"
     local_tmp.mkdir(parents=True, exist_ok=True)
     env.update(
@@ -162,6 +163,7 @@ def start_playbook(
     limit: str | None = None,
     extra_vars_files: Sequence[Path] = (),
     log_name: str = "playbook",
+    env: Mapping[str, str] | None = None,
 ) -> tuple[subprocess.Popen[str], Path]:
     """Start ansible-playbook -c local; output goes to a log file read after wait()."""
     argv = [tool("ansible-playbook"), "-c", "local", "-i", str(inventory), playbook]
@@ -176,7 +178,7 @@ def start_playbook(
         proc = subprocess.Popen(
             argv,
             cwd=ANSIBLE_DIR,
-            env=ansible_env(tmp),
+            env=ansible_env(tmp, env),
             stdout=out,
             stderr=subprocess.STDOUT,
             text=True,
