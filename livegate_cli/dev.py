@@ -248,7 +248,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"stack did not start (exited: {dead}); logs in {supervisor.log_dir}")
             return 1
         print(f"logs: {supervisor.log_dir}/*.log\n", flush=True)
-        passed = demo.run(home / "pki", ports.policy)
+        passed = demo.run(home / "pki", f"localhost:{ports.policy}")
         _show_metrics(ports)
         if args.demo:
             return 0 if passed else 1
