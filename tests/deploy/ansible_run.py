@@ -207,3 +207,20 @@ def run_playbook(tmp: Path, playbook: str, inventory: Path, **kwargs: Any) -> Pl
 
 def files_under(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def health_venv(tmp: Path, real_python: bool = True) -> Path:
+    """A venv layout for the roles' health checks under TMP: the livegate-health script, run by
+    this interpreter (a wrapper: a symlinked interpreter would not find this venv's packages)
+    or by one that always says healthy. Returns the venv path (livegate_venv)."""
+    venv = tmp / "opt/livegate/venv"
+    (venv / "bin").mkdir(parents=True)
+    body = f'exec "{sys.executable}" "$@"' if real_python else "exit 0"
+    (venv / "bin/python").write_text(f"#!/bin/sh\n{body}\n")
+    (venv / "bin/python").chmod(0o755)
+    (tmp / "opt/livegate/bin").mkdir(parents=True)
+    shutil.copy(
+        ANSIBLE_DIR / "roles/livegate/files/livegate_health.py",
+        tmp / "opt/livegate/bin/livegate-health",
+    )
+    return venv

@@ -3,7 +3,6 @@ the policy service reaches it (GetLiveStatus writer.permission), as the kill swi
 
 from __future__ import annotations
 
-import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,7 @@ from livegate_common.identity import PrincipalMap
 from livegate_common.pki import spiffe_id
 from livegate_common.server import create_server, mark_serving
 from livegate_common.tls import TLSFiles
-from tests.deploy.ansible_run import ANSIBLE_DIR, PlayResult, run_playbook, write_yaml
+from tests.deploy.ansible_run import PlayResult, health_venv, run_playbook, write_yaml
 from tests.deploy.conftest import WRITER_SERVICE as SERVICE
 from tests.support.net import free_port
 
@@ -63,16 +62,7 @@ def policy_like(dev_pki: Path) -> Iterator[tuple[int, LiveStatusOnly]]:
 
 def _run_health_gate(tmp: Path, dev_pki: Path, writer_port: int, policy_port: int) -> PlayResult:
     """Run only the writer role's health tasks, with a venv layout made of this interpreter."""
-    venv_bin = tmp / "opt/livegate/venv/bin"
-    venv_bin.mkdir(parents=True)
-    # A wrapper, not a symlink: a symlinked interpreter would not find this venv's packages.
-    (venv_bin / "python").write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
-    (venv_bin / "python").chmod(0o755)
-    (tmp / "opt/livegate/bin").mkdir(parents=True)
-    shutil.copy(
-        ANSIBLE_DIR / "roles/livegate/files/livegate_health.py",
-        tmp / "opt/livegate/bin/livegate-health",
-    )
+    venv = health_venv(tmp)
     inventory = tmp / "hosts.yml"
     write_yaml(inventory, {"all": {"hosts": {"w1": {
         "ansible_connection": "local", "ansible_python_interpreter": sys.executable,
@@ -92,7 +82,7 @@ def _run_health_gate(tmp: Path, dev_pki: Path, writer_port: int, policy_port: in
         extra,
         {
             "livegate_role": "W",
-            "livegate_venv": str(tmp / "opt/livegate/venv"),
+            "livegate_venv": str(venv),
             "livegate_tls_dir": str(dev_pki),
             "livegate_writer_health_target": f"127.0.0.1:{writer_port}",
             "livegate_policy_health_target": f"127.0.0.1:{policy_port}",
@@ -103,17 +93,21 @@ def _run_health_gate(tmp: Path, dev_pki: Path, writer_port: int, policy_port: in
     return run_playbook(tmp, str(playbook), inventory, extra_vars_files=[extra])
 
 
+def _serving(writer_like: tuple[grpc.Server, int, object]) -> int:
+    _, port, health = writer_like
+    mark_serving(health, [SERVICE], True)  # type: ignore[arg-type]
+    return port
+
+
 def test_deploy_when_writer_serving_and_policy_reaches_it_then_health_gate_passes(
     tmp_path: Path,
     dev_pki: Path,
     writer_like: tuple[grpc.Server, int, object],
     policy_like: tuple[int, LiveStatusOnly],
 ) -> None:
-    _, port, health = writer_like
-    mark_serving(health, [SERVICE], True)  # type: ignore[arg-type]
     policy_port, policy = policy_like
     policy.writer_reached = True
-    result = _run_health_gate(tmp_path, dev_pki, port, policy_port)
+    result = _run_health_gate(tmp_path, dev_pki, _serving(writer_like), policy_port)
     assert result.returncode == 0, result.output[-4000:]
     assert "failed=0" in result.output
 
@@ -125,10 +119,8 @@ def test_deploy_when_writer_serving_but_policy_does_not_reach_it_then_play_fails
     policy_like: tuple[int, LiveStatusOnly],
 ) -> None:
     # What a green play used to leave: a kill switch that cannot open for a few seconds more.
-    _, port, health = writer_like
-    mark_serving(health, [SERVICE], True)  # type: ignore[arg-type]
     policy_port, _ = policy_like
-    result = _run_health_gate(tmp_path, dev_pki, port, policy_port)
+    result = _run_health_gate(tmp_path, dev_pki, _serving(writer_like), policy_port)
     assert result.returncode != 0
     assert "WRITER_UNHEALTHY" in result.output
     assert "writer.permission failed" in result.output

@@ -19,12 +19,17 @@ import grpc
 import pytest
 
 from livegate_common.server import mark_serving
-from tests.deploy.ansible_run import ANSIBLE_DIR, PlayResult, run_playbook, write_yaml
+from tests.deploy.ansible_run import (
+    ANSIBLE_DIR,
+    PlayResult,
+    health_venv,
+    run_playbook,
+    write_yaml,
+)
 from tests.deploy.conftest import WRITER_SERVICE
 from tests.support.net import free_port
 
 FAKE = Path(__file__).with_name("fake_systemd.py")
-HEALTH = ANSIBLE_DIR / "roles/livegate/files/livegate_health.py"
 POLICY = "livegate-policy.service"
 WRITER = "livegate-writer.service"
 # Five full plays share one fixture: the per-test bound covers them all.
@@ -72,18 +77,6 @@ def _tool(bin_dir: Path, name: str) -> None:
     script.chmod(0o755)
 
 
-def _venv(tmp: Path, real_python: bool) -> Path:
-    """A venv layout for the health checks: this interpreter, or one that always says healthy."""
-    venv = tmp / "opt/livegate/venv"
-    (venv / "bin").mkdir(parents=True)
-    body = f'exec "{sys.executable}" "$@"' if real_python else "exit 0"
-    (venv / "bin/python").write_text(f"#!/bin/sh\n{body}\n")
-    (venv / "bin/python").chmod(0o755)
-    (tmp / "opt/livegate/bin").mkdir(parents=True)
-    shutil.copy(HEALTH, tmp / "opt/livegate/bin/livegate-health")
-    return venv
-
-
 def _host(tmp: Path, dev_pki: Path, real_python: bool, fail: str = "", **more: Any) -> LocalHost:
     root, state, bin_dir = tmp / "root", tmp / "systemd", tmp / "bin"
     for directory in (root / "etc/systemd/system", state, bin_dir):
@@ -105,7 +98,7 @@ def _host(tmp: Path, dev_pki: Path, real_python: bool, fail: str = "", **more: A
         "livegate_role": "R",
         "livegate_root": str(root),
         "livegate_render_only": False,
-        "livegate_venv": str(_venv(tmp, real_python)),
+        "livegate_venv": str(health_venv(tmp, real_python)),
         "livegate_tls_dir": str(dev_pki),
         # The services' users are whoever runs the test: only ownership, not users, is tested.
         "livegate_policy_user": me,
