@@ -213,8 +213,10 @@ class Deployment:
             f"{host.name}: the writer ended {state}, expected exit 3",
         )
         _one_writer_start(host, since, "the trade-capable pass")
-        evidence = next(line for line in play.output.splitlines() if "WRITER_UNHEALTHY" in line)
-        say(TRACK, f"{host.name}: trade-capable gateway refused: {evidence.strip()[:600]}")
+        lines = play.output.splitlines()
+        first = next(i for i, line in enumerate(lines) if "WRITER_UNHEALTHY" in line)
+        for line in lines[first : first + 3]:  # the status, the gate's last answer, the probe
+            say(TRACK, f"{host.name}: {line.strip()[:1500]}")
         self.reports["R"].notes.append(
             f"trade-capable gateway: play failed, writer exit 3 ({play.seconds:.1f}s)"
         )
