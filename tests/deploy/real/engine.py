@@ -43,7 +43,9 @@ class Engine:
         conf.write_text(CONTAINERS_CONF.format(networks=root / "networks"), encoding="utf-8")
         storage_conf = root / "storage.conf"
         storage_conf.write_text(
-            STORAGE_CONF.format(graph=storage / "graph", run=root / "runroot"), encoding="utf-8"
+            # Beside the graph: podman's database remembers the run root of its first use.
+            STORAGE_CONF.format(graph=storage / "graph", run=storage / "runroot"),
+            encoding="utf-8",
         )
         self.env = {
             **os.environ,
