@@ -102,9 +102,20 @@ class IbSession:
         self._reconnecting = False
         self._established = False
         self.on_reconnected: Callable[[], Awaitable[object]] | None = None
+        # Called on the loop right before each order write (place, cancel) with its order id,
+        # in the same loop step as the send: it may refuse by raising (the kill switch).
+        self.before_send: Callable[[int], None] = lambda _order_id: None
         self.ib: IB = self.call(self._create_ib(), 5.0)
 
     # -- bridging ---------------------------------------------------------------------------
+    def on_loop(self, work: Callable[[], T], timeout_s: float) -> T:
+        """Run WORK on the loop, between two of its steps; every earlier step has ended then."""
+
+        async def step() -> T:
+            return work()
+
+        return self.call(step(), timeout_s)
+
     def call(self, coro: Coroutine[Any, Any, T], timeout_s: float | None = None) -> T:
         """Run CORO on the IB loop and wait for it, at most TIMEOUT_S (default request timeout)."""
         limit = self.request_timeout_s if timeout_s is None else timeout_s
@@ -403,6 +414,7 @@ class IbSession:
     # -- writes -----------------------------------------------------------------------------
     async def place(self, contract: Contract, order: Order) -> Trade:
         self._require_ready()
+        self.before_send(order.orderId)  # no await between this check and the send
         return self.ib.placeOrder(contract, order)
 
     async def wait_acked(self, trades: list[Trade], timeout_s: float) -> None:
@@ -455,6 +467,7 @@ class IbSession:
         self._require_ready()
         order_id = trade.order.orderId
         with self._collect_errors(lambda e: e.req_id == order_id and e.code != 202) as bad:
+            self.before_send(order_id)  # no await between this check and the send
             self.ib.cancelOrder(trade.order)
 
             def ended() -> bool:
