@@ -23,6 +23,7 @@ from policy_service.domain.commands import BracketCmd, CancelCmd, ModifyCmd, Out
 from policy_service.domain.gate import Gate
 from policy_service.domain.killswitch import KillSwitchService, SetResult
 from policy_service.domain.previews import Previews
+from policy_service.domain.writer_switch import WriterSwitchState
 from policy_service.storage.audit_store import EventFilter
 from policy_service.wire import ShapeError
 
@@ -354,12 +355,29 @@ def _bracket_response(result: Outcome) -> policy_pb2.SubmitBracketResponse:
     )
 
 
+_WRITER_STATES: Final = {
+    WriterSwitchState.CONFIRMED_CLOSED: policy_pb2.WRITER_SWITCH_STATE_CONFIRMED_CLOSED,
+    WriterSwitchState.CONFIRMED_OPEN: policy_pb2.WRITER_SWITCH_STATE_CONFIRMED_OPEN,
+    WriterSwitchState.NOT_CONFIRMED: policy_pb2.WRITER_SWITCH_STATE_NOT_CONFIRMED,
+}
+
+
 def _set_response(result: SetResult) -> policy_pb2.SetKillSwitchResponse:
     return policy_pb2.SetKillSwitchResponse(
         kill_switch=wire.switch_to_wire(result.switch),
         writer_synced=result.writer_synced,
         cancelled_orders=result.cancelled_orders,
         audit_event_id=result.audit_event_id,
+        writer_state=_WRITER_STATES[result.writer_state],
+        writer_in_flight=[
+            common_pb2.InFlightWrite(
+                request_id=w.request_id,
+                operation=w.operation,
+                idempotency_key=w.idempotency_key,
+                broker_order_id=w.broker_order_id,
+            )
+            for w in result.writer_in_flight
+        ],
     )
 
 

@@ -11,6 +11,7 @@ from policy_service import reasons
 from policy_service.domain import limits
 from policy_service.domain import model as m
 from policy_service.domain.audit import AuditDraft, account_hash
+from policy_service.domain.close_latch import CloseLatch
 from policy_service.domain.commands import (
     BracketCmd,
     CancelCmd,
@@ -42,6 +43,7 @@ from policy_service.domain.ports import (
 from policy_service.domain.risk_policy import RiskPolicy
 from policy_service.domain.settings import GateSettings
 from policy_service.domain.settle import Settler
+from policy_service.domain.unaudited import unaudited
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +77,8 @@ class Gate:
         self.writer = writer
         self.clock = clock
         self._enablement = enablement_denial(static_conditions(settings, policy))
+        # A close not stored yet still closes this replica (step 6).
+        self.latch = CloseLatch()
         self._settler = Settler(self)
         self._planner = Planner(store, writer)
         # A decision hashes its account id four times (account check, pending row, two audit
@@ -121,7 +125,7 @@ class Gate:
                 self.draft(call, "REFUSED", denial, **fields), self.clock.now_us()
             )
         except StoreUnavailable:
-            log.error("could not audit a refusal", extra={"reason": denial.reason})
+            unaudited(call, "refusal", denial.reason, gate_step=str(denial.step))
         log.info(
             "refused",
             extra={"method": call.method, "reason": denial.reason, "step": denial.step},
@@ -168,6 +172,9 @@ class Gate:
         def refuse(denial: m.Denial) -> m.Denial:
             return self.refuse(call, denial, **ids)
 
+        latched = self.latch.denial()
+        if latched is not None:
+            return refuse(latched)
         try:
             switch = self.store.kill_switch()
         except StoreUnavailable:
