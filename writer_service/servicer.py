@@ -90,7 +90,9 @@ class WriterServicer(writer_pb2_grpc.WriterServiceServicer):
     ) -> writer_pb2.WriterOrderResult:
         wire.common_fields(request.request_id, request.account_id, request.idempotency_key)
         spec = wire.order(request.order)
-        view, reconciled = self._s.writer.submit(request.account_id, spec, request.idempotency_key)
+        view, reconciled = self._s.writer.submit(
+            request.account_id, spec, request.idempotency_key, request.settle
+        )
         return wire.order_result(view, reconciled)
 
     @rpc
@@ -129,7 +131,7 @@ class WriterServicer(writer_pb2_grpc.WriterServiceServicer):
                 "BRACKET_INSTRUMENT_MISMATCH", "instrument", "legs must share one instrument"
             )
         legs, reconciled = self._s.writer.submit_bracket(
-            request.account_id, bracket, request.idempotency_key
+            request.account_id, bracket, request.idempotency_key, request.settle
         )
         return writer_pb2.WriterBracketResult(
             parent=wire.broker_order(legs[0]),
@@ -153,7 +155,7 @@ class WriterServicer(writer_pb2_grpc.WriterServiceServicer):
         if which is None:
             raise invalid("FIELD_REQUIRED", "key", "broker_order_id or order_ref is required")
         if which == "order_ref":
-            ref = wire.bounded(request.order_ref, "order_ref", wire.MAX_IDEMPOTENCY_KEY + 3)
+            ref = wire.bounded(request.order_ref, "order_ref", wire.MAX_ORDER_REF)
             view = self._s.writer.get_order(request.account_id, None, ref)
         else:
             _positive_id(request.broker_order_id)
