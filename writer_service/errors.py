@@ -68,11 +68,35 @@ def broker_timeout(what: str, timeout_s: float) -> WriterError:
     )
 
 
-def broker_rejected(code: int, message: str, order_id: int | None = None) -> WriterError:
-    metadata: dict[str, object] = {"broker_error_code": code}
+def broker_rejected(
+    code: int, message: str, order_id: int | None = None, **metadata: object
+) -> WriterError:
+    """The broker holds no working or filled order from this write (read back to be sure)."""
+    meta: dict[str, object] = {"broker_error_code": code, **metadata}
     if order_id is not None:
-        metadata["broker_order_id"] = order_id
-    return WriterError(ErrorKind.FAILED_PRECONDITION, "BROKER_REJECTED", message, metadata)
+        meta["broker_order_id"] = order_id
+    return WriterError(ErrorKind.FAILED_PRECONDITION, "BROKER_REJECTED", message, meta)
+
+
+def broker_outcome_unknown(what: str, unanswered: str, **metadata: object) -> WriterError:
+    """The write may be at the broker: a read-back query did not answer. Settle, never resend."""
+    return WriterError(
+        ErrorKind.DEADLINE_EXCEEDED,
+        "BROKER_OUTCOME_UNKNOWN",
+        f"the broker's answer to {what} is not known: {unanswered} did not answer",
+        {"unanswered": unanswered, **metadata},
+    )
+
+
+def order_ref_mismatch(ref: str, **metadata: object) -> WriterError:
+    """An order with this orderRef is at the broker, and it is not the requested one."""
+    return WriterError(
+        ErrorKind.FAILED_PRECONDITION,
+        "ORDER_REF_MISMATCH",
+        "the broker holds an order with this orderRef that differs from the request "
+        "(account, side, quantity, instrument or price); nothing was sent",
+        {"order_ref": ref, **metadata},
+    )
 
 
 def order_not_found(what: str) -> WriterError:

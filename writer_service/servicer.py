@@ -100,7 +100,7 @@ class WriterServicer(writer_pb2_grpc.WriterServiceServicer):
         spec = wire.order(request.order)
         with self._tracked("submit", request):
             view, reconciled = self._s.writer.submit(
-                request.account_id, spec, request.idempotency_key
+                request.account_id, spec, request.idempotency_key, request.settle
             )
         return wire.order_result(view, reconciled)
 
@@ -143,7 +143,7 @@ class WriterServicer(writer_pb2_grpc.WriterServiceServicer):
             )
         with self._tracked("bracket", request):
             legs, reconciled = self._s.writer.submit_bracket(
-                request.account_id, bracket, request.idempotency_key
+                request.account_id, bracket, request.idempotency_key, request.settle
             )
         return writer_pb2.WriterBracketResult(
             parent=wire.broker_order(legs[0]),
@@ -167,7 +167,7 @@ class WriterServicer(writer_pb2_grpc.WriterServiceServicer):
         if which is None:
             raise invalid("FIELD_REQUIRED", "key", "broker_order_id or order_ref is required")
         if which == "order_ref":
-            ref = wire.bounded(request.order_ref, "order_ref", wire.MAX_IDEMPOTENCY_KEY + 3)
+            ref = wire.bounded(request.order_ref, "order_ref", wire.MAX_ORDER_REF)
             view = self._s.writer.get_order(request.account_id, None, ref)
         else:
             _positive_id(request.broker_order_id)
