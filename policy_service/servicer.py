@@ -54,7 +54,16 @@ def _log_decision(method: str, principal: str, result: Any) -> None:
 
 
 def rpc(method: Callable[..., Any]) -> Callable[..., Any]:
-    """Request id, principal, Denial -> status, and no exception ever escapes as a crash."""
+    """Request id, principal, text check, Denial -> status; no exception escapes as a crash."""
+    return _rpc(method, own_text_check=False)
+
+
+def rpc_checking_own_text(method: Callable[..., Any]) -> Callable[..., Any]:
+    """As rpc, for a method that decides itself what bad text means (a close must still close)."""
+    return _rpc(method, own_text_check=True)
+
+
+def _rpc(method: Callable[..., Any], own_text_check: bool) -> Callable[..., Any]:
     name = method.__name__
 
     @functools.wraps(method)
@@ -70,6 +79,8 @@ def rpc(method: Callable[..., Any]) -> Callable[..., Any]:
                 principal.scopes if principal else frozenset(),
             )
             try:
+                if not own_text_check:
+                    wire.check_text(request)
                 result = method(self, call, request)
             except ShapeError as err:
                 result = self._gate.refuse(call, err.denial)
@@ -240,8 +251,9 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         result = self._switch.get(call)
         return result if isinstance(result, m.Denial) else wire.switch_to_wire(result)
 
-    @rpc
+    @rpc_checking_own_text
     def SetKillSwitch(self, call: m.Call, req: policy_pb2.SetKillSwitchRequest) -> Any:
+        wire.check_text(req)
         states = {
             common_pb2.KILL_SWITCH_STATE_OPEN: m.SwitchState.OPEN,
             common_pb2.KILL_SWITCH_STATE_CLOSED: m.SwitchState.CLOSED,
