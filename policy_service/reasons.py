@@ -10,7 +10,9 @@ FIELD_REQUIRED: Final = "FIELD_REQUIRED"
 FIELD_TOO_LONG: Final = "FIELD_TOO_LONG"
 """A string exceeds its bound (metadata: field, max_length, length)."""
 FIELD_INVALID: Final = "FIELD_INVALID"
-"""A string does not match its allowed characters (metadata: field)."""
+"""A string does not match its allowed characters (metadata: field); any text field that holds a
+control (Cc, NUL included), format/bidi (Cf) or line/paragraph separator (Zl, Zp) character is
+refused so, before anything is stored (metadata: field, code_point as U+XXXX)."""
 INVALID_DECIMAL: Final = "INVALID_DECIMAL"
 """A decimal string is not a plain decimal number (metadata: field)."""
 QUANTITY_NOT_POSITIVE: Final = "QUANTITY_NOT_POSITIVE"

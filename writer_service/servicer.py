@@ -16,6 +16,7 @@ from livegate_common import logs
 from livegate_common.errors import abort
 from livegate_common.identity import Principal, PrincipalMap
 from livegate_common.scopes import WRITER_CALL
+from livegate_common.text import bad_character
 from writer_service import wire
 from writer_service.config import Role
 from writer_service.errors import ErrorKind, WriterError, invalid
@@ -51,13 +52,19 @@ class WriterState:
 
 
 def rpc(method: Callable[..., R]) -> Callable[..., R]:
-    """Authorize, bind the request id, and turn domain errors into statuses."""
+    """Authorize, check the text, bind the request id, and turn domain errors into statuses."""
+    # A close or a cancel-all must not be lost to a bad reason text: those methods replace it.
+    own_text_check = method.__name__ in ("SetKillSwitch", "CancelAllOrders")
 
     @functools.wraps(method)
     def wrapped(self: WriterServicer, request: Any, context: grpc.ServicerContext) -> R:
-        token = logs.request_id_var.set(getattr(request, "request_id", "")[:64])
+        # The request id goes into every log line: only a clean one is bound.
+        request_id = getattr(request, "request_id", "")[:64]
+        token = logs.request_id_var.set("" if bad_character(request_id) else request_id)
         try:
             principal = self._authorize(context)
+            if not own_text_check:
+                wire.check_text(request)
             return method(self, request, context, principal)
         except WriterError as exc:
             log.info("refused", extra={"method": method.__name__, "reason": exc.reason})
@@ -189,8 +196,10 @@ class WriterServicer(writer_pb2_grpc.WriterServiceServicer):
             raise invalid("FIELD_REQUIRED", "state", "must be OPEN or CLOSED")
         if request.version < 0:
             raise invalid("FIELD_INVALID", "version", "must not be negative")
+        state = states[request.state]
+        reason = _clean_reason(request, refuse=state is not SwitchState.CLOSED)
         snapshot, in_flight = self._s.writer.sync_kill_switch(
-            states[request.state], request.reason, p.name, request.version
+            state, reason, p.name, request.version
         )
         return writer_pb2.WriterKillSwitchAnswer(
             kill_switch=_kill_switch(snapshot), in_flight=[_in_flight(f) for f in in_flight]
@@ -202,7 +211,7 @@ class WriterServicer(writer_pb2_grpc.WriterServiceServicer):
     ) -> writer_pb2.CancelAllOrdersResponse:
         wire.bounded(request.request_id, "request_id", wire.MAX_REQUEST_ID, required=False)
         wire.bounded(request.reason, "reason", wire.MAX_REASON, required=False)
-        log.warning("cancel all orders", extra={"reason": request.reason})
+        log.warning("cancel all orders", extra={"reason": _clean_reason(request, refuse=False)})
         return writer_pb2.CancelAllOrdersResponse(cancelled_orders=self._s.writer.cancel_all())
 
     @rpc
@@ -233,6 +242,18 @@ class WriterServicer(writer_pb2_grpc.WriterServiceServicer):
             last=wire.decimal_text(quote.last),
             as_of=wire.timestamp(received_at),
         )
+
+
+def _clean_reason(request: Any, *, refuse: bool) -> str:
+    """The request's reason, or (REFUSE false: a close, a cancel-all) a note that replaces a
+    text holding control or format characters, so the risk-reducing call still happens."""
+    refusal = wire.text_refusal(request)
+    if refusal is None:
+        return str(request.reason)
+    if refuse:
+        raise refusal
+    meta = refusal.metadata
+    return f"(reason text refused: {meta['field']} holds {meta['code_point']})"
 
 
 def _positive_id(value: int) -> None:

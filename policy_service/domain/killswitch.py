@@ -40,14 +40,6 @@ class SetResult:
 
 
 @dataclass(frozen=True)
-class RefusedText:
-    """A close's text that step 2 refused: the close went ahead with it escaped."""
-
-    field: str
-    code_point: str
-
-
-@dataclass(frozen=True)
 class LiveStatus:
     live_enabled: bool
     conditions: list[Condition]
@@ -112,8 +104,10 @@ class KillSwitchService:
         state: m.SwitchState,
         reason: str,
         cancel_all: bool,
-        refused_text: RefusedText | None = None,
+        refused_text: m.Denial | None = None,
     ) -> SetResult | m.Denial:
+        """REFUSED_TEXT: the step-2 refusal a close's text earned; the close goes ahead with
+        the text made storable, and answers KILL_SWITCH_CLOSED_TEXT_REFUSED once done."""
         denial = scope_denial(call, SCOPE)
         if denial is not None:
             return self._gate.refuse(call, denial)
@@ -132,7 +126,7 @@ class KillSwitchService:
     # ---- close -----------------------------------------------------------------------------
 
     def _close(
-        self, call: m.Call, reason: str, cancel_all: bool, refused_text: RefusedText | None
+        self, call: m.Call, reason: str, cancel_all: bool, refused_text: m.Denial | None
     ) -> SetResult | m.Denial:
         """Close here (memory), then the writer, then store it: no step waits for the next."""
         pending = PendingClose(call, reason, self._gate.clock.now_us())
@@ -142,9 +136,7 @@ class KillSwitchService:
         in_flight = answer.in_flight if answer else ()
         pending.detail.update({"reason": reason, **audit_detail(writer_state, answer, error)})
         if refused_text is not None:
-            pending.detail.update(
-                {"text_refused": refused_text.field, "code_point": refused_text.code_point}
-            )
+            pending.detail.update({"text_refused": refused_text.reason, **refused_text.metadata})
         stored = self._store(pending)
         held = stored[0] if stored else self._latch.view()
         cancelled = self._cancel_all(call, reason, held) if cancel_all and held else 0
@@ -170,12 +162,12 @@ class KillSwitchService:
                 reasons.KILL_SWITCH_CLOSED_TEXT_REFUSED,
                 "INVALID_ARGUMENT",
                 2,
-                f"closed, but {refused_text.field} holds a refused character "
-                f"({refused_text.code_point}): it was stored escaped",
+                f"closed, but the text was refused ({refused_text.message}); "
+                "the close was stored with it made storable",
                 {
+                    **refused_text.metadata,
                     **states,
-                    "field": refused_text.field,
-                    "code_point": refused_text.code_point,
+                    "text_reason": refused_text.reason,
                     "stored": "true",
                     "version": str(switch.version),
                     "audit_event_id": str(event_id),
