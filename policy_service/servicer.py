@@ -24,6 +24,7 @@ from policy_service.domain.commands import BracketCmd, CancelCmd, ModifyCmd, Out
 from policy_service.domain.gate import Gate
 from policy_service.domain.killswitch import KillSwitchService, SetResult
 from policy_service.domain.previews import Previews
+from policy_service.domain.unaudited import unaudited
 from policy_service.domain.writer_switch import WriterSwitchState
 from policy_service.storage.audit_store import EventFilter
 from policy_service.wire import ShapeError
@@ -89,7 +90,7 @@ def _rpc(method: Callable[..., Any], own_text_check: bool) -> Callable[..., Any]
                 result = self._gate.refuse(call, err.denial)
             except Exception:  # bad input must never crash the service; logged, INTERNAL
                 log.exception("unexpected error", extra={"method": name})
-                result = m.Denial(reasons.INTERNAL_ERROR, "INTERNAL", 0, "internal error")
+                result = self._internal(call)
             trailing = (("x-request-id", request_id),)
             _log_decision(name, call.principal, result)
             if isinstance(result, m.Denial):
@@ -125,6 +126,15 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         self._previews = previews
         self._switch = switch
         self._audit = audit
+
+    def _internal(self, call: m.Call) -> m.Denial:
+        """An unexpected error, answered INTERNAL and audited like any refusal."""
+        denial = m.Denial(reasons.INTERNAL_ERROR, "INTERNAL", 0, "internal error")
+        try:
+            return self._gate.refuse(call, denial)
+        except Exception:  # the audit path failed in an unexpected way too
+            unaudited(call, "internal error", denial.reason)
+            return denial
 
     # ---- previews and approvals ------------------------------------------------------------
 

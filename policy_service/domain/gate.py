@@ -349,7 +349,10 @@ class Gate:
             orders = tuple(m.broker_order_from_dict(o) for o in record.outcome["orders"])
             return Outcome(orders, True, 0)
         if record.status == "REFUSED" and record.outcome is not None:
-            return from_dict(record.outcome["denial"])
+            # A replayed refusal is a refusal of this call too: audited, marked as a replay.
+            return self.refuse(
+                call, from_dict(record.outcome["denial"]), **ids, detail={"replayed": "true"}
+            )
         return self._settler.settle(call, cmd, record, ids)
 
     # ---- step 8 per command ----------------------------------------------------------------
