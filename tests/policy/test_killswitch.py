@@ -135,7 +135,8 @@ def test_close_when_submits_in_flight_then_nothing_reaches_broker_after_return(
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         pending = [pool.submit(attempt, pair) for pair in approved]
-        wait_until(lambda: len(policy.writer.servicer.state.orders) >= 2, 5, 0.005)
+        # The close must land with submits already through: otherwise the test proves nothing.
+        assert wait_until(lambda: len(policy.writer.servicer.state.orders) >= 2, 5, 0.005)
         _set(policy, CLOSED)
         placed_at_close = len(policy.writer.servicer.state.orders)
         for future in pending:
