@@ -46,6 +46,7 @@ def _error(exc: grpc.RpcError) -> WriterError:
     except Exception:  # a malformed status detail must not hide the code
         info = None
     reason = info.reason if info else ""
+    metadata = dict(info.metadata) if info else {}
     message = exc.details() if hasattr(exc, "details") else str(exc)
     if code == grpc.StatusCode.UNAVAILABLE:
         kind = "UNAVAILABLE"
@@ -55,7 +56,7 @@ def _error(exc: grpc.RpcError) -> WriterError:
         kind = "NOT_FOUND"
     else:
         kind = "REFUSED"
-    return WriterError(kind, code.name, reason, message or "")
+    return WriterError(kind, code.name, reason, message or "", metadata)
 
 
 _SWITCH_TO_WIRE = {
@@ -110,13 +111,14 @@ class WriterClient:
             raise _error(exc) from exc
 
     def submit(
-        self, request_id: str, account_id: str, order: m.OrderSpec, key: str
+        self, request_id: str, account_id: str, order: m.OrderSpec, key: str, settle: bool = False
     ) -> m.BrokerOrder:
         req = writer_pb2.WriterSubmitOrderRequest(
             request_id=request_id,
             account_id=account_id,
             order=wire.order_to_wire(order),
             idempotency_key=key,
+            settle=settle,
         )
         return wire.broker_order_from_wire(self._call("SubmitOrder", req, request_id).order)
 
@@ -149,6 +151,7 @@ class WriterClient:
         account_id: str,
         legs: tuple[m.OrderSpec, m.OrderSpec, m.OrderSpec],
         key: str,
+        settle: bool = False,
     ) -> tuple[m.BrokerOrder, m.BrokerOrder, m.BrokerOrder]:
         req = writer_pb2.WriterSubmitBracketRequest(
             request_id=request_id,
@@ -157,6 +160,7 @@ class WriterClient:
             take_profit=wire.order_to_wire(legs[1]),
             stop_loss=wire.order_to_wire(legs[2]),
             idempotency_key=key,
+            settle=settle,
         )
         res = self._call("SubmitBracket", req, request_id)
         return (

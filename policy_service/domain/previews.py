@@ -28,14 +28,16 @@ def _writer_denial(err: WriterError, step: int = 8) -> m.Denial:
             err.code,
             step,
             err.message,
-            {"writer_reason": err.reason},
+            {**err.metadata, "writer_reason": err.reason},
         )
+    # A read has no outcome to settle: unknown or unreachable, the preview is not made, and
+    # the writer's reason (BROKER_TIMEOUT, say) says why.
     return m.Denial(
         reasons.WRITER_UNAVAILABLE,
         "UNAVAILABLE",
         step,
-        "the writer could not be reached",
-        {"grpc_code": err.code},
+        f"the writer could not answer: {err.message}",
+        {**err.metadata, "grpc_code": err.code, "writer_reason": err.reason},
     )
 
 

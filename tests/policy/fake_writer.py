@@ -99,7 +99,7 @@ class FakeWriter(writer_pb2_grpc.WriterServiceServicer):
             context.abort_with_status(
                 status_with_reason(
                     grpc.StatusCode.FAILED_PRECONDITION,
-                    "KILL_SWITCH_CLOSED",
+                    "WRITER_KILL_SWITCH_CLOSED",
                     "writer switch closed",
                 )
             )
@@ -123,10 +123,10 @@ class FakeWriter(writer_pb2_grpc.WriterServiceServicer):
             self._closed(context)
             parent = self._place(request.account_id, request.parent, key)
             take = self._place(
-                request.account_id, request.take_profit, f"{key}.tp", parent.broker_order_id
+                request.account_id, request.take_profit, f"{key}~tp", parent.broker_order_id
             )
             stop = self._place(
-                request.account_id, request.stop_loss, f"{key}.sl", parent.broker_order_id
+                request.account_id, request.stop_loss, f"{key}~sl", parent.broker_order_id
             )
         return writer_pb2.WriterBracketResult(parent=parent, take_profit=take, stop_loss=stop)
 
