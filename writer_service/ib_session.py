@@ -120,6 +120,9 @@ class IbSession:
         self._stopping = False
         self._reconnecting = False
         self._established = False
+        # ib_async holds messages back past IB's pacing (MaxRequests a second); a message held
+        # back when a close answers would reach the broker after it (see flushed()).
+        self._throttled = False
         self.on_reconnected: Callable[[], Awaitable[object]] | None = None
         # Called on the loop right before each order write (place, cancel) with its order id,
         # in the same loop step as the send: it may refuse by raising (the kill switch).
@@ -127,14 +130,6 @@ class IbSession:
         self.ib: IB = self.call(self._create_ib(), 5.0)
 
     # -- bridging ---------------------------------------------------------------------------
-    def on_loop(self, work: Callable[[], T], timeout_s: float) -> T:
-        """Run WORK on the loop, between two of its steps; every earlier step has ended then."""
-
-        async def step() -> T:
-            return work()
-
-        return self.call(step(), timeout_s)
-
     def call(self, coro: Coroutine[Any, Any, T], timeout_s: float | None = None) -> T:
         """Run CORO on the IB loop and wait for it, at most TIMEOUT_S (default request timeout)."""
         limit = self.request_timeout_s if timeout_s is None else timeout_s
@@ -162,6 +157,8 @@ class IbSession:
         ib.client.MaxRequests = self._max_messages_per_s  # IB's pacing; see BrokerConfig
         ib.errorEvent += self._on_error
         ib.disconnectedEvent += self._on_disconnected
+        ib.client.throttleStart += self._on_throttle_start
+        ib.client.throttleEnd += self._on_throttle_end
         ib.orderStatusEvent += self._on_order_event
         ib.openOrderEvent += self._on_order_event
         ib.openOrderEvent += self._remember
@@ -318,7 +315,19 @@ class IbSession:
     def managed_accounts(self) -> list[str]:
         return list(self.ib.managedAccounts())
 
+    def _on_throttle_start(self) -> None:
+        self._throttled = True
+
+    def _on_throttle_end(self) -> None:
+        self._throttled = False
+
+    async def flushed(self, timeout_s: float) -> bool:
+        """True once ib_async holds back no message for pacing: all went to the socket."""
+        return await self._until(lambda: not self._throttled, time.monotonic() + timeout_s)
+
     def _on_disconnected(self) -> None:
+        # ib_async drops its held-back messages on a disconnect without a throttleEnd.
+        self._throttled = False
         # Only a session that was up reconnects; a failed first connect stops the start instead.
         if self._stopping or self._reconnecting or not self._established:
             return

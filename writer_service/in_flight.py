@@ -65,6 +65,11 @@ class InFlight:
                     flight, broker_order_id=broker_order_id, sent=True
                 )
 
+    def count(self) -> int:
+        """Write calls being handled now, sent or not."""
+        with self._lock:
+            return len(self._flights)
+
     def sent_writes(self) -> list[Flight]:
         """Every write sent and still unanswered, oldest first."""
         with self._lock:

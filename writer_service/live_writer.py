@@ -76,17 +76,24 @@ class LiveOrderWriter:
         """Apply the policy's state; a close answers at once with the writes still in flight.
 
         Invariant 2: every send checks the switch on the loop in the same step as the send
-        (_admit), so after one hop onto the loop past the close, no later send can pass;
-        writes that were sent are listed, those not sent yet are refused when they try.
+        (_admit), so after one hop onto the loop past the close, no later send can pass; the
+        close also waits for ib_async to put every message it held back for pacing on the
+        socket. Writes that were sent are listed, those not sent yet are refused when they try.
         """
         snapshot = self._kill_switch.sync(state, reason, changed_by, version)
         if snapshot.state is not SwitchState.CLOSED:
             return snapshot, []
         try:
-            sent = self._session.on_loop(self.in_flight.sent_writes, CLOSE_HOP_S)
+            return snapshot, self._session.call(self._past_close(), CLOSE_HOP_S + 0.5)
         except errors.WriterError:
             raise errors.close_unconfirmed(CLOSE_HOP_S) from None
-        return snapshot, sent
+
+    async def _past_close(self) -> list[Flight]:
+        """On the loop, after the switch closed: every send that passed it is on the socket
+        (none held back for IB's pacing); the writes sent and not answered yet."""
+        if not await self._session.flushed(CLOSE_HOP_S):
+            raise errors.close_unconfirmed(CLOSE_HOP_S)
+        return self.in_flight.sent_writes()
 
     def _admit(self, order_id: int) -> None:
         """On the loop, right before a place or cancel: refuse unless open, else in flight."""
