@@ -31,6 +31,7 @@ from livegate_common.vault_layout import provision
 from tests.policy.harness import policy_doc
 from tests.support.net import free_port
 from tests.support.postgres import postgres_cluster
+from tests.support.stack import BROKER_TIMEOUT_S
 from tests.support.vault import DevVault, dev_vault
 from tests.support.writers import writer_document
 from writer_service.config import Role
@@ -84,7 +85,7 @@ def start_policy(
     cpus: frozenset[int],
 ) -> tuple[Proc, str]:
     data = workdir / name
-    doc = policy_doc(pki, data, writer_port, db_url, BENCH_LIMITS)
+    doc = policy_doc(pki, data, writer_port, db_url, BENCH_LIMITS, BROKER_TIMEOUT_S)
     doc["server"]["cpus"] = sorted(cpus)
     METRICS_PORTS[name] = free_port()
     doc["metrics"] = {"listen": f"127.0.0.1:{METRICS_PORTS[name]}"}
@@ -102,7 +103,9 @@ def start_writer(
     cpus: frozenset[int],
     name: str = "writer",
 ) -> tuple[Proc, float]:
-    doc = writer_document(pki, vault, Role.W, workdir, gateway_port=sim_port)
+    doc = writer_document(
+        pki, vault, Role.W, workdir, gateway_port=sim_port, request_timeout_s=BROKER_TIMEOUT_S
+    )
     doc["server"]["cpus"] = sorted(cpus)
     # IB paces a connection at 50 messages/s; the simulator does not, and the throughput runs
     # would otherwise measure ib_async's pacing (45/s), not the gate. Real IB: leave it at 45.

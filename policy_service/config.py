@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from livegate_common import config as cfg
+from livegate_common import deadlines
 from livegate_common.config import ConfigError
 from livegate_common.identity import PrincipalMap
 from livegate_common.scopes import POLICY_SCOPES
@@ -18,6 +19,8 @@ ENV_PREFIX: Final = "LIVEGATE_POLICY"
 DEFAULT_LISTEN: Final = "127.0.0.1:50051"
 # Seven years: the record-keeping horizon live trading needs (seed requirement).
 MIN_RETENTION_DAYS: Final = 2555
+# The writer's own default broker.request_timeout_s (writer_service.config.BrokerConfig).
+DEFAULT_BROKER_TIMEOUT_S: Final = 10.0
 _ACCOUNT_RE: Final = re.compile(r"^[A-Za-z0-9]{1,32}$")
 
 
@@ -44,6 +47,9 @@ class WriterClientConfig:
     server_name: str
     expected_san: str
     tls: TLSFiles
+    # The writer's broker.request_timeout_s as declared here: the deadlines below derive from
+    # it (livegate_common.deadlines), and the writer's own report must match it.
+    broker_timeout_s: float
     deadline_s: float
     sync_interval_s: float
     # How often orders that ended at the broker stop counting towards max_open_orders; until
@@ -139,7 +145,36 @@ def _audit(doc: Mapping[str, Any], base: Path, data_dir: Path) -> AuditConfig:
     )
 
 
+def _writer_deadline(doc: Mapping[str, Any], broker_timeout_s: float) -> float:
+    """writer.deadline_s: derived from writer.broker_timeout_s unless set, never below it."""
+    least = deadlines.min_writer_deadline_s(broker_timeout_s)
+    deadline = _positive_float(doc, "writer.deadline_s", least)
+    if deadline < least:
+        raise ConfigError(
+            "writer.deadline_s",
+            f"must be >= {least:g} s: a write may take the writer "
+            f"{deadlines.write_budget_s(broker_timeout_s):g} s with "
+            f"writer.broker_timeout_s={broker_timeout_s:g}, and the policy must not give up "
+            f"first (got {deadline:g})",
+        )
+    return deadline
+
+
+def _pending_timeout(doc: Mapping[str, Any], writer_deadline_s: float) -> float:
+    """idempotency.pending_timeout_s: a retry must not settle a key whose first call may run."""
+    least = deadlines.min_pending_timeout_s(writer_deadline_s)
+    pending = _positive_float(doc, "idempotency.pending_timeout_s", least)
+    if pending < least:
+        raise ConfigError(
+            "idempotency.pending_timeout_s",
+            f"must be >= {least:g} s: longer than writer.deadline_s={writer_deadline_s:g}, or a "
+            f"retry could settle a key whose first call is still running (got {pending:g})",
+        )
+    return pending
+
+
 def _writer(doc: Mapping[str, Any], base: Path) -> WriterClientConfig:
+    broker_timeout = _positive_float(doc, "writer.broker_timeout_s", DEFAULT_BROKER_TIMEOUT_S)
     return WriterClientConfig(
         address=cfg.get(doc, "writer.address", str),
         server_name=cfg.get(doc, "writer.server_name", str, "localhost"),
@@ -149,7 +184,8 @@ def _writer(doc: Mapping[str, Any], base: Path) -> WriterClientConfig:
             cert=cfg.get_path(doc, "writer.tls.cert", base),
             key=cfg.get_path(doc, "writer.tls.key", base),
         ),
-        deadline_s=_positive_float(doc, "writer.deadline_s", 5.0),
+        broker_timeout_s=broker_timeout,
+        deadline_s=_writer_deadline(doc, broker_timeout),
         sync_interval_s=_positive_float(doc, "writer.sync_interval_s", 2.0),
         open_orders_check_s=_positive_float(doc, "writer.open_orders_check_s", 5.0),
     )
@@ -157,6 +193,7 @@ def _writer(doc: Mapping[str, Any], base: Path) -> WriterClientConfig:
 
 def from_document(doc: Mapping[str, Any], base: Path) -> PolicyConfig:
     data_dir = cfg.get_path(doc, "storage.data_dir", base, ".")
+    writer = _writer(doc, base)
     default_url = f"sqlite:///{data_dir / 'policy.db'}"
     return PolicyConfig(
         server=cfg.server_config(doc, base, DEFAULT_LISTEN),
@@ -165,13 +202,13 @@ def from_document(doc: Mapping[str, Any], base: Path) -> PolicyConfig:
         metrics_listen=cfg.get(doc, "metrics.listen", str, ""),
         live=_live(doc),
         audit=_audit(doc, base, data_dir),
-        writer=_writer(doc, base),
+        writer=writer,
         risk_policy_file=cfg.get_path(doc, "risk.policy_file", base),
         storage_url=cfg.get(doc, "storage.url", str, default_url),
         preview_ttl_s=_positive_float(doc, "previews.ttl_s", 300.0),
         approval_ttl_s=_positive_float(doc, "approvals.ttl_s", 300.0),
         four_eyes=cfg.get(doc, "approvals.four_eyes", bool, True),
-        pending_timeout_s=_positive_float(doc, "idempotency.pending_timeout_s", 30.0),
+        pending_timeout_s=_pending_timeout(doc, writer.deadline_s),
     )
 
 

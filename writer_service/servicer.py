@@ -229,6 +229,7 @@ class WriterServicer(writer_pb2_grpc.WriterServiceServicer):
             unexplained_orders=[wire.broker_order(v) for v in self._s.writer.unexplained()],
             broker_connected=self._s.broker_connected(),
             kill_switch=_kill_switch(self._s.kill_switch.snapshot()),
+            broker_request_timeout=wire.duration(self._s.writer.broker_timeout_s),
         )
 
     @rpc

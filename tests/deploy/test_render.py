@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from livegate_common import deadlines
 from policy_service import config as policy_config
 from tests.deploy.ansible_run import ANSIBLE_DIR, files_under, run_playbook, write_yaml
 from tests.deploy.conftest import Render
@@ -91,6 +92,23 @@ def test_render_when_role_deployed_then_services_own_loaders_accept_the_configs(
     assert policy.audit.account_hash_key == render.fixture.account_hash_key.encode()
     assert policy.live.enabled is (role == "W")
     assert policy.principals.resolve_sans(["spiffe://livegate.dev/operator"]) is not None
+
+
+@pytest.mark.parametrize("role", ["W", "R", "ABH"])
+def test_render_when_role_deployed_then_both_services_derive_one_chain_of_deadlines(
+    renders: dict[str, Render], role: str
+) -> None:
+    """Issue 15, item 7: the policy declares the writer's broker timeout and derives the rest."""
+    render = renders[role]
+    writer = writer_config.from_document(_doc(render, "etc/livegate/writer.yaml"), Path("/"))
+    doc = _under_root(_doc(render, "etc/livegate/policy.yaml"), render.root)
+    assert isinstance(doc, dict)
+    policy = policy_config.from_document(doc, Path("/"))
+    broker = writer.broker.request_timeout_s
+    assert policy.writer.broker_timeout_s == broker
+    assert policy.writer.deadline_s >= deadlines.min_writer_deadline_s(broker)
+    assert policy.writer.deadline_s > deadlines.write_budget_s(broker)
+    assert policy.pending_timeout_s >= deadlines.min_pending_timeout_s(policy.writer.deadline_s)
 
 
 def test_render_when_w_configured_live_then_policy_config_enables_live_trading(

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+from google.protobuf import duration_pb2
 
 from livegate_api.v1 import common_pb2, writer_pb2, writer_pb2_grpc
 from livegate_common.config import ServerConfig
@@ -17,6 +18,10 @@ from livegate_common.errors import status_with_reason
 from livegate_common.identity import PrincipalMap
 from livegate_common.server import create_server
 from livegate_common.tls import TLSFiles
+
+# The broker timeout the fake reports and the policy harness declares: small, so the policy's
+# derived deadline (livegate_common.deadlines) stays short in unit tests.
+FAKE_BROKER_TIMEOUT_S = 0.25
 
 
 @dataclass
@@ -42,6 +47,8 @@ class FakeWriterState:
     refuse_next: Refusal | None = None
     submit_delay_s: float = 0.0
     verdict: writer_pb2.ProbeVerdict = writer_pb2.PROBE_VERDICT_MATCHES_ROLE
+    # What it reports as its broker.request_timeout_s, as a real writer does.
+    broker_timeout_s: float = FAKE_BROKER_TIMEOUT_S
     # ListOpenOrders is a periodic read: counted here, not in calls (tests count live writes).
     open_order_lists: int = 0
     open_orders_unavailable: bool = False
@@ -236,9 +243,14 @@ class FakeWriter(writer_pb2_grpc.WriterServiceServicer):
 
     def GetPermission(self, request: Any, context: grpc.ServicerContext) -> Any:
         with self.lock:
-            verdict = self.state.verdict
+            verdict, timeout_s = self.state.verdict, self.state.broker_timeout_s
+        timeout = duration_pb2.Duration()
+        timeout.FromNanoseconds(round(timeout_s * 1e9))
         return writer_pb2.Permission(
-            role=common_pb2.INSTANCE_ROLE_W, verdict=verdict, broker_connected=True
+            role=common_pb2.INSTANCE_ROLE_W,
+            verdict=verdict,
+            broker_connected=True,
+            broker_request_timeout=timeout,
         )
 
 

@@ -22,6 +22,9 @@ from tests.support.writers import ACCOUNT, make_config, writer_document
 from writer_service.app import WriterHandle, start_writer
 from writer_service.config import Role
 
+# The writer's broker.request_timeout_s in a stack, declared to the policy too: its deadlines
+# derive from it (a write may take the writer 4.5 s, the policy waits 5 s).
+BROKER_TIMEOUT_S = 1.0
 # The simulator quotes AAPL 189.20/189.30; resting buy limits inside the test risk collar.
 RESTING_BUY = "189.00"
 
@@ -62,15 +65,18 @@ class Stack:
 
     def start_writer(self) -> WriterHandle:
         doc = writer_document(
-            self.pki, self.vault, Role.W, self.workdir, gateway_port=self.sim.port
-        )
+            self.pki, self.vault, Role.W, self.workdir, gateway_port=self.sim.port,
+            request_timeout_s=BROKER_TIMEOUT_S,
+        )  # fmt: skip
         self.writer = start_writer(make_config(doc, self.workdir))
         return self.writer
 
     def add_replica(self) -> Replica:
         index = len(self.replicas)
         data = self.workdir / f"policy-{index}"
-        doc = policy_doc(self.pki, data, self.writer.port, self.db_url, self.limits)
+        doc = policy_doc(
+            self.pki, data, self.writer.port, self.db_url, self.limits, BROKER_TIMEOUT_S
+        )
         if self.replicas:  # replicas share the account-hash key, as deployed replicas do
             doc["audit"]["account_hash_key"] = self._hash_key
         else:
@@ -141,7 +147,9 @@ def live_stack(
     with ExitStack() as cleanup:
         sim = start_sim()
         cleanup.callback(sim.stop)
-        doc = writer_document(pki, vault, Role.W, workdir, gateway_port=sim.port)
+        doc = writer_document(
+            pki, vault, Role.W, workdir, gateway_port=sim.port, request_timeout_s=BROKER_TIMEOUT_S
+        )
         writer = start_writer(make_config(doc, workdir))
         stack = Stack(
             sim=sim, vault=vault, pki=pki, workdir=workdir,
