@@ -134,8 +134,11 @@ legs unless the entry had filled. The key is closed (not REFUSED) and its approv
 (metadata: each leg's found/status/broker_order_id/filled, cancelled_broker_order_ids)."""
 
 # --- step 11: the writer's own reasons, passed through as the reason (and writer_reason) ------
-# A write is refused (key REFUSED, approvals released, notional refunded) only for these and the
-# writer's INVALID_ARGUMENT / PERMISSION_DENIED / NOT_FOUND answers: nothing of it is at the broker.
+# A write is refused (key REFUSED, approvals released, notional refunded) only when nothing of
+# it is at the broker: the writer read the broker back (BROKER_REJECTED, ORDER_REF_MISMATCH, and
+# for cancels and modifies the order's state), or refused a first attempt before sending
+# (WRITER_KILL_SWITCH_CLOSED, INVALID_ARGUMENT / PERMISSION_DENIED / NOT_FOUND). When settling,
+# a refusal before sending says nothing of the first attempt: the key stays pending.
 WRITER_KILL_SWITCH_CLOSED: Final = "WRITER_KILL_SWITCH_CLOSED"
 """FAILED_PRECONDITION: the writer's own kill switch is closed; nothing was sent."""
 BROKER_REJECTED: Final = "BROKER_REJECTED"

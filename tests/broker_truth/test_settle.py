@@ -7,14 +7,19 @@ retry of the same key asks the writer to read the broker back by orderRef before
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import grpc
 import pytest
 
 from gateway_sim import Msg, OrderScript
-from livegate_api.v1 import common_pb2, policy_pb2
-from tests.broker_truth.flows import Desk, answer_of
-from tests.policy.harness import new_key
+from livegate_api.v1 import common_pb2, policy_pb2, writer_pb2, writer_pb2_grpc
+from tests.broker_truth.flows import QUICK_POLICY, QUICK_WRITER, Desk, answer_of
+from tests.policy.harness import new_key, order_msg
+from tests.support.stack import live_stack
+from tests.support.vault import DevVault
 from tests.support.writers import ACCOUNT
+from tests.writer.conftest import stub
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -138,20 +143,48 @@ def test_preview_when_quote_times_out_then_writer_reason_passes_through(desk: De
     answer = answer_of(
         lambda: desk.stack.policy.upstream.CreateOrderPreview(
             policy_pb2.CreateOrderPreviewRequest(
-                account_id=ACCOUNT,
-                order=common_pb2.Order(
-                    instrument=common_pb2.Instrument(
-                        symbol="AAPL", sec_type=common_pb2.SEC_TYPE_STOCK
-                    ),
-                    action=common_pb2.ACTION_BUY,
-                    quantity="1",
-                    order_type=common_pb2.ORDER_TYPE_LIMIT,
-                    limit_price="189.00",
-                    time_in_force=common_pb2.TIME_IN_FORCE_DAY,
-                ),
+                account_id=ACCOUNT, order=order_msg("1", "189.00")
             ),
             timeout=10,
         )
     )
     assert (answer.code, answer.reason) == (grpc.StatusCode.UNAVAILABLE, "WRITER_UNAVAILABLE")
     assert answer.metadata["writer_reason"] == "BROKER_TIMEOUT"
+
+
+def test_settle_when_writer_refuses_before_looking_then_key_pending_and_approval_kept(
+    dev_pki: Path, tmp_path: Path, e2e_vault: DevVault
+) -> None:
+    """A restarted writer is closed until synced: its refusal says nothing of the first try."""
+    with live_stack(
+        dev_pki, tmp_path, e2e_vault, writer_overrides=QUICK_WRITER, policy_overrides=QUICK_POLICY
+    ) as stack:
+        desk = Desk(stack)
+        preview_id, approval_id = desk.approved()
+        key = new_key()
+        desk.sim.drop("place_ack")
+        desk.sim.drop("open_orders")
+        assert desk.submit(preview_id, approval_id, key).reason == "WRITER_OUTCOME_UNKNOWN"
+        # The writer's own switch closed above any version the policy's sync will send.
+        writer = stub(dev_pki, "policy", stack.writer.port)
+        _sync(writer, common_pb2.KILL_SWITCH_STATE_CLOSED, HIGH_VERSION)
+
+        refused = desk.submit(preview_id, approval_id, key)
+
+        assert refused.reason == "WRITER_OUTCOME_UNKNOWN", refused
+        assert refused.metadata["writer_reason"] == "WRITER_KILL_SWITCH_CLOSED"
+        assert (desk.key_state(key), desk.approval_state(approval_id)) == ("UNKNOWN", "reserved")
+        _sync(writer, common_pb2.KILL_SWITCH_STATE_OPEN, HIGH_VERSION + 1)
+        settled = desk.submit(preview_id, approval_id, key)
+        assert settled.ok and settled.response.replayed, settled
+        assert len(desk.broker_orders(key)) == 1
+
+
+HIGH_VERSION = 10**9
+
+
+def _sync(writer: writer_pb2_grpc.WriterServiceStub, state: int, version: int) -> None:
+    writer.SetKillSwitch(
+        writer_pb2.WriterSetKillSwitchRequest(state=state, reason="test", version=version),
+        timeout=5,
+    )
