@@ -172,22 +172,11 @@ def message_text(msg: Msg, order_id: int, order: SimOrder | None) -> str:
     """The text to send for MSG about ORDER_ID (ORDER fills the placeholders when known)."""
     if msg.message is not None:
         return msg.message
-    template = MESSAGE_TEXTS[msg.code]
-    if order is None:
-        return template.format(
-            order_id=order_id, perm_id=0, status="", action="", quantity="", symbol="",
-            next_open=_next_open(),
-        )  # fmt: skip
-    return template.format(
+    # Without an order (one the gateway never kept) the placeholders render empty.
+    known = {name: getattr(order, name, "") for name in ("perm_id", "status", "action", "symbol")}
+    return MESSAGE_TEXTS[msg.code].format(
         order_id=order_id,
-        perm_id=order.perm_id,
-        status=order.status,
-        action=order.action,
-        quantity=order.total_quantity,
-        symbol=order.symbol,
-        next_open=_next_open(),
+        quantity=getattr(order, "total_quantity", ""),
+        next_open=(dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)).isoformat(),
+        **known,
     )
-
-
-def _next_open() -> str:
-    return (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)).isoformat()

@@ -23,7 +23,7 @@ from writer_service.probe import ProbeResult, Verdict, run_probe
 from writer_service.reconciliation import ReconciliationIndex
 from writer_service.server import build_server
 from writer_service.servicer import WriterState
-from writer_service.vault_credentials import VaultSession, load_credentials
+from writer_service.vault_credentials import WriterVault, load_credentials
 
 log = logging.getLogger("livegate.writer")
 
@@ -47,7 +47,7 @@ class WriterHandle:
     port: int
     health: health.HealthServicer
     session: IbSession
-    vault: VaultSession
+    vault: WriterVault
     writer: LiveOrderWriter
     kill_switch: WriterKillSwitch
     probe: ProbeResult

@@ -16,6 +16,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from gateway_sim import GatewaySimulator
 from livegate_api.v1 import common_pb2, writer_pb2
+from livegate_common.vault_layout import provision
 from tests.support.affinity import one_cpu, thread_cpus
 from tests.support.grpc_clients import channel_as
 from tests.support.net import free_port, wait_until
@@ -28,7 +29,6 @@ from writer_service.app import WriterStartError, start_writer
 from writer_service.config import Role
 from writer_service.probe import Verdict
 from writer_service.vault_credentials import VaultStartError
-from writer_service.vault_layout import provision
 
 ROLE_ENUMS = {
     Role.W: common_pb2.INSTANCE_ROLE_W,
