@@ -10,7 +10,9 @@ FIELD_REQUIRED: Final = "FIELD_REQUIRED"
 FIELD_TOO_LONG: Final = "FIELD_TOO_LONG"
 """A string exceeds its bound (metadata: field, max_length, length)."""
 FIELD_INVALID: Final = "FIELD_INVALID"
-"""A string does not match its allowed characters (metadata: field)."""
+"""A string does not match its allowed characters (metadata: field); any text field that holds a
+control (Cc, NUL included), format/bidi (Cf) or line/paragraph separator (Zl, Zp) character is
+refused so, before anything is stored (metadata: field, code_point as U+XXXX)."""
 INVALID_DECIMAL: Final = "INVALID_DECIMAL"
 """A decimal string is not a plain decimal number (metadata: field)."""
 QUANTITY_NOT_POSITIVE: Final = "QUANTITY_NOT_POSITIVE"
@@ -173,6 +175,14 @@ ORDER_ACCOUNT_MISMATCH: Final = "ORDER_ACCOUNT_MISMATCH"
 """CreateModifyPreview: the broker order belongs to another account (PERMISSION_DENIED)."""
 KILL_SWITCH_OPEN_REFUSED: Final = "KILL_SWITCH_OPEN_REFUSED"
 """SetKillSwitch OPEN while an enablement condition fails (metadata: failed conditions)."""
+KILL_SWITCH_CLOSE_NOT_STORED: Final = "KILL_SWITCH_CLOSE_NOT_STORED"
+"""UNAVAILABLE: SetKillSwitch CLOSED closed this replica (in memory) and was sent to the writer,
+but could not be stored; the replica stays closed and retries the store in the background
+(metadata: replica_state, writer_state, writer_in_flight, stored)."""
+KILL_SWITCH_CLOSED_TEXT_REFUSED: Final = "KILL_SWITCH_CLOSED_TEXT_REFUSED"
+"""INVALID_ARGUMENT: SetKillSwitch CLOSED whose reason holds a refused character: the switch was
+closed anyway and stored with that character escaped (metadata: field, code_point,
+replica_state, writer_state, stored, audit_event_id)."""
 AUDIT_EXPORT_REQUIRED: Final = "AUDIT_EXPORT_REQUIRED"
 """PurgeAudit: no verified export covers the events past retention."""
 AUDIT_RETENTION_NOT_REACHED: Final = "AUDIT_RETENTION_NOT_REACHED"

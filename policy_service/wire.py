@@ -9,8 +9,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Final, TypeVar
 
 from google.protobuf import timestamp_pb2
+from google.protobuf.message import Message
 
 from livegate_api.v1 import common_pb2, policy_pb2
+from livegate_common.text import first_bad_text
 from policy_service import reasons
 from policy_service.domain import model as m
 
@@ -69,6 +71,30 @@ SEC_TYPE_TO_WIRE: Final = _inverse(SEC_TYPES)
 
 
 # ---- primitives ------------------------------------------------------------------------------
+
+
+def text_refusal(msg: Message) -> ShapeError | None:
+    """Step 2 for the characters of every text field of MSG: the refusal to send, or None.
+
+    Runs before anything reads or stores the request: PostgreSQL refuses NUL in text where
+    SQLite keeps it, so a check left to storage would answer differently per backend.
+    """
+    bad = first_bad_text(msg)
+    if bad is None:
+        return None
+    return ShapeError(
+        reasons.FIELD_INVALID,
+        f"{bad.field} holds a control or format character ({bad.code_point})",
+        field=bad.field,
+        code_point=bad.code_point,
+    )
+
+
+def check_text(msg: Message) -> None:
+    """Raise text_refusal(MSG), if any."""
+    refusal = text_refusal(msg)
+    if refusal is not None:
+        raise refusal
 
 
 def bounded(value: str, field: str, max_len: int, required: bool = True) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 import grpc
 
 from livegate_api.v1 import common_pb2, writer_pb2, writer_pb2_grpc
+from livegate_common.deadlines import SWITCH_SYNC_DEADLINE_S
 from livegate_common.errors import error_info
 from livegate_common.metrics import WRITER_LATENCY
 from livegate_common.tls import secure_channel
@@ -22,6 +23,7 @@ from policy_service import reasons, wire
 from policy_service.config import WriterClientConfig
 from policy_service.domain import model as m
 from policy_service.domain.ports import WriterError
+from policy_service.domain.writer_switch import InFlightWrite, WriterSwitch
 from policy_service.writer_identity import IdentityCache
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,13 @@ def _error(exc: grpc.RpcError) -> WriterError:
     else:
         kind = "REFUSED"
     return WriterError(kind, code.name, reason, message or "", metadata)
+
+
+_SWITCH_TO_WIRE = {
+    m.SwitchState.OPEN: common_pb2.KILL_SWITCH_STATE_OPEN,
+    m.SwitchState.CLOSED: common_pb2.KILL_SWITCH_STATE_CLOSED,
+}
+_SWITCH_FROM_WIRE = {v: k for k, v in _SWITCH_TO_WIRE.items()}
 
 
 def _dec(value: str) -> Decimal | None:
@@ -178,16 +187,24 @@ class WriterClient:
 
     def set_kill_switch(
         self, request_id: str, state: m.SwitchState, reason: str, version: int
-    ) -> None:
-        wire_state = (
-            common_pb2.KILL_SWITCH_STATE_OPEN
-            if state is m.SwitchState.OPEN
-            else common_pb2.KILL_SWITCH_STATE_CLOSED
-        )
+    ) -> WriterSwitch:
         req = writer_pb2.WriterSetKillSwitchRequest(
-            request_id=request_id, state=wire_state, reason=reason[:500], version=version
+            request_id=request_id,
+            state=_SWITCH_TO_WIRE[state],
+            reason=reason[:500],
+            version=version,
         )
-        self._call("SetKillSwitch", req, request_id)
+        # The writer answers a sync at once (it never waits for the broker): a short deadline,
+        # so an unreachable writer does not hold an operator's close for a write's deadline.
+        answer = self._call("SetKillSwitch", req, request_id, deadline=SWITCH_SYNC_DEADLINE_S)
+        return WriterSwitch(
+            state=_SWITCH_FROM_WIRE.get(answer.kill_switch.state),
+            version=answer.kill_switch.version,
+            in_flight=tuple(
+                InFlightWrite(w.request_id, w.operation, w.idempotency_key, w.broker_order_id)
+                for w in answer.in_flight
+            ),
+        )
 
     def cancel_all(self, request_id: str, reason: str) -> int:
         req = writer_pb2.CancelAllOrdersRequest(request_id=request_id, reason=reason)

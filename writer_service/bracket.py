@@ -143,7 +143,7 @@ class BracketWriter:
                 continue
             with self._session.messages([view.broker_order_id]) as more:
                 left = max(0.05, deadline - time.monotonic())
-                await self._session.cancel(trade, more, left)
+                await self._session.cancel(trade, more, left, reducing=True)
             if self._session.broker_status(view.broker_order_id) in ("Cancelled", "ApiCancelled"):
                 cancelled.append(view.broker_order_id)
         return cancelled

@@ -45,6 +45,16 @@ def kill_switch_closed(reason: str, version: int) -> WriterError:
     )
 
 
+def close_unconfirmed(timeout_s: float) -> WriterError:
+    return WriterError(
+        ErrorKind.UNAVAILABLE,
+        "WRITER_CLOSE_UNCONFIRMED",
+        "the switch is closed, but the writer's broker loop did not answer within "
+        f"{timeout_s}s: a write that passed the switch before the close may still be sent",
+        {"timeout_s": timeout_s},
+    )
+
+
 def broker_unavailable(message: str) -> WriterError:
     return WriterError(ErrorKind.UNAVAILABLE, "BROKER_UNAVAILABLE", message)
 

@@ -120,7 +120,13 @@ class IbSession:
         self._stopping = False
         self._reconnecting = False
         self._established = False
+        # ib_async holds messages back past IB's pacing (MaxRequests a second); a message held
+        # back when a close answers would reach the broker after it (see flushed()).
+        self._throttled = False
         self.on_reconnected: Callable[[], Awaitable[object]] | None = None
+        # Called on the loop right before each order write (place, cancel) with its order id,
+        # in the same loop step as the send: it may refuse by raising (the kill switch).
+        self.before_send: Callable[[int], None] = lambda _order_id: None
         self.ib: IB = self.call(self._create_ib(), 5.0)
 
     # -- bridging ---------------------------------------------------------------------------
@@ -151,6 +157,8 @@ class IbSession:
         ib.client.MaxRequests = self._max_messages_per_s  # IB's pacing; see BrokerConfig
         ib.errorEvent += self._on_error
         ib.disconnectedEvent += self._on_disconnected
+        ib.client.throttleStart += self._on_throttle_start
+        ib.client.throttleEnd += self._on_throttle_end
         ib.orderStatusEvent += self._on_order_event
         ib.openOrderEvent += self._on_order_event
         ib.openOrderEvent += self._remember
@@ -307,7 +315,19 @@ class IbSession:
     def managed_accounts(self) -> list[str]:
         return list(self.ib.managedAccounts())
 
+    def _on_throttle_start(self) -> None:
+        self._throttled = True
+
+    def _on_throttle_end(self) -> None:
+        self._throttled = False
+
+    async def flushed(self, timeout_s: float) -> bool:
+        """True once ib_async holds back no message for pacing: all went to the socket."""
+        return await self._until(lambda: not self._throttled, time.monotonic() + timeout_s)
+
     def _on_disconnected(self) -> None:
+        # ib_async drops its held-back messages on a disconnect without a throttleEnd.
+        self._throttled = False
         # Only a session that was up reconnects; a failed first connect stops the start instead.
         if self._stopping or self._reconnecting or not self._established:
             return
@@ -487,6 +507,7 @@ class IbSession:
     # -- writes -----------------------------------------------------------------------------
     async def place(self, contract: Contract, order: Order) -> Trade:
         self._require_ready()
+        self.before_send(order.orderId)  # no await between this check and the send
         return self.ib.placeOrder(contract, order)
 
     async def wait_acked(
@@ -526,11 +547,19 @@ class IbSession:
         await self._until(lambda: bool(said) or holds(), time.monotonic() + timeout_s, (order_id,))
         return not said and holds()
 
-    async def cancel(self, trade: Trade, said: list[BrokerMessage], timeout_s: float) -> None:
+    async def cancel(
+        self, trade: Trade, said: list[BrokerMessage], timeout_s: float, reducing: bool = False
+    ) -> None:
         """Send a cancel and wait until the broker ends the order, says something other than
-        its usual 202, or the deadline passes; the caller reads the outcome back."""
+        its usual 202, or the deadline passes; the caller reads the outcome back.
+
+        REDUCING: the cleanup of a write already sent (a partial bracket's stray legs), which
+        a closed kill switch must not stop, as it does not stop cancel-all.
+        """
         self._require_ready()
         order_id = trade.order.orderId
+        if not reducing:
+            self.before_send(order_id)  # no await between this check and the send
         self.ib.cancelOrder(trade.order)
 
         def answered() -> bool:

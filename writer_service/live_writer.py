@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Hashable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -11,6 +12,7 @@ from typing import Any, TypeVar
 from ib_async import Order, Trade
 from ib_async.order import OrderStatus
 
+from livegate_common.deadlines import CLOSE_HOP_S, write_budget_s
 from writer_service import errors
 from writer_service.bracket import BracketWriter
 from writer_service.ib_convert import (
@@ -23,6 +25,7 @@ from writer_service.ib_convert import (
     view_from_trade,
 )
 from writer_service.ib_session import IbSession
+from writer_service.in_flight import Flight, InFlight
 from writer_service.kill_switch import SwitchSnapshot, SwitchState, WriterKillSwitch
 from writer_service.orders import (
     BracketSpec,
@@ -44,7 +47,7 @@ T = TypeVar("T")
 
 
 class LiveOrderWriter:
-    """Every write takes a write slot, checks the kill switch first, then talks to the broker."""
+    """Every write takes a write slot, and sends only if the kill switch is open at the send."""
 
     def __init__(
         self,
@@ -59,20 +62,43 @@ class LiveOrderWriter:
         self._kill_switch = kill_switch
         self._index = index
         self._timeout_s = timeout_s
-        # Writes of different keys overlap at the broker; a close of the kill switch waits for
-        # every write in flight, so nothing reaches the broker after it returns (invariant 2).
+        # Writes of different keys overlap at the broker, one write per key at a time.
         self._slots = WriteSlots()
+        self.in_flight = InFlight()
         self._brackets = BracketWriter(session, index, timeout_s)
         session.on_reconnected = self._rebuild
+        session.before_send = self._admit
 
     # -- kill switch ------------------------------------------------------------------------
     def sync_kill_switch(
         self, state: SwitchState, reason: str, changed_by: str, version: int
-    ) -> SwitchSnapshot:
-        if state is SwitchState.CLOSED:
-            with self._slots.exclusive(self._slot_wait_s):
-                return self._kill_switch.sync(state, reason, changed_by, version)
-        return self._kill_switch.sync(state, reason, changed_by, version)
+    ) -> tuple[SwitchSnapshot, list[Flight]]:
+        """Apply the policy's state; a close answers at once with the writes still in flight.
+
+        Invariant 2: every send checks the switch on the loop in the same step as the send
+        (_admit), so after one hop onto the loop past the close, no later send can pass; the
+        close also waits for ib_async to put every message it held back for pacing on the
+        socket. Writes that were sent are listed, those not sent yet are refused when they try.
+        """
+        snapshot = self._kill_switch.sync(state, reason, changed_by, version)
+        if snapshot.state is not SwitchState.CLOSED:
+            return snapshot, []
+        try:
+            return snapshot, self._session.call(self._past_close(), CLOSE_HOP_S + 0.5)
+        except errors.WriterError:
+            raise errors.close_unconfirmed(CLOSE_HOP_S) from None
+
+    async def _past_close(self) -> list[Flight]:
+        """On the loop, after the switch closed: every send that passed it is on the socket
+        (none held back for IB's pacing); the writes sent and not answered yet."""
+        if not await self._session.flushed(CLOSE_HOP_S):
+            raise errors.close_unconfirmed(CLOSE_HOP_S)
+        return self.in_flight.sent_writes()
+
+    def _admit(self, order_id: int) -> None:
+        """On the loop, right before a place or cancel: refuse unless open, else in flight."""
+        self._require_open()
+        self.in_flight.sent(order_id)
 
     def _require_open(self) -> None:
         snapshot = self._kill_switch.snapshot()
@@ -83,16 +109,20 @@ class LiveOrderWriter:
         if account not in self._accounts:
             raise errors.account_not_managed(account)
 
-    @property
-    def _slot_wait_s(self) -> float:
-        return 2 * self._timeout_s + 2
-
     def _write(self, account: str, slots: tuple[Hashable, ...], make: Callable[[], Any]) -> Any:
-        """SLOTS name what the write touches (its key, its order): one write per slot at once."""
-        with self._slots.shared(slots, self._slot_wait_s):
-            self._require_open()
+        """SLOTS name what the write touches (its key, its order): one write per slot at once.
+
+        The whole write, its wait for a slot included, ends within write_budget_s: the
+        policy's deadline is derived from it (livegate_common.deadlines).
+        """
+        # Checked here too, so a write that comes while closed is refused before any wait;
+        # _admit decides at the send.
+        self._require_open()
+        budget = write_budget_s(self._timeout_s)
+        ends = time.monotonic() + budget
+        with self._slots.shared(slots, budget):
             self._require_account(account)
-            return self._session.call(make(), 3 * self._timeout_s + 1)
+            return self._session.call(make(), max(0.05, ends - time.monotonic()))
 
     # -- writes -----------------------------------------------------------------------------
     def submit(
@@ -223,10 +253,9 @@ class LiveOrderWriter:
 
     def cancel_all(self) -> int:
         # Allowed with the switch closed: it only reduces risk, and it is the operator's path.
-        with self._slots.exclusive(self._slot_wait_s):
-            return self._session.call(
-                self._session.global_cancel(self._timeout_s), self._timeout_s + 1
-            )
+        # It waits for no write: the broker takes messages in order, so a write sent before
+        # the global cancel (before the close that comes first) is cancelled by it too.
+        return self._session.call(self._session.global_cancel(self._timeout_s), self._timeout_s + 1)
 
     # -- reads ------------------------------------------------------------------------------
     def get_order(

@@ -8,9 +8,11 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final, TypeVar
 
+from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from livegate_api.v1 import common_pb2, writer_pb2
+from livegate_common.text import first_bad_text
 from writer_service.errors import WriterError, invalid
 from writer_service.orders import (
     LEG_SUFFIXES,
@@ -83,6 +85,25 @@ def decimal_field(raw: str, field: str) -> Decimal:
     if value <= 0:
         raise invalid("INVALID_DECIMAL", field, "must be greater than zero", value=raw)
     return value
+
+
+def text_refusal(msg: Message) -> WriterError | None:
+    """The refusal for a control or format character in any text field of MSG, or None."""
+    bad = first_bad_text(msg)
+    if bad is None:
+        return None
+    return invalid(
+        "FIELD_INVALID",
+        bad.field,
+        f"holds a control or format character ({bad.code_point})",
+        code_point=bad.code_point,
+    )
+
+
+def check_text(msg: Message) -> None:
+    refusal = text_refusal(msg)
+    if refusal is not None:
+        raise refusal
 
 
 def bounded(raw: str, field: str, limit: int, *, required: bool = True) -> str:

@@ -11,6 +11,7 @@ from policy_service import reasons
 from policy_service.domain import limits
 from policy_service.domain import model as m
 from policy_service.domain.audit import AuditDraft, account_hash
+from policy_service.domain.close_latch import CloseLatch
 from policy_service.domain.commands import (
     BracketCmd,
     CancelCmd,
@@ -36,6 +37,7 @@ from policy_service.domain.ports import (
 from policy_service.domain.risk_policy import RiskPolicy
 from policy_service.domain.settings import GateSettings
 from policy_service.domain.settle import Settler
+from policy_service.domain.unaudited import unaudited
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,8 @@ class Gate:
         self.writer = writer
         self.clock = clock
         self._enablement = enablement_denial(static_conditions(settings, policy))
+        # A close not stored yet still closes this replica (step 6).
+        self.latch = CloseLatch()
         # A decision hashes its account id four times (account check, pending row, two audit
         # events); bounded, because account ids come from callers.
         self._account_hashes = functools.lru_cache(maxsize=256)(
@@ -103,7 +107,7 @@ class Gate:
                 self.draft(call, "REFUSED", denial, **fields), self.clock.now_us()
             )
         except StoreUnavailable:
-            log.error("could not audit a refusal", extra={"reason": denial.reason})
+            unaudited(call, "refusal", denial.reason, gate_step=str(denial.step))
         log.info(
             "refused",
             extra={"method": call.method, "reason": denial.reason, "step": denial.step},
@@ -150,6 +154,9 @@ class Gate:
         def refuse(denial: m.Denial) -> m.Denial:
             return self.refuse(call, denial, **ids)
 
+        latched = self.latch.denial()
+        if latched is not None:
+            return refuse(latched)
         try:
             switch = self.store.kill_switch()
         except StoreUnavailable:
@@ -238,7 +245,10 @@ class Gate:
             orders = tuple(m.broker_order_from_dict(o) for o in record.outcome["orders"])
             return Outcome(orders, True, 0)
         if record.status in ("REFUSED", "PARTIAL") and record.outcome is not None:
-            return from_dict(record.outcome["denial"])
+            # A replayed refusal is a refusal of this call too: audited, marked as a replay.
+            return self.refuse(
+                call, from_dict(record.outcome["denial"]), **ids, detail={"replayed": "true"}
+            )
         now = self.clock.now_us()
         stale_before = now - self.settings.pending_timeout_us
         fresh = record.status == "PENDING" and record.updated_at_us >= stale_before
