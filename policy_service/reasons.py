@@ -47,6 +47,9 @@ RISK_POLICY_MISMATCH: Final = "RISK_POLICY_MISMATCH"
 """live_trading.risk_policy_id differs from the deployed policy (metadata: configured, deployed)."""
 AUDIT_RETENTION_INSUFFICIENT: Final = "AUDIT_RETENTION_INSUFFICIENT"
 """Retention under 2555 days or purge without export allowed (metadata: retention_days)."""
+FOUR_EYES_DISABLED: Final = "FOUR_EYES_DISABLED"
+"""approvals.four_eyes is false (metadata: condition). Config refuses it with live trading on,
+so a live gate never sees it; GetLiveStatus shows the condition either way."""
 
 # --- step 5: account (PERMISSION_DENIED) ------------------------------------------------------
 ACCOUNT_NOT_ALLOWED: Final = "ACCOUNT_NOT_ALLOWED"
