@@ -102,6 +102,10 @@ class IbSession:
         self._reconnecting = False
         self._established = False
         self.on_reconnected: Callable[[], Awaitable[object]] | None = None
+        # ib_async keeps one open-orders (and one completed-orders) query in flight: a second
+        # would orphan the first, so queries from writes, reconciliation and the periodic
+        # probe take turns.
+        self._query_turn = asyncio.Lock()
         self.ib: IB = self.call(self._create_ib(), 5.0)
 
     # -- bridging ---------------------------------------------------------------------------
@@ -317,7 +321,14 @@ class IbSession:
     async def query(
         self, start: Callable[[], Awaitable[list[Trade]]], timeout_s: float, grace_s: float = 0.1
     ) -> QueryOutcome:
-        """Run an order query, racing its answer against a 321 refusal; bounded by TIMEOUT_S."""
+        """Run an order query, racing its answer against a 321 refusal; bounded by TIMEOUT_S
+        once it is this query's turn."""
+        async with self._query_turn:
+            return await self._query(start, timeout_s, grace_s)
+
+    async def _query(
+        self, start: Callable[[], Awaitable[list[Trade]]], timeout_s: float, grace_s: float
+    ) -> QueryOutcome:
         self._require_connected()
         with self._collect_errors(lambda e: e.code == READ_ONLY_CODE) as refusals:
             task = asyncio.ensure_future(start())

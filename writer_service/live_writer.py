@@ -12,6 +12,7 @@ from ib_async import Order, Trade
 from ib_async.order import OrderStatus
 
 from writer_service import errors
+from writer_service.admission import WriteAdmission
 from writer_service.ib_convert import (
     apply_to_ib_order,
     contract_for,
@@ -51,8 +52,11 @@ class LiveOrderWriter:
         kill_switch: WriterKillSwitch,
         index: ReconciliationIndex,
         timeout_s: float,
+        *,
+        admission: WriteAdmission,
     ):
         self._session = session
+        self._admission = admission
         self._accounts = frozenset(accounts)
         self._kill_switch = kill_switch
         self._index = index
@@ -78,7 +82,7 @@ class LiveOrderWriter:
 
     def _require_account(self, account: str) -> None:
         if account not in self._accounts:
-            raise errors.account_not_managed(account)
+            raise errors.account_not_managed(self._admission.account_hash(account))
 
     @property
     def _slot_wait_s(self) -> float:
@@ -86,6 +90,7 @@ class LiveOrderWriter:
 
     def _write(self, account: str, slots: tuple[Hashable, ...], make: Callable[[], Any]) -> Any:
         """SLOTS name what the write touches (its key, its order): one write per slot at once."""
+        self._admission.check((account,))  # the role's rule and the last probe, gateway aside
         with self._slots.shared(slots, self._slot_wait_s):
             self._require_open()
             self._require_account(account)
@@ -230,6 +235,8 @@ class LiveOrderWriter:
 
     def cancel_all(self) -> int:
         # Allowed with the switch closed: it only reduces risk, and it is the operator's path.
+        # Not past the role, though: it reaches every account of the session.
+        self._admission.check_role(self._session.managed_accounts())
         with self._slots.exclusive(self._slot_wait_s):
             return self._session.call(
                 self._session.global_cancel(self._timeout_s), self._timeout_s + 1

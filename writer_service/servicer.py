@@ -22,7 +22,7 @@ from writer_service.errors import ErrorKind, WriterError, invalid
 from writer_service.kill_switch import SwitchSnapshot, SwitchState, WriterKillSwitch
 from writer_service.live_writer import LiveOrderWriter
 from writer_service.orders import BracketSpec
-from writer_service.probe import ProbeResult
+from writer_service.permission import PermissionMonitor
 
 log = logging.getLogger("livegate.writer.servicer")
 R = TypeVar("R")
@@ -45,7 +45,7 @@ class WriterState:
     principals: PrincipalMap
     writer: LiveOrderWriter
     kill_switch: WriterKillSwitch
-    probe: ProbeResult
+    permission: PermissionMonitor
     broker_connected: Callable[[], bool]
 
 
@@ -198,7 +198,8 @@ class WriterServicer(writer_pb2_grpc.WriterServiceServicer):
 
     @rpc
     def GetPermission(self, request: Any, context: Any, _p: Principal) -> writer_pb2.Permission:
-        probe = self._s.probe
+        # The latest verdict (start, reconnect or periodic), not the one the writer started with.
+        probe = self._s.permission.current()
         return writer_pb2.Permission(
             role=_ROLES[self._s.role],
             accounts=list(probe.accounts),

@@ -12,6 +12,7 @@ import hvac
 import hvac.exceptions
 import requests
 
+from livegate_common.account_hash import MIN_KEY_BYTES, account_hash
 from writer_service.config import VaultConfig
 
 log = logging.getLogger("livegate.writer.vault")
@@ -31,6 +32,9 @@ class BrokerSecret:
     gateway_port: int = field(repr=False)
     client_id: int = field(repr=False)
     accounts: tuple[str, ...] = ()
+    # The key of the account hash that stands in for account ids in every log line; the same
+    # value as the policy's audit.account_hash_key, so lines join across the two services.
+    account_hash_key: bytes = field(default=b"", repr=False)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], where: str) -> BrokerSecret:
@@ -41,6 +45,7 @@ class BrokerSecret:
                 gateway_port=int(data["gateway_port"]),
                 client_id=int(data["client_id"]),
                 accounts=accounts,
+                account_hash_key=str(data["account_hash_key"]).strip().encode(),
             )
         except (KeyError, ValueError, TypeError) as exc:
             # Name the key, never the value: the value may be a credential.
@@ -50,7 +55,14 @@ class BrokerSecret:
             ) from None
         if not secret.accounts:
             raise VaultStartError(f"broker secret at {where} lists no accounts")
+        if len(secret.account_hash_key) < MIN_KEY_BYTES:
+            raise VaultStartError(
+                f"broker secret at {where}: account_hash_key must be at least {MIN_KEY_BYTES} bytes"
+            )
         return secret
+
+    def account_hash(self, account_id: str) -> str:
+        return account_hash(self.account_hash_key, account_id)
 
 
 @dataclass
@@ -175,7 +187,7 @@ def load_credentials(config: VaultConfig) -> VaultSession:
         "broker credentials loaded from vault",
         extra={
             "secret_path": f"{config.kv_mount}/{config.secret_path}",
-            "accounts": list(secret.accounts),
+            "account_id_hashes": [secret.account_hash(a) for a in secret.accounts],
         },
     )
     return VaultSession(client=client, secret=secret)
