@@ -88,6 +88,12 @@ class Gate:
     def account_hash(self, account_id: str) -> str:
         return self._account_hashes(account_id)
 
+    def log_ids(self, ids: dict[str, Any]) -> dict[str, Any]:
+        """IDS for a log line: the account as its keyed hash, never in clear."""
+        fields = {k: v for k, v in ids.items() if k != "account_id"}
+        fields["account_id_hash"] = self.account_hash(ids.get("account_id", ""))
+        return fields
+
     def draft(
         self,
         call: m.Call,
@@ -266,7 +272,9 @@ class Gate:
                 cmd.key, "SUCCEEDED", outcome, opened, closed, draft, self.clock.now_us()
             )
         except StoreUnavailable:
-            log.critical("writer executed but the outcome was not recorded", extra=ids)
+            log.critical(
+                "writer executed but the outcome was not recorded", extra=self.log_ids(ids)
+            )
             return m.Denial(
                 reasons.OUTCOME_NOT_RECORDED,
                 "UNAVAILABLE",
@@ -294,7 +302,7 @@ class Gate:
             try:
                 self.store.finish(cmd.key, "REFUSED", outcome, [], [], draft, now)
             except StoreUnavailable:
-                log.critical("writer refusal not recorded", extra=ids)
+                log.critical("writer refusal not recorded", extra=self.log_ids(ids))
             return denial
         reason = (
             reasons.WRITER_UNAVAILABLE
@@ -315,7 +323,7 @@ class Gate:
                 cmd.key, self.draft(call, "FAILED", denial, kill_switch_state="OPEN", **ids), now
             )
         except StoreUnavailable:
-            log.critical("could not mark the outcome unknown", extra=ids)
+            log.critical("could not mark the outcome unknown", extra=self.log_ids(ids))
         return denial
 
     def _existing(

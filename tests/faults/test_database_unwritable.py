@@ -11,11 +11,10 @@ from typing import Any
 
 import grpc
 import pytest
-import sqlalchemy as sa
 
 from livegate_api.v1 import common_pb2, policy_pb2
 from tests.policy.harness import new_key, reason_of
-from tests.support.postgres import PostgresCluster, postgres_cluster
+from tests.support.postgres import PostgresCluster, postgres_cluster, read_only_database
 from tests.support.postgres import run_as_postgres as run_pg
 from tests.support.stack import RESTING_BUY, Stack, live_stack
 from tests.support.vault import DevVault
@@ -105,35 +104,6 @@ def _live_writes(stack: Stack, p: Prepared, keys: dict[str, str]) -> dict[str, C
 
 
 @contextmanager
-def _postgres_read_only(db_url: str) -> Iterator[None]:
-    """New sessions of the policy's database are read-only; its open sessions are terminated."""
-    name = sa.engine.make_url(db_url).database
-    admin = sa.create_engine(
-        sa.engine.make_url(db_url).set(database="postgres"),
-        isolation_level="AUTOCOMMIT",
-        poolclass=sa.pool.NullPool,
-    )
-
-    def apply(setting: str) -> None:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'ALTER DATABASE "{name}" {setting}'))
-            conn.execute(
-                sa.text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :name AND pid <> pg_backend_pid()"
-                ),
-                {"name": name},
-            )
-
-    apply("SET default_transaction_read_only = on")
-    try:
-        yield
-    finally:
-        apply("RESET default_transaction_read_only")
-        admin.dispose()
-
-
-@contextmanager
 def _sqlite_immutable(db_path: Path) -> Iterator[None]:
     """The database and its WAL file immutable: even root's writes to them fail (EPERM).
 
@@ -182,7 +152,7 @@ def test_live_writes_when_database_unwritable_then_all_refused_and_nothing_reach
         unwritable: AbstractContextManager[None]
         if fault == "postgres-read-only":
             db_url = request.getfixturevalue("pg_url")
-            unwritable = _postgres_read_only(db_url)
+            unwritable = read_only_database(db_url)
         elif fault == "postgres-stopped":  # its own cluster: the shared one stays up
             cluster = cleanup.enter_context(postgres_cluster())
             db_url = cluster.create_database()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -54,7 +55,7 @@ class Stack:
     writer: WriterHandle
     replicas: list[Replica] = field(default_factory=list)
     limits: dict[str, Any] | None = None
-    _hash_key: str = ""
+    _hash_key: str = field(default_factory=lambda: secrets.token_hex(16))
 
     @property
     def policy(self) -> Replica:
@@ -62,7 +63,12 @@ class Stack:
 
     def start_writer(self) -> WriterHandle:
         doc = writer_document(
-            self.pki, self.vault, Role.W, self.workdir, gateway_port=self.sim.port
+            self.pki,
+            self.vault,
+            Role.W,
+            self.workdir,
+            gateway_port=self.sim.port,
+            account_hash_key=self._hash_key,
         )
         self.writer = start_writer(make_config(doc, self.workdir))
         return self.writer
@@ -71,10 +77,8 @@ class Stack:
         index = len(self.replicas)
         data = self.workdir / f"policy-{index}"
         doc = policy_doc(self.pki, data, self.writer.port, self.db_url, self.limits)
-        if self.replicas:  # replicas share the account-hash key, as deployed replicas do
-            doc["audit"]["account_hash_key"] = self._hash_key
-        else:
-            self._hash_key = doc["audit"]["account_hash_key"]
+        # Replicas and the writer share the account-hash key, as a deployment's do.
+        doc["audit"]["account_hash_key"] = self._hash_key
         service = build_service(policy_config.from_document(doc, data)).start()
         channels = [
             channel_as(self.pki, n, service.port) for n in ("upstream", "approver", "operator")
@@ -141,11 +145,15 @@ def live_stack(
     with ExitStack() as cleanup:
         sim = start_sim()
         cleanup.callback(sim.stop)
-        doc = writer_document(pki, vault, Role.W, workdir, gateway_port=sim.port)
+        hash_key = secrets.token_hex(16)
+        doc = writer_document(
+            pki, vault, Role.W, workdir, gateway_port=sim.port, account_hash_key=hash_key
+        )
         writer = start_writer(make_config(doc, workdir))
         stack = Stack(
             sim=sim, vault=vault, pki=pki, workdir=workdir,
             db_url=db_url or f"sqlite:///{workdir / 'policy.db'}", writer=writer, limits=limits,
+            _hash_key=hash_key,
         )  # fmt: skip
         cleanup.callback(lambda: stack.writer.stop())
         cleanup.callback(lambda: _close_all(stack.replicas))
