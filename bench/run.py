@@ -27,13 +27,13 @@ from bench.procs import Proc, start_service, start_sim
 from bench.profile import cpu_snapshot, cpu_split, postgres_cpu, profiled
 from bench.scrape import histogram_totals
 from livegate_common.pki import init_dev_pki
+from livegate_common.vault_layout import provision
 from tests.policy.harness import policy_doc
 from tests.support.net import free_port
 from tests.support.postgres import postgres_cluster
 from tests.support.vault import DevVault, dev_vault
 from tests.support.writers import writer_document
 from writer_service.config import Role
-from writer_service.vault_layout import provision
 
 ACCOUNT = "U1234567"
 COMMIT_BATCH = "livegate_policy_commit_batch_writers"

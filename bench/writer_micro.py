@@ -36,8 +36,8 @@ from bench.profile import cpu_seconds, profiled
 from bench.run import ACCOUNT, start_writer
 from livegate_api.v1 import common_pb2, writer_pb2
 from livegate_common.pki import init_dev_pki
+from livegate_common.vault_layout import provision
 from tests.support.vault import DevVault, dev_vault
-from writer_service.vault_layout import provision
 
 
 @dataclass

@@ -11,8 +11,8 @@ import hvac
 import hvac.exceptions
 import requests
 
+from livegate_common.vault_layout import APPROLE_MOUNT, KV_MOUNT, provision, wrapped_secret_id
 from writer_service.config import Role
-from writer_service.vault_layout import APPROLE_MOUNT, KV_MOUNT, provision, wrapped_secret_id
 
 
 def _client(args: argparse.Namespace) -> hvac.Client | None:

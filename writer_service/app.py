@@ -26,7 +26,7 @@ from writer_service.probe import ProbeResult, Verdict, probe
 from writer_service.reconciliation import ReconciliationIndex
 from writer_service.server import build_server
 from writer_service.servicer import WriterState
-from writer_service.vault_credentials import BrokerSecret, VaultSession, load_credentials
+from writer_service.vault_credentials import BrokerSecret, WriterVault, load_credentials
 
 log = logging.getLogger("livegate.writer")
 
@@ -50,7 +50,7 @@ class WriterHandle:
     port: int
     health: health.HealthServicer
     session: IbSession
-    vault: VaultSession
+    vault: WriterVault
     writer: LiveOrderWriter
     kill_switch: WriterKillSwitch
     # The start-up probe; permission.current() is the latest one.

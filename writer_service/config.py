@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,33 +9,12 @@ from typing import Any, Final
 
 from livegate_common import config as cfg
 from livegate_common.identity import PrincipalMap
+from livegate_common.roles import Role
 from livegate_common.scopes import WRITER_SCOPES
+from livegate_common.vault_client import VaultConfig, vault_config
 
 ENV_PREFIX: Final = "LIVEGATE_WRITER"
 DEFAULT_LISTEN: Final = "127.0.0.1:50052"
-
-
-class Role(enum.Enum):
-    """The instance role: which credentials this host holds and what the probe must prove."""
-
-    W = "W"
-    R = "R"
-    ABH = "ABH"
-
-    @property
-    def may_trade(self) -> bool:
-        return self is Role.W
-
-
-@dataclass(frozen=True)
-class VaultConfig:
-    addr: str
-    role_id: str
-    wrapped_secret_id_file: Path
-    secret_path: str
-    kv_mount: str = "secret"
-    ca_cert: Path | None = None
-    timeout_s: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -86,19 +64,6 @@ def _role(doc: Mapping[str, Any]) -> Role:
         raise cfg.ConfigError("role", f"must be one of W, R, ABH, got {raw!r}") from None
 
 
-def _vault(doc: Mapping[str, Any], base: Path) -> VaultConfig:
-    ca = cfg.get(doc, "vault.ca_cert", str, "")
-    return VaultConfig(
-        addr=cfg.get(doc, "vault.addr", str),
-        role_id=cfg.get(doc, "vault.role_id", str),
-        wrapped_secret_id_file=cfg.get_path(doc, "vault.wrapped_secret_id_file", base),
-        secret_path=cfg.get(doc, "vault.secret_path", str),
-        kv_mount=cfg.get(doc, "vault.kv_mount", str, "secret"),
-        ca_cert=cfg.get_path(doc, "vault.ca_cert", base) if ca else None,
-        timeout_s=_positive(doc, "vault.timeout_s", 5.0),
-    )
-
-
 def _pacing(doc: Mapping[str, Any]) -> int:
     value = cfg.get(doc, "broker.max_messages_per_s", int, 45)
     if value < 0:
@@ -119,7 +84,7 @@ def from_document(doc: Mapping[str, Any], base: Path) -> WriterConfig:
         role=_role(doc),
         server=cfg.server_config(doc, base, DEFAULT_LISTEN),
         principals=cfg.principal_map(doc, WRITER_SCOPES),
-        vault=_vault(doc, base),
+        vault=vault_config(doc, base),
         broker=BrokerConfig(
             connect_timeout_s=_positive(doc, "broker.connect_timeout_s", 10.0),
             probe_timeout_s=_positive(doc, "broker.probe_timeout_s", 10.0),

@@ -14,8 +14,8 @@ import requests
 import yaml
 
 from livegate_common.pki import init_dev_pki, spiffe_id
+from livegate_common.vault_layout import LAYOUT, provision, wrapped_secret_id, write_broker_secret
 from writer_service.config import Role
-from writer_service.vault_layout import LAYOUT, provision, wrapped_secret_id, write_broker_secret
 
 VAULT_WAIT_S: Final = 60.0
 

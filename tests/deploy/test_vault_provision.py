@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from livegate_common.vault_layout import LAYOUT
 from tests.deploy import vault_api
 from tests.deploy.ansible_run import (
     PlayResult,
@@ -20,7 +21,6 @@ from tests.deploy.ansible_run import (
 )
 from tests.support.vault import DevVault, dev_vault
 from writer_service.config import Role
-from writer_service.vault_layout import LAYOUT
 
 LIVE_PATH = "secret/data/livegate/W/broker"
 HASH_KEY = secrets.token_hex(16)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from livegate_common.vault_layout import provision
 from tests.support.stack import Stack, live_stack
 from tests.support.vault import DevVault, dev_vault
-from writer_service.vault_layout import provision
 
 
 @pytest.fixture(scope="session")

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from livegate_common.vault_layout import provision
 from tests.support.postgres import PostgresCluster, postgres_cluster
 from tests.support.vault import DevVault, dev_vault
-from writer_service.vault_layout import provision
 
 
 @pytest.fixture(scope="session")

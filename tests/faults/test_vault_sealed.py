@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from livegate_common.devconfig import WRITER_SERVICE_NAME
+from livegate_common.vault_layout import provision
 from tests.faults.processes import serving, spawn
 from tests.policy.harness import new_key
 from tests.support.net import free_port
@@ -13,7 +14,6 @@ from tests.support.vault import dev_vault
 from tests.support.writers import writer_document
 from writer_service.app import EXIT_VAULT
 from writer_service.config import Role
-from writer_service.vault_layout import provision
 
 
 def test_writer_when_vault_sealed_while_serving_then_keeps_session_and_restart_refused(

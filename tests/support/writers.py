@@ -8,10 +8,10 @@ from typing import Any
 
 from livegate_common.devconfig import tls_section, writer_principals
 from livegate_common.pki import spiffe_id
+from livegate_common.vault_layout import provision, wrapped_secret_id, write_broker_secret
 from tests.support.vault import DevVault
 from writer_service import config as writer_config
 from writer_service.config import Role, WriterConfig
-from writer_service.vault_layout import provision, wrapped_secret_id, write_broker_secret
 
 ACCOUNT = "U1234567"
 # Made per test run, never committed: the key of the account hash in the writer's logs.

@@ -11,13 +11,13 @@ import pytest
 
 from gateway_sim import GatewaySimulator
 from livegate_api.v1 import common_pb2, writer_pb2, writer_pb2_grpc
+from livegate_common.vault_layout import provision
 from tests.support.grpc_clients import channel_as
 from tests.support.sim import start_sim
 from tests.support.vault import DevVault, dev_vault
 from tests.support.writers import make_config, writer_document
 from writer_service.app import WriterHandle, start_writer
 from writer_service.config import Role
-from writer_service.vault_layout import provision
 
 
 @pytest.fixture(scope="session")

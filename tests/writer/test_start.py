@@ -18,6 +18,7 @@ from gateway_sim import GatewaySimulator
 from livegate_api.v1 import common_pb2, writer_pb2
 from livegate_common.account_hash import account_hash
 from livegate_common.errors import error_info
+from livegate_common.vault_layout import provision
 from tests.support.affinity import one_cpu, thread_cpus
 from tests.support.grpc_clients import channel_as
 from tests.support.logs import captured_lines, lines_naming
@@ -34,7 +35,6 @@ from writer_service.ib_convert import contract_for, ib_order_for
 from writer_service.ib_session import IbSession
 from writer_service.probe import Verdict
 from writer_service.vault_credentials import VaultStartError
-from writer_service.vault_layout import provision
 from writer_service.wire import order as order_from_wire
 
 ROLE_ENUMS = {

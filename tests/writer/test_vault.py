@@ -9,13 +9,13 @@ import hvac
 import hvac.exceptions
 import pytest
 
+from livegate_common.vault_layout import LAYOUT, LIVE_SECRET_PATH, provision, wrapped_secret_id
 from tests.support.logs import captured_lines
 from tests.support.net import free_port
 from tests.support.vault import DevVault, dev_vault
 from tests.support.writers import make_config, role_ids, writer_document
 from writer_service.config import Role
 from writer_service.vault_credentials import VaultStartError, load_credentials
-from writer_service.vault_layout import LAYOUT, LIVE_SECRET_PATH, provision, wrapped_secret_id
 
 
 def _login(vault: DevVault, role: Role) -> hvac.Client:

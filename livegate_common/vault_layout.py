@@ -1,4 +1,8 @@
-"""Vault layout as code: per-role KV paths, policies and AppRoles, and a provisioner for them."""
+"""Vault layout as code: per-role KV paths, policies and AppRoles of each identity; a provisioner.
+
+Shared by every identity that reads Vault (the writer today); each identity keeps its own table of
+per-role paths and AppRoles here, so one module says who may read what.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from typing import Any, Final
 
 import hvac
 
-from writer_service.config import Role
+from livegate_common.roles import Role
 
 KV_MOUNT: Final = "secret"
 APPROLE_MOUNT: Final = "approle"
