@@ -39,6 +39,17 @@ def bad_character(value: str) -> str | None:
     return None
 
 
+def escaped(value: str) -> str:
+    """VALUE with each refused character written as <U+XXXX>: storable anywhere, still legible.
+    For the one text that must be kept although step 2 refuses it: a kill-switch close's."""
+    if value.isprintable():
+        return value
+    return "".join(
+        f"<{code_point(char)}>" if unicodedata.category(char) in REFUSED_CATEGORIES else char
+        for char in value
+    )
+
+
 def first_bad_text(message: Message, prefix: str = "") -> BadText | None:
     """The first string field of MESSAGE (nested, repeated and map fields too) holding a refused
     character; None when every text field is clean."""

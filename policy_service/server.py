@@ -55,6 +55,9 @@ def settings_from(config: PolicyConfig) -> GateSettings:
     )
 
 
+# An operator's close must not queue behind submits that wait on the writer (a slow broker).
+OPERATOR_METHODS = ("SetKillSwitch", "GetKillSwitch", "GetLiveStatus")
+
 # The rate limit reads the last minute of per-second write counts; an hour is kept (for a
 # look at recent activity), pruned once a minute.
 RATE_BUCKETS_KEEP_S = 3600
@@ -159,6 +162,7 @@ def build_service(
         [POLICY_SERVICE_NAME],
         max_workers=max_workers,
         on_refusal=audit_sink(gate, config.principals),
+        operator_methods=OPERATOR_METHODS,
     )
     closers += [store, write, read] if write is not read else [store, write]
     return PolicyService(

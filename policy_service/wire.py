@@ -28,6 +28,9 @@ _ID_RE: Final = re.compile(r"^[A-Za-z0-9_\-]{1,64}\Z")
 # google.protobuf.Timestamp's valid range: 0001-01-01 .. 9999-12-31T23:59:59Z.
 _TS_MIN_S: Final = -62_135_596_800
 _TS_MAX_S: Final = 253_402_300_799
+# BrokerOrder.messages, as the contract bounds them.
+MAX_BROKER_MESSAGES: Final = 16
+MAX_BROKER_MESSAGE: Final = 500
 PENNY: Final = Decimal("0.01")
 SUB_PENNY: Final = Decimal("0.0001")
 
@@ -357,6 +360,12 @@ def broker_order_to_wire(o: m.BrokerOrder) -> common_pb2.BrokerOrder:
         order_ref=o.order_ref,
         parent_id=o.parent_id,
         oca_group=o.oca_group,
+        messages=[
+            common_pb2.BrokerMessage(
+                code=b.code, message=b.message, broker_order_id=b.broker_order_id
+            )
+            for b in o.messages
+        ],
     )
     if o.order is not None:
         msg.order.CopyFrom(order_to_wire(o.order))
@@ -381,6 +390,11 @@ def broker_order_from_wire(msg: common_pb2.BrokerOrder) -> m.BrokerOrder:
         order_ref=msg.order_ref,
         parent_id=msg.parent_id,
         oca_group=msg.oca_group,
+        # The contract bounds them; a writer that sent more is cut here, not trusted.
+        messages=tuple(
+            m.BrokerMessage(b.code, b.message[:MAX_BROKER_MESSAGE], b.broker_order_id)
+            for b in msg.messages[:MAX_BROKER_MESSAGES]
+        ),
     )
 
 

@@ -46,6 +46,16 @@ def kill_switch_closed(reason: str, version: int) -> WriterError:
     )
 
 
+def close_unconfirmed(timeout_s: float) -> WriterError:
+    return WriterError(
+        ErrorKind.UNAVAILABLE,
+        "WRITER_CLOSE_UNCONFIRMED",
+        "the switch is closed, but the writer's broker loop did not answer within "
+        f"{timeout_s}s: a write that passed the switch before the close may still be sent",
+        {"timeout_s": timeout_s},
+    )
+
+
 def broker_unavailable(message: str) -> WriterError:
     return WriterError(ErrorKind.UNAVAILABLE, "BROKER_UNAVAILABLE", message)
 
@@ -59,11 +69,35 @@ def broker_timeout(what: str, timeout_s: float) -> WriterError:
     )
 
 
-def broker_rejected(code: int, message: str, order_id: int | None = None) -> WriterError:
-    metadata: dict[str, object] = {"broker_error_code": code}
+def broker_rejected(
+    code: int, message: str, order_id: int | None = None, **metadata: object
+) -> WriterError:
+    """The broker holds no working or filled order from this write (read back to be sure)."""
+    meta: dict[str, object] = {"broker_error_code": code, **metadata}
     if order_id is not None:
-        metadata["broker_order_id"] = order_id
-    return WriterError(ErrorKind.FAILED_PRECONDITION, "BROKER_REJECTED", message, metadata)
+        meta["broker_order_id"] = order_id
+    return WriterError(ErrorKind.FAILED_PRECONDITION, "BROKER_REJECTED", message, meta)
+
+
+def broker_outcome_unknown(what: str, unanswered: str, **metadata: object) -> WriterError:
+    """The write may be at the broker: a read-back query did not answer. Settle, never resend."""
+    return WriterError(
+        ErrorKind.DEADLINE_EXCEEDED,
+        "BROKER_OUTCOME_UNKNOWN",
+        f"the broker's answer to {what} is not known: {unanswered} did not answer",
+        {"unanswered": unanswered, **metadata},
+    )
+
+
+def order_ref_mismatch(ref: str, **metadata: object) -> WriterError:
+    """An order with this orderRef is at the broker, and it is not the requested one."""
+    return WriterError(
+        ErrorKind.FAILED_PRECONDITION,
+        "ORDER_REF_MISMATCH",
+        "the broker holds an order with this orderRef that differs from the request "
+        "(account, side, quantity, instrument or price); nothing was sent",
+        {"order_ref": ref, **metadata},
+    )
 
 
 def order_not_found(what: str) -> WriterError:

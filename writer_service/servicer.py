@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
@@ -19,6 +20,7 @@ from livegate_common.text import bad_character
 from writer_service import wire
 from writer_service.config import Role
 from writer_service.errors import ErrorKind, WriterError, invalid
+from writer_service.in_flight import Flight
 from writer_service.kill_switch import SwitchSnapshot, SwitchState, WriterKillSwitch
 from writer_service.live_writer import LiveOrderWriter
 from writer_service.orders import BracketSpec, BrokerOrderView
@@ -92,13 +94,22 @@ class WriterServicer(writer_pb2_grpc.WriterServiceServicer):
             )
         return principal
 
+    def _tracked(self, operation: str, request: Any) -> AbstractContextManager[None]:
+        """The write in flight from its first send until this call answers (a close lists it)."""
+        return self._s.writer.in_flight.track(
+            request.request_id, operation, request.idempotency_key
+        )
+
     @rpc
     def SubmitOrder(
         self, request: Any, context: Any, _p: Principal
     ) -> writer_pb2.WriterOrderResult:
         wire.common_fields(request.request_id, request.account_id, request.idempotency_key)
         spec = wire.order(request.order)
-        view, reconciled = self._s.writer.submit(request.account_id, spec, request.idempotency_key)
+        with self._tracked("submit", request):
+            view, reconciled = self._s.writer.submit(
+                request.account_id, spec, request.idempotency_key, request.settle
+            )
         return wire.order_result(view, reconciled)
 
     @rpc
@@ -107,7 +118,8 @@ class WriterServicer(writer_pb2_grpc.WriterServiceServicer):
     ) -> writer_pb2.WriterOrderResult:
         wire.common_fields(request.request_id, request.account_id, request.idempotency_key)
         _positive_id(request.broker_order_id)
-        view = self._s.writer.cancel(request.account_id, request.broker_order_id)
+        with self._tracked("cancel", request):
+            view = self._s.writer.cancel(request.account_id, request.broker_order_id)
         return wire.order_result(view, False)
 
     @rpc
@@ -117,7 +129,8 @@ class WriterServicer(writer_pb2_grpc.WriterServiceServicer):
         wire.common_fields(request.request_id, request.account_id, request.idempotency_key)
         _positive_id(request.broker_order_id)
         changes = wire.changes(request.changes)
-        view = self._s.writer.modify(request.account_id, request.broker_order_id, changes)
+        with self._tracked("modify", request):
+            view = self._s.writer.modify(request.account_id, request.broker_order_id, changes)
         return wire.order_result(view, False)
 
     @rpc
@@ -136,9 +149,10 @@ class WriterServicer(writer_pb2_grpc.WriterServiceServicer):
             raise invalid(
                 "BRACKET_INSTRUMENT_MISMATCH", "instrument", "legs must share one instrument"
             )
-        legs, reconciled = self._s.writer.submit_bracket(
-            request.account_id, bracket, request.idempotency_key
-        )
+        with self._tracked("bracket", request):
+            legs, reconciled = self._s.writer.submit_bracket(
+                request.account_id, bracket, request.idempotency_key, request.settle
+            )
         return writer_pb2.WriterBracketResult(
             parent=wire.broker_order(legs[0]),
             take_profit=wire.broker_order(legs[1]),
@@ -161,7 +175,7 @@ class WriterServicer(writer_pb2_grpc.WriterServiceServicer):
         if which is None:
             raise invalid("FIELD_REQUIRED", "key", "broker_order_id or order_ref is required")
         if which == "order_ref":
-            ref = wire.bounded(request.order_ref, "order_ref", wire.MAX_IDEMPOTENCY_KEY + 3)
+            ref = wire.bounded(request.order_ref, "order_ref", wire.MAX_ORDER_REF)
             view = self._s.writer.get_order(request.account_id, None, ref)
         else:
             _positive_id(request.broker_order_id)
@@ -185,8 +199,12 @@ class WriterServicer(writer_pb2_grpc.WriterServiceServicer):
             raise invalid("FIELD_INVALID", "version", "must not be negative")
         state = states[request.state]
         reason = _clean_reason(request, refuse=state is not SwitchState.CLOSED)
-        snapshot = self._s.writer.sync_kill_switch(state, reason, p.name, request.version)
-        return writer_pb2.WriterKillSwitchAnswer(kill_switch=_kill_switch(snapshot))
+        snapshot, in_flight = self._s.writer.sync_kill_switch(
+            state, reason, p.name, request.version
+        )
+        return writer_pb2.WriterKillSwitchAnswer(
+            kill_switch=_kill_switch(snapshot), in_flight=[_in_flight(f) for f in in_flight]
+        )
 
     @rpc
     def CancelAllOrders(
@@ -257,6 +275,15 @@ def permission_message(
 def _positive_id(value: int) -> None:
     if value <= 0:
         raise invalid("FIELD_REQUIRED", "broker_order_id", "must be a positive order id")
+
+
+def _in_flight(flight: Flight) -> common_pb2.InFlightWrite:
+    return common_pb2.InFlightWrite(
+        request_id=flight.request_id,
+        operation=flight.operation,
+        idempotency_key=flight.idempotency_key,
+        broker_order_id=flight.broker_order_id,
+    )
 
 
 def _kill_switch(snapshot: SwitchSnapshot) -> common_pb2.KillSwitch:

@@ -23,16 +23,18 @@ PROBE_VERDICT_MISMATCH: ProbeVerdict
 PROBE_VERDICT_INCONCLUSIVE: ProbeVerdict
 
 class WriterSubmitOrderRequest(_message.Message):
-    __slots__ = ("request_id", "account_id", "order", "idempotency_key")
+    __slots__ = ("request_id", "account_id", "order", "idempotency_key", "settle")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     ORDER_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    SETTLE_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     account_id: str
     order: _common_pb2.Order
     idempotency_key: str
-    def __init__(self, request_id: _Optional[str] = ..., account_id: _Optional[str] = ..., order: _Optional[_Union[_common_pb2.Order, _Mapping]] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+    settle: bool
+    def __init__(self, request_id: _Optional[str] = ..., account_id: _Optional[str] = ..., order: _Optional[_Union[_common_pb2.Order, _Mapping]] = ..., idempotency_key: _Optional[str] = ..., settle: _Optional[bool] = ...) -> None: ...
 
 class WriterCancelOrderRequest(_message.Message):
     __slots__ = ("request_id", "account_id", "broker_order_id", "idempotency_key")
@@ -61,20 +63,22 @@ class WriterModifyOrderRequest(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., account_id: _Optional[str] = ..., broker_order_id: _Optional[int] = ..., changes: _Optional[_Union[_common_pb2.OrderChanges, _Mapping]] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
 
 class WriterSubmitBracketRequest(_message.Message):
-    __slots__ = ("request_id", "account_id", "parent", "take_profit", "stop_loss", "idempotency_key")
+    __slots__ = ("request_id", "account_id", "parent", "take_profit", "stop_loss", "idempotency_key", "settle")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     PARENT_FIELD_NUMBER: _ClassVar[int]
     TAKE_PROFIT_FIELD_NUMBER: _ClassVar[int]
     STOP_LOSS_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    SETTLE_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     account_id: str
     parent: _common_pb2.Order
     take_profit: _common_pb2.Order
     stop_loss: _common_pb2.Order
     idempotency_key: str
-    def __init__(self, request_id: _Optional[str] = ..., account_id: _Optional[str] = ..., parent: _Optional[_Union[_common_pb2.Order, _Mapping]] = ..., take_profit: _Optional[_Union[_common_pb2.Order, _Mapping]] = ..., stop_loss: _Optional[_Union[_common_pb2.Order, _Mapping]] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+    settle: bool
+    def __init__(self, request_id: _Optional[str] = ..., account_id: _Optional[str] = ..., parent: _Optional[_Union[_common_pb2.Order, _Mapping]] = ..., take_profit: _Optional[_Union[_common_pb2.Order, _Mapping]] = ..., stop_loss: _Optional[_Union[_common_pb2.Order, _Mapping]] = ..., idempotency_key: _Optional[str] = ..., settle: _Optional[bool] = ...) -> None: ...
 
 class WriterOrderResult(_message.Message):
     __slots__ = ("order", "reconciled")

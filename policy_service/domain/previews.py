@@ -28,14 +28,16 @@ def _writer_denial(err: WriterError, step: int = 8) -> m.Denial:
             err.code,
             step,
             err.message,
-            {"writer_reason": err.reason},
+            {**err.metadata, "writer_reason": err.reason},
         )
+    # A read has no outcome to settle: unknown or unreachable, the preview is not made, and
+    # the writer's reason (BROKER_TIMEOUT, say) says why.
     return m.Denial(
         reasons.WRITER_UNAVAILABLE,
         "UNAVAILABLE",
         step,
-        "the writer could not be reached",
-        {"grpc_code": err.code},
+        f"the writer could not answer: {err.message}",
+        {**err.metadata, "grpc_code": err.code, "writer_reason": err.reason},
     )
 
 
@@ -103,7 +105,7 @@ class Previews:
         try:
             gate.store.save_previews(items, draft, gate.clock.now_us())
         except StoreUnavailable:
-            return m.Denial(reasons.AUDIT_UNAVAILABLE, "UNAVAILABLE", 7, "storage unavailable")
+            return gate.refuse(call, _storage_down(), account_id=account_id)
         return None
 
     def order(self, call: m.Call, account_id: str, order: m.OrderSpec) -> m.Preview | m.Denial:
@@ -223,8 +225,13 @@ class Previews:
         try:
             gate.store.save_approval(approval, comment, draft, now)
         except StoreUnavailable:
-            return m.Denial(reasons.AUDIT_UNAVAILABLE, "UNAVAILABLE", 7, "storage unavailable")
+            return gate.refuse(call, _storage_down(), **ids)
         return approval
+
+
+def _storage_down() -> m.Denial:
+    # Audited like any refusal; when the audit is down too, a CRITICAL line and a metric.
+    return m.Denial(reasons.AUDIT_UNAVAILABLE, "UNAVAILABLE", 7, "storage unavailable")
 
 
 def applicable(order: m.OrderSpec, changes: m.Changes) -> m.Denial | None:

@@ -62,6 +62,10 @@ class FakeWriterState:
     next_id: int = 100
     kill_switch: common_pb2.KillSwitchState = common_pb2.KILL_SWITCH_STATE_CLOSED
     kill_switch_version: int = 0
+    # The real writer's rule (writer_service.kill_switch): a CLOSED always applies; an OPEN
+    # must be newer than every version seen up to the last CLOSED.
+    kill_switch_seen: int = -1
+    kill_switch_open_floor: int = -1
     refuse_next: Refusal | None = None
     submit_delay_s: float = 0.0
     # What GetPermission reports comes from the real writer's probe rule and answer builder,
@@ -127,7 +131,7 @@ class FakeWriter(writer_pb2_grpc.WriterServiceServicer):
             context.abort_with_status(
                 status_with_reason(
                     grpc.StatusCode.FAILED_PRECONDITION,
-                    "KILL_SWITCH_CLOSED",
+                    "WRITER_KILL_SWITCH_CLOSED",
                     "writer switch closed",
                 )
             )
@@ -151,10 +155,10 @@ class FakeWriter(writer_pb2_grpc.WriterServiceServicer):
             self._closed(context)
             parent = self._place(request.account_id, request.parent, key)
             take = self._place(
-                request.account_id, request.take_profit, f"{key}.tp", parent.broker_order_id
+                request.account_id, request.take_profit, f"{key}~tp", parent.broker_order_id
             )
             stop = self._place(
-                request.account_id, request.stop_loss, f"{key}.sl", parent.broker_order_id
+                request.account_id, request.stop_loss, f"{key}~sl", parent.broker_order_id
             )
         return writer_pb2.WriterBracketResult(parent=parent, take_profit=take, stop_loss=stop)
 
@@ -221,9 +225,16 @@ class FakeWriter(writer_pb2_grpc.WriterServiceServicer):
     def SetKillSwitch(self, request: Any, context: grpc.ServicerContext) -> Any:
         self._record("SetKillSwitch", request)
         with self.lock:
-            if request.version >= self.state.kill_switch_version:
-                self.state.kill_switch = request.state
-                self.state.kill_switch_version = request.version
+            st = self.state
+            st.kill_switch_seen = max(st.kill_switch_seen, request.version)
+            if request.state == common_pb2.KILL_SWITCH_STATE_CLOSED:
+                st.kill_switch_open_floor = st.kill_switch_seen
+                st.kill_switch, st.kill_switch_version = request.state, request.version
+            elif request.version > st.kill_switch_open_floor and (
+                st.kill_switch != common_pb2.KILL_SWITCH_STATE_OPEN
+                or request.version > st.kill_switch_version
+            ):
+                st.kill_switch, st.kill_switch_version = request.state, request.version
             return writer_pb2.WriterKillSwitchAnswer(
                 kill_switch=common_pb2.KillSwitch(
                     state=self.state.kill_switch, version=self.state.kill_switch_version

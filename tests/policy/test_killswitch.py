@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import grpc
 import pytest
 
@@ -50,9 +52,13 @@ def test_close_when_writer_unreachable_then_still_closed_and_unsynced(policy: Ha
     policy.writer.stop()
     res = _set(policy, CLOSED)
     assert not res.writer_synced
+    assert res.writer_state == policy_pb2.WRITER_SWITCH_STATE_NOT_CONFIRMED
     assert res.kill_switch.state == CLOSED
     assert policy.service.store.kill_switch().state.value == "CLOSED"
-    assert policy.last_audit()["method"] == "KillSwitchWriterSync"
+    event = policy.last_audit()  # the close's own event says what the writer answered
+    assert event["method"] == "SetKillSwitch"
+    detail = json.loads(event["detail"])
+    assert detail["writer_state"] == "NOT_CONFIRMED" and "UNAVAILABLE" in detail["writer_error"]
 
 
 def test_open_when_writer_permission_mismatch_then_refused(make_policy: MakePolicy) -> None:
@@ -126,11 +132,12 @@ def test_close_when_submits_in_flight_then_nothing_reaches_broker_after_return(
         except grpc.RpcError as err:
             # Refused by the policy's switch, or (past step 6 when the close landed) by the
             # writer's, which the close synced before returning.
-            assert reason_of(err) == "KILL_SWITCH_CLOSED", reason_of(err)
+            assert reason_of(err) in ("KILL_SWITCH_CLOSED", "WRITER_KILL_SWITCH_CLOSED"), err
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         pending = [pool.submit(attempt, pair) for pair in approved]
-        wait_until(lambda: len(policy.writer.servicer.state.orders) >= 2, 5, 0.005)
+        # The close must land with submits already through: otherwise the test proves nothing.
+        assert wait_until(lambda: len(policy.writer.servicer.state.orders) >= 2, 5, 0.005)
         _set(policy, CLOSED)
         placed_at_close = len(policy.writer.servicer.state.orders)
         for future in pending:

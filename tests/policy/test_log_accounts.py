@@ -13,9 +13,9 @@ import pytest
 from livegate_api.v1 import policy_pb2
 from tests.policy.fake_writer import RunningFakeWriter
 from tests.policy.harness import ACCOUNT, OTHER_ACCOUNT, built, new_key, reason_of
+from tests.support.db_faults import postgres_read_only
 from tests.support.logs import captured_lines, lines_naming
 from tests.support.net import wait_until
-from tests.support.postgres import read_only_database
 
 
 def test_logs_when_outcome_cannot_be_recorded_and_is_settled_then_no_account_id_in_clear(
@@ -46,12 +46,22 @@ def test_logs_when_outcome_cannot_be_recorded_and_is_settled_then_no_account_id_
             worker = threading.Thread(target=submit)
             worker.start()
             assert wait_until(lambda: len(writer.servicer.calls("SubmitOrder")) > calls, 5)
-            with read_only_database(pg_url):
+            with postgres_read_only(pg_url):
                 worker.join(timeout=15)
             writer.servicer.state.submit_delay_s = 0
-            # Past the pending timeout, the retry settles the key the failure left pending.
+            # Past the pending timeout, a retry settles the key the failure left pending (the
+            # first calls after the database comes back may meet pooled connections it closed).
             h.clock.advance(31)
-            h.submit(preview_id, approval_id, key=key)
+
+            def settled() -> bool:
+                try:
+                    h.submit(preview_id, approval_id, key=key)
+                except grpc.RpcError as err:
+                    assert reason_of(err) == "AUDIT_UNAVAILABLE", reason_of(err)
+                    return False
+                return True
+
+            assert wait_until(settled, timeout_s=10, interval_s=0.2)
             expected_hash = h.service.gate.account_hash(ACCOUNT)
     assert outcome and outcome[0] != "ok"
     critical = [json.loads(line) for line in lines if '"level":"critical"' in line]

@@ -13,8 +13,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import sqlalchemy as sa
-
 from tests.support.net import free_port
 
 PG_BIN_CANDIDATES = ("/usr/lib/postgresql/15/bin",)
@@ -149,32 +147,3 @@ def postgres_cluster(durable: bool = False) -> Iterator[PostgresCluster]:
             )
         finally:
             shutil.rmtree(base, ignore_errors=True)
-
-
-@contextmanager
-def read_only_database(db_url: str) -> Iterator[None]:
-    """New sessions of the policy's database are read-only; its open sessions are terminated."""
-    name = sa.engine.make_url(db_url).database
-    admin = sa.create_engine(
-        sa.engine.make_url(db_url).set(database="postgres"),
-        isolation_level="AUTOCOMMIT",
-        poolclass=sa.pool.NullPool,
-    )
-
-    def apply(setting: str) -> None:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'ALTER DATABASE "{name}" {setting}'))
-            conn.execute(
-                sa.text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :name AND pid <> pg_backend_pid()"
-                ),
-                {"name": name},
-            )
-
-    apply("SET default_transaction_read_only = on")
-    try:
-        yield
-    finally:
-        apply("RESET default_transaction_read_only")
-        admin.dispose()

@@ -76,11 +76,31 @@ def test_kill_switch_when_started_then_closed_until_synced_open() -> None:
     assert switch.is_open()
 
 
-def test_kill_switch_when_sync_version_older_then_ignored() -> None:
+def test_kill_switch_when_close_version_older_then_still_closes() -> None:
     switch = WriterKillSwitch(10, clock=FakeClock())
     switch.sync(SwitchState.OPEN, "go", "policy", 3)
-    result = switch.sync(SwitchState.CLOSED, "late", "policy", 2)
-    assert (result.state, result.version) == (SwitchState.OPEN, 3)
+    result = switch.sync(SwitchState.CLOSED, "restored database", "policy", 2)
+    assert (result.state, result.version) == (SwitchState.CLOSED, 2)
+
+
+@pytest.mark.parametrize(("version", "opens"), [(2, False), (3, False), (4, True)])
+def test_kill_switch_when_open_after_a_close_then_only_a_newer_version_opens(
+    version: int, opens: bool
+) -> None:
+    """After a close, an OPEN must be newer than every version seen (3 here, from the OPEN)."""
+    switch = WriterKillSwitch(10, clock=FakeClock())
+    switch.sync(SwitchState.OPEN, "go", "policy", 3)
+    switch.sync(SwitchState.CLOSED, "stop", "policy", 2)
+    assert switch.sync(SwitchState.OPEN, "again", "policy", version).state is (
+        SwitchState.OPEN if opens else SwitchState.CLOSED
+    )
+
+
+def test_kill_switch_when_open_older_than_the_open_one_then_ignored() -> None:
+    switch = WriterKillSwitch(10, clock=FakeClock())
+    switch.sync(SwitchState.OPEN, "go", "policy", 5)
+    result = switch.sync(SwitchState.OPEN, "late", "policy", 4)
+    assert (result.state, result.version, result.reason) == (SwitchState.OPEN, 5, "go")
 
 
 def test_kill_switch_when_policy_silent_past_timeout_then_closes_and_reopens_on_next_sync() -> None:
