@@ -37,7 +37,13 @@ READ_BACK_REFUSALS: Final = frozenset(
 )
 # Refusals of this call before it sent anything: definite for a first attempt, but when
 # settling they say nothing of what the first attempt left at the broker.
-NOTHING_SENT: Final = frozenset({reasons.WRITER_KILL_SWITCH_CLOSED, "INSTRUMENT_NOT_FOUND"})
+NOTHING_SENT: Final = frozenset(
+    {
+        reasons.WRITER_KILL_SWITCH_CLOSED,
+        reasons.WRITER_PERMISSION_UNPROVEN,
+        "INSTRUMENT_NOT_FOUND",
+    }
+)
 # Status codes the writer answers only before it sends anything (shape, scope, account, lookup).
 NOTHING_SENT_CODES: Final = frozenset({"INVALID_ARGUMENT", "PERMISSION_DENIED", "NOT_FOUND"})
 _DONE: Final = frozenset({"Filled", "Cancelled", "ApiCancelled", "Inactive"})
@@ -109,7 +115,10 @@ class Forwarder:
                 cmd.key, "SUCCEEDED", outcome, opened, closed, draft, self._clock.now_us()
             )
         except StoreUnavailable:
-            log.critical("writer executed but the outcome was not recorded", extra=ids)
+            log.critical(
+                "writer executed but the outcome was not recorded",
+                extra=self._drafts.log_ids(ids),
+            )
             return m.Denial(
                 reasons.OUTCOME_NOT_RECORDED,
                 "UNAVAILABLE",
@@ -165,7 +174,7 @@ class Forwarder:
         try:
             self._store.mark_unknown(cmd.key, draft, self._clock.now_us())
         except StoreUnavailable:
-            log.critical("could not mark the outcome unknown", extra=ids)
+            log.critical("could not mark the outcome unknown", extra=self._drafts.log_ids(ids))
         return denial
 
     def _close(
@@ -182,7 +191,7 @@ class Forwarder:
         try:
             self._store.finish(cmd.key, status, outcome, opened, [], draft, self._clock.now_us())
         except StoreUnavailable:
-            log.critical("writer refusal not recorded", extra=ids)
+            log.critical("writer refusal not recorded", extra=self._drafts.log_ids(ids))
         return denial
 
 

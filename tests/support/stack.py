@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -58,7 +59,7 @@ class Stack:
     writer_overrides: dict[str, Any] = field(default_factory=dict)
     policy_overrides: dict[str, Any] = field(default_factory=dict)
     accounts: tuple[str, ...] = (ACCOUNT,)
-    _hash_key: str = ""
+    _hash_key: str = field(default_factory=lambda: secrets.token_hex(16))
 
     @property
     def policy(self) -> Replica:
@@ -66,8 +67,9 @@ class Stack:
 
     def start_writer(self) -> WriterHandle:
         self.writer = _start_writer(
-            self.pki, self.vault, self.workdir, self.sim, self.writer_overrides, self.accounts
-        )
+            self.pki, self.vault, self.workdir, self.sim, self.writer_overrides, self.accounts,
+            self._hash_key,
+        )  # fmt: skip
         return self.writer
 
     def add_replica(self) -> Replica:
@@ -77,10 +79,8 @@ class Stack:
         doc["live_trading"]["allowed_accounts"] = list(self.accounts)
         for dotted, value in self.policy_overrides.items():
             set_path(doc, dotted, value)
-        if self.replicas:  # replicas share the account-hash key, as deployed replicas do
-            doc["audit"]["account_hash_key"] = self._hash_key
-        else:
-            self._hash_key = doc["audit"]["account_hash_key"]
+        # Replicas and the writer share the account-hash key, as a deployment's do.
+        doc["audit"]["account_hash_key"] = self._hash_key
         service = build_service(policy_config.from_document(doc, data)).start()
         channels = [
             channel_as(self.pki, n, service.port) for n in ("upstream", "approver", "operator")
@@ -136,10 +136,12 @@ def _start_writer(
     sim: GatewaySimulator,
     overrides: dict[str, Any],
     accounts: tuple[str, ...],
+    hash_key: str,
 ) -> WriterHandle:
     doc = writer_document(
-        pki, vault, Role.W, workdir, gateway_port=sim.port, accounts=",".join(accounts)
-    )
+        pki, vault, Role.W, workdir, gateway_port=sim.port, accounts=",".join(accounts),
+        account_hash_key=hash_key,
+    )  # fmt: skip
     for dotted, value in overrides.items():
         set_path(doc, dotted, value)
     return start_writer(make_config(doc, workdir))
@@ -166,12 +168,13 @@ def live_stack(
     with ExitStack() as cleanup:
         sim = start_sim(accounts=accounts)
         cleanup.callback(sim.stop)
-        writer = _start_writer(pki, vault, workdir, sim, writer_overrides or {}, accounts)
+        hash_key = secrets.token_hex(16)
+        writer = _start_writer(pki, vault, workdir, sim, writer_overrides or {}, accounts, hash_key)
         stack = Stack(
             sim=sim, vault=vault, pki=pki, workdir=workdir,
             db_url=db_url or f"sqlite:///{workdir / 'policy.db'}", writer=writer, limits=limits,
             writer_overrides=writer_overrides or {}, policy_overrides=policy_overrides or {},
-            accounts=accounts,
+            accounts=accounts, _hash_key=hash_key,
         )  # fmt: skip
         cleanup.callback(lambda: stack.writer.stop())
         cleanup.callback(lambda: _close_all(stack.replicas))
