@@ -13,9 +13,9 @@ import pytest
 from livegate_api.v1 import policy_pb2
 from tests.policy.fake_writer import RunningFakeWriter
 from tests.policy.harness import ACCOUNT, OTHER_ACCOUNT, built, new_key, reason_of
+from tests.support.db_faults import postgres_read_only
 from tests.support.logs import captured_lines, lines_naming
 from tests.support.net import wait_until
-from tests.support.postgres import read_only_database
 
 
 def test_logs_when_outcome_cannot_be_recorded_and_is_settled_then_no_account_id_in_clear(
@@ -46,7 +46,7 @@ def test_logs_when_outcome_cannot_be_recorded_and_is_settled_then_no_account_id_
             worker = threading.Thread(target=submit)
             worker.start()
             assert wait_until(lambda: len(writer.servicer.calls("SubmitOrder")) > calls, 5)
-            with read_only_database(pg_url):
+            with postgres_read_only(pg_url):
                 worker.join(timeout=15)
             writer.servicer.state.submit_delay_s = 0
             # Past the pending timeout, a retry settles the key the failure left pending (the

@@ -16,8 +16,7 @@ from prometheus_client import REGISTRY
 from livegate_api.v1 import common_pb2, policy_pb2
 from tests.policy.fake_writer import Refusal
 from tests.policy.harness import Harness, new_key, reason_of
-from tests.support.db_faults import sqlite_immutable
-from tests.support.postgres import read_only_database
+from tests.support.db_faults import postgres_read_only, sqlite_immutable
 
 CLOSED = common_pb2.KILL_SWITCH_STATE_CLOSED
 OPEN = common_pb2.KILL_SWITCH_STATE_OPEN
@@ -35,7 +34,7 @@ def _events(h: Harness, request_id: str) -> list[dict[str, Any]]:
 def _unwritable(h: Harness) -> AbstractContextManager[None]:
     if h.db_url.startswith("sqlite"):
         return sqlite_immutable(Path(h.db_url.removeprefix("sqlite:///")))
-    return read_only_database(h.db_url)
+    return postgres_read_only(h.db_url)
 
 
 def test_submit_when_a_recorded_refusal_is_replayed_then_the_replay_is_audited(

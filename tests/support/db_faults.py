@@ -8,9 +8,39 @@ from contextlib import AbstractContextManager, ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
-from tests.support.postgres import PostgresCluster, postgres_cluster, read_only_database
+from tests.support.postgres import PostgresCluster, postgres_cluster
 from tests.support.postgres import run_as_postgres as run_pg
+
+
+@contextmanager
+def postgres_read_only(db_url: str) -> Iterator[None]:
+    """New sessions of the policy's database are read-only; its open sessions are terminated."""
+    name = sa.engine.make_url(db_url).database
+    admin = sa.create_engine(
+        sa.engine.make_url(db_url).set(database="postgres"),
+        isolation_level="AUTOCOMMIT",
+        poolclass=sa.pool.NullPool,
+    )
+
+    def apply(setting: str) -> None:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'ALTER DATABASE "{name}" {setting}'))
+            conn.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": name},
+            )
+
+    apply("SET default_transaction_read_only = on")
+    try:
+        yield
+    finally:
+        apply("RESET default_transaction_read_only")
+        admin.dispose()
 
 
 @contextmanager
@@ -54,7 +84,7 @@ def database_fault(
     """A database for the stack, and the fault to apply to it: one of FAULTS."""
     if fault == "postgres-read-only":
         db_url = request.getfixturevalue("pg_url")
-        return db_url, read_only_database(db_url)
+        return db_url, postgres_read_only(db_url)
     if fault == "postgres-stopped":  # its own cluster: the shared one stays up
         cluster = cleanup.enter_context(postgres_cluster())
         return cluster.create_database(), postgres_stopped(cluster)
