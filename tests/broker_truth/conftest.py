@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,16 +21,24 @@ from tests.support.writers import ACCOUNT
 __all__ = ["desk", "e2e_vault", "pg", "two_accounts", "two_replicas"]
 
 
+@contextmanager
+def _desk(
+    dev_pki: Path, factory: pytest.TempPathFactory, vault: DevVault, name: str, **stack: Any
+) -> Iterator[Desk]:
+    """A stack with a quick broker timeout, for a module's cases (each with fresh previews,
+    keys and scripts)."""
+    workdir = factory.mktemp(name)
+    quick = {"writer_overrides": QUICK_WRITER, "policy_overrides": QUICK_POLICY}
+    with live_stack(dev_pki, workdir, vault, **quick, **stack) as running:
+        yield Desk(running)
+
+
 @pytest.fixture(scope="module")
 def desk(
     dev_pki: Path, tmp_path_factory: pytest.TempPathFactory, e2e_vault: DevVault
 ) -> Iterator[Desk]:
-    """One stack for a module's cases (each uses fresh previews, keys and scripts)."""
-    workdir = tmp_path_factory.mktemp("desk")
-    with live_stack(
-        dev_pki, workdir, e2e_vault, writer_overrides=QUICK_WRITER, policy_overrides=QUICK_POLICY
-    ) as stack:
-        yield Desk(stack)
+    with _desk(dev_pki, tmp_path_factory, e2e_vault, "desk") as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -36,12 +46,9 @@ def two_accounts(
     dev_pki: Path, tmp_path_factory: pytest.TempPathFactory, e2e_vault: DevVault
 ) -> Iterator[Desk]:
     """A desk whose writer, simulator and policy hold ACCOUNT and OTHER_ACCOUNT."""
-    workdir = tmp_path_factory.mktemp("two-accounts")
-    with live_stack(
-        dev_pki, workdir, e2e_vault, writer_overrides=QUICK_WRITER, policy_overrides=QUICK_POLICY,
-        accounts=(ACCOUNT, OTHER_ACCOUNT),
-    ) as stack:  # fmt: skip
-        yield Desk(stack)
+    accounts = (ACCOUNT, OTHER_ACCOUNT)
+    with _desk(dev_pki, tmp_path_factory, e2e_vault, "accounts", accounts=accounts) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -52,12 +59,11 @@ def two_replicas(
     pg: PostgresCluster,
 ) -> Iterator[Desk]:
     """Two policy replicas on one PostgreSQL database (and one account-hash key)."""
-    workdir = tmp_path_factory.mktemp("replicas")
-    with live_stack(
-        dev_pki, workdir, e2e_vault, db_url=pg.create_database(), replicas=2,
-        writer_overrides=QUICK_WRITER, policy_overrides=QUICK_POLICY,
-    ) as stack:  # fmt: skip
-        yield Desk(stack)
+    db_url = pg.create_database()
+    with _desk(
+        dev_pki, tmp_path_factory, e2e_vault, "replicas", db_url=db_url, replicas=2
+    ) as running:
+        yield running
 
 
 @pytest.fixture(autouse=True)

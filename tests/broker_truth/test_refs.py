@@ -19,12 +19,18 @@ from tests.writer.conftest import stub
 pytestmark = pytest.mark.timeout(60)
 
 
+def _bracket_at_broker(desk: Desk) -> str:
+    """A bracket of ACCOUNT working at the broker; its key."""
+    key = new_key()
+    assert desk.bracket(*desk.bracket_approved(ACCOUNT), key).ok
+    return key
+
+
 def test_submit_when_key_spells_a_stop_loss_ref_for_another_account_then_its_own_order_placed(
     two_accounts: Desk,
 ) -> None:
     desk = two_accounts
-    bracket_key = new_key()
-    assert desk.bracket(*desk.bracket_approved(ACCOUNT), bracket_key).ok
+    bracket_key = _bracket_at_broker(desk)
     key = f"{bracket_key}.sl"
     preview_id, approval_id = desk.approved(qty="3", account=OTHER_ACCOUNT)
 
@@ -43,9 +49,7 @@ def test_submit_when_key_spells_a_take_profit_ref_in_the_same_account_then_place
     two_accounts: Desk,
 ) -> None:
     desk = two_accounts
-    bracket_key = new_key()
-    assert desk.bracket(*desk.bracket_approved(ACCOUNT), bracket_key).ok
-    key = f"{bracket_key}.tp"
+    key = f"{_bracket_at_broker(desk)}.tp"
     preview_id, approval_id = desk.approved(qty="3")
 
     answer = desk.submit(preview_id, approval_id, key)
