@@ -28,6 +28,8 @@ from livegate_common.tls import TLSFiles, secure_channel
 
 DEFAULT_HOME = Path(".livegate/dev")
 DEV_ACCOUNT = "U1234567"
+# The policy's data directory under the dev home (its database, risk policy, account-hash key).
+POLICY_DATA = "policy-data"
 START_TIMEOUT_S = 60.0
 
 
@@ -97,6 +99,7 @@ def _serving(pki: Path, identity: str, port: int) -> bool:
 def _provision_vault(addr: str, root_token: str, gateway_port: int, home: Path) -> dict[str, Any]:
     """Policies and AppRoles for every role, the W broker secret, a wrapped secret-id for W."""
     from livegate_common.vault_layout import provision, wrapped_secret_id, write_broker_secret
+    from policy_service.devconfig import account_hash_key
     from writer_service.config import Role
 
     client = hvac.Client(url=addr, token=root_token, timeout=5)
@@ -109,6 +112,7 @@ def _provision_vault(addr: str, root_token: str, gateway_port: int, home: Path) 
             "gateway_port": gateway_port,
             "client_id": 7,
             "accounts": DEV_ACCOUNT,
+            "account_hash_key": account_hash_key(home / POLICY_DATA),
         },
     )
     wrap_file = home / "writer-secret-id.wrap"
@@ -149,7 +153,7 @@ def _policy_config(home: Path, pki: Path, ports: Ports) -> Path:
     from policy_service.devconfig import dev_config
 
     doc = dev_config(
-        pki, home / "policy-data", ports.writer, DEV_ACCOUNT, listen=f"127.0.0.1:{ports.policy}"
+        pki, home / POLICY_DATA, ports.writer, DEV_ACCOUNT, listen=f"127.0.0.1:{ports.policy}"
     )
     doc["metrics"] = {"listen": f"127.0.0.1:{ports.policy_metrics}"}
     return _write_yaml(home / "policy.yaml", doc)

@@ -191,10 +191,29 @@ def _writer(doc: Mapping[str, Any], base: Path) -> WriterClientConfig:
     )
 
 
+def _live_safeguards(config: PolicyConfig) -> PolicyConfig:
+    """Safeguards that may be relaxed for a paper stack, never while live trading is on."""
+    if not config.live.enabled:
+        return config
+    if not config.four_eyes:
+        raise ConfigError("approvals.four_eyes", "must be true while live_trading.enabled is true")
+    if not config.writer.expected_san:
+        # Without it any certificate of the CA with the writer's TLS name would be taken
+        # for the writer (the policy's own, say): live orders must go to the proven writer.
+        raise ConfigError("writer.expected_san", "is required while live_trading.enabled is true")
+    return config
+
+
 def from_document(doc: Mapping[str, Any], base: Path) -> PolicyConfig:
     data_dir = cfg.get_path(doc, "storage.data_dir", base, ".")
-    writer = _writer(doc, base)
     default_url = f"sqlite:///{data_dir / 'policy.db'}"
+    return _live_safeguards(_from_document(doc, base, data_dir, default_url))
+
+
+def _from_document(
+    doc: Mapping[str, Any], base: Path, data_dir: Path, default_url: str
+) -> PolicyConfig:
+    writer = _writer(doc, base)
     return PolicyConfig(
         server=cfg.server_config(doc, base, DEFAULT_LISTEN),
         principals=cfg.principal_map(doc, POLICY_SCOPES),

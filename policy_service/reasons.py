@@ -47,6 +47,9 @@ RISK_POLICY_MISMATCH: Final = "RISK_POLICY_MISMATCH"
 """live_trading.risk_policy_id differs from the deployed policy (metadata: configured, deployed)."""
 AUDIT_RETENTION_INSUFFICIENT: Final = "AUDIT_RETENTION_INSUFFICIENT"
 """Retention under 2555 days or purge without export allowed (metadata: retention_days)."""
+FOUR_EYES_DISABLED: Final = "FOUR_EYES_DISABLED"
+"""approvals.four_eyes is false (metadata: condition). Config refuses it with live trading on,
+so a live gate never sees it; GetLiveStatus shows the condition either way."""
 
 # --- step 5: account (PERMISSION_DENIED) ------------------------------------------------------
 ACCOUNT_NOT_ALLOWED: Final = "ACCOUNT_NOT_ALLOWED"
@@ -136,10 +139,16 @@ legs unless the entry had filled. The key is closed (not REFUSED) and its approv
 (metadata: each leg's found/status/broker_order_id/filled, cancelled_broker_order_ids)."""
 
 # --- step 11: the writer's own reasons, passed through as the reason (and writer_reason) ------
-# A write is refused (key REFUSED, approvals released, notional refunded) only for these and the
-# writer's INVALID_ARGUMENT / PERMISSION_DENIED / NOT_FOUND answers: nothing of it is at the broker.
+# A write is refused (key REFUSED, approvals released, notional refunded) only when nothing of
+# it is at the broker: the writer read the broker back (BROKER_REJECTED, ORDER_REF_MISMATCH, and
+# for cancels and modifies the order's state), or refused a first attempt before sending
+# (WRITER_KILL_SWITCH_CLOSED, INVALID_ARGUMENT / PERMISSION_DENIED / NOT_FOUND). When settling,
+# a refusal before sending says nothing of the first attempt: the key stays pending.
 WRITER_KILL_SWITCH_CLOSED: Final = "WRITER_KILL_SWITCH_CLOSED"
 """FAILED_PRECONDITION: the writer's own kill switch is closed; nothing was sent."""
+WRITER_PERMISSION_UNPROVEN: Final = "WRITER_PERMISSION_UNPROVEN"
+"""FAILED_PRECONDITION: the writer's last permission probe did not match its role; nothing
+was sent. (WRITER_ROLE_READ_ONLY / _PAPER_ONLY / _LIVE_ONLY come as PERMISSION_DENIED.)"""
 BROKER_REJECTED: Final = "BROKER_REJECTED"
 """FAILED_PRECONDITION: read back, the broker holds no working or filled order from the write
 (a modify: it kept the old values). Metadata: broker_error_code, broker_messages (JSON)."""

@@ -9,6 +9,7 @@ use a CA that only issues the writer's certificate with that name.
 from __future__ import annotations
 
 import logging
+from datetime import UTC
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -223,7 +224,15 @@ class WriterClient:
             and mismatch is None
         )
         verdict = writer_pb2.ProbeVerdict.Name(res.verdict)
-        detail = f"verdict={verdict} broker_connected={str(res.broker_connected).lower()}"
+        probed_at = res.probed_at.ToDatetime(tzinfo=UTC).isoformat(timespec="seconds")
+        detail = (
+            f"verdict={verdict} probed_at={probed_at} "
+            f"broker_connected={str(res.broker_connected).lower()}"
+        )
+        # The writer's evidence says why (e.g. what_if: error 321 ... Read-Only).
+        failed = "; ".join(f"{e.check}: {e.observed}" for e in res.evidence if not e.passed)
+        if failed:
+            detail += f"; failed {failed}"
         if mismatch is not None:
             detail += f"; {mismatch}"
         return ok, f"{detail}; {self._identity.current().detail}"

@@ -12,7 +12,7 @@ from writer_service.ib_session import IbSession
 from writer_service.orders import BracketSpec, BrokerMessage, BrokerOrderView, bracket_refs
 from writer_service.readback import read_back
 from writer_service.reconciliation import ReconciliationIndex
-from writer_service.truth import BracketState, BrokerTruth, Judged, judge, judge_bracket
+from writer_service.truth import BracketState, BrokerTruth, Found, Judged, judge, judge_bracket
 from writer_service.verdicts import bracket_error, with_messages
 
 log = logging.getLogger("livegate.writer.orders")
@@ -20,6 +20,15 @@ log = logging.getLogger("livegate.writer.orders")
 OCA_CANCEL_WITH_BLOCK: Final = 1
 Legs = tuple[BrokerOrderView, BrokerOrderView, BrokerOrderView]
 Legs3 = tuple[Judged, Judged, Judged]
+
+
+def oca_group_of(key: str) -> str:
+    """The OCA group of a bracket's children (IB keeps the name short)."""
+    return f"lg-oca-{key}"[:64]
+
+
+def _child_found(legs: Legs3) -> bool:
+    return any(leg.found in (Found.ALIVE, Found.DEAD) for leg in legs[1:])
 
 
 class BracketWriter:
@@ -31,12 +40,13 @@ class BracketWriter:
         self._timeout_s = timeout_s
 
     def _legs(self, truth: BrokerTruth, account: str, key: str, bracket: BracketSpec) -> Legs3:
-        specs = (bracket.parent, bracket.take_profit, bracket.stop_loss)
-        judged = [
-            judge(truth, ref, account, spec)
-            for ref, spec in zip(bracket_refs(key), specs, strict=True)
-        ]
-        return (judged[0], judged[1], judged[2])
+        parent, take, stop = bracket_refs(key)
+        group = oca_group_of(key)
+        return (
+            judge(truth, parent, account, bracket.parent),
+            judge(truth, take, account, bracket.take_profit, group),
+            judge(truth, stop, account, bracket.stop_loss, group),
+        )
 
     async def reconcile(
         self, account: str, bracket: BracketSpec, key: str
@@ -47,6 +57,10 @@ class BracketWriter:
         state = judge_bracket(legs)
         if state is BracketState.ABSENT:
             return None
+        if state is BracketState.PARTIAL and not _child_found(legs):
+            # Only an order with the key as ref: nothing shows it is this bracket's parent (a
+            # submit under the same key looks the same). Never cancel what may not be ours.
+            state = BracketState.MISMATCH
         return await self._answer(state, legs, (), truth, account), True
 
     async def place(self, account: str, bracket: BracketSpec, key: str) -> tuple[Legs, bool]:
@@ -54,7 +68,7 @@ class BracketWriter:
         parent_id = await session.next_order_id(count=3)
         ids = [parent_id, parent_id + 1, parent_id + 2]
         contract = placement_contract_for(bracket.parent.instrument)
-        oca = f"lg-oca-{key}"[:64]
+        oca = oca_group_of(key)
         orders = []
         # Broker-native bracket: children hang off the parent, and only the last leg transmits,
         # so the broker never holds a parent without its protection.

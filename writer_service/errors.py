@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
+from datetime import datetime
 
 
 class ErrorKind(enum.Enum):
@@ -103,10 +104,20 @@ def order_not_found(what: str) -> WriterError:
     return WriterError(ErrorKind.NOT_FOUND, "ORDER_NOT_FOUND", f"the broker holds no order {what}")
 
 
-def account_not_managed(account: str) -> WriterError:
+def account_not_managed(account_hash: str) -> WriterError:
+    # The keyed hash, never the id: the metadata travels on and may be logged.
     return WriterError(
         ErrorKind.PERMISSION_DENIED,
         "ACCOUNT_NOT_MANAGED",
         "this writer does not manage that account",
-        {"account_id": account},
+        {"account_id_hash": account_hash},
+    )
+
+
+def permission_unproven(verdict: str, probed_at: datetime) -> WriterError:
+    return WriterError(
+        ErrorKind.FAILED_PRECONDITION,
+        "WRITER_PERMISSION_UNPROVEN",
+        f"the last permission probe said {verdict}; writes wait for one that matches the role",
+        {"verdict": verdict, "probed_at": probed_at.isoformat()},
     )

@@ -14,6 +14,7 @@ from ib_async.order import OrderStatus
 
 from livegate_common.deadlines import CLOSE_HOP_S, write_budget_s
 from writer_service import errors
+from writer_service.admission import WriteAdmission
 from writer_service.bracket import BracketWriter
 from writer_service.ib_convert import (
     apply_to_ib_order,
@@ -56,8 +57,11 @@ class LiveOrderWriter:
         kill_switch: WriterKillSwitch,
         index: ReconciliationIndex,
         timeout_s: float,
+        *,
+        admission: WriteAdmission,
     ):
         self._session = session
+        self._admission = admission
         self._accounts = frozenset(accounts)
         self._kill_switch = kill_switch
         self._index = index
@@ -112,7 +116,7 @@ class LiveOrderWriter:
 
     def _require_account(self, account: str) -> None:
         if account not in self._accounts:
-            raise errors.account_not_managed(account)
+            raise errors.account_not_managed(self._admission.account_hash(account))
 
     def _write(self, account: str, slots: tuple[Hashable, ...], make: Callable[[], Any]) -> Any:
         """SLOTS name what the write touches (its key, its order): one write per slot at once.
@@ -120,6 +124,7 @@ class LiveOrderWriter:
         The whole write, its wait for a slot included, ends within write_budget_s: the
         policy's deadline is derived from it (livegate_common.deadlines).
         """
+        self._admission.check((account,))  # the role's rule and the last probe, gateway aside
         # The kill switch is checked at the send (_admit), not here: a settle that finds its
         # order at the broker sends nothing and must answer with it even while closed; a
         # refusal here would read as "nothing at the broker" and release the approval.
@@ -258,6 +263,8 @@ class LiveOrderWriter:
 
     def cancel_all(self) -> int:
         # Allowed with the switch closed: it only reduces risk, and it is the operator's path.
+        # Not past the role, though: it reaches every account of the session.
+        self._admission.check_role(self._session.managed_accounts())
         # It waits for no write: the broker takes messages in order, so a write sent before
         # the global cancel (before the close that comes first) is cancelled by it too.
         return self._session.call(self._session.global_cancel(self._timeout_s), self._timeout_s + 1)

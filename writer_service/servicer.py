@@ -23,7 +23,8 @@ from writer_service.errors import ErrorKind, WriterError, invalid
 from writer_service.in_flight import Flight
 from writer_service.kill_switch import SwitchSnapshot, SwitchState, WriterKillSwitch
 from writer_service.live_writer import LiveOrderWriter
-from writer_service.orders import BracketSpec
+from writer_service.orders import BracketSpec, BrokerOrderView
+from writer_service.permission import PermissionMonitor
 from writer_service.probe import ProbeResult
 
 log = logging.getLogger("livegate.writer.servicer")
@@ -47,7 +48,7 @@ class WriterState:
     principals: PrincipalMap
     writer: LiveOrderWriter
     kill_switch: WriterKillSwitch
-    probe: ProbeResult
+    permission: PermissionMonitor
     broker_connected: Callable[[], bool]
 
 
@@ -216,20 +217,13 @@ class WriterServicer(writer_pb2_grpc.WriterServiceServicer):
 
     @rpc
     def GetPermission(self, request: Any, context: Any, _p: Principal) -> writer_pb2.Permission:
-        probe = self._s.probe
-        return writer_pb2.Permission(
-            role=_ROLES[self._s.role],
-            accounts=list(probe.accounts),
-            verdict=getattr(writer_pb2, f"PROBE_VERDICT_{probe.verdict.value}"),
-            evidence=[
-                writer_pb2.ProbeEvidence(check=e.check, passed=e.passed, observed=e.observed)
-                for e in probe.evidence
-            ],
-            probed_at=wire.timestamp(probe.probed_at),
-            unexplained_orders=[wire.broker_order(v) for v in self._s.writer.unexplained()],
-            broker_connected=self._s.broker_connected(),
-            kill_switch=_kill_switch(self._s.kill_switch.snapshot()),
-            broker_request_timeout=wire.duration(self._s.writer.broker_timeout_s),
+        # The latest verdict (start, reconnect or periodic), not the one the writer started with.
+        return permission_message(
+            self._s.permission.current(),
+            self._s.writer.unexplained(),
+            self._s.broker_connected(),
+            self._s.kill_switch.snapshot(),
+            self._s.writer.broker_timeout_s,
         )
 
     @rpc
@@ -255,6 +249,31 @@ def _clean_reason(request: Any, *, refuse: bool) -> str:
         raise refusal
     meta = refusal.metadata
     return f"(reason text refused: {meta['field']} holds {meta['code_point']})"
+
+
+def permission_message(
+    probe: ProbeResult,
+    unexplained: list[BrokerOrderView],
+    broker_connected: bool,
+    switch: SwitchSnapshot,
+    broker_timeout_s: float,
+) -> writer_pb2.Permission:
+    """GetPermission's answer: the role the probe ran for, its verdict, evidence and time,
+    and the broker timeout the policy's deadlines derive from."""
+    return writer_pb2.Permission(
+        role=_ROLES[probe.role],
+        accounts=list(probe.accounts),
+        verdict=getattr(writer_pb2, f"PROBE_VERDICT_{probe.verdict.value}"),
+        evidence=[
+            writer_pb2.ProbeEvidence(check=e.check, passed=e.passed, observed=e.observed)
+            for e in probe.evidence
+        ],
+        probed_at=wire.timestamp(probe.probed_at),
+        unexplained_orders=[wire.broker_order(v) for v in unexplained],
+        broker_connected=broker_connected,
+        kill_switch=_kill_switch(switch),
+        broker_request_timeout=wire.duration(broker_timeout_s),
+    )
 
 
 def _positive_id(value: int) -> None:

@@ -100,11 +100,18 @@ def _fill_matches(fill: Fill, account: str, wanted: OrderSpec) -> bool:
     )
 
 
-def judge(truth: BrokerTruth, ref: str, account: str, wanted: OrderSpec) -> Judged:
+def judge(
+    truth: BrokerTruth, ref: str, account: str, wanted: OrderSpec, oca_group: str | None = None
+) -> Judged:
     """Is the order REF for ACCOUNT, as WANTED, at the broker? Matching is by every term, so an
-    order of another account, side, size, instrument or price never counts as this one."""
+    order of another account, side, size, instrument or price never counts as this one (nor,
+    given OCA_GROUP, a bracket child outside its bracket's group)."""
     with_ref = [v for v in truth.orders() if v.order_ref == ref]
-    ours = [v for v in with_ref if same_order(v, account, wanted)]
+    ours = [
+        v
+        for v in with_ref
+        if same_order(v, account, wanted) and (oca_group is None or v.oca_group == oca_group)
+    ]
     fills = [f for f in truth.fills if f.order_ref == ref and _fill_matches(f, account, wanted)]
     alive = [v for v in ours if v.is_alive]
     if alive:

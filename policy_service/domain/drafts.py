@@ -14,6 +14,12 @@ class Drafts:
         self._account_hash = account_hash
         self._risk_policy_id = risk_policy_id
 
+    def log_ids(self, ids: dict[str, Any]) -> dict[str, Any]:
+        """IDS for a log line: the account as its keyed hash, never in clear."""
+        fields = {k: v for k, v in ids.items() if k != "account_id"}
+        fields["account_id_hash"] = self._account_hash(ids.get("account_id", ""))
+        return fields
+
     def draft(
         self, call: m.Call, outcome: str, denial: m.Denial | None = None, **fields: Any
     ) -> AuditDraft:

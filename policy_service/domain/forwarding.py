@@ -24,17 +24,24 @@ from policy_service.domain.ports import Clock, Store, StoreUnavailable, WriterEr
 
 log = logging.getLogger(__name__)
 
-# Writer reasons after which the broker holds nothing this request placed (or, for a cancel, the
-# order's state is known and nothing is reserved): refused before sending, or read back.
-NOTHING_AT_BROKER: Final = frozenset(
+# Writer reasons that come from the broker's truth, read back: the broker holds nothing this
+# write placed (or, for a cancel or modify, the order's state is known and nothing is reserved).
+READ_BACK_REFUSALS: Final = frozenset(
     {
-        "WRITER_KILL_SWITCH_CLOSED",
-        "INSTRUMENT_NOT_FOUND",
         reasons.BROKER_REJECTED,
         reasons.ORDER_REF_MISMATCH,
         reasons.ORDER_NOT_MODIFIABLE,
         reasons.CANCEL_NOT_CONFIRMED,
         reasons.ORDER_FILLED_BEFORE_CANCEL,
+    }
+)
+# Refusals of this call before it sent anything: definite for a first attempt, but when
+# settling they say nothing of what the first attempt left at the broker.
+NOTHING_SENT: Final = frozenset(
+    {
+        reasons.WRITER_KILL_SWITCH_CLOSED,
+        reasons.WRITER_PERMISSION_UNPROVEN,
+        "INSTRUMENT_NOT_FOUND",
     }
 )
 # Status codes the writer answers only before it sends anything (shape, scope, account, lookup).
@@ -50,10 +57,13 @@ class Verdict(enum.Enum):
     UNKNOWN = "UNKNOWN"  # it may be at the broker: keep the key pending
 
 
-def verdict_of(err: WriterError) -> Verdict:
+def verdict_of(err: WriterError, settle: bool) -> Verdict:
+    """SETTLE: the call settles an earlier attempt whose outcome was lost."""
     if err.reason == reasons.BRACKET_PARTIALLY_PLACED:
         return Verdict.PARTIAL
-    if err.reason in NOTHING_AT_BROKER or err.code in NOTHING_SENT_CODES:
+    if err.reason in READ_BACK_REFUSALS:
+        return Verdict.REFUSED
+    if not settle and (err.reason in NOTHING_SENT or err.code in NOTHING_SENT_CODES):
         return Verdict.REFUSED
     if err.code == "UNAVAILABLE":
         return Verdict.UNAVAILABLE
@@ -79,7 +89,7 @@ class Forwarder:
         try:
             orders = plan.send(call.request_id, settle)
         except WriterError as err:
-            return self.failed(call, cmd, err, ids)
+            return self.failed(call, cmd, err, ids, settle)
         opened = [o.broker_order_id for o in orders] if plan.new_orders else []
         closed = [cmd.broker_order_id] if isinstance(cmd, CancelCmd) else []
         return self._succeeded(call, cmd, orders, opened, closed, ids, replayed=settle)
@@ -105,7 +115,10 @@ class Forwarder:
                 cmd.key, "SUCCEEDED", outcome, opened, closed, draft, self._clock.now_us()
             )
         except StoreUnavailable:
-            log.critical("writer executed but the outcome was not recorded", extra=ids)
+            log.critical(
+                "writer executed but the outcome was not recorded",
+                extra=self._drafts.log_ids(ids),
+            )
             return m.Denial(
                 reasons.OUTCOME_NOT_RECORDED,
                 "UNAVAILABLE",
@@ -114,9 +127,11 @@ class Forwarder:
             )
         return Outcome(tuple(orders), replayed, event_id)
 
-    def failed(self, call: m.Call, cmd: Command, err: WriterError, ids: dict[str, Any]) -> m.Denial:
+    def failed(
+        self, call: m.Call, cmd: Command, err: WriterError, ids: dict[str, Any], settle: bool
+    ) -> m.Denial:
         """Step 12 for a writer error: its reason and the broker's words pass through."""
-        verdict = verdict_of(err)
+        verdict = verdict_of(err, settle)
         meta = {**err.metadata, "writer_reason": err.reason, "writer_code": err.code}
         if verdict is Verdict.REFUSED:
             denial = m.Denial(
@@ -159,7 +174,7 @@ class Forwarder:
         try:
             self._store.mark_unknown(cmd.key, draft, self._clock.now_us())
         except StoreUnavailable:
-            log.critical("could not mark the outcome unknown", extra=ids)
+            log.critical("could not mark the outcome unknown", extra=self._drafts.log_ids(ids))
         return denial
 
     def _close(
@@ -176,7 +191,7 @@ class Forwarder:
         try:
             self._store.finish(cmd.key, status, outcome, opened, [], draft, self._clock.now_us())
         except StoreUnavailable:
-            log.critical("writer refusal not recorded", extra=ids)
+            log.critical("writer refusal not recorded", extra=self._drafts.log_ids(ids))
         return denial
 
 

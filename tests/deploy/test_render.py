@@ -124,6 +124,17 @@ def test_render_when_w_configured_live_then_policy_config_enables_live_trading(
     assert doc["safety"] == {"live_trading_enabled": True}
 
 
+@pytest.mark.parametrize("role", ["W", "R", "ABH"])
+def test_render_when_role_deployed_then_policy_pins_the_writer_san_and_four_eyes(
+    renders: dict[str, Render], role: str
+) -> None:
+    doc = _doc(renders[role], "etc/livegate/policy.yaml")
+    writer = doc["writer"]
+    assert isinstance(writer, dict)
+    assert writer["expected_san"] == "spiffe://livegate.dev/writer"
+    assert doc["approvals"] == {"four_eyes": True}
+
+
 @pytest.mark.parametrize("role", NON_LIVE)
 def test_render_when_non_w_role_then_live_trading_is_off(
     renders: dict[str, Render], role: str

@@ -1,15 +1,15 @@
-"""A fake WriterService over real mTLS that records every call (the real writer comes later)."""
+"""A fake WriterService over real mTLS that records every call, for unit tests of policy rules."""
 
 from __future__ import annotations
 
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import grpc
-from google.protobuf import duration_pb2
 
 from livegate_api.v1 import common_pb2, writer_pb2, writer_pb2_grpc
 from livegate_common.config import ServerConfig
@@ -18,6 +18,32 @@ from livegate_common.errors import status_with_reason
 from livegate_common.identity import PrincipalMap
 from livegate_common.server import create_server
 from livegate_common.tls import TLSFiles
+from writer_service.config import Role
+from writer_service.kill_switch import SwitchSnapshot, SwitchState
+from writer_service.probe import Answer, Observation, ProbeResult, decide
+from writer_service.servicer import permission_message
+
+_ANSWERED = Observation(Answer.ANSWERED, "answered: 0 orders, no 321")
+_READ_ONLY = Observation(Answer.READ_ONLY, "error 321 The API interface is in Read-Only mode.")
+_MARGINS = Observation(Answer.ANSWERED, "margin values: initMarginChange=100 maintMarginChange=90")
+TRADE_CAPABLE = "trade_capable"
+QUERIES_REFUSED = "queries_refused"
+WHAT_IF_REFUSED = "what_if_refused"
+# What a gateway of each kind answers the probe: (order queries, what-if).
+GATEWAYS: dict[str, tuple[tuple[tuple[str, Observation], ...], Observation]] = {
+    TRADE_CAPABLE: (
+        (("open_orders_query", _ANSWERED), ("completed_orders_query", _ANSWERED)),
+        _MARGINS,
+    ),
+    QUERIES_REFUSED: (
+        (("open_orders_query", _READ_ONLY), ("completed_orders_query", _READ_ONLY)),
+        _READ_ONLY,
+    ),
+    WHAT_IF_REFUSED: (
+        (("open_orders_query", _ANSWERED), ("completed_orders_query", _ANSWERED)),
+        _READ_ONLY,
+    ),
+}
 
 # The broker timeout the fake reports and the policy harness declares: small, so the policy's
 # derived deadline (livegate_common.deadlines) stays short in unit tests.
@@ -46,7 +72,12 @@ class FakeWriterState:
     kill_switch_open_floor: int = -1
     refuse_next: Refusal | None = None
     submit_delay_s: float = 0.0
-    verdict: writer_pb2.ProbeVerdict = writer_pb2.PROBE_VERDICT_MATCHES_ROLE
+    # What GetPermission reports comes from the real writer's probe rule and answer builder,
+    # given the writer's role, its accounts and what its gateway does (GATEWAYS).
+    role: Role = Role.W
+    accounts: tuple[str, ...] = ("U1234567",)
+    gateway: str = TRADE_CAPABLE
+    broker_connected: bool = True
     # What it reports as its broker.request_timeout_s, as a real writer does.
     broker_timeout_s: float = FAKE_BROKER_TIMEOUT_S
     # ListOpenOrders is a periodic read: counted here, not in calls (tests count live writes).
@@ -243,15 +274,22 @@ class FakeWriter(writer_pb2_grpc.WriterServiceServicer):
 
     def GetPermission(self, request: Any, context: grpc.ServicerContext) -> Any:
         with self.lock:
-            verdict, timeout_s = self.state.verdict, self.state.broker_timeout_s
-        timeout = duration_pb2.Duration()
-        timeout.FromNanoseconds(round(timeout_s * 1e9))
-        return writer_pb2.Permission(
-            role=common_pb2.INSTANCE_ROLE_W,
-            verdict=verdict,
-            broker_connected=True,
-            broker_request_timeout=timeout,
-        )
+            state = self.state
+            role, accounts, gateway = state.role, state.accounts, state.gateway
+            connected, timeout_s = state.broker_connected, state.broker_timeout_s
+            switch = SwitchSnapshot(
+                SwitchState.OPEN
+                if state.kill_switch == common_pb2.KILL_SWITCH_STATE_OPEN
+                else SwitchState.CLOSED,
+                "",
+                "policy",
+                datetime.now(UTC),
+                state.kill_switch_version,
+            )
+        queries, what_if = GATEWAYS[gateway]
+        verdict, evidence = decide(role, accounts, list(accounts), dict(queries), what_if)
+        probe = ProbeResult(role, accounts, verdict, evidence, datetime.now(UTC))
+        return permission_message(probe, [], connected, switch, timeout_s)
 
 
 @dataclass

@@ -19,6 +19,7 @@ import yaml
 from livegate_api.v1 import common_pb2, policy_pb2, policy_pb2_grpc
 from livegate_common.devconfig import policy_principals, tls_section
 from livegate_common.errors import error_info
+from livegate_common.pki import spiffe_id
 from policy_service import config as policy_config
 from policy_service.server import PolicyService, build_service
 from tests.policy.fake_writer import FAKE_BROKER_TIMEOUT_S, RunningFakeWriter
@@ -93,6 +94,7 @@ def policy_doc(
         },
         "writer": {
             "address": f"localhost:{writer_port}",
+            "expected_san": spiffe_id("writer"),
             "tls": tls_section(pki, "policy"),
             "broker_timeout_s": broker_timeout_s,
             "sync_interval_s": 0.5,

@@ -7,8 +7,9 @@ import json
 import grpc
 import pytest
 
-from livegate_api.v1 import common_pb2, policy_pb2, writer_pb2
+from livegate_api.v1 import common_pb2, policy_pb2
 from tests.policy.conftest import MakePolicy
+from tests.policy.fake_writer import QUERIES_REFUSED
 from tests.policy.harness import Harness, reason_of
 from tests.support.net import wait_until
 
@@ -62,7 +63,7 @@ def test_close_when_writer_unreachable_then_still_closed_and_unsynced(policy: Ha
 
 def test_open_when_writer_permission_mismatch_then_refused(make_policy: MakePolicy) -> None:
     h = make_policy(open_switch=False)
-    h.writer.servicer.state.verdict = writer_pb2.PROBE_VERDICT_MISMATCH
+    h.writer.servicer.state.gateway = QUERIES_REFUSED  # the W writer's gateway went read-only
     with pytest.raises(grpc.RpcError) as caught:
         _set(h, OPEN)
     assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION

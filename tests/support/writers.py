@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,8 @@ from writer_service import config as writer_config
 from writer_service.config import Role, WriterConfig
 
 ACCOUNT = "U1234567"
+# Made per test run, never committed: the key of the account hash in the writer's logs.
+TEST_ACCOUNT_HASH_KEY = secrets.token_hex(16)
 
 
 def role_ids(vault: DevVault) -> dict[Role, str]:
@@ -31,6 +34,7 @@ def writer_document(
     peer_timeout_s: float = 60.0,
     vault_addr: str | None = None,
     request_timeout_s: float = 5.0,
+    account_hash_key: str = TEST_ACCOUNT_HASH_KEY,
 ) -> dict[str, Any]:
     """Store ROLE's broker secret, issue a wrapped secret id, and return a config document."""
     client = vault.client()
@@ -42,6 +46,7 @@ def writer_document(
             "gateway_port": gateway_port,
             "client_id": client_id,
             "accounts": accounts,
+            "account_hash_key": account_hash_key,
         },
     )
     wrap_file = workdir / f"secret-id-{role.value}.wrap"

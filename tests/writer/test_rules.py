@@ -129,44 +129,72 @@ Q_SLOW = {
 }
 MARGINS = Observation(Answer.ANSWERED, "margins")
 REFUSED = Observation(Answer.READ_ONLY, "321")
+OTHER_REFUSAL = Observation(Answer.REFUSED, "201")
 SILENT = Observation(Answer.TIMED_OUT, "-")
 
 
+# Gateway flavors: trade-capable (Q_OK, MARGINS); read-only refusing the queries (Q_321, with
+# the what-if refused or priced); read-only refusing only the what-if (Q_OK, REFUSED).
 @pytest.mark.parametrize(
-    ("role", "accounts", "queries", "what_if", "verdict"),
+    ("role", "managed", "queries", "what_if", "verdict"),
     [
         (Role.W, ["U1"], Q_OK, MARGINS, Verdict.MATCHES_ROLE),
         (Role.W, ["U1"], Q_321, REFUSED, Verdict.MISMATCH),
+        (Role.W, ["U1"], Q_321, MARGINS, Verdict.MISMATCH),
         (Role.W, ["U1"], Q_OK, REFUSED, Verdict.MISMATCH),
+        (Role.W, ["U1"], Q_OK, OTHER_REFUSAL, Verdict.MISMATCH),
         (Role.W, ["U1"], Q_OK, SILENT, Verdict.INCONCLUSIVE),
         (Role.W, ["U1"], Q_SLOW, MARGINS, Verdict.INCONCLUSIVE),
         (Role.W, ["DU1"], Q_OK, MARGINS, Verdict.MISMATCH),
+        (Role.W, ["U1", "DU9"], Q_OK, MARGINS, Verdict.MISMATCH),
         (Role.W, ["U2"], Q_OK, MARGINS, Verdict.MISMATCH),
         (Role.R, ["U1"], Q_321, REFUSED, Verdict.MATCHES_ROLE),
         (Role.R, ["U1"], Q_321, SILENT, Verdict.MATCHES_ROLE),
         (Role.R, ["U1"], Q_321, MARGINS, Verdict.MATCHES_ROLE),
+        (Role.R, ["U1"], Q_OK, REFUSED, Verdict.MATCHES_ROLE),
+        (Role.R, ["U1"], Q_OK, MARGINS, Verdict.MISMATCH),
+        (Role.R, ["DU1"], Q_OK, MARGINS, Verdict.MISMATCH),
         (Role.R, ["U1"], Q_SLOW, MARGINS, Verdict.MISMATCH),
+        (Role.R, ["U1"], Q_OK, SILENT, Verdict.INCONCLUSIVE),
+        (Role.R, ["U1"], Q_OK, OTHER_REFUSAL, Verdict.INCONCLUSIVE),
         (Role.R, ["U2"], Q_321, REFUSED, Verdict.MISMATCH),
-        (Role.ABH, ["U1"], Q_OK, SILENT, Verdict.MISMATCH),
+        (Role.ABH, ["U1"], Q_321, REFUSED, Verdict.MATCHES_ROLE),
+        (Role.ABH, ["U1"], Q_OK, REFUSED, Verdict.MATCHES_ROLE),
+        (Role.ABH, ["DU1"], Q_OK, MARGINS, Verdict.MATCHES_ROLE),
+        (Role.ABH, ["DU1", "DU2"], Q_OK, MARGINS, Verdict.MATCHES_ROLE),
+        (Role.ABH, ["DU1", "U3"], Q_OK, MARGINS, Verdict.MISMATCH),
+        (Role.ABH, ["U1"], Q_OK, MARGINS, Verdict.MISMATCH),
+        (Role.ABH, ["DU1"], Q_SLOW, MARGINS, Verdict.MISMATCH),
+        (Role.ABH, ["U1"], Q_OK, SILENT, Verdict.INCONCLUSIVE),
         (Role.ABH, ["U1"], Q_SLOW, SILENT, Verdict.INCONCLUSIVE),
     ],
 )
 def test_decide_when_observations_given_then_verdict(
     role: Role,
-    accounts: list[str],
+    managed: list[str],
     queries: dict[str, Observation],
     what_if: Observation,
     verdict: Verdict,
 ) -> None:
-    configured = ("DU1",) if accounts == ["DU1"] else ("U1",)
-    got, evidence = decide(role, configured, accounts, queries, what_if)
-    assert got is verdict
-    assert [e.check for e in evidence] == [
-        "managed_accounts",
-        "open_orders_query",
-        "completed_orders_query",
-        "what_if",
-    ]
+    # ["U2"]: the gateway manages another account than the configured U1.
+    configured = ("U1",) if managed == ["U2"] else (managed[0],)
+    got, evidence = decide(role, configured, managed, queries, what_if)
+    assert got is verdict, [(e.check, e.passed, e.observed) for e in evidence]
+    checks = ["managed_accounts", "open_orders_query", "completed_orders_query", "what_if"]
+    if role is Role.ABH:
+        checks.insert(1, "paper_accounts")
+    assert [e.check for e in evidence] == checks
+    # A matching verdict rests on evidence that passed, every check of it.
+    assert (verdict is Verdict.MATCHES_ROLE) is all(e.passed for e in evidence)
+
+
+def test_decide_when_label_given_then_evidence_names_accounts_only_by_it() -> None:
+    _verdict, evidence = decide(
+        Role.W, ("U1234567",), ["U1234567", "DU7654321"], Q_OK, MARGINS, lambda a: "h" + a[-2:]
+    )
+    text = " ".join(e.observed for e in evidence)
+    assert "U1234567" not in text and "DU7654321" not in text
+    assert "h21" in text  # the paper account that makes W's verdict a mismatch
 
 
 def _order(**fields: Any) -> common_pb2.Order:
