@@ -145,32 +145,33 @@ def _audit(doc: Mapping[str, Any], base: Path, data_dir: Path) -> AuditConfig:
     )
 
 
+def _at_least(doc: Mapping[str, Any], key: str, least: float, why: str) -> float:
+    """KEY in seconds, LEAST when unset; less than LEAST stops the service naming KEY and WHY."""
+    value = _positive_float(doc, key, least)
+    if value < least:
+        raise ConfigError(key, f"must be >= {least:g} s: {why} (got {value:g})")
+    return value
+
+
 def _writer_deadline(doc: Mapping[str, Any], broker_timeout_s: float) -> float:
-    """writer.deadline_s: derived from writer.broker_timeout_s unless set, never below it."""
-    least = deadlines.min_writer_deadline_s(broker_timeout_s)
-    deadline = _positive_float(doc, "writer.deadline_s", least)
-    if deadline < least:
-        raise ConfigError(
-            "writer.deadline_s",
-            f"must be >= {least:g} s: a write may take the writer "
-            f"{deadlines.write_budget_s(broker_timeout_s):g} s with "
-            f"writer.broker_timeout_s={broker_timeout_s:g}, and the policy must not give up "
-            f"first (got {deadline:g})",
-        )
-    return deadline
+    budget = deadlines.write_budget_s(broker_timeout_s)
+    return _at_least(
+        doc,
+        "writer.deadline_s",
+        deadlines.min_writer_deadline_s(broker_timeout_s),
+        f"a write may take the writer {budget:g} s with writer.broker_timeout_s="
+        f"{broker_timeout_s:g}, and the policy must not give up first",
+    )
 
 
 def _pending_timeout(doc: Mapping[str, Any], writer_deadline_s: float) -> float:
-    """idempotency.pending_timeout_s: a retry must not settle a key whose first call may run."""
-    least = deadlines.min_pending_timeout_s(writer_deadline_s)
-    pending = _positive_float(doc, "idempotency.pending_timeout_s", least)
-    if pending < least:
-        raise ConfigError(
-            "idempotency.pending_timeout_s",
-            f"must be >= {least:g} s: longer than writer.deadline_s={writer_deadline_s:g}, or a "
-            f"retry could settle a key whose first call is still running (got {pending:g})",
-        )
-    return pending
+    return _at_least(
+        doc,
+        "idempotency.pending_timeout_s",
+        deadlines.min_pending_timeout_s(writer_deadline_s),
+        f"longer than writer.deadline_s={writer_deadline_s:g}, or a retry could settle a key "
+        "whose first call is still running",
+    )
 
 
 def _writer(doc: Mapping[str, Any], base: Path) -> WriterClientConfig:

@@ -15,6 +15,7 @@ from policy_service import config as policy_config
 from tests.deploy.ansible_run import ANSIBLE_DIR, files_under, run_playbook, write_yaml
 from tests.deploy.conftest import Render
 from writer_service import config as writer_config
+from writer_service.config import WriterConfig
 
 NON_LIVE = ("R", "ABH")
 LIVE_MARKERS = (
@@ -39,6 +40,14 @@ def _under_root(node: object, root: Path) -> object:
     if isinstance(node, str) and node.startswith(("/etc/livegate", "/var/lib/livegate")):
         return f"{root}{node}"
     return node
+
+
+def _loaded(render: Render) -> tuple[WriterConfig, policy_config.PolicyConfig]:
+    """Both rendered configs, read by the services' own loaders."""
+    writer = writer_config.from_document(_doc(render, "etc/livegate/writer.yaml"), Path("/"))
+    doc = _under_root(_doc(render, "etc/livegate/policy.yaml"), render.root)
+    assert isinstance(doc, dict)
+    return writer, policy_config.from_document(doc, Path("/"))
 
 
 def _mode(path: Path) -> int:
@@ -79,13 +88,10 @@ def test_render_when_role_deployed_then_services_own_loaders_accept_the_configs(
     renders: dict[str, Render], role: str
 ) -> None:
     render = renders[role]
-    writer = writer_config.from_document(_doc(render, "etc/livegate/writer.yaml"), Path("/"))
+    writer, policy = _loaded(render)
     assert writer.role.value == role
     assert writer.vault.secret_path == f"livegate/{role}/broker"
     assert writer.server.cpus == (frozenset({1}) if role == "W" else frozenset())
-    doc = _under_root(_doc(render, "etc/livegate/policy.yaml"), render.root)
-    assert isinstance(doc, dict)
-    policy = policy_config.from_document(doc, Path("/"))
     assert policy.server.listen == "0.0.0.0:50051"
     assert policy.server.cpus == (frozenset({0}) if role == "W" else frozenset())
     assert policy.storage_url == "sqlite:////var/lib/livegate/policy/policy.db"
@@ -99,11 +105,7 @@ def test_render_when_role_deployed_then_both_services_derive_one_chain_of_deadli
     renders: dict[str, Render], role: str
 ) -> None:
     """Issue 15, item 7: the policy declares the writer's broker timeout and derives the rest."""
-    render = renders[role]
-    writer = writer_config.from_document(_doc(render, "etc/livegate/writer.yaml"), Path("/"))
-    doc = _under_root(_doc(render, "etc/livegate/policy.yaml"), render.root)
-    assert isinstance(doc, dict)
-    policy = policy_config.from_document(doc, Path("/"))
+    writer, policy = _loaded(renders[role])
     broker = writer.broker.request_timeout_s
     assert policy.writer.broker_timeout_s == broker
     assert policy.writer.deadline_s >= deadlines.min_writer_deadline_s(broker)
