@@ -137,7 +137,11 @@ def _writer_config(
             "server": {"listen": f"127.0.0.1:{port}", "tls": devconfig.tls_section(pki, "writer")},
             "principals": devconfig.writer_principals(),
             "vault": vault,
-            "broker": {"connect_timeout_s": 10, "probe_timeout_s": 5, "request_timeout_s": 5},
+            "broker": {
+                "connect_timeout_s": 10,
+                "probe_timeout_s": 5,
+                "request_timeout_s": devconfig.DEV_BROKER_TIMEOUT_S,
+            },
             "kill_switch": {"policy_peer_timeout_s": 10},
             "logging": {"level": "INFO"},
             "metrics": {"listen": f"127.0.0.1:{metrics_port}"},

@@ -17,10 +17,11 @@ from typing import Final
 # broker request timeout.
 BROKER_WAITS_PER_WRITE: Final = 4
 # The writer's own work on one write, outside the broker waits (the loop hops, the index).
-WRITER_WORK_S: Final = 1.0
-# One gRPC hop and the caller's own work around it (mTLS, a commit, the servicer).
-HOP_MARGIN_S: Final = 1.0
-# A kill-switch close at the writer waits for one hop onto its broker loop, never the broker.
+WRITER_WORK_S: Final = 0.5
+# One gRPC hop over loopback and the caller's own work around it (a commit, the servicer).
+HOP_MARGIN_S: Final = 0.5
+# A kill-switch close at the writer waits at most this for its hop onto the broker loop (and
+# for ib_async to send what it held back for pacing), never for the broker.
 CLOSE_HOP_S: Final = 2.0
 # The policy's deadline on a kill-switch sync: the writer answers it at once.
 SWITCH_SYNC_DEADLINE_S: Final = CLOSE_HOP_S + HOP_MARGIN_S

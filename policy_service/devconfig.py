@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from livegate_common.devconfig import policy_principals, tls_section
+from livegate_common.devconfig import DEV_BROKER_TIMEOUT_S, policy_principals, tls_section
 from livegate_common.pki import spiffe_id
 
 DEV_RISK_POLICY_ID = "dev-risk-policy"
@@ -76,7 +76,7 @@ def dev_config(
             "server_name": "localhost",
             "expected_san": spiffe_id("writer"),
             "tls": tls_section(pki_dir, "policy"),
-            "deadline_s": 5,
+            "broker_timeout_s": DEV_BROKER_TIMEOUT_S,
             "sync_interval_s": 2,
             "open_orders_check_s": 5,
         },

@@ -21,7 +21,7 @@ from policy_service.domain import risk_policy
 from policy_service.domain.gate import Gate
 from policy_service.domain.killswitch import KillSwitchService
 from policy_service.domain.open_orders import OpenOrderSync
-from policy_service.domain.ports import Clock, Writer
+from policy_service.domain.ports import Clock, Writer, WriterError
 from policy_service.domain.previews import Previews
 from policy_service.domain.settings import GateSettings
 from policy_service.plumbing_audit import audit_sink
@@ -145,6 +145,7 @@ def build_service(
     if writer is None:
         client = WriterClient(config.writer)
         closers.append(client)
+        _check_broker_timeout(client)
         writer = client
     gate = Gate(settings_from(config), policy, store, writer, clock)
     switch = KillSwitchService(gate)
@@ -177,6 +178,22 @@ def build_service(
         open_orders_check_s=config.writer.open_orders_check_s,
         _closers=closers,
     )
+
+
+def _check_broker_timeout(client: WriterClient) -> None:
+    """Refuse to start when the writer reports another broker timeout than the one declared.
+
+    A writer not reachable yet is no reason to stop: until it reports a matching value the
+    writer.permission condition fails, so the switch cannot open.
+    """
+    try:
+        mismatch = client.broker_timeout_mismatch()
+    except WriterError as err:
+        log.info("writer not asked for its broker timeout at start", extra={"error": str(err)})
+        return
+    if mismatch is not None:
+        client.close()
+        raise ConfigError("writer.broker_timeout_s", mismatch)
 
 
 def build_server(config: PolicyConfig) -> tuple[grpc.Server, int, health.HealthServicer]:

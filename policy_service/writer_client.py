@@ -217,7 +217,12 @@ class WriterClient:
 
     def permission_ok(self) -> tuple[bool, str]:
         res = self._call("GetPermission", writer_pb2.GetPermissionRequest())
-        ok = res.verdict == writer_pb2.PROBE_VERDICT_MATCHES_ROLE and res.broker_connected
+        mismatch = _timeout_mismatch(res, self._config.broker_timeout_s)
+        ok = (
+            res.verdict == writer_pb2.PROBE_VERDICT_MATCHES_ROLE
+            and res.broker_connected
+            and mismatch is None
+        )
         verdict = writer_pb2.ProbeVerdict.Name(res.verdict)
         probed_at = res.probed_at.ToDatetime(tzinfo=UTC).isoformat(timespec="seconds")
         detail = (
@@ -228,4 +233,26 @@ class WriterClient:
         failed = "; ".join(f"{e.check}: {e.observed}" for e in res.evidence if not e.passed)
         if failed:
             detail += f"; failed {failed}"
+        if mismatch is not None:
+            detail += f"; {mismatch}"
         return ok, f"{detail}; {self._identity.current().detail}"
+
+    def broker_timeout_mismatch(self) -> str | None:
+        """Why the writer's broker timeout is not the declared writer.broker_timeout_s; None
+        when they agree. Raises WriterError when the writer cannot be asked."""
+        res = self._call(
+            "GetPermission", writer_pb2.GetPermissionRequest(), deadline=SWITCH_SYNC_DEADLINE_S
+        )
+        return _timeout_mismatch(res, self._config.broker_timeout_s)
+
+
+def _timeout_mismatch(res: Any, declared_s: float) -> str | None:
+    if not res.HasField("broker_request_timeout"):
+        return "the writer does not report its broker.request_timeout_s"
+    reported_s = res.broker_request_timeout.ToNanoseconds() / 1e9
+    if abs(reported_s - declared_s) < 1e-3:
+        return None
+    return (
+        f"the writer's broker.request_timeout_s is {reported_s:g} s but writer.broker_timeout_s "
+        f"is {declared_s:g} s (the policy's deadlines derive from the latter)"
+    )

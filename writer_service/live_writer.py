@@ -73,6 +73,11 @@ class LiveOrderWriter:
         session.on_reconnected = self._rebuild
         session.before_send = self._admit
 
+    @property
+    def broker_timeout_s(self) -> float:
+        """broker.request_timeout_s: what each broker wait of a write is bounded by."""
+        return self._timeout_s
+
     # -- kill switch ------------------------------------------------------------------------
     def sync_kill_switch(
         self, state: SwitchState, reason: str, changed_by: str, version: int
@@ -88,14 +93,14 @@ class LiveOrderWriter:
         if snapshot.state is not SwitchState.CLOSED:
             return snapshot, []
         try:
-            return snapshot, self._session.call(self._past_close(), CLOSE_HOP_S + 0.5)
+            return snapshot, self._session.call(self._past_close(), CLOSE_HOP_S)
         except errors.WriterError:
             raise errors.close_unconfirmed(CLOSE_HOP_S) from None
 
     async def _past_close(self) -> list[Flight]:
         """On the loop, after the switch closed: every send that passed it is on the socket
         (none held back for IB's pacing); the writes sent and not answered yet."""
-        if not await self._session.flushed(CLOSE_HOP_S):
+        if not await self._session.flushed(0.75 * CLOSE_HOP_S):
             raise errors.close_unconfirmed(CLOSE_HOP_S)
         return self.in_flight.sent_writes()
 
@@ -120,9 +125,9 @@ class LiveOrderWriter:
         policy's deadline is derived from it (livegate_common.deadlines).
         """
         self._admission.check((account,))  # the role's rule and the last probe, gateway aside
-        # Checked here too, so a write that comes while closed is refused before any wait;
-        # _admit decides at the send.
-        self._require_open()
+        # The kill switch is checked at the send (_admit), not here: a settle that finds its
+        # order at the broker sends nothing and must answer with it even while closed; a
+        # refusal here would read as "nothing at the broker" and release the approval.
         budget = write_budget_s(self._timeout_s)
         ends = time.monotonic() + budget
         with self._slots.shared(slots, budget):

@@ -223,6 +223,7 @@ class WriterServicer(writer_pb2_grpc.WriterServiceServicer):
             self._s.writer.unexplained(),
             self._s.broker_connected(),
             self._s.kill_switch.snapshot(),
+            self._s.writer.broker_timeout_s,
         )
 
     @rpc
@@ -255,8 +256,10 @@ def permission_message(
     unexplained: list[BrokerOrderView],
     broker_connected: bool,
     switch: SwitchSnapshot,
+    broker_timeout_s: float,
 ) -> writer_pb2.Permission:
-    """GetPermission's answer: the role the probe ran for, its verdict, evidence and time."""
+    """GetPermission's answer: the role the probe ran for, its verdict, evidence and time,
+    and the broker timeout the policy's deadlines derive from."""
     return writer_pb2.Permission(
         role=_ROLES[probe.role],
         accounts=list(probe.accounts),
@@ -269,6 +272,7 @@ def permission_message(
         unexplained_orders=[wire.broker_order(v) for v in unexplained],
         broker_connected=broker_connected,
         kill_switch=_kill_switch(switch),
+        broker_request_timeout=wire.duration(broker_timeout_s),
     )
 
 

@@ -1,5 +1,6 @@
 import datetime
 
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from livegate_api.v1 import common_pb2 as _common_pb2
 from google.protobuf.internal import containers as _containers
@@ -175,7 +176,7 @@ class ProbeEvidence(_message.Message):
     def __init__(self, check: _Optional[str] = ..., passed: _Optional[bool] = ..., observed: _Optional[str] = ...) -> None: ...
 
 class Permission(_message.Message):
-    __slots__ = ("role", "accounts", "verdict", "evidence", "probed_at", "unexplained_orders", "broker_connected", "kill_switch")
+    __slots__ = ("role", "accounts", "verdict", "evidence", "probed_at", "unexplained_orders", "broker_connected", "kill_switch", "broker_request_timeout")
     ROLE_FIELD_NUMBER: _ClassVar[int]
     ACCOUNTS_FIELD_NUMBER: _ClassVar[int]
     VERDICT_FIELD_NUMBER: _ClassVar[int]
@@ -184,6 +185,7 @@ class Permission(_message.Message):
     UNEXPLAINED_ORDERS_FIELD_NUMBER: _ClassVar[int]
     BROKER_CONNECTED_FIELD_NUMBER: _ClassVar[int]
     KILL_SWITCH_FIELD_NUMBER: _ClassVar[int]
+    BROKER_REQUEST_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     role: _common_pb2.InstanceRole
     accounts: _containers.RepeatedScalarFieldContainer[str]
     verdict: ProbeVerdict
@@ -192,7 +194,8 @@ class Permission(_message.Message):
     unexplained_orders: _containers.RepeatedCompositeFieldContainer[_common_pb2.BrokerOrder]
     broker_connected: bool
     kill_switch: _common_pb2.KillSwitch
-    def __init__(self, role: _Optional[_Union[_common_pb2.InstanceRole, str]] = ..., accounts: _Optional[_Iterable[str]] = ..., verdict: _Optional[_Union[ProbeVerdict, str]] = ..., evidence: _Optional[_Iterable[_Union[ProbeEvidence, _Mapping]]] = ..., probed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., unexplained_orders: _Optional[_Iterable[_Union[_common_pb2.BrokerOrder, _Mapping]]] = ..., broker_connected: _Optional[bool] = ..., kill_switch: _Optional[_Union[_common_pb2.KillSwitch, _Mapping]] = ...) -> None: ...
+    broker_request_timeout: _duration_pb2.Duration
+    def __init__(self, role: _Optional[_Union[_common_pb2.InstanceRole, str]] = ..., accounts: _Optional[_Iterable[str]] = ..., verdict: _Optional[_Union[ProbeVerdict, str]] = ..., evidence: _Optional[_Iterable[_Union[ProbeEvidence, _Mapping]]] = ..., probed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., unexplained_orders: _Optional[_Iterable[_Union[_common_pb2.BrokerOrder, _Mapping]]] = ..., broker_connected: _Optional[bool] = ..., kill_switch: _Optional[_Union[_common_pb2.KillSwitch, _Mapping]] = ..., broker_request_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class GetQuoteRequest(_message.Message):
     __slots__ = ("instrument",)

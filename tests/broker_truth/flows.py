@@ -16,9 +16,10 @@ from tests.support.stack import RESTING_BUY, Replica, Stack
 from tests.support.writers import ACCOUNT
 
 # A short broker timeout, so an answer the simulator never sends costs half a second; the
-# policy's deadline stays above the writer's worst case (ack wait, then a read-back).
+# policy declares it, and its deadline stays above the writer's worst case (ack wait, then a
+# read-back; livegate_common.deadlines).
 QUICK_WRITER: dict[str, Any] = {"broker.request_timeout_s": 0.5}
-QUICK_POLICY: dict[str, Any] = {"writer.deadline_s": 4}
+QUICK_POLICY: dict[str, Any] = {"writer.broker_timeout_s": 0.5, "writer.deadline_s": 4}
 
 
 @dataclass(frozen=True)

@@ -152,10 +152,11 @@ def test_preview_when_quote_times_out_then_writer_reason_passes_through(desk: De
     assert answer.metadata["writer_reason"] == "BROKER_TIMEOUT"
 
 
-def test_settle_when_writer_refuses_before_looking_then_key_pending_and_approval_kept(
+def test_settle_when_writer_closed_then_it_reads_the_broker_and_answers_the_order(
     dev_pki: Path, tmp_path: Path, e2e_vault: DevVault
 ) -> None:
-    """A restarted writer is closed until synced: its refusal says nothing of the first try."""
+    """A writer closed (a restart, a close) checks its switch only at a send: a settle reads
+    the broker's truth first, so the order placed by the lost first try is answered, once."""
     with live_stack(
         dev_pki, tmp_path, e2e_vault, writer_overrides=QUICK_WRITER, policy_overrides=QUICK_POLICY
     ) as stack:
@@ -168,16 +169,14 @@ def test_settle_when_writer_refuses_before_looking_then_key_pending_and_approval
         # The writer's own switch closed above any version the policy's sync will send.
         writer = stub(dev_pki, "policy", stack.writer.port)
         _sync(writer, common_pb2.KILL_SWITCH_STATE_CLOSED, HIGH_VERSION)
+        writes = len(stack.sim.received_writes())
 
-        refused = desk.submit(preview_id, approval_id, key)
-
-        assert refused.reason == "WRITER_OUTCOME_UNKNOWN", refused
-        assert refused.metadata["writer_reason"] == "WRITER_KILL_SWITCH_CLOSED"
-        assert (desk.key_state(key), desk.approval_state(approval_id)) == ("UNKNOWN", "reserved")
-        _sync(writer, common_pb2.KILL_SWITCH_STATE_OPEN, HIGH_VERSION + 1)
         settled = desk.submit(preview_id, approval_id, key)
+
         assert settled.ok and settled.response.replayed, settled
         assert len(desk.broker_orders(key)) == 1
+        assert (desk.key_state(key), desk.approval_state(approval_id)) == ("SUCCEEDED", "consumed")
+        assert len(stack.sim.received_writes()) == writes  # the closed writer sent nothing
 
 
 HIGH_VERSION = 10**9

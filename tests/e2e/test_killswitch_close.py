@@ -7,7 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from livegate_api.v1 import common_pb2, policy_pb2
+from livegate_api.v1 import common_pb2, policy_pb2, writer_pb2
+from livegate_api.v1.writer_pb2_grpc import WriterServiceStub
+from tests.support.grpc_clients import channel_as
 from tests.support.stack import Stack
 
 CLOSED = common_pb2.KILL_SWITCH_STATE_CLOSED
@@ -62,3 +64,25 @@ def test_close_when_writer_is_down_then_not_confirmed_and_the_cli_exits_non_zero
         assert stack.policy.service.store.kill_switch().state.value == "CLOSED"
     finally:
         stack.start_writer()  # the stack's teardown stops this one
+
+
+def test_open_when_writer_answers_closed_then_not_confirmed_and_the_cli_exits_non_zero(
+    stack: Stack,
+) -> None:
+    """writer_synced and writer_state come from what the writer answered, not from the call
+    having returned: a writer that closed above the policy's version answers CLOSED to an OPEN."""
+    writer = WriterServiceStub(channel_as(stack.pki, "policy", stack.writer.port))
+    writer.SetKillSwitch(
+        writer_pb2.WriterSetKillSwitchRequest(
+            state=CLOSED, reason="another replica's close", version=10**9
+        ),
+        timeout=5,
+    )
+    _livegate(stack, "close", "--reason", "before reopening")
+    reopened = _livegate(stack, "open", "--reason", "all clear")
+    assert reopened.returncode != 0
+    body = json.loads(reopened.stdout)
+    assert body["kill_switch"]["state"] == "KILL_SWITCH_STATE_OPEN"  # the policy opened
+    assert body["writer_state"] == "WRITER_SWITCH_STATE_NOT_CONFIRMED"
+    assert "not confirmed OPEN" in reopened.stderr
+    assert not stack.writer.kill_switch.is_open()

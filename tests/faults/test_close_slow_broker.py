@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import deque
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+import sqlalchemy as sa
 
 from livegate_api.v1 import common_pb2, policy_pb2
 from tests.policy.harness import new_key, reason_of
@@ -65,6 +67,18 @@ def _submitters(
     for thread in threads:
         thread.start()
     return threads
+
+
+def _event_detail(stack: Stack, event_id: int) -> dict[str, str]:
+    engine = sa.create_engine(stack.db_url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            detail = conn.execute(
+                sa.text("SELECT detail FROM audit_events WHERE event_id = :e"), {"e": event_id}
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    return dict(json.loads(detail))
 
 
 def _sent_ids(stack: Stack, after_ns: int = 0, until_ns: int | None = None) -> list[int]:
@@ -136,6 +150,14 @@ def test_close_when_broker_slow_and_48_submitters_then_writer_closed_and_nothing
         assert reply.writer_synced and seen.writer_closed
         listed = {w.broker_order_id for w in reply.writer_in_flight}
         assert listed, f"round {number}: the slow broker left nothing in flight?"
+        # The close's own audit event records what the writer answered, in-flight list included.
+        detail = _event_detail(stack, reply.audit_event_id)
+        assert (detail["writer_state"], detail["writer_in_flight"]) == (
+            "CONFIRMED_CLOSED",
+            str(len(reply.writer_in_flight)),
+        )
+        audited = {w["broker_order_id"] for w in json.loads(detail["writer_in_flight_writes"])}
+        assert audited == listed
         # Invariant 2: nothing reached the simulator after the close returned, not even a write
         # admitted before it (the writer put those on the socket before it answered).
         assert _sent_ids(stack, seen.returned_ns, seen.ended_ns) == [], number

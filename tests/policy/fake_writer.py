@@ -45,6 +45,10 @@ GATEWAYS: dict[str, tuple[tuple[tuple[str, Observation], ...], Observation]] = {
     ),
 }
 
+# The broker timeout the fake reports and the policy harness declares: small, so the policy's
+# derived deadline (livegate_common.deadlines) stays short in unit tests.
+FAKE_BROKER_TIMEOUT_S = 0.25
+
 
 @dataclass
 class Refusal:
@@ -74,6 +78,8 @@ class FakeWriterState:
     accounts: tuple[str, ...] = ("U1234567",)
     gateway: str = TRADE_CAPABLE
     broker_connected: bool = True
+    # What it reports as its broker.request_timeout_s, as a real writer does.
+    broker_timeout_s: float = FAKE_BROKER_TIMEOUT_S
     # ListOpenOrders is a periodic read: counted here, not in calls (tests count live writes).
     open_order_lists: int = 0
     open_orders_unavailable: bool = False
@@ -291,7 +297,7 @@ class FakeWriter(writer_pb2_grpc.WriterServiceServicer):
         with self.lock:
             state = self.state
             role, accounts, gateway = state.role, state.accounts, state.gateway
-            connected = state.broker_connected
+            connected, timeout_s = state.broker_connected, state.broker_timeout_s
             switch = SwitchSnapshot(
                 SwitchState.OPEN
                 if state.kill_switch == common_pb2.KILL_SWITCH_STATE_OPEN
@@ -304,7 +310,7 @@ class FakeWriter(writer_pb2_grpc.WriterServiceServicer):
         queries, what_if = GATEWAYS[gateway]
         verdict, evidence = decide(role, accounts, list(accounts), dict(queries), what_if)
         probe = ProbeResult(role, accounts, verdict, evidence, datetime.now(UTC))
-        return permission_message(probe, [], connected, switch)
+        return permission_message(probe, [], connected, switch, timeout_s)
 
 
 @dataclass

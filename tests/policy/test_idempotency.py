@@ -8,8 +8,9 @@ import grpc
 import pytest
 
 from livegate_api.v1 import common_pb2, policy_pb2
+from livegate_common.deadlines import min_writer_deadline_s
 from tests.policy.conftest import MakePolicy
-from tests.policy.fake_writer import start_fake_writer
+from tests.policy.fake_writer import FAKE_BROKER_TIMEOUT_S, start_fake_writer
 from tests.policy.harness import Harness, new_key, reason_of
 from tests.support.net import wait_until
 
@@ -46,10 +47,11 @@ def test_submit_when_fifty_concurrent_duplicates_then_one_writer_call(policy: Ha
 def test_submit_when_answer_lost_to_deadline_then_retry_settles_without_resubmitting(
     make_policy: MakePolicy,
 ) -> None:
-    h = make_policy(overrides={"writer.deadline_s": 0.5})
+    h = make_policy()
     pid, aid = h.approved()
     key = new_key()
-    h.writer.servicer.state.submit_delay_s = 1.5
+    # Longer than the writer deadline derived from the fake's broker timeout.
+    h.writer.servicer.state.submit_delay_s = min_writer_deadline_s(FAKE_BROKER_TIMEOUT_S) + 0.5
     with pytest.raises(grpc.RpcError) as caught:
         h.submit(pid, aid, key=key)
     assert reason_of(caught.value) == "WRITER_OUTCOME_UNKNOWN"

@@ -49,13 +49,7 @@ def test_submit_when_a_recorded_refusal_is_replayed_then_the_replay_is_audited(
         policy.submit(*pair, key=key)
     assert reason_of(first.value) == "BROKER_REJECTED"
     with pytest.raises(grpc.RpcError) as again:
-        policy.upstream.SubmitOrder.with_call(
-            policy_pb2.SubmitOrderRequest(
-                account_id="U1234567", preview_id=pair[0], approval_id=pair[1],
-                idempotency_key=key,
-            ),
-            metadata=(("x-request-id", "replay-1"),),
-        )  # fmt: skip
+        _submit(policy, "replay-1", pair, key)
     assert reason_of(again.value) == "BROKER_REJECTED"
     [event] = _events(policy, "replay-1")
     assert (event["method"], event["outcome"], event["reason"]) == (
@@ -65,6 +59,18 @@ def test_submit_when_a_recorded_refusal_is_replayed_then_the_replay_is_audited(
     )
     assert json.loads(event["detail"])["replayed"] == "true"
     assert event["idempotency_key"] == key
+
+
+def _submit(
+    h: Harness, request_id: str, pair: tuple[str, str], key: str | None = None
+) -> policy_pb2.SubmitOrderResponse:
+    return h.upstream.SubmitOrder(  # type: ignore[no-any-return]
+        policy_pb2.SubmitOrderRequest(
+            account_id="U1234567", preview_id=pair[0], approval_id=pair[1],
+            idempotency_key=key or new_key(),
+        ),
+        metadata=_meta(request_id),
+    )  # fmt: skip
 
 
 def _boom(*_args: Any, **_kwargs: Any) -> Any:
@@ -77,13 +83,7 @@ def test_rpc_when_an_unexpected_error_then_internal_and_audited(
     monkeypatch.setattr(policy.service.gate, "execute", _boom)
     pair = policy.approved()
     with pytest.raises(grpc.RpcError) as failed:
-        policy.upstream.SubmitOrder(
-            policy_pb2.SubmitOrderRequest(
-                account_id="U1234567", preview_id=pair[0], approval_id=pair[1],
-                idempotency_key=new_key(),
-            ),
-            metadata=(("x-request-id", "internal-1"),),
-        )  # fmt: skip
+        _submit(policy, "internal-1", pair)
     assert failed.value.code() == grpc.StatusCode.INTERNAL
     assert reason_of(failed.value) == "INTERNAL_ERROR"
     [event] = _events(policy, "internal-1")
@@ -145,14 +145,7 @@ CASES: list[tuple[str, str, Call]] = [
     (
         "SubmitOrder",
         "INTERNAL_ERROR",
-        lambda h, rid, ids: h.upstream.SubmitOrder(
-            policy_pb2.SubmitOrderRequest(
-                account_id="U1234567", preview_id=ids["approved"][0],
-                approval_id=ids["approved"][1],
-                idempotency_key=new_key(),
-            ),
-            metadata=_meta(rid),
-        ),
+        lambda h, rid, ids: _submit(h, rid, ids["approved"]),
     ),
 ]  # fmt: skip
 

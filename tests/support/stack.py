@@ -23,6 +23,9 @@ from tests.support.writers import ACCOUNT, make_config, writer_document
 from writer_service.app import WriterHandle, start_writer
 from writer_service.config import Role
 
+# The writer's broker.request_timeout_s in a stack, declared to the policy too: its deadlines
+# derive from it (a write may take the writer 4.5 s, the policy waits 5 s).
+BROKER_TIMEOUT_S = 1.0
 # The simulator quotes AAPL 189.20/189.30; resting buy limits inside the test risk collar.
 RESTING_BUY = "189.00"
 
@@ -75,7 +78,9 @@ class Stack:
     def add_replica(self) -> Replica:
         index = len(self.replicas)
         data = self.workdir / f"policy-{index}"
-        doc = policy_doc(self.pki, data, self.writer.port, self.db_url, self.limits)
+        doc = policy_doc(
+            self.pki, data, self.writer.port, self.db_url, self.limits, BROKER_TIMEOUT_S
+        )
         doc["live_trading"]["allowed_accounts"] = list(self.accounts)
         for dotted, value in self.policy_overrides.items():
             set_path(doc, dotted, value)
@@ -140,7 +145,7 @@ def _start_writer(
 ) -> WriterHandle:
     doc = writer_document(
         pki, vault, Role.W, workdir, gateway_port=sim.port, accounts=",".join(accounts),
-        account_hash_key=hash_key,
+        account_hash_key=hash_key, request_timeout_s=BROKER_TIMEOUT_S,
     )  # fmt: skip
     for dotted, value in overrides.items():
         set_path(doc, dotted, value)

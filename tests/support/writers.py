@@ -33,6 +33,7 @@ def writer_document(
     client_id: int = 11,
     peer_timeout_s: float = 60.0,
     vault_addr: str | None = None,
+    request_timeout_s: float = 5.0,
     account_hash_key: str = TEST_ACCOUNT_HASH_KEY,
 ) -> dict[str, Any]:
     """Store ROLE's broker secret, issue a wrapped secret id, and return a config document."""
@@ -63,7 +64,11 @@ def writer_document(
             "wrapped_secret_id_file": str(wrap_file),
             "secret_path": f"livegate/{role.value}/broker",
         },
-        "broker": {"connect_timeout_s": 5, "probe_timeout_s": 3, "request_timeout_s": 5},
+        "broker": {
+            "connect_timeout_s": 5,
+            "probe_timeout_s": 3,
+            "request_timeout_s": request_timeout_s,
+        },
         "kill_switch": {"policy_peer_timeout_s": peer_timeout_s},
         "logging": {"level": "INFO"},
     }

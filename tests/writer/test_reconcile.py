@@ -157,6 +157,35 @@ def test_writes_when_kill_switch_closed_then_refused_and_nothing_reaches_the_sim
     assert len(running.sim.received_writes()) == before
 
 
+def test_settle_when_switch_closed_and_order_at_broker_then_answers_it_and_sends_nothing(
+    running: RunningWriter,
+) -> None:
+    """A settle reads the broker back; finding the order, it sends nothing, so a closed switch
+    does not refuse it: a refusal would tell the policy nothing is there, and free the approval."""
+    placed = submit(running, "key-settle-closed")
+    _close(running, version=2)
+    before = len(running.sim.received_writes())
+
+    def settle(key: str) -> writer_pb2.WriterOrderResult:
+        return running.policy.SubmitOrder(  # type: ignore[no-any-return]
+            writer_pb2.WriterSubmitOrderRequest(
+                request_id="r-settle", account_id=ACCOUNT, order=limit_order(),
+                idempotency_key=key, settle=True,
+            ),
+            timeout=15,
+        )  # fmt: skip
+
+    found = settle("key-settle-closed")
+    assert found.reconciled and found.order.broker_order_id == placed.order.broker_order_id
+    with pytest.raises(grpc.RpcError) as absent:
+        settle("key-settle-absent")
+    assert refusal(absent)[:2] == (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "WRITER_KILL_SWITCH_CLOSED",
+    )
+    assert len(running.sim.received_writes()) == before
+
+
 def _sync(
     running: RunningWriter, state: common_pb2.KillSwitchState, version: int
 ) -> common_pb2.KillSwitch:
