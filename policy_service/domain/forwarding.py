@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 NOTHING_AT_BROKER: Final = frozenset(
     {
         "WRITER_KILL_SWITCH_CLOSED",
+        reasons.WRITER_PERMISSION_UNPROVEN,
         "INSTRUMENT_NOT_FOUND",
         reasons.BROKER_REJECTED,
         reasons.ORDER_REF_MISMATCH,
