@@ -147,8 +147,15 @@ legs unless the entry had filled. The key is closed (not REFUSED) and its approv
 WRITER_KILL_SWITCH_CLOSED: Final = "WRITER_KILL_SWITCH_CLOSED"
 """FAILED_PRECONDITION: the writer's own kill switch is closed; nothing was sent."""
 WRITER_PERMISSION_UNPROVEN: Final = "WRITER_PERMISSION_UNPROVEN"
-"""FAILED_PRECONDITION: the writer's last permission probe did not match its role; nothing
-was sent. (WRITER_ROLE_READ_ONLY / _PAPER_ONLY / _LIVE_ONLY come as PERMISSION_DENIED.)"""
+"""FAILED_PRECONDITION: the writer's last permission probe did not match its role (its gateway
+changed); it holds every write until a later probe matches; nothing was sent (metadata:
+verdict, probed_at). GetLiveStatus shows the evidence under writer.permission."""
+WRITER_ROLE_READ_ONLY: Final = "WRITER_ROLE_READ_ONLY"
+"""PERMISSION_DENIED: an R writer sends no write at all, whatever its gateway allows."""
+WRITER_ROLE_PAPER_ONLY: Final = "WRITER_ROLE_PAPER_ONLY"
+"""PERMISSION_DENIED: an ABH writer writes to paper (DU) accounts only (metadata: not_paper)."""
+WRITER_ROLE_LIVE_ONLY: Final = "WRITER_ROLE_LIVE_ONLY"
+"""PERMISSION_DENIED: a W writer writes to live (U) accounts only (metadata: not_live)."""
 BROKER_REJECTED: Final = "BROKER_REJECTED"
 """FAILED_PRECONDITION: read back, the broker holds no working or filled order from the write
 (a modify: it kept the old values). Metadata: broker_error_code, broker_messages (JSON)."""

@@ -77,8 +77,11 @@ class WriterHandle:
                     continue
                 try:
                     self.session.call(self.permission.reprobe("periodic"), 3 * probe_timeout_s + 15)
-                except WriterError as exc:  # the loop itself never stops
-                    log.error("periodic probe did not finish", extra={"error": exc.message})
+                except Exception as exc:  # the loop never stops, short of the writer's stop
+                    if self._stop.is_set():
+                        return
+                    why = exc.message if isinstance(exc, WriterError) else type(exc).__name__
+                    log.error("periodic probe did not finish", extra={"error": why})
 
         threading.Thread(target=loop, name="permission-watch", daemon=True).start()
 

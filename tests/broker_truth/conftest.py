@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from tests.broker_truth.flows import QUICK_POLICY, QUICK_WRITER, Desk
-from tests.e2e.conftest import e2e_vault
 from tests.policy.conftest import pg
 from tests.policy.harness import OTHER_ACCOUNT
 from tests.support.postgres import PostgresCluster
@@ -18,7 +17,7 @@ from tests.support.stack import live_stack
 from tests.support.vault import DevVault
 from tests.support.writers import ACCOUNT
 
-__all__ = ["desk", "e2e_vault", "pg", "two_accounts", "two_replicas"]
+__all__ = ["desk", "pg", "two_accounts", "two_replicas"]
 
 
 @contextmanager
@@ -35,19 +34,19 @@ def _desk(
 
 @pytest.fixture(scope="module")
 def desk(
-    dev_pki: Path, tmp_path_factory: pytest.TempPathFactory, e2e_vault: DevVault
+    dev_pki: Path, tmp_path_factory: pytest.TempPathFactory, stack_vault: DevVault
 ) -> Iterator[Desk]:
-    with _desk(dev_pki, tmp_path_factory, e2e_vault, "desk") as running:
+    with _desk(dev_pki, tmp_path_factory, stack_vault, "desk") as running:
         yield running
 
 
 @pytest.fixture(scope="module")
 def two_accounts(
-    dev_pki: Path, tmp_path_factory: pytest.TempPathFactory, e2e_vault: DevVault
+    dev_pki: Path, tmp_path_factory: pytest.TempPathFactory, stack_vault: DevVault
 ) -> Iterator[Desk]:
     """A desk whose writer, simulator and policy hold ACCOUNT and OTHER_ACCOUNT."""
     accounts = (ACCOUNT, OTHER_ACCOUNT)
-    with _desk(dev_pki, tmp_path_factory, e2e_vault, "accounts", accounts=accounts) as running:
+    with _desk(dev_pki, tmp_path_factory, stack_vault, "accounts", accounts=accounts) as running:
         yield running
 
 
@@ -55,13 +54,13 @@ def two_accounts(
 def two_replicas(
     dev_pki: Path,
     tmp_path_factory: pytest.TempPathFactory,
-    e2e_vault: DevVault,
+    stack_vault: DevVault,
     pg: PostgresCluster,
 ) -> Iterator[Desk]:
     """Two policy replicas on one PostgreSQL database (and one account-hash key)."""
     db_url = pg.create_database()
     with _desk(
-        dev_pki, tmp_path_factory, e2e_vault, "replicas", db_url=db_url, replicas=2
+        dev_pki, tmp_path_factory, stack_vault, "replicas", db_url=db_url, replicas=2
     ) as running:
         yield running
 

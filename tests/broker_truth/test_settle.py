@@ -153,12 +153,12 @@ def test_preview_when_quote_times_out_then_writer_reason_passes_through(desk: De
 
 
 def test_settle_when_writer_closed_then_it_reads_the_broker_and_answers_the_order(
-    dev_pki: Path, tmp_path: Path, e2e_vault: DevVault
+    dev_pki: Path, tmp_path: Path, stack_vault: DevVault
 ) -> None:
     """A writer closed (a restart, a close) checks its switch only at a send: a settle reads
     the broker's truth first, so the order placed by the lost first try is answered, once."""
     with live_stack(
-        dev_pki, tmp_path, e2e_vault, writer_overrides=QUICK_WRITER, policy_overrides=QUICK_POLICY
+        dev_pki, tmp_path, stack_vault, writer_overrides=QUICK_WRITER, policy_overrides=QUICK_POLICY
     ) as stack:
         desk = Desk(stack)
         preview_id, approval_id = desk.approved()

@@ -12,9 +12,9 @@ from tests.support.writers import ACCOUNT
 
 
 def test_submit_when_traced_across_services_then_writer_lines_and_audit_share_the_hash(
-    dev_pki: Path, tmp_path: Path, e2e_vault: DevVault
+    dev_pki: Path, tmp_path: Path, stack_vault: DevVault
 ) -> None:
-    with captured_lines() as lines, live_stack(dev_pki, tmp_path, e2e_vault) as stack:
+    with captured_lines() as lines, live_stack(dev_pki, tmp_path, stack_vault) as stack:
         stack.submit(*stack.approved())
         audited = stack.policy.service.gate.account_hash(ACCOUNT)
     parsed = [json.loads(line) for line in lines]

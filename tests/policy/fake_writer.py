@@ -109,11 +109,26 @@ class FakeWriter(writer_pb2_grpc.WriterServiceServicer):
             )
 
     def _place(
-        self, account: str, order: common_pb2.Order, ref: str, parent: int = 0
+        self,
+        context: grpc.ServicerContext,
+        account: str,
+        order: common_pb2.Order,
+        ref: str,
+        parent: int = 0,
     ) -> common_pb2.BrokerOrder:
         for existing in self.state.orders.values():
-            if existing.order_ref == ref:
-                return existing
+            if existing.order_ref != ref:
+                continue
+            # Like the real writer: the ref counts only with the request's account and order.
+            if existing.account_id != account or existing.order != order:
+                context.abort_with_status(
+                    status_with_reason(
+                        grpc.StatusCode.FAILED_PRECONDITION,
+                        "ORDER_REF_MISMATCH",
+                        "an order with this ref differs from the request",
+                    )
+                )
+            return existing
         self.state.next_id += 1
         placed = common_pb2.BrokerOrder(
             broker_order_id=self.state.next_id,
@@ -147,7 +162,9 @@ class FakeWriter(writer_pb2_grpc.WriterServiceServicer):
         self._maybe_refuse(context)
         with self.lock:
             self._closed(context)
-            placed = self._place(request.account_id, request.order, request.idempotency_key)
+            placed = self._place(
+                context, request.account_id, request.order, request.idempotency_key
+            )
             delay = self.state.submit_delay_s
         if delay:
             time.sleep(delay)  # placed already: an answer lost to a deadline
@@ -159,12 +176,16 @@ class FakeWriter(writer_pb2_grpc.WriterServiceServicer):
         key = request.idempotency_key
         with self.lock:
             self._closed(context)
-            parent = self._place(request.account_id, request.parent, key)
+            parent = self._place(context, request.account_id, request.parent, key)
             take = self._place(
-                request.account_id, request.take_profit, f"{key}~tp", parent.broker_order_id
+                context,
+                request.account_id,
+                request.take_profit,
+                f"{key}~tp",
+                parent.broker_order_id,
             )
             stop = self._place(
-                request.account_id, request.stop_loss, f"{key}~sl", parent.broker_order_id
+                context, request.account_id, request.stop_loss, f"{key}~sl", parent.broker_order_id
             )
         return writer_pb2.WriterBracketResult(parent=parent, take_profit=take, stop_loss=stop)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Iterable, Iterator
@@ -40,3 +41,8 @@ def lines_naming(lines: Iterable[str], account_ids: Iterable[str]) -> list[str]:
     """The LINES that hold any of ACCOUNT_IDS as a whole id (U123 is not in DU1234)."""
     patterns = [re.compile(rf"(?<![A-Za-z0-9]){re.escape(a)}(?![0-9])") for a in account_ids]
     return [line for line in lines if any(p.search(line) for p in patterns)]
+
+
+def json_lines(text: str) -> list[dict[str, object]]:
+    """The JSON lines of TEXT (a service's stderr), parsed; other lines skipped."""
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]

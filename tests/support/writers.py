@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import secrets
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,7 @@ from livegate_common.pki import spiffe_id
 from livegate_common.vault_layout import provision, wrapped_secret_id, write_broker_secret
 from tests.support.vault import DevVault
 from writer_service import config as writer_config
+from writer_service.__main__ import main as writer_main
 from writer_service.config import Role, WriterConfig
 
 ACCOUNT = "U1234567"
@@ -76,3 +79,16 @@ def writer_document(
 
 def make_config(doc: dict[str, Any], workdir: Path) -> WriterConfig:
     return writer_config.from_document(doc, workdir)
+
+
+def main_with(doc: dict[str, Any], workdir: Path) -> int:
+    """Run the writer's main() on DOC (written to WORKDIR) in this process; its exit code."""
+    path = workdir / "writer.yaml"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        return writer_main(["--config", str(path)])
+    finally:
+        root.handlers[:] = handlers  # main() installs its JSON handler; give pytest its own back
+        root.setLevel(level)

@@ -21,14 +21,13 @@ from livegate_common.errors import error_info
 from livegate_common.vault_layout import provision
 from tests.support.affinity import one_cpu, thread_cpus
 from tests.support.grpc_clients import channel_as
-from tests.support.logs import captured_lines, lines_naming
+from tests.support.logs import captured_lines, json_lines, lines_naming
 from tests.support.net import free_port, wait_until
 from tests.support.sim import running_sim
 from tests.support.vault import DevVault, dev_vault
-from tests.support.writers import ACCOUNT, make_config, writer_document
+from tests.support.writers import ACCOUNT, main_with, make_config, writer_document
 from tests.writer.conftest import open_switch, stub
 from tests.writer.test_orders import limit_order
-from writer_service.__main__ import main
 from writer_service.app import WriterStartError, start_writer
 from writer_service.config import Role
 from writer_service.ib_convert import contract_for, ib_order_for
@@ -160,30 +159,14 @@ def test_start_when_vault_is_sealed_then_writer_does_not_start(
         assert sim.connected_client_ids() == []
 
 
-def _main_with(doc: dict[str, object], tmp_path: Path) -> int:
-    path = tmp_path / "writer.yaml"
-    path.write_text(json.dumps(doc), encoding="utf-8")
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    try:
-        return main(["--config", str(path)])
-    finally:
-        root.handlers[:] = handlers  # main() installs its JSON handler; give pytest its own back
-        root.setLevel(level)
-
-
-def _json_lines(text: str) -> list[dict[str, object]]:
-    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
-
-
 def test_main_when_vault_is_down_then_exits_4_and_logs_why(
     dev_pki: Path, vault: DevVault, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     dead = f"http://127.0.0.1:{free_port()}"
     doc = writer_document(dev_pki, vault, Role.W, tmp_path, gateway_port=1, vault_addr=dead)
-    code = _main_with(doc, tmp_path)
+    code = main_with(doc, tmp_path)
     assert code == 4
-    lines = _json_lines(capsys.readouterr().err)
+    lines = json_lines(capsys.readouterr().err)
     assert any("unreachable" in str(line.get("error")) for line in lines)
 
 
@@ -192,9 +175,9 @@ def test_main_when_role_is_invalid_then_exits_2_naming_the_key(
 ) -> None:
     doc = writer_document(dev_pki, vault, Role.W, tmp_path, gateway_port=1)
     doc["role"] = "X"
-    code = _main_with(doc, tmp_path)
+    code = main_with(doc, tmp_path)
     assert code == 2
-    lines = _json_lines(capsys.readouterr().err)
+    lines = json_lines(capsys.readouterr().err)
     assert any("config key role" in str(line.get("error")) for line in lines)
 
 
@@ -204,8 +187,8 @@ def test_main_when_cpus_cannot_be_pinned_then_exits_2_before_vault(
     dead = f"http://127.0.0.1:{free_port()}"  # reached only if pinning were skipped
     doc = writer_document(dev_pki, vault, Role.W, tmp_path, gateway_port=1, vault_addr=dead)
     doc["server"]["cpus"] = [4095]  # type: ignore[index]
-    assert _main_with(doc, tmp_path) == 2
-    lines = _json_lines(capsys.readouterr().err)
+    assert main_with(doc, tmp_path) == 2
+    lines = json_lines(capsys.readouterr().err)
     assert any("config key server.cpus" in str(line.get("error")) for line in lines)
 
 
@@ -215,9 +198,9 @@ def test_main_when_probe_mismatches_then_exits_3_with_one_probe_line(
     with running_sim(read_only=True) as sim:
         doc = writer_document(dev_pki, vault, Role.W, tmp_path, gateway_port=sim.port)
         wrapping_token = Path(str(doc["vault"]["wrapped_secret_id_file"])).read_text().strip()
-        assert _main_with(doc, tmp_path) == 3
+        assert main_with(doc, tmp_path) == 3
     err = capsys.readouterr().err
-    probes = [line for line in _json_lines(err) if line.get("event") == "probe"]
+    probes = [line for line in json_lines(err) if line.get("event") == "probe"]
     assert len(probes) == 1
     assert probes[0]["verdict"] == "MISMATCH" and probes[0]["role"] == "W"
     # Nothing Vault handed over is logged: no wrapping token, no Vault token of any kind.
@@ -317,7 +300,7 @@ def test_logs_when_writer_starts_trades_reconciles_and_probes_then_no_account_id
         key.encode(), "U7654321"
     )
     assert lines_naming(lines, [ACCOUNT, "U7654321"]) == []
-    parsed = _json_lines("\n".join(lines))
+    parsed = json_lines("\n".join(lines))
     [handover] = [p for p in parsed if p["msg"] == "broker credentials loaded from vault"]
     assert handover["account_id_hashes"] == [expected]
     unexplained = [p for p in parsed if p["msg"] == "unexplained order at the broker"]
