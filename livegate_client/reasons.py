@@ -44,8 +44,9 @@ REASON_FAMILIES: Final[Mapping[str, Family]] = {
     # step 4: live enablement
     "LIVE_TRADING_DISABLED": _E, "CHECKLIST_NOT_ACKNOWLEDGED": _E, "RISK_POLICY_MISMATCH": _E,
     "AUDIT_RETENTION_INSUFFICIENT": _E,
-    # step 6 (and the operator's reopen)
-    "KILL_SWITCH_CLOSED": _K, "KILL_SWITCH_OPEN_REFUSED": _K,
+    # step 6 (and the operator's reopen, and a close that closed but says what went wrong)
+    "KILL_SWITCH_CLOSED": _K, "KILL_SWITCH_OPEN_REFUSED": _K, "KILL_SWITCH_CLOSE_NOT_STORED": _K,
+    "KILL_SWITCH_CLOSED_TEXT_REFUSED": _K, "WRITER_KILL_SWITCH_CLOSED": _K,
     # step 7 and the audit methods
     "AUDIT_UNAVAILABLE": _A, "AUDIT_EXPORT_REQUIRED": _A, "AUDIT_RETENTION_NOT_REACHED": _A,
     "AUDIT_CHAIN_INVALID": _A, "AUDIT_HASH_MISMATCH": _A, "AUDIT_CHAIN_GAP": _A,
