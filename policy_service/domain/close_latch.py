@@ -20,6 +20,8 @@ class PendingClose:
     detail: dict[str, str] = field(default_factory=dict)
     # Its own call tried to store it and failed: from then on the heartbeat retries it.
     failed: bool = False
+    # What its caller was told, when that was not a plain success: its event records it.
+    denial: m.Denial | None = None
 
 
 class CloseLatch:

@@ -138,45 +138,28 @@ class KillSwitchService:
         writer_state = confirmed(m.SwitchState.CLOSED, answer)
         self._close_unconfirmed = writer_state is not WriterSwitchState.CONFIRMED_CLOSED
         in_flight = answer.in_flight if answer else ()
+        states = {"replica_state": "CLOSED", "writer_state": writer_state.value}
         pending.detail.update({"reason": reason, **audit_detail(writer_state, answer, error)})
         if refused_text is not None:
             pending.detail.update({"text_refused": refused_text.reason, **refused_text.metadata})
+            # The close's own event records what the caller is told, as a refusal's would.
+            pending.denial = _text_refused(refused_text, states, {})
         stored = self._store(pending)
         held = stored[0] if stored else self._latch.view()
         cancelled = self._cancel_all(call, reason, held) if cancel_all and held else 0
-        states = {"replica_state": "CLOSED", "writer_state": writer_state.value}
         if stored is None:
+            pending.denial = _not_stored(states, len(in_flight))
             unaudited(
                 call,
                 "kill-switch close (this replica stays closed; the store is retried)",
                 reasons.KILL_SWITCH_CLOSE_NOT_STORED,
                 **states,
             )
-            return m.Denial(
-                reasons.KILL_SWITCH_CLOSE_NOT_STORED,
-                "UNAVAILABLE",
-                6,
-                "closed in this replica and sent to the writer, but the close could not be "
-                "stored; this replica stays closed and retries storing it",
-                {**states, "writer_in_flight": str(len(in_flight)), "stored": "false"},
-            )
+            return pending.denial
         switch, event_id = stored
         if refused_text is not None:
-            return m.Denial(
-                reasons.KILL_SWITCH_CLOSED_TEXT_REFUSED,
-                "INVALID_ARGUMENT",
-                2,
-                f"closed, but the text was refused ({refused_text.message}); "
-                "the close was stored with it made storable",
-                {
-                    **refused_text.metadata,
-                    **states,
-                    "text_reason": refused_text.reason,
-                    "stored": "true",
-                    "version": str(switch.version),
-                    "audit_event_id": str(event_id),
-                },
-            )
+            stored_as = {"version": str(switch.version), "audit_event_id": str(event_id)}
+            return _text_refused(refused_text, states, stored_as)
         return SetResult(switch, writer_state, in_flight, cancelled, event_id)
 
     def _version(self) -> int:
@@ -197,7 +180,9 @@ class KillSwitchService:
         with self._storing:
             if pending not in self._latch.pending():
                 return None  # stored meanwhile by the heartbeat's retry
-            draft = gate.draft(pending.call, "RECORDED", None, gate_step=0, detail=pending.detail)
+            draft = gate.draft(
+                pending.call, "RECORDED", pending.denial, gate_step=0, detail=pending.detail
+            )
             try:
                 switch, event_id = gate.store.set_kill_switch(
                     m.SwitchState.CLOSED,
@@ -358,3 +343,31 @@ class KillSwitchService:
         if closed:
             self._close_unconfirmed = False
         return closed
+
+
+def _not_stored(states: dict[str, str], in_flight: int) -> m.Denial:
+    return m.Denial(
+        reasons.KILL_SWITCH_CLOSE_NOT_STORED,
+        "UNAVAILABLE",
+        6,
+        "closed in this replica and sent to the writer, but the close could not be stored; "
+        "this replica stays closed and retries storing it",
+        {**states, "writer_in_flight": str(in_flight), "stored": "false"},
+    )
+
+
+def _text_refused(refused: m.Denial, states: dict[str, str], stored_as: dict[str, str]) -> m.Denial:
+    return m.Denial(
+        reasons.KILL_SWITCH_CLOSED_TEXT_REFUSED,
+        "INVALID_ARGUMENT",
+        2,
+        f"closed, but the text was refused ({refused.message}); the close was stored with it "
+        "made storable",
+        {
+            **refused.metadata,
+            **states,
+            "text_reason": refused.reason,
+            "stored": "true",
+            **stored_as,
+        },
+    )

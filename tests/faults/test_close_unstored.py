@@ -89,7 +89,12 @@ def test_close_when_database_cannot_store_it_then_replica_and_writer_closed_and_
         assert wait_until(lambda: bool(_close_events(stack, "close-unstored")), timeout_s=30)
         [event] = _close_events(stack, "close-unstored")
         detail = json.loads(event["detail"])
-        assert (event["method"], event["kill_switch_state"]) == ("SetKillSwitch", "CLOSED")
+        # Stored late, it says what its caller was told.
+        assert (event["method"], event["kill_switch_state"], event["reason"]) == (
+            "SetKillSwitch",
+            "CLOSED",
+            "KILL_SWITCH_CLOSE_NOT_STORED",
+        )
         assert (detail["writer_state"], detail["stored_late"]) == ("CONFIRMED_CLOSED", "true")
         assert stack.policy.service.store.kill_switch().state.value == "CLOSED"
         assert stack.policy.service.gate.latch.view() is None
@@ -135,6 +140,10 @@ def test_close_when_reason_has_refused_characters_then_closed_stored_escaped_and
         assert (switch.state.value, switch.reason) == ("CLOSED", "stop<U+0000>")
         [event] = _close_events(stack, "close-bad-text")
         assert json.loads(event["detail"])["text_refused"] == "FIELD_INVALID"
+        assert (event["outcome"], event["reason"]) == (
+            "RECORDED",
+            "KILL_SWITCH_CLOSED_TEXT_REFUSED",
+        )
         assert str(event["event_id"]) == meta["audit_event_id"]
         assert not stack.writer.kill_switch.is_open()
         with pytest.raises(grpc.RpcError) as refused:
