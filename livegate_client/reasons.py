@@ -45,7 +45,8 @@ REASON_FAMILIES: Final[Mapping[str, Family]] = {
     # step 4: live enablement
     "LIVE_TRADING_DISABLED": _E, "CHECKLIST_NOT_ACKNOWLEDGED": _E, "RISK_POLICY_MISMATCH": _E,
     "AUDIT_RETENTION_INSUFFICIENT": _E, "FOUR_EYES_DISABLED": _E,
-    # step 6 (and the operator's reopen and close; the writer's own switch at step 11)
+    # step 6 (and the operator's reopen, a close that closed but says what went wrong, and the
+    # writer's own switch at step 11)
     "KILL_SWITCH_CLOSED": _K, "KILL_SWITCH_OPEN_REFUSED": _K, "KILL_SWITCH_CLOSE_NOT_STORED": _K,
     "KILL_SWITCH_CLOSED_TEXT_REFUSED": _K, "WRITER_KILL_SWITCH_CLOSED": _K,
     # step 7 and the audit methods

@@ -187,13 +187,19 @@ class WriterClient:
         return m.Quote(_dec(res.bid), _dec(res.ask), _dec(res.last), wire.ts_us(res.as_of))
 
     def set_kill_switch(
-        self, request_id: str, state: m.SwitchState, reason: str, version: int
+        self,
+        request_id: str,
+        state: m.SwitchState,
+        reason: str,
+        version: int,
+        resend: bool = False,
     ) -> WriterSwitch:
         req = writer_pb2.WriterSetKillSwitchRequest(
             request_id=request_id,
             state=_SWITCH_TO_WIRE[state],
             reason=reason[:500],
             version=version,
+            resend=resend,
         )
         # The writer answers a sync at once (it never waits for the broker): a short deadline,
         # so an unreachable writer does not hold an operator's close for a write's deadline.

@@ -35,7 +35,9 @@ class WriterKillSwitch:
     A CLOSED from the policy always closes, whatever its version: a restored policy database,
     or a replica on another database, may send a lower one, and a close must never be lost.
     An OPEN needs a version newer than every version seen up to the last CLOSED, so neither
-    a late, stale OPEN nor a replica that did not see the close reopens it.
+    a late, stale OPEN nor a replica that did not see the close reopens it. A resent CLOSED
+    (a replica's heartbeat of its stored state) older than the current version is stale and
+    ignored: it was read before the OPEN the writer has.
     """
 
     def __init__(
@@ -70,13 +72,20 @@ class WriterKillSwitch:
         return self.snapshot().state is SwitchState.OPEN
 
     def sync(
-        self, state: SwitchState, reason: str, changed_by: str, version: int
+        self,
+        state: SwitchState,
+        reason: str,
+        changed_by: str,
+        version: int,
+        resend: bool = False,
     ) -> SwitchSnapshot:
         """Apply the policy's state by the rule above; returns the switch as it now is."""
         with self._lock:
             self._last_sync = self._clock()
-            self._highest_seen = max(self._highest_seen, version)
             current = self._snapshot
+            if resend and state is SwitchState.CLOSED and version < current.version:
+                return current
+            self._highest_seen = max(self._highest_seen, version)
             if state is SwitchState.CLOSED:
                 self._open_floor = self._highest_seen
                 if current.state is SwitchState.CLOSED and current.version == version:

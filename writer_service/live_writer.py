@@ -80,7 +80,7 @@ class LiveOrderWriter:
 
     # -- kill switch ------------------------------------------------------------------------
     def sync_kill_switch(
-        self, state: SwitchState, reason: str, changed_by: str, version: int
+        self, state: SwitchState, reason: str, changed_by: str, version: int, resend: bool
     ) -> tuple[SwitchSnapshot, list[Flight]]:
         """Apply the policy's state; a close answers at once with the writes still in flight.
 
@@ -89,7 +89,7 @@ class LiveOrderWriter:
         close also waits for ib_async to put every message it held back for pacing on the
         socket. Writes that were sent are listed, those not sent yet are refused when they try.
         """
-        snapshot = self._kill_switch.sync(state, reason, changed_by, version)
+        snapshot = self._kill_switch.sync(state, reason, changed_by, version, resend)
         if snapshot.state is not SwitchState.CLOSED:
             return snapshot, []
         try:

@@ -200,7 +200,7 @@ class WriterServicer(writer_pb2_grpc.WriterServiceServicer):
         state = states[request.state]
         reason = _clean_reason(request, refuse=state is not SwitchState.CLOSED)
         snapshot, in_flight = self._s.writer.sync_kill_switch(
-            state, reason, p.name, request.version
+            state, reason, p.name, request.version, request.resend
         )
         return writer_pb2.WriterKillSwitchAnswer(
             kill_switch=_kill_switch(snapshot), in_flight=[_in_flight(f) for f in in_flight]

@@ -128,16 +128,18 @@ class WriterGetKillSwitchRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class WriterSetKillSwitchRequest(_message.Message):
-    __slots__ = ("request_id", "state", "reason", "version")
+    __slots__ = ("request_id", "state", "reason", "version", "resend")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
+    RESEND_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     state: _common_pb2.KillSwitchState
     reason: str
     version: int
-    def __init__(self, request_id: _Optional[str] = ..., state: _Optional[_Union[_common_pb2.KillSwitchState, str]] = ..., reason: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
+    resend: bool
+    def __init__(self, request_id: _Optional[str] = ..., state: _Optional[_Union[_common_pb2.KillSwitchState, str]] = ..., reason: _Optional[str] = ..., version: _Optional[int] = ..., resend: _Optional[bool] = ...) -> None: ...
 
 class WriterKillSwitchAnswer(_message.Message):
     __slots__ = ("kill_switch", "in_flight")

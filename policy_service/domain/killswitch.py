@@ -57,6 +57,9 @@ class KillSwitchService:
         self._sets = threading.Lock()
         self._running = 0
         self._generation = 0
+        # This replica's last close is not confirmed by the writer: the heartbeat sends it as
+        # a close of its own (not a resend, which the writer may take for stale) until it is.
+        self._close_unconfirmed = False
 
     def get(self, call: m.Call) -> m.KillSwitch | m.Denial:
         denial = scope_denial(call, SCOPE)
@@ -133,6 +136,7 @@ class KillSwitchService:
         self._latch.hold(pending)  # gate step 6 refuses from here on
         answer, error = self._sync(call.request_id, m.SwitchState.CLOSED, reason, self._version())
         writer_state = confirmed(m.SwitchState.CLOSED, answer)
+        self._close_unconfirmed = writer_state is not WriterSwitchState.CONFIRMED_CLOSED
         in_flight = answer.in_flight if answer else ()
         pending.detail.update({"reason": reason, **audit_detail(writer_state, answer, error)})
         if refused_text is not None:
@@ -247,6 +251,7 @@ class KillSwitchService:
         except StoreUnavailable:
             return self._not_stored(call, "storage unavailable")
         self._latch.saw_version(switch.version)
+        self._close_unconfirmed = False
         answer, error = self._sync(call.request_id, m.SwitchState.OPEN, reason, switch.version)
         writer_state = confirmed(m.SwitchState.OPEN, answer)
         if writer_state is WriterSwitchState.NOT_CONFIRMED:
@@ -263,11 +268,17 @@ class KillSwitchService:
     # ---- the writer ------------------------------------------------------------------------
 
     def _sync(
-        self, request_id: str, state: m.SwitchState, reason: str, version: int
+        self,
+        request_id: str,
+        state: m.SwitchState,
+        reason: str,
+        version: int,
+        resend: bool = False,
     ) -> tuple[WriterSwitch | None, str]:
         """The writer's answer, or None and why there was none."""
+        writer = self._gate.writer
         try:
-            return self._gate.writer.set_kill_switch(request_id, state, reason, version), ""
+            return writer.set_kill_switch(request_id, state, reason, version, resend), ""
         except WriterError as err:
             log.error("writer kill switch not synced", extra={"error": str(err)})
             return None, f"{err.code} {err.reason}: {err.message}"
@@ -309,7 +320,12 @@ class KillSwitchService:
 
     def sync_writer(self) -> bool:
         """The heartbeat: store held closes, then re-send the state (the writer closes itself
-        when it hears nothing). True when the writer answered with that state."""
+        when it hears nothing). True when the writer answered with that state.
+
+        A stored state goes as a resend, which the writer ignores for a CLOSED older than its
+        own version (read here before another replica's OPEN); a close this replica holds
+        unstored, or whose own sync the writer did not confirm, goes as a close.
+        """
         with self._sets:
             if self._running:
                 return False
@@ -318,7 +334,7 @@ class KillSwitchService:
         held = self._latch.view()
         if held is not None:
             answer, _ = self._sync("sync", m.SwitchState.CLOSED, held.reason, held.version)
-            return confirmed(m.SwitchState.CLOSED, answer) is WriterSwitchState.CONFIRMED_CLOSED
+            return self._closed_by(answer)
         try:
             switch = self._gate.store.kill_switch()
         except StoreUnavailable:
@@ -328,5 +344,17 @@ class KillSwitchService:
         with self._sets:
             if self._running or generation != self._generation:
                 return False  # a set ran meanwhile and synced the writer itself
-        answer, _ = self._sync("sync", switch.state, switch.reason, switch.version)
+        closing = switch.state is m.SwitchState.CLOSED and self._close_unconfirmed
+        answer, _ = self._sync(
+            "sync", switch.state, switch.reason, switch.version, resend=not closing
+        )
+        if closing:
+            return self._closed_by(answer)
         return confirmed(switch.state, answer) is not WriterSwitchState.NOT_CONFIRMED
+
+    def _closed_by(self, answer: WriterSwitch | None) -> bool:
+        """Whether ANSWER confirms a close; once it does, the heartbeat resends again."""
+        closed = confirmed(m.SwitchState.CLOSED, answer) is WriterSwitchState.CONFIRMED_CLOSED
+        if closed:
+            self._close_unconfirmed = False
+        return closed

@@ -78,9 +78,10 @@ def test_submit_when_live_trading_is_disabled_then_raises_enablement_error(
     stack: Stack, dev_pki: Path, tmp_path: Path
 ) -> None:
     data = tmp_path / "disabled"
-    db_url = f"sqlite:///{data / 'policy.db'}"
-    # The stack's writer: the policy declares its broker timeout (the deadlines derive from it).
-    doc = policy_doc(dev_pki, data, stack.writer.port, db_url, broker_timeout_s=BROKER_TIMEOUT_S)
+    doc = policy_doc(
+        dev_pki, data, stack.writer.port, f"sqlite:///{data / 'policy.db'}",
+        broker_timeout_s=BROKER_TIMEOUT_S,
+    )  # fmt: skip
     doc["live_trading"]["enabled"] = doc["safety"]["live_trading_enabled"] = False
     disabled = build_service(policy_config.from_document(doc, data)).start()
     client = connect(dev_pki, disabled.port, "upstream")

@@ -253,15 +253,18 @@ class FakeWriter(writer_pb2_grpc.WriterServiceServicer):
         self._record("SetKillSwitch", request)
         with self.lock:
             st = self.state
-            st.kill_switch_seen = max(st.kill_switch_seen, request.version)
-            if request.state == common_pb2.KILL_SWITCH_STATE_CLOSED:
-                st.kill_switch_open_floor = st.kill_switch_seen
-                st.kill_switch, st.kill_switch_version = request.state, request.version
-            elif request.version > st.kill_switch_open_floor and (
-                st.kill_switch != common_pb2.KILL_SWITCH_STATE_OPEN
-                or request.version > st.kill_switch_version
-            ):
-                st.kill_switch, st.kill_switch_version = request.state, request.version
+            closing = request.state == common_pb2.KILL_SWITCH_STATE_CLOSED
+            # A resent CLOSED older than the writer's version is a stale heartbeat: ignored.
+            if not (request.resend and closing and request.version < st.kill_switch_version):
+                st.kill_switch_seen = max(st.kill_switch_seen, request.version)
+                if closing:
+                    st.kill_switch_open_floor = st.kill_switch_seen
+                    st.kill_switch, st.kill_switch_version = request.state, request.version
+                elif request.version > st.kill_switch_open_floor and (
+                    st.kill_switch != common_pb2.KILL_SWITCH_STATE_OPEN
+                    or request.version > st.kill_switch_version
+                ):
+                    st.kill_switch, st.kill_switch_version = request.state, request.version
             return writer_pb2.WriterKillSwitchAnswer(
                 kill_switch=common_pb2.KillSwitch(
                     state=self.state.kill_switch, version=self.state.kill_switch_version

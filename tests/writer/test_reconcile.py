@@ -187,10 +187,12 @@ def test_settle_when_switch_closed_and_order_at_broker_then_answers_it_and_sends
 
 
 def _sync(
-    running: RunningWriter, state: common_pb2.KillSwitchState, version: int
+    running: RunningWriter, state: common_pb2.KillSwitchState, version: int, resend: bool = False
 ) -> common_pb2.KillSwitch:
     answer = running.policy.SetKillSwitch(
-        writer_pb2.WriterSetKillSwitchRequest(state=state, reason="sync", version=version),
+        writer_pb2.WriterSetKillSwitchRequest(
+            state=state, reason="sync", version=version, resend=resend
+        ),
         timeout=5,
     )
     return answer.kill_switch
@@ -212,6 +214,18 @@ def test_set_kill_switch_when_closed_with_a_lower_version_then_closed(
     )
     reopened = _sync(running, common_pb2.KILL_SWITCH_STATE_OPEN, 6)
     assert (reopened.state, reopened.version) == (common_pb2.KILL_SWITCH_STATE_OPEN, 6)
+
+
+def test_set_kill_switch_when_a_resent_close_is_older_than_the_open_then_ignored(
+    running: RunningWriter,
+) -> None:
+    """A replica's heartbeat read its CLOSED before another replica's OPEN reached the writer."""
+    _sync(running, common_pb2.KILL_SWITCH_STATE_OPEN, 7)
+    stale = _sync(running, common_pb2.KILL_SWITCH_STATE_CLOSED, 6, resend=True)
+    assert (stale.state, stale.version) == (common_pb2.KILL_SWITCH_STATE_OPEN, 7)
+    assert running.handle.kill_switch.is_open()
+    current = _sync(running, common_pb2.KILL_SWITCH_STATE_CLOSED, 8, resend=True)
+    assert (current.state, current.version) == (common_pb2.KILL_SWITCH_STATE_CLOSED, 8)
 
 
 def test_set_kill_switch_when_open_is_stale_then_ignored(running: RunningWriter) -> None:

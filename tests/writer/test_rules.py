@@ -96,6 +96,20 @@ def test_kill_switch_when_open_after_a_close_then_only_a_newer_version_opens(
     )
 
 
+@pytest.mark.parametrize(("resend", "closes"), [(True, False), (False, True)])
+def test_kill_switch_when_a_lower_close_is_a_resend_then_only_a_close_of_its_own_applies(
+    resend: bool, closes: bool
+) -> None:
+    """A replica's heartbeat read before another replica's OPEN must not close it again."""
+    switch = WriterKillSwitch(10, clock=FakeClock())
+    switch.sync(SwitchState.OPEN, "go", "policy", 7)
+    result = switch.sync(SwitchState.CLOSED, "stored", "policy", 6, resend=resend)
+    assert result.state is (SwitchState.CLOSED if closes else SwitchState.OPEN)
+    assert switch.sync(SwitchState.OPEN, "go", "policy", 7).state is (
+        SwitchState.CLOSED if closes else SwitchState.OPEN
+    )
+
+
 def test_kill_switch_when_open_older_than_the_open_one_then_ignored() -> None:
     switch = WriterKillSwitch(10, clock=FakeClock())
     switch.sync(SwitchState.OPEN, "go", "policy", 5)
