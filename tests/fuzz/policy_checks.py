@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import json
 from typing import Any
 
 import grpc
@@ -14,6 +15,8 @@ from tests.fuzz.policy_target import PolicyTarget
 
 # DESIGN.md: steps 1-9 write nothing but audit; step 10 inserts the durable pending key.
 PENDING_STEP = 10
+# SetKillSwitch CLOSED with text step 2 refuses: closed anyway, the text made storable.
+CLOSED_TEXT_REFUSED = "KILL_SWITCH_CLOSED_TEXT_REFUSED"
 
 
 class OnSuccess(enum.Enum):
@@ -35,6 +38,9 @@ def exercise(
     if err is not None:
         reason = assert_clear_refusal(err)
         last = target.last_audit()
+        if reason == CLOSED_TEXT_REFUSED:
+            _check_close_with_refused_text(target, err, after)
+            return None
         assert (last["method"], last["reason"]) == (method, reason)
         if _gate_step(err) >= PENDING_STEP:
             # Past step 9 the key is durable by design (a lost writer answer stays pending so a
@@ -49,6 +55,25 @@ def exercise(
         return None
     _check_success(method, on_success, before, after, audit_before, audit_after)
     return response
+
+
+def _check_close_with_refused_text(
+    target: PolicyTarget, err: grpc.RpcError, after: dict[str, Any]
+) -> None:
+    """A close whose text step 2 refuses still closes: its own audit event (the one the answer
+    names; a cancel-all's may follow it) records the close and which text was refused."""
+    info = error_info(err)
+    assert info is not None
+    meta = dict(info.metadata)
+    assert (meta["replica_state"], meta["stored"]) == ("CLOSED", "true"), meta
+    [event] = [
+        e
+        for e in target.harness.rows("audit_events")
+        if e["event_id"] == int(meta["audit_event_id"])
+    ]
+    assert (event["method"], event["outcome"]) == ("SetKillSwitch", "RECORDED")
+    assert json.loads(event["detail"])["text_refused"] == meta["text_reason"]
+    assert [row["state"] for row in after["kill_switch"]] == ["CLOSED"]
 
 
 def _gate_step(err: grpc.RpcError) -> int:
