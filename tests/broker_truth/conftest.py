@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.broker_truth.flows import QUICK_POLICY, QUICK_WRITER, Desk
+from tests.broker_truth.flows import Desk
 from tests.policy.conftest import pg
 from tests.policy.harness import OTHER_ACCOUNT
 from tests.support.postgres import PostgresCluster
@@ -24,11 +24,9 @@ __all__ = ["desk", "pg", "two_accounts", "two_replicas"]
 def _desk(
     dev_pki: Path, factory: pytest.TempPathFactory, vault: DevVault, name: str, **stack: Any
 ) -> Iterator[Desk]:
-    """A stack with a quick broker timeout, for a module's cases (each with fresh previews,
-    keys and scripts)."""
-    workdir = factory.mktemp(name)
-    quick = {"writer_overrides": QUICK_WRITER, "policy_overrides": QUICK_POLICY}
-    with live_stack(dev_pki, workdir, vault, **quick, **stack) as running:
+    """A stack for a module's cases (each with fresh previews, keys and scripts). Its broker
+    timeout (tests.support.stack.BROKER_TIMEOUT_S) is what an answer never sent costs."""
+    with live_stack(dev_pki, factory.mktemp(name), vault, **stack) as running:
         yield Desk(running)
 
 

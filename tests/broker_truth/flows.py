@@ -15,12 +15,6 @@ from tests.policy.harness import new_key, order_msg
 from tests.support.stack import RESTING_BUY, Replica, Stack
 from tests.support.writers import ACCOUNT
 
-# A short broker timeout, so an answer the simulator never sends costs half a second; the
-# policy declares it, and its deadline stays above the writer's worst case (ack wait, then a
-# read-back; livegate_common.deadlines).
-QUICK_WRITER: dict[str, Any] = {"broker.request_timeout_s": 0.5}
-QUICK_POLICY: dict[str, Any] = {"writer.broker_timeout_s": 0.5, "writer.deadline_s": 4}
-
 
 @dataclass(frozen=True)
 class Answer:

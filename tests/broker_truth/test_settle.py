@@ -14,7 +14,7 @@ import pytest
 
 from gateway_sim import Msg, OrderScript
 from livegate_api.v1 import common_pb2, policy_pb2, writer_pb2, writer_pb2_grpc
-from tests.broker_truth.flows import QUICK_POLICY, QUICK_WRITER, Desk, answer_of
+from tests.broker_truth.flows import Desk, answer_of
 from tests.policy.harness import new_key, order_msg
 from tests.support.stack import live_stack
 from tests.support.vault import DevVault
@@ -157,9 +157,7 @@ def test_settle_when_writer_closed_then_it_reads_the_broker_and_answers_the_orde
 ) -> None:
     """A writer closed (a restart, a close) checks its switch only at a send: a settle reads
     the broker's truth first, so the order placed by the lost first try is answered, once."""
-    with live_stack(
-        dev_pki, tmp_path, stack_vault, writer_overrides=QUICK_WRITER, policy_overrides=QUICK_POLICY
-    ) as stack:
+    with live_stack(dev_pki, tmp_path, stack_vault) as stack:
         desk = Desk(stack)
         preview_id, approval_id = desk.approved()
         key = new_key()

@@ -63,18 +63,24 @@ def test_load_when_live_trading_off_then_four_eyes_and_expected_san_may_be_off(
     assert not config.four_eyes and config.writer.expected_san == ""
 
 
-def test_main_when_live_and_four_eyes_off_then_exits_2_naming_the_key(
-    tmp_path: Path, dev_pki: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def _main_on(doc: dict[str, Any], tmp_path: Path) -> int:
+    """main() on DOC; its JSON log handler is taken off again afterwards."""
     path = tmp_path / "policy.yaml"
-    path.write_text(yaml.safe_dump(_doc(tmp_path, dev_pki, approvals__four_eyes=False)))
+    path.write_text(yaml.safe_dump(doc))
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     try:
-        assert main(["--config", str(path)]) == 2
+        return main(["--config", str(path)])
     finally:
+        # main() logs through a handler on capsys's stream, which closes with the test.
         root.handlers[:] = handlers
         root.setLevel(level)
+
+
+def test_main_when_live_and_four_eyes_off_then_exits_2_naming_the_key(
+    tmp_path: Path, dev_pki: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _main_on(_doc(tmp_path, dev_pki, approvals__four_eyes=False), tmp_path) == 2
     assert "config key approvals.four_eyes" in capsys.readouterr().err
 
 
@@ -105,16 +111,7 @@ def test_dev_config_when_loaded_then_live_for_the_sim_account(
 def test_main_when_cpus_cannot_be_pinned_then_exits_2_naming_the_key(
     tmp_path: Path, dev_pki: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = tmp_path / "policy.yaml"
-    path.write_text(yaml.safe_dump(_doc(tmp_path, dev_pki, server__cpus=[4095])))
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    try:
-        assert main(["--config", str(path)]) == 2
-    finally:
-        # main() logs through a handler on capsys's stream, which closes with this test.
-        root.handlers[:] = handlers
-        root.setLevel(level)
+    assert _main_on(_doc(tmp_path, dev_pki, server__cpus=[4095]), tmp_path) == 2
     assert "config key server.cpus: cannot pin to CPUs [4095]" in capsys.readouterr().err
 
 
