@@ -288,7 +288,7 @@ def run(args: argparse.Namespace) -> int:
             passed = run_example(home, ports)
             print("example passed" if passed else "FAIL example", flush=True)
             return 0 if passed else 1
-        passed = demo.run(home / "pki", ports.policy)
+        passed = demo.run(home / "pki", f"localhost:{ports.policy}")
         _show_metrics(ports)
         if args.demo:
             return 0 if passed else 1
