@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 
-from livegate_cli import dev, ops, vault_cmd
+from livegate_cli import demo, dev, ops, vault_cmd
 from livegate_common.pki import init_dev_pki
 
 Handler = Callable[[argparse.Namespace], int]
@@ -23,6 +24,10 @@ def _pki_init(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="livegate", description=__doc__)
+    # One place holds the version: pyproject.toml, read back from the installed metadata.
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {metadata.version('livegate')}"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     pki = sub.add_parser("pki", help="dev certificates").add_subparsers(
@@ -33,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     init.set_defaults(handler=_pki_init)
 
     dev.add_parser(sub)
+    demo.add_parser(sub)
     ops.add_parsers(sub)
     vault_cmd.add_parser(sub)
     return parser

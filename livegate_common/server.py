@@ -7,6 +7,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent import futures
+from typing import Final
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -16,12 +17,24 @@ from livegate_common.config import ServerConfig
 from livegate_common.identity import PrincipalMap, RequireMappedPrincipal
 from livegate_common.malformed import RefuseMalformedRequests
 from livegate_common.metrics import MetricsInterceptor
+from livegate_common.own_pool import OwnPool
 from livegate_common.refusals import PlumbingRefusal, RefusalSink
 from livegate_common.tls import server_credentials
 
 log = logging.getLogger(__name__)
 
 Registrar = Callable[[grpc.Server], None]
+
+# What clients may ping (gRPC doc/keepalive.md): core's default lets a client ping once per
+# 5 minutes and only with a call in flight, and answers more with GOAWAY ENHANCE_YOUR_CALM.
+# livegate's clients (livegate_client, the policy's writer channel) ping every 30 s, idle or
+# not, to notice a dead peer between orders: permit one ping per 10 s, with or without calls.
+MIN_CLIENT_PING_INTERVAL_MS: Final = 10_000
+PING_POLICY: Final[tuple[tuple[str, int], ...]] = (
+    ("grpc.http2.min_ping_interval_without_data_ms", MIN_CLIENT_PING_INTERVAL_MS),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.max_ping_strikes", 2),
+)
 
 
 def create_server(
@@ -33,11 +46,14 @@ def create_server(
     max_workers: int = 16,
     extra_interceptors: Sequence[grpc.ServerInterceptor] = (),
     on_refusal: RefusalSink | None = None,
+    operator_methods: Iterable[str] = (),
+    operator_workers: int = 4,
 ) -> tuple[grpc.Server, int, health.HealthServicer]:
     """Build and bind (not start) a server; returns it with its bound port and health servicer.
 
     ON_REFUSAL receives the refusals the plumbing decides (unmapped SAN, undecodable request),
     so a service that audits every refusal can audit these too; they are logged either way.
+    OPERATOR_METHODS run on a pool of OPERATOR_WORKERS of their own (see OwnPool).
     """
     names = list(service_names)
 
@@ -49,16 +65,21 @@ def create_server(
         if on_refusal is not None:
             on_refusal(refusal)
 
+    operator_pool = futures.ThreadPoolExecutor(
+        max_workers=operator_workers, thread_name_prefix="grpc-operator"
+    )
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
         interceptors=[
+            # Outermost: grpcio reads the pool off the handler it is finally given.
+            OwnPool(operator_methods, operator_pool),
             MetricsInterceptor(),
             RequireMappedPrincipal(principals, refused),
             *extra_interceptors,
             # Innermost: the principal check runs before any request byte is decoded.
             RefuseMalformedRequests(refused),
         ],
-        options=[("grpc.so_reuseport", 0)],
+        options=[("grpc.so_reuseport", 0), *PING_POLICY],
     )
     for register in registrars:
         register(server)

@@ -26,7 +26,8 @@ from policy_service.domain.audit_chain import ChainKeeper
 from policy_service.domain.gate import Gate
 from policy_service.domain.killswitch import KillSwitchService
 from policy_service.domain.open_orders import OpenOrderSync
-from policy_service.domain.ports import Clock, Writer
+from policy_service.domain.orders import OrderReads
+from policy_service.domain.ports import Clock, Writer, WriterError
 from policy_service.domain.previews import Previews
 from policy_service.domain.refusal_flood import RefusalFlood
 from policy_service.domain.settings import GateSettings
@@ -61,6 +62,9 @@ def settings_from(config: PolicyConfig) -> GateSettings:
         pending_timeout_us=int(config.pending_timeout_s * 1_000_000),
     )
 
+
+# An operator's close must not queue behind submits that wait on the writer (a slow broker).
+OPERATOR_METHODS = ("SetKillSwitch", "GetKillSwitch", "GetLiveStatus")
 
 # The rate limit reads the last minute of per-second write counts; an hour is kept (for a
 # look at recent activity), pruned once a minute.
@@ -177,6 +181,7 @@ def build_service(
     if writer is None:
         client = WriterClient(config.writer)
         closers.append(client)
+        _check_broker_timeout(client)
         writer = client
     gate = Gate(settings_from(config), policy, store, writer, clock)
     audit = config.audit
@@ -194,6 +199,7 @@ def build_service(
         Previews(gate),
         switch,
         AuditOps(gate, store, write, audit.export_dir, watch),
+        OrderReads(gate),
     )
     server, port, health_servicer = create_server(
         config.server,
@@ -202,6 +208,7 @@ def build_service(
         [POLICY_SERVICE_NAME],
         max_workers=max_workers,
         on_refusal=audit_sink(gate, config.principals),
+        operator_methods=OPERATOR_METHODS,
     )
     closers += [store, write, read] if write is not read else [store, write]
     return PolicyService(
@@ -225,6 +232,22 @@ def build_service(
 def _vault(config: PolicyConfig) -> VaultConfig:
     assert config.audit.vault is not None  # the config holds a keyring or a Vault source
     return config.audit.vault
+
+
+def _check_broker_timeout(client: WriterClient) -> None:
+    """Refuse to start when the writer reports another broker timeout than the one declared.
+
+    A writer not reachable yet is no reason to stop: until it reports a matching value the
+    writer.permission condition fails, so the switch cannot open.
+    """
+    try:
+        mismatch = client.broker_timeout_mismatch()
+    except WriterError as err:
+        log.info("writer not asked for its broker timeout at start", extra={"error": str(err)})
+        return
+    if mismatch is not None:
+        client.close()
+        raise ConfigError("writer.broker_timeout_s", mismatch)
 
 
 def build_server(config: PolicyConfig) -> tuple[grpc.Server, int, health.HealthServicer]:

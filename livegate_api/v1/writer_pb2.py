@@ -22,57 +22,58 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from livegate_api.v1 import common_pb2 as livegate__api_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1clivegate_api/v1/writer.proto\x12\x0blivegate.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1clivegate_api/v1/common.proto\"~\n\x18WriterSubmitOrderRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\naccount_id\x18\x02 \x01(\t\x12!\n\x05order\x18\x03 \x01(\x0b\x32\x12.livegate.v1.Order\x12\x17\n\x0fidempotency_key\x18\x04 \x01(\t\"t\n\x18WriterCancelOrderRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\naccount_id\x18\x02 \x01(\t\x12\x17\n\x0f\x62roker_order_id\x18\x03 \x01(\x03\x12\x17\n\x0fidempotency_key\x18\x04 \x01(\t\"\xa0\x01\n\x18WriterModifyOrderRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\naccount_id\x18\x02 \x01(\t\x12\x17\n\x0f\x62roker_order_id\x18\x03 \x01(\x03\x12*\n\x07\x63hanges\x18\x04 \x01(\x0b\x32\x19.livegate.v1.OrderChanges\x12\x17\n\x0fidempotency_key\x18\x05 \x01(\t\"\xd1\x01\n\x1aWriterSubmitBracketRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\naccount_id\x18\x02 \x01(\t\x12\"\n\x06parent\x18\x03 \x01(\x0b\x32\x12.livegate.v1.Order\x12\'\n\x0btake_profit\x18\x04 \x01(\x0b\x32\x12.livegate.v1.Order\x12%\n\tstop_loss\x18\x05 \x01(\x0b\x32\x12.livegate.v1.Order\x12\x17\n\x0fidempotency_key\x18\x06 \x01(\t\"P\n\x11WriterOrderResult\x12\'\n\x05order\x18\x01 \x01(\x0b\x32\x18.livegate.v1.BrokerOrder\x12\x12\n\nreconciled\x18\x02 \x01(\x08\"\xaf\x01\n\x13WriterBracketResult\x12(\n\x06parent\x18\x01 \x01(\x0b\x32\x18.livegate.v1.BrokerOrder\x12-\n\x0btake_profit\x18\x02 \x01(\x0b\x32\x18.livegate.v1.BrokerOrder\x12+\n\tstop_loss\x18\x03 \x01(\x0b\x32\x18.livegate.v1.BrokerOrder\x12\x12\n\nreconciled\x18\x04 \x01(\x08\"\\\n\x0fGetOrderRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x19\n\x0f\x62roker_order_id\x18\x02 \x01(\x03H\x00\x12\x13\n\torder_ref\x18\x03 \x01(\tH\x00\x42\x05\n\x03key\"+\n\x15ListOpenOrdersRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\"2\n\x16ListOpenOrdersResponse\x12\x18\n\x10\x62roker_order_ids\x18\x01 \x03(\x03\"\x1c\n\x1aWriterGetKillSwitchRequest\"~\n\x1aWriterSetKillSwitchRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12+\n\x05state\x18\x02 \x01(\x0e\x32\x1c.livegate.v1.KillSwitchState\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x0f\n\x07version\x18\x04 \x01(\x03\"u\n\x16WriterKillSwitchAnswer\x12,\n\x0bkill_switch\x18\x01 \x01(\x0b\x32\x17.livegate.v1.KillSwitch\x12-\n\tin_flight\x18\x02 \x03(\x0b\x32\x1a.livegate.v1.InFlightWrite\"<\n\x16\x43\x61ncelAllOrdersRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"3\n\x17\x43\x61ncelAllOrdersResponse\x12\x18\n\x10\x63\x61ncelled_orders\x18\x01 \x01(\x05\"\x16\n\x14GetPermissionRequest\"@\n\rProbeEvidence\x12\r\n\x05\x63heck\x18\x01 \x01(\t\x12\x0e\n\x06passed\x18\x02 \x01(\x08\x12\x10\n\x08observed\x18\x03 \x01(\t\"\xce\x02\n\nPermission\x12\'\n\x04role\x18\x01 \x01(\x0e\x32\x19.livegate.v1.InstanceRole\x12\x10\n\x08\x61\x63\x63ounts\x18\x02 \x03(\t\x12*\n\x07verdict\x18\x03 \x01(\x0e\x32\x19.livegate.v1.ProbeVerdict\x12,\n\x08\x65vidence\x18\x04 \x03(\x0b\x32\x1a.livegate.v1.ProbeEvidence\x12-\n\tprobed_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\x12unexplained_orders\x18\x06 \x03(\x0b\x32\x18.livegate.v1.BrokerOrder\x12\x18\n\x10\x62roker_connected\x18\x07 \x01(\x08\x12,\n\x0bkill_switch\x18\x08 \x01(\x0b\x32\x17.livegate.v1.KillSwitch\">\n\x0fGetQuoteRequest\x12+\n\ninstrument\x18\x01 \x01(\x0b\x32\x17.livegate.v1.Instrument\"\x87\x01\n\x05Quote\x12+\n\ninstrument\x18\x01 \x01(\x0b\x32\x17.livegate.v1.Instrument\x12\x0b\n\x03\x62id\x18\x02 \x01(\t\x12\x0b\n\x03\x61sk\x18\x03 \x01(\t\x12\x0c\n\x04last\x18\x04 \x01(\t\x12)\n\x05\x61s_of\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*\x89\x01\n\x0cProbeVerdict\x12\x1d\n\x19PROBE_VERDICT_UNSPECIFIED\x10\x00\x12\x1e\n\x1aPROBE_VERDICT_MATCHES_ROLE\x10\x01\x12\x1a\n\x16PROBE_VERDICT_MISMATCH\x10\x02\x12\x1e\n\x1aPROBE_VERDICT_INCONCLUSIVE\x10\x03\x32\xad\x07\n\rWriterService\x12T\n\x0bSubmitOrder\x12%.livegate.v1.WriterSubmitOrderRequest\x1a\x1e.livegate.v1.WriterOrderResult\x12T\n\x0b\x43\x61ncelOrder\x12%.livegate.v1.WriterCancelOrderRequest\x1a\x1e.livegate.v1.WriterOrderResult\x12T\n\x0bModifyOrder\x12%.livegate.v1.WriterModifyOrderRequest\x1a\x1e.livegate.v1.WriterOrderResult\x12Z\n\rSubmitBracket\x12\'.livegate.v1.WriterSubmitBracketRequest\x1a .livegate.v1.WriterBracketResult\x12H\n\x08GetOrder\x12\x1c.livegate.v1.GetOrderRequest\x1a\x1e.livegate.v1.WriterOrderResult\x12Y\n\x0eListOpenOrders\x12\".livegate.v1.ListOpenOrdersRequest\x1a#.livegate.v1.ListOpenOrdersResponse\x12Q\n\rGetKillSwitch\x12\'.livegate.v1.WriterGetKillSwitchRequest\x1a\x17.livegate.v1.KillSwitch\x12]\n\rSetKillSwitch\x12\'.livegate.v1.WriterSetKillSwitchRequest\x1a#.livegate.v1.WriterKillSwitchAnswer\x12\\\n\x0f\x43\x61ncelAllOrders\x12#.livegate.v1.CancelAllOrdersRequest\x1a$.livegate.v1.CancelAllOrdersResponse\x12K\n\rGetPermission\x12!.livegate.v1.GetPermissionRequest\x1a\x17.livegate.v1.Permission\x12<\n\x08GetQuote\x12\x1c.livegate.v1.GetQuoteRequest\x1a\x12.livegate.v1.Quoteb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1clivegate_api/v1/writer.proto\x12\x0blivegate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1clivegate_api/v1/common.proto\"\x8e\x01\n\x18WriterSubmitOrderRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\naccount_id\x18\x02 \x01(\t\x12!\n\x05order\x18\x03 \x01(\x0b\x32\x12.livegate.v1.Order\x12\x17\n\x0fidempotency_key\x18\x04 \x01(\t\x12\x0e\n\x06settle\x18\x05 \x01(\x08\"t\n\x18WriterCancelOrderRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\naccount_id\x18\x02 \x01(\t\x12\x17\n\x0f\x62roker_order_id\x18\x03 \x01(\x03\x12\x17\n\x0fidempotency_key\x18\x04 \x01(\t\"\xa0\x01\n\x18WriterModifyOrderRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\naccount_id\x18\x02 \x01(\t\x12\x17\n\x0f\x62roker_order_id\x18\x03 \x01(\x03\x12*\n\x07\x63hanges\x18\x04 \x01(\x0b\x32\x19.livegate.v1.OrderChanges\x12\x17\n\x0fidempotency_key\x18\x05 \x01(\t\"\xe1\x01\n\x1aWriterSubmitBracketRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\naccount_id\x18\x02 \x01(\t\x12\"\n\x06parent\x18\x03 \x01(\x0b\x32\x12.livegate.v1.Order\x12\'\n\x0btake_profit\x18\x04 \x01(\x0b\x32\x12.livegate.v1.Order\x12%\n\tstop_loss\x18\x05 \x01(\x0b\x32\x12.livegate.v1.Order\x12\x17\n\x0fidempotency_key\x18\x06 \x01(\t\x12\x0e\n\x06settle\x18\x07 \x01(\x08\"P\n\x11WriterOrderResult\x12\'\n\x05order\x18\x01 \x01(\x0b\x32\x18.livegate.v1.BrokerOrder\x12\x12\n\nreconciled\x18\x02 \x01(\x08\"\xaf\x01\n\x13WriterBracketResult\x12(\n\x06parent\x18\x01 \x01(\x0b\x32\x18.livegate.v1.BrokerOrder\x12-\n\x0btake_profit\x18\x02 \x01(\x0b\x32\x18.livegate.v1.BrokerOrder\x12+\n\tstop_loss\x18\x03 \x01(\x0b\x32\x18.livegate.v1.BrokerOrder\x12\x12\n\nreconciled\x18\x04 \x01(\x08\"\\\n\x0fGetOrderRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x19\n\x0f\x62roker_order_id\x18\x02 \x01(\x03H\x00\x12\x13\n\torder_ref\x18\x03 \x01(\tH\x00\x42\x05\n\x03key\"+\n\x15ListOpenOrdersRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\"2\n\x16ListOpenOrdersResponse\x12\x18\n\x10\x62roker_order_ids\x18\x01 \x03(\x03\"\x1c\n\x1aWriterGetKillSwitchRequest\"\x8e\x01\n\x1aWriterSetKillSwitchRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12+\n\x05state\x18\x02 \x01(\x0e\x32\x1c.livegate.v1.KillSwitchState\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x0f\n\x07version\x18\x04 \x01(\x03\x12\x0e\n\x06resend\x18\x05 \x01(\x08\"u\n\x16WriterKillSwitchAnswer\x12,\n\x0bkill_switch\x18\x01 \x01(\x0b\x32\x17.livegate.v1.KillSwitch\x12-\n\tin_flight\x18\x02 \x03(\x0b\x32\x1a.livegate.v1.InFlightWrite\"<\n\x16\x43\x61ncelAllOrdersRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"3\n\x17\x43\x61ncelAllOrdersResponse\x12\x18\n\x10\x63\x61ncelled_orders\x18\x01 \x01(\x05\"\x16\n\x14GetPermissionRequest\"@\n\rProbeEvidence\x12\r\n\x05\x63heck\x18\x01 \x01(\t\x12\x0e\n\x06passed\x18\x02 \x01(\x08\x12\x10\n\x08observed\x18\x03 \x01(\t\"\x89\x03\n\nPermission\x12\'\n\x04role\x18\x01 \x01(\x0e\x32\x19.livegate.v1.InstanceRole\x12\x10\n\x08\x61\x63\x63ounts\x18\x02 \x03(\t\x12*\n\x07verdict\x18\x03 \x01(\x0e\x32\x19.livegate.v1.ProbeVerdict\x12,\n\x08\x65vidence\x18\x04 \x03(\x0b\x32\x1a.livegate.v1.ProbeEvidence\x12-\n\tprobed_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\x12unexplained_orders\x18\x06 \x03(\x0b\x32\x18.livegate.v1.BrokerOrder\x12\x18\n\x10\x62roker_connected\x18\x07 \x01(\x08\x12,\n\x0bkill_switch\x18\x08 \x01(\x0b\x32\x17.livegate.v1.KillSwitch\x12\x39\n\x16\x62roker_request_timeout\x18\t \x01(\x0b\x32\x19.google.protobuf.Duration\">\n\x0fGetQuoteRequest\x12+\n\ninstrument\x18\x01 \x01(\x0b\x32\x17.livegate.v1.Instrument\"\x87\x01\n\x05Quote\x12+\n\ninstrument\x18\x01 \x01(\x0b\x32\x17.livegate.v1.Instrument\x12\x0b\n\x03\x62id\x18\x02 \x01(\t\x12\x0b\n\x03\x61sk\x18\x03 \x01(\t\x12\x0c\n\x04last\x18\x04 \x01(\t\x12)\n\x05\x61s_of\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*\x89\x01\n\x0cProbeVerdict\x12\x1d\n\x19PROBE_VERDICT_UNSPECIFIED\x10\x00\x12\x1e\n\x1aPROBE_VERDICT_MATCHES_ROLE\x10\x01\x12\x1a\n\x16PROBE_VERDICT_MISMATCH\x10\x02\x12\x1e\n\x1aPROBE_VERDICT_INCONCLUSIVE\x10\x03\x32\xad\x07\n\rWriterService\x12T\n\x0bSubmitOrder\x12%.livegate.v1.WriterSubmitOrderRequest\x1a\x1e.livegate.v1.WriterOrderResult\x12T\n\x0b\x43\x61ncelOrder\x12%.livegate.v1.WriterCancelOrderRequest\x1a\x1e.livegate.v1.WriterOrderResult\x12T\n\x0bModifyOrder\x12%.livegate.v1.WriterModifyOrderRequest\x1a\x1e.livegate.v1.WriterOrderResult\x12Z\n\rSubmitBracket\x12\'.livegate.v1.WriterSubmitBracketRequest\x1a .livegate.v1.WriterBracketResult\x12H\n\x08GetOrder\x12\x1c.livegate.v1.GetOrderRequest\x1a\x1e.livegate.v1.WriterOrderResult\x12Y\n\x0eListOpenOrders\x12\".livegate.v1.ListOpenOrdersRequest\x1a#.livegate.v1.ListOpenOrdersResponse\x12Q\n\rGetKillSwitch\x12\'.livegate.v1.WriterGetKillSwitchRequest\x1a\x17.livegate.v1.KillSwitch\x12]\n\rSetKillSwitch\x12\'.livegate.v1.WriterSetKillSwitchRequest\x1a#.livegate.v1.WriterKillSwitchAnswer\x12\\\n\x0f\x43\x61ncelAllOrders\x12#.livegate.v1.CancelAllOrdersRequest\x1a$.livegate.v1.CancelAllOrdersResponse\x12K\n\rGetPermission\x12!.livegate.v1.GetPermissionRequest\x1a\x17.livegate.v1.Permission\x12<\n\x08GetQuote\x12\x1c.livegate.v1.GetQuoteRequest\x1a\x12.livegate.v1.Quoteb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'livegate_api.v1.writer_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PROBEVERDICT']._serialized_start=2202
-  _globals['_PROBEVERDICT']._serialized_end=2339
-  _globals['_WRITERSUBMITORDERREQUEST']._serialized_start=108
-  _globals['_WRITERSUBMITORDERREQUEST']._serialized_end=234
-  _globals['_WRITERCANCELORDERREQUEST']._serialized_start=236
-  _globals['_WRITERCANCELORDERREQUEST']._serialized_end=352
-  _globals['_WRITERMODIFYORDERREQUEST']._serialized_start=355
-  _globals['_WRITERMODIFYORDERREQUEST']._serialized_end=515
-  _globals['_WRITERSUBMITBRACKETREQUEST']._serialized_start=518
-  _globals['_WRITERSUBMITBRACKETREQUEST']._serialized_end=727
-  _globals['_WRITERORDERRESULT']._serialized_start=729
-  _globals['_WRITERORDERRESULT']._serialized_end=809
-  _globals['_WRITERBRACKETRESULT']._serialized_start=812
-  _globals['_WRITERBRACKETRESULT']._serialized_end=987
-  _globals['_GETORDERREQUEST']._serialized_start=989
-  _globals['_GETORDERREQUEST']._serialized_end=1081
-  _globals['_LISTOPENORDERSREQUEST']._serialized_start=1083
-  _globals['_LISTOPENORDERSREQUEST']._serialized_end=1126
-  _globals['_LISTOPENORDERSRESPONSE']._serialized_start=1128
-  _globals['_LISTOPENORDERSRESPONSE']._serialized_end=1178
-  _globals['_WRITERGETKILLSWITCHREQUEST']._serialized_start=1180
-  _globals['_WRITERGETKILLSWITCHREQUEST']._serialized_end=1208
-  _globals['_WRITERSETKILLSWITCHREQUEST']._serialized_start=1210
-  _globals['_WRITERSETKILLSWITCHREQUEST']._serialized_end=1336
-  _globals['_WRITERKILLSWITCHANSWER']._serialized_start=1338
-  _globals['_WRITERKILLSWITCHANSWER']._serialized_end=1455
-  _globals['_CANCELALLORDERSREQUEST']._serialized_start=1457
-  _globals['_CANCELALLORDERSREQUEST']._serialized_end=1517
-  _globals['_CANCELALLORDERSRESPONSE']._serialized_start=1519
-  _globals['_CANCELALLORDERSRESPONSE']._serialized_end=1570
-  _globals['_GETPERMISSIONREQUEST']._serialized_start=1572
-  _globals['_GETPERMISSIONREQUEST']._serialized_end=1594
-  _globals['_PROBEEVIDENCE']._serialized_start=1596
-  _globals['_PROBEEVIDENCE']._serialized_end=1660
-  _globals['_PERMISSION']._serialized_start=1663
-  _globals['_PERMISSION']._serialized_end=1997
-  _globals['_GETQUOTEREQUEST']._serialized_start=1999
-  _globals['_GETQUOTEREQUEST']._serialized_end=2061
-  _globals['_QUOTE']._serialized_start=2064
-  _globals['_QUOTE']._serialized_end=2199
-  _globals['_WRITERSERVICE']._serialized_start=2342
-  _globals['_WRITERSERVICE']._serialized_end=3283
+  _globals['_PROBEVERDICT']._serialized_start=2343
+  _globals['_PROBEVERDICT']._serialized_end=2480
+  _globals['_WRITERSUBMITORDERREQUEST']._serialized_start=141
+  _globals['_WRITERSUBMITORDERREQUEST']._serialized_end=283
+  _globals['_WRITERCANCELORDERREQUEST']._serialized_start=285
+  _globals['_WRITERCANCELORDERREQUEST']._serialized_end=401
+  _globals['_WRITERMODIFYORDERREQUEST']._serialized_start=404
+  _globals['_WRITERMODIFYORDERREQUEST']._serialized_end=564
+  _globals['_WRITERSUBMITBRACKETREQUEST']._serialized_start=567
+  _globals['_WRITERSUBMITBRACKETREQUEST']._serialized_end=792
+  _globals['_WRITERORDERRESULT']._serialized_start=794
+  _globals['_WRITERORDERRESULT']._serialized_end=874
+  _globals['_WRITERBRACKETRESULT']._serialized_start=877
+  _globals['_WRITERBRACKETRESULT']._serialized_end=1052
+  _globals['_GETORDERREQUEST']._serialized_start=1054
+  _globals['_GETORDERREQUEST']._serialized_end=1146
+  _globals['_LISTOPENORDERSREQUEST']._serialized_start=1148
+  _globals['_LISTOPENORDERSREQUEST']._serialized_end=1191
+  _globals['_LISTOPENORDERSRESPONSE']._serialized_start=1193
+  _globals['_LISTOPENORDERSRESPONSE']._serialized_end=1243
+  _globals['_WRITERGETKILLSWITCHREQUEST']._serialized_start=1245
+  _globals['_WRITERGETKILLSWITCHREQUEST']._serialized_end=1273
+  _globals['_WRITERSETKILLSWITCHREQUEST']._serialized_start=1276
+  _globals['_WRITERSETKILLSWITCHREQUEST']._serialized_end=1418
+  _globals['_WRITERKILLSWITCHANSWER']._serialized_start=1420
+  _globals['_WRITERKILLSWITCHANSWER']._serialized_end=1537
+  _globals['_CANCELALLORDERSREQUEST']._serialized_start=1539
+  _globals['_CANCELALLORDERSREQUEST']._serialized_end=1599
+  _globals['_CANCELALLORDERSRESPONSE']._serialized_start=1601
+  _globals['_CANCELALLORDERSRESPONSE']._serialized_end=1652
+  _globals['_GETPERMISSIONREQUEST']._serialized_start=1654
+  _globals['_GETPERMISSIONREQUEST']._serialized_end=1676
+  _globals['_PROBEEVIDENCE']._serialized_start=1678
+  _globals['_PROBEEVIDENCE']._serialized_end=1742
+  _globals['_PERMISSION']._serialized_start=1745
+  _globals['_PERMISSION']._serialized_end=2138
+  _globals['_GETQUOTEREQUEST']._serialized_start=2140
+  _globals['_GETQUOTEREQUEST']._serialized_end=2202
+  _globals['_QUOTE']._serialized_start=2205
+  _globals['_QUOTE']._serialized_end=2340
+  _globals['_WRITERSERVICE']._serialized_start=2483
+  _globals['_WRITERSERVICE']._serialized_end=3424
 # @@protoc_insertion_point(module_scope)

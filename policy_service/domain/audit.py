@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from livegate_common.account_hash import account_hash as account_hash  # re-exported
+
 # Fields linked into an event, in this order; "hash" (the event's link) is the output. Events
 # chained before the keyed chain (plain sha256, key_id "") link these fields only; a keyed
 # event links its key id too, so moving an event to another key changes its link.
@@ -61,13 +63,6 @@ class AuditDraft:
     kill_switch_state: str = ""
     risk_policy_id: str = ""
     detail: Mapping[str, str] = field(default_factory=dict)
-
-
-def account_hash(key: bytes, account_id: str) -> str:
-    """Keyed hash of an account id: joinable across events, useless without the key."""
-    if not account_id:
-        return ""
-    return hmac.new(key, account_id.encode(), hashlib.sha256).hexdigest()
 
 
 # One encoder for every event: json.dumps with these options would build one per call.

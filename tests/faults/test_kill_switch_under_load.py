@@ -17,10 +17,10 @@ from livegate_api.v1 import common_pb2, policy_pb2, policy_pb2_grpc
 from policy_service import config as policy_config
 from policy_service.server import build_service
 from tests.faults.slow_link import SlowLink
-from tests.policy.harness import new_key, policy_doc, reason_of
+from tests.policy.harness import new_key, policy_doc, reason_of, set_path
 from tests.support.grpc_clients import channel_as
 from tests.support.net import wait_until
-from tests.support.stack import Replica, Stack, live_stack
+from tests.support.stack import BROKER_TIMEOUT_S, Replica, Stack, live_stack
 from tests.support.vault import DevVault
 
 ROUNDS = 4
@@ -45,8 +45,10 @@ class Attempt:
 def stack(dev_pki: Path, tmp_path: Path, faults_vault: DevVault, pg_url: str) -> Iterator[Stack]:
     # The submitters retry a closed switch every 5 ms on purpose; the refusal throttle (tested in
     # tests/policy/test_audit_flood.py) would answer them RESOURCE_EXHAUSTED into the next round.
-    unthrottled = {"refusal_limit_per_min": 0}
-    with live_stack(dev_pki, tmp_path, faults_vault, db_url=pg_url, audit=unthrottled) as running:
+    unthrottled = {"audit.refusal_limit_per_min": 0}
+    with live_stack(
+        dev_pki, tmp_path, faults_vault, db_url=pg_url, policy_overrides=unthrottled
+    ) as running:
         link = SlowLink(running.writer.port, SLOW_LINK_S)
         try:
             running.replicas.append(_replica_over(running, link.port, tmp_path / "policy-slow"))
@@ -57,10 +59,11 @@ def stack(dev_pki: Path, tmp_path: Path, faults_vault: DevVault, pg_url: str) ->
 
 def _replica_over(stack: Stack, writer_port: int, data: Path) -> Replica:
     """A second replica on the same database that reaches the writer through WRITER_PORT."""
-    doc = policy_doc(stack.pki, data, writer_port, stack.db_url, stack.limits)
+    doc = policy_doc(stack.pki, data, writer_port, stack.db_url, stack.limits, BROKER_TIMEOUT_S)
     doc["audit"]["account_hash_key"] = stack.policy.service.gate.settings.account_hash_key.decode()
     doc["audit"]["keyring_file"] = stack.keyring_file  # one chain, one key
-    doc["audit"].update(stack.audit)
+    for dotted, value in stack.policy_overrides.items():
+        set_path(doc, dotted, value)
     service = build_service(policy_config.from_document(doc, data)).start()
     channels = [
         channel_as(stack.pki, n, service.port) for n in ("upstream", "approver", "operator")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -11,19 +12,19 @@ import pytest
 
 from livegate_api.v1 import common_pb2, policy_pb2
 from tests.policy.fake_writer import RunningFakeWriter
-from tests.policy.harness import Harness, built, new_key, reason_of
+from tests.policy.harness import ACCOUNT, Harness, built, new_key, reason_of
 
 
 @pytest.fixture()
 def replicas(
     dev_pki: Path, tmp_path: Path, writer: RunningFakeWriter, pg_url: str
 ) -> Iterator[tuple[Harness, Harness]]:
-    with built(dev_pki, tmp_path / "a", writer, pg_url) as a:
-        # Same database, the same account-hash key and audit keyring: one gate, two
-        # processes' worth of state.
-        keyring = {"audit.keyring_file": str(tmp_path / "a" / "audit-keyring.json")}
-        with built(dev_pki, tmp_path / "b", writer, pg_url, overrides=keyring) as b:
-            b.service.gate.settings = a.service.gate.settings
+    # Same database, the same account-hash key and audit keyring (from config, as deployed
+    # replicas get them): one gate, two processes' worth of state.
+    shared = {"audit.account_hash_key": secrets.token_hex(16)}
+    keyring = {"audit.keyring_file": str(tmp_path / "a" / "audit-keyring.json")}
+    with built(dev_pki, tmp_path / "a", writer, pg_url, overrides=shared) as a:
+        with built(dev_pki, tmp_path / "b", writer, pg_url, overrides=shared | keyring) as b:
             a.open_switch()
             yield a, b
 
@@ -106,3 +107,20 @@ def test_audit_when_two_replicas_append_at_once_then_one_chain_both_verify(
     assert {(r.head_event_id, r.head_hash, r.events_checked) for r in seen} == {
         (len(ids), max(a.rows("audit_events"), key=lambda e: e["event_id"])["hash"], len(ids))
     }
+
+
+def test_submit_when_each_replica_audits_one_account_then_both_use_one_account_hash(
+    replicas: tuple[Harness, Harness],
+) -> None:
+    """Usage counters and the audit join an account across replicas only if its hash agrees."""
+    a, b = replicas
+    a.submit(*a.approved())
+    b.submit(*b.approved())
+    executed = [
+        e["account_id_hash"]
+        for e in a.rows("audit_events")
+        if (e["method"], e["outcome"]) == ("SubmitOrder", "EXECUTED")
+    ]
+    assert len(executed) == 2
+    assert set(executed) == {a.service.gate.account_hash(ACCOUNT)}
+    assert b.service.gate.account_hash(ACCOUNT) == a.service.gate.account_hash(ACCOUNT)
