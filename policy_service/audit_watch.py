@@ -28,7 +28,7 @@ from policy_service.domain.audit_verify import ChainWalk, Problem
 from policy_service.domain.killswitch import KillSwitchService
 from policy_service.domain.ports import Clock
 from policy_service.storage import audit_store
-from policy_service.storage.audit_export import load_manifest
+from policy_service.storage.audit_export import file_sha256, load_manifest
 
 log = logging.getLogger("livegate.audit.verify")
 
@@ -89,7 +89,7 @@ class AuditVerifier:
             head.purged_through_event_id,
             head.purged_through_hash,
         )
-        problem = problem or self._purge_export(walk)
+        problem = problem or self._purge_export(walk, full=resume is None)
         judgement = judge(
             AnchorInputs(
                 reading=reading,
@@ -119,8 +119,10 @@ class AuditVerifier:
         )
         return verdict, walk
 
-    def _purge_export(self, walk: ChainWalk) -> Problem | None:
-        """The export the last purge event names, when it is still here, is the one recorded."""
+    def _purge_export(self, walk: ChainWalk, full: bool) -> Problem | None:
+        """The export the last purge event names, when it is still here, is the one recorded:
+        its manifest always; its file too on a full walk (a file may be large, and is only
+        replaced by hand, so the minute's incremental check leaves it to the daily one)."""
         mark = walk.last_purge
         if mark is None or not mark.manifest_sha256:
             return None
@@ -128,9 +130,14 @@ class AuditVerifier:
         if not path.exists():
             return None  # archived elsewhere: `livegate audit verify-export` checks it there
         manifest = load_manifest(path)
-        if manifest is not None and manifest_digest(manifest) == mark.manifest_sha256:
-            return None
-        return Problem(reasons.AUDIT_PURGE_EXPORT_MISMATCH, mark.event_id, mark.export_id)
+        if manifest is None or manifest_digest(manifest) != mark.manifest_sha256:
+            return Problem(reasons.AUDIT_PURGE_EXPORT_MISMATCH, mark.event_id, mark.export_id)
+        data = self._export_dir / str(manifest.get("file", ""))
+        if full and data.is_file() and file_sha256(data) != manifest.get("sha256"):
+            return Problem(
+                reasons.AUDIT_PURGE_EXPORT_MISMATCH, mark.event_id, f"{mark.export_id}: file"
+            )
+        return None
 
 
 class AuditWatch:

@@ -226,7 +226,7 @@ AUDIT_PURGE_UNRECORDED: Final = "AUDIT_PURGE_UNRECORDED"
 without a purge event, or the purge pointer moved)."""
 AUDIT_PURGE_EXPORT_MISMATCH: Final = "AUDIT_PURGE_EXPORT_MISMATCH"
 """VerifyAudit: the export a purge event names no longer matches the manifest digest it
-recorded."""
+recorded, or (on a full walk) its file no longer matches the manifest's sha256."""
 AUDIT_CHAIN_TRUNCATED: Final = "AUDIT_CHAIN_TRUNCATED"
 """VerifyAudit: an anchor (or this process) saw events the chain no longer holds, or holds
 others in their place (cut back, then appended to again); names the first one that differs."""

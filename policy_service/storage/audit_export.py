@@ -135,6 +135,18 @@ def load_manifest(path: Path) -> dict[str, Any] | None:
     return loaded if isinstance(loaded, dict) else None
 
 
+def file_sha256(path: Path) -> str:
+    """sha256 of PATH, read in chunks (an export may be larger than memory); "" if unreadable."""
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+    except OSError:
+        return ""
+    return digest.hexdigest()
+
+
 def verify_export_files(keyring: Keyring, record: ExportRecord) -> bool:
     """The manifest is the recorded one and ours; the file is what it describes, chained."""
     manifest = load_manifest(record.manifest_path)

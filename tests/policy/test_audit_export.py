@@ -172,6 +172,25 @@ def test_verify_when_purged_export_manifest_replaced_then_the_purge_event_is_nam
     )
 
 
+def test_verify_when_purged_export_file_replaced_then_the_purge_event_is_named(
+    make_policy: MakePolicy,
+) -> None:
+    h = _old_events(make_policy)
+    export = h.operator.ExportAudit(policy_pb2.ExportAuditRequest())
+    purged = h.operator.PurgeAudit(policy_pb2.PurgeAuditRequest())
+    assert _verify(h).chain_state == policy_pb2.AUDIT_CHAIN_STATE_INTACT
+    # The manifest left as recorded; the purged events' file swapped for an edited copy.
+    events = _lines(Path(export.path))
+    events[2]["principal"] = "mallory"
+    _write(Path(export.path), events)
+    res = _verify(h)
+    assert res.chain_state == policy_pb2.AUDIT_CHAIN_STATE_BROKEN, res
+    assert (res.problem, res.first_bad_event_id) == (
+        "AUDIT_PURGE_EXPORT_MISMATCH",
+        purged.audit_event_id,
+    )
+
+
 def test_verify_when_purge_pointer_moved_past_the_recorded_purge_then_named(
     make_policy: MakePolicy,
 ) -> None:
