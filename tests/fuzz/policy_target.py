@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from livegate_api.v1 import common_pb2, policy_pb2, policy_pb2_grpc
 from tests.fuzz.strategies import ACCOUNT, FRESH, FRESH_APPROVAL, FRESH_PREVIEW
 from tests.policy.fake_writer import start_fake_writer
-from tests.policy.harness import LIVE_WRITE_TABLES, Harness, built
+from tests.policy.harness import AUDIT_EVERY_REFUSAL, LIVE_WRITE_TABLES, Harness, built
 
 IDENTITIES = ("upstream", "approver", "operator")
 
@@ -115,11 +115,8 @@ def _seed(target: PolicyTarget) -> None:
 def policy_target(pki: Path, workdir: Path, db_url: str, backend: str) -> Iterator[PolicyTarget]:
     writer = start_fake_writer(pki)
     try:
-        # The checks here count one audit event per refused call, so no refusal is folded
-        # into an interval's summary and none is throttled (both are tested in
-        # tests/policy/test_audit_flood.py, with the defaults).
-        one_event_each = {"audit.refusal_interval_s": 0, "audit.refusal_limit_per_min": 0}
-        with built(pki, workdir / "data", writer, db_url, overrides=one_event_each) as harness:
+        # The checks here count one audit event per refused call.
+        with built(pki, workdir / "data", writer, db_url, overrides=AUDIT_EVERY_REFUSAL) as harness:
             target = PolicyTarget(harness, backend)
             _seed(target)
             yield target

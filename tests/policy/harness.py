@@ -40,6 +40,9 @@ LIMITS: dict[str, Any] = {
     "max_open_orders": 200,
     "max_daily_notional": "1000000",
 }
+# For tests that count one audit event per refused call: no refusal folded into an interval's
+# summary, none throttled (both tested with the defaults in tests/policy/test_audit_flood.py).
+AUDIT_EVERY_REFUSAL = {"audit.refusal_interval_s": 0, "audit.refusal_limit_per_min": 0}
 LIVE_WRITE_TABLES = ("idempotency_records", "open_orders", "account_usage")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,7 +45,13 @@ def vault() -> Iterator[DevVault]:
             write_broker_secret(
                 client,
                 role,
-                {"gateway_host": "h", "gateway_port": 1, "client_id": 1, "accounts": "DU1"},
+                {
+                    "gateway_host": "h",
+                    "gateway_port": 1,
+                    "client_id": 1,
+                    "accounts": "DU1",
+                    "account_hash_key": secrets.token_hex(16),
+                },
             )
             ensure_audit_keyring(
                 client, role, new_keyring(f"{role.value.lower()}-k1").to_document()

@@ -10,7 +10,15 @@ import grpc
 import pytest
 
 from livegate_api.v1 import common_pb2, policy_pb2
-from tests.policy.harness import ACCOUNT, Harness, meta_of, new_key, order_msg, reason_of
+from tests.policy.harness import (
+    ACCOUNT,
+    AUDIT_EVERY_REFUSAL,
+    Harness,
+    meta_of,
+    new_key,
+    order_msg,
+    reason_of,
+)
 
 OPEN = common_pb2.KILL_SWITCH_STATE_OPEN
 CLOSED = common_pb2.KILL_SWITCH_STATE_CLOSED
@@ -138,7 +146,8 @@ def _state(h: Harness) -> dict[str, Any]:
 def test_requests_when_a_text_field_holds_a_control_or_format_character_then_refused_at_step_2(
     make_policy: Any,
 ) -> None:
-    h: Harness = make_policy(open_switch=False)
+    # Each case is checked for its own audit event: none folded into a summary.
+    h: Harness = make_policy(open_switch=False, overrides=AUDIT_EVERY_REFUSAL)
     preview_id, approval_id = h.approved()
     for method, caller, build, field, code_point in CASES:
         before, audited = _state(h), h.count("audit_events")
