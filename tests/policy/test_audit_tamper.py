@@ -17,7 +17,7 @@ from livegate_api.v1 import common_pb2, policy_pb2
 from tests.policy.attacker import Attacker
 from tests.policy.conftest import MakePolicy
 from tests.policy.fake_writer import RunningFakeWriter
-from tests.policy.harness import Harness, built
+from tests.policy.harness import FakeClock, Harness, built
 from tests.support.net import wait_until
 
 
@@ -215,3 +215,44 @@ def test_verify_when_export_made_and_chain_intact_then_purge_event_links_manifes
     export = h.operator.ExportAudit(policy_pb2.ExportAuditRequest())
     assert export.manifest_sha256 and list(export.key_ids) == ["k1"]
     assert _verify(h).chain_state == policy_pb2.AUDIT_CHAIN_STATE_INTACT
+
+
+# Anchors that never come (or stop coming) leave the tail unvouched for: not broken, not ok.
+SLOW_ANCHORS = {"audit.anchor_every_events": 1000, "audit.anchor_every_s": 3600}
+PAST_GRACE_S = 2 * 3600 + 2
+
+
+def test_verify_when_no_anchor_was_ever_written_and_events_are_old_then_missing_not_ok(
+    make_policy: MakePolicy,
+) -> None:
+    clock = FakeClock()
+    h = make_policy(overrides=SLOW_ANCHORS, clock=clock)
+    h.submit(*h.approved())
+    assert not h.service.anchors.file.path.exists()  # nothing anchored yet
+    clock.advance(PAST_GRACE_S)
+    res = _verify(h)
+    assert (res.ok, res.chain_state, res.anchor_state, res.problem) == (
+        False,
+        policy_pb2.AUDIT_CHAIN_STATE_INTACT,
+        policy_pb2.AUDIT_ANCHOR_STATE_MISSING,
+        "AUDIT_ANCHOR_MISSING",
+    )
+
+
+def test_verify_when_appends_outrun_the_newest_anchor_past_grace_then_behind_not_ok(
+    make_policy: MakePolicy,
+) -> None:
+    clock = FakeClock()
+    h = make_policy(overrides=SLOW_ANCHORS, clock=clock)
+    assert h.service.anchors.flush() is not None  # the switch's opening, anchored
+    h.submit(*h.approved())
+    clock.advance(PAST_GRACE_S)
+    res = _verify(h)
+    assert (res.ok, res.chain_state, res.anchor_state, res.problem) == (
+        False,
+        policy_pb2.AUDIT_CHAIN_STATE_INTACT,
+        policy_pb2.AUDIT_ANCHOR_STATE_BEHIND,
+        "AUDIT_ANCHOR_BEHIND",
+    )
+    assert h.service.anchors.flush() is not None
+    assert _verify(h).ok  # anchored again: current
