@@ -107,6 +107,11 @@ def _host(tmp: Path, dev_pki: Path, real_python: bool, fail: str = "", **more: A
         "livegate_vault_client_addr": "https://vault.test.invalid:8200",
         "livegate_vault_client_role_id": "role-id-r",
         "livegate_vault_client_wrapped_secret_id": f"wrap-{secrets.token_hex(8)}",
+        # The policy's own (it reads its audit keyring with it), given like the writer's.
+        "livegate_vault_client_policy_role_id": "policy-role-id-r",
+        "livegate_vault_client_policy_wrapped_secret_id": f"wrap-policy-{secrets.token_hex(8)}",
+        # chattr +a would leave a file under tmp nobody but root can remove; starts are tested.
+        "livegate_policy_audit_anchor_append_only": False,
         "livegate_policy_account_hash_key": secrets.token_hex(32),
         "livegate_policy_risk_policy_src": str(risk),
         **more,
