@@ -11,6 +11,7 @@ import threading
 from decimal import Decimal, InvalidOperation
 
 from gateway_sim.config import MAX_SERVER_VERSION, QuoteSpec, SimConfig
+from gateway_sim.faults import READ_ONLY_REFUSES
 from gateway_sim.server import GatewaySimulator
 
 
@@ -31,6 +32,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--read-only", action="store_true")
     p.add_argument("--max-server-version", type=int, default=MAX_SERVER_VERSION)
     p.add_argument("--what-if-in-read-only", choices=("refuse", "allow"), default="refuse")
+    p.add_argument(
+        "--read-only-flavor",
+        choices=sorted(READ_ONLY_REFUSES),
+        default=None,
+        help="what read-only mode refuses with 321 (default: from --what-if-in-read-only)",
+    )
     p.add_argument("--quote", action="append", type=_quote, default=[])
     p.add_argument("--log-level", default="INFO")
     return p
@@ -51,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
             host=args.host,
             port=args.port,
             what_if_refused_in_read_only=args.what_if_in_read_only == "refuse",
+            read_only_flavor=args.read_only_flavor,
             quotes=tuple(args.quote),
         )
     except ValueError as exc:

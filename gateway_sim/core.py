@@ -6,6 +6,7 @@ import logging
 from collections import deque
 from typing import TYPE_CHECKING
 
+from gateway_sim.answers import Answers
 from gateway_sim.config import SimConfig
 from gateway_sim.engine import Engine
 from gateway_sim.events import (
@@ -16,9 +17,11 @@ from gateway_sim.events import (
     OpenOrderOut,
     StatusOut,
 )
+from gateway_sim.faults import READ_ONLY_REFUSES
 from gateway_sim.ledger import Ledger
 from gateway_sim.market import QuoteBook, contract_info
 from gateway_sim.models import ReceivedMessage
+from gateway_sim.scripts import Scripts, event_key
 from gateway_sim.wire_out_misc import account_value, portfolio, position, quote_ticks
 from gateway_sim.wire_out_orders import commission_report, exec_details, open_order, order_status
 
@@ -40,19 +43,28 @@ class SimCore:
             quotes.set(spec.symbol, spec.bid, spec.ask, spec.last)
         self.engine = Engine(Ledger(config.accounts, config.starting_cash), quotes)
         self.read_only = config.read_only
-        self.what_if_refused_in_read_only = config.what_if_refused_in_read_only
+        self.read_only_flavor = config.flavor
+        self.scripts = Scripts()
+        self.answers = Answers()
         self.delay = 0.0
         self.rollback_next_valid_id = 0
         self.sessions: dict[int, Session] = {}
         self.connections: set[Session] = set()
         self.received: deque[ReceivedMessage] = deque(maxlen=MAX_RECEIVED)
 
+    def refuses(self, what: str) -> bool:
+        """Whether a read-only gateway answers WHAT (place, cancel, what_if, queries) with 321."""
+        return self.read_only and what in READ_ONLY_REFUSES[self.read_only_flavor]
+
     def route(self, events: list[Event]) -> None:
         """Send each event to the connection of the client that owns the order, if any."""
         filled: dict[tuple[str, str], None] = {}
+        silent = self.scripts.silent
         for event in events:
             if isinstance(event, ExecOut):
                 filled[(event.execution.account, event.execution.symbol)] = None
+            if silent and event_key(event) in silent:
+                continue
             session = self.sessions.get(event.client_id)
             if session is None:
                 continue

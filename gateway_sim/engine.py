@@ -14,9 +14,8 @@ from gateway_sim.events import (
     ExecOut,
     OpenOrderOut,
     StatusOut,
-    WhatIfState,
 )
-from gateway_sim.ledger import INIT_MARGIN_RATE, MAINT_MARGIN_RATE, Ledger, commission_for
+from gateway_sim.ledger import Ledger, commission_for
 from gateway_sim.market import QuoteBook, contract_info
 from gateway_sim.models import HELD, SimExecution, SimOrder
 from gateway_sim.protocol import parse_bool, parse_decimal, parse_int
@@ -62,29 +61,27 @@ class Engine:
         self.next_id = 1
         self._perm_seq = 1_000_000_000
         self._exec_seq = 0
-        self.reject_next: tuple[int, str] | None = None
 
     # ---- order entry -------------------------------------------------------------------
 
-    def _use_id(self, client_id: int, order_id: int) -> None:
+    def use_id(self, client_id: int, order_id: int) -> None:
+        """Spend an order id, as IB does for every placement it answers, accepted or not."""
         self.highest_id[client_id] = max(self.highest_id.get(client_id, 0), order_id)
         self.next_id = max(self.next_id, order_id + 1)
 
-    def place(self, client_id: int, p: Parsed, default_account: str) -> list[Event]:
+    def place(
+        self, client_id: int, p: Parsed, default_account: str, why_held: str = ""
+    ) -> list[Event]:
+        """A placeOrder: a new order (held back for WHY_HELD if given) or a modify."""
         oid = parse_int(p["order_id"])
         existing = self.orders.get((client_id, oid))
-        if self.reject_next is not None:
-            code, message = self.reject_next
-            self.reject_next = None
-            self._use_id(client_id, oid)
-            return [ErrorOut(client_id, oid, code, message)]
         problem = self._validate(p, default_account)
         if problem is not None:
             return [ErrorOut(client_id, oid, *problem)]
         if existing is None:
             if oid <= self.highest_id.get(client_id, 0):
                 return [ErrorOut(client_id, oid, 103, "Duplicate order id")]
-            return self._new_order(client_id, oid, p, default_account)
+            return self._new_order(client_id, oid, p, default_account, why_held)
         if not self._same_contract(existing, p):
             return [ErrorOut(client_id, oid, 103, "Duplicate order id")]
         # IB answers a modify of a filled order with 104; any other done order id (cancelled)
@@ -117,8 +114,10 @@ class Engine:
             return False
         return order.symbol == p["symbol"].upper() and order.sec_type == (p["sec_type"] or "STK")
 
-    def _new_order(self, client_id: int, oid: int, p: Parsed, default_account: str) -> list[Event]:
-        self._use_id(client_id, oid)
+    def _new_order(
+        self, client_id: int, oid: int, p: Parsed, default_account: str, why_held: str
+    ) -> list[Event]:
+        self.use_id(client_id, oid)
         parent_id = parse_int(p["parent_id"])
         parent = self.orders.get((client_id, parent_id)) if parent_id else None
         if parent_id and parent is None:
@@ -127,6 +126,7 @@ class Engine:
         order = self.preview(client_id, p, default_account)
         order.perm_id = self._perm_seq
         order.parent_perm_id = parent.perm_id if parent else 0
+        order.why_held = why_held
         rank = len(self.orders)
         self.orders[(client_id, oid)] = order
         self._rank[(client_id, oid)] = rank
@@ -207,6 +207,9 @@ class Engine:
         if group and not order.is_done:
             self._oca.setdefault((order.account, group), {})[rank] = order
 
+    def _work(self, order: SimOrder) -> None:
+        self._working_by_symbol.setdefault(order.symbol, {})[self._rank_of(order)] = order
+
     def _rank_of(self, order: SimOrder) -> int:
         return self._rank[(order.client_id, order.order_id)]
 
@@ -223,8 +226,12 @@ class Engine:
         for member in group:
             if member.status != HELD:
                 continue
-            member.status = self._desired_status(member)
-            self._working_by_symbol.setdefault(member.symbol, {})[self._rank_of(member)] = member
+            if member.why_held:
+                # Held back (e.g. while shares are located): rests PreSubmitted, never matched.
+                member.status = "PreSubmitted"
+            else:
+                member.status = self._desired_status(member)
+                self._work(member)
             transmitted.append(member)
             snap = _snap(member)
             events.append(OpenOrderOut(member.client_id, snap))
@@ -342,7 +349,7 @@ class Engine:
             while heap:
                 rank = heapq.heappop(heap)
                 order = queued[rank]
-                if not order.is_working or not self._is_active(order):
+                if not order.is_working or order.why_held or not self._is_active(order):
                     continue
                 price = self._fill_price(order)
                 desired = self._desired_status(order)
@@ -363,16 +370,45 @@ class Engine:
                         # A full scan would only see it on its next pass.
                         pending[child_rank] = child
 
-    def _fill(self, order: SimOrder, price: Decimal, events: list[Event]) -> None:
-        shares = order.remaining
+    def fill_now(self, order: SimOrder, shares: Decimal, price: Decimal | None) -> list[Event]:
+        """Fill SHARES of a working order at once (partially when fewer remain), at PRICE or
+        at its limit (market orders: the quote's far side)."""
+        if not order.is_working:
+            raise ValueError(f"order {order.order_id} is {order.status}, not working")
+        if not 0 < shares <= order.remaining:
+            raise ValueError(
+                f"cannot fill {shares} of order {order.order_id}: {order.remaining} left"
+            )
+        if order.why_held:
+            # Whatever held it (a locate) is resolved by the fill; it works as usual from now.
+            order.why_held = ""
+            order.status = self._desired_status(order)
+            self._work(order)
+        if price is None:
+            quote = self.quotes.get(order.symbol)
+            price = order.lmt_price or (quote.ask if order.action == "BUY" else quote.bid)
+        events: list[Event] = []
+        self._fill(order, price, events, shares)
+        return events
+
+    def _fill(
+        self, order: SimOrder, price: Decimal, events: list[Event], part: Decimal | None = None
+    ) -> None:
+        shares = order.remaining if part is None else part
+        if order.filled:
+            total = order.avg_fill_price * order.filled + price * shares
+            order.avg_fill_price = total / (order.filled + shares)
+        else:
+            order.avg_fill_price = price
         order.filled += shares
-        order.remaining = Decimal(0)
-        order.avg_fill_price = price
+        order.remaining -= shares
         order.last_fill_price = price
-        order.status = "Filled"
-        self._retire(order)
-        order.completed_time = _now_str()
-        order.completed_status = "Filled Size: " + str(shares)
+        done = order.remaining == 0
+        if done:
+            order.status = "Filled"
+            self._retire(order)
+            order.completed_time = _now_str()
+            order.completed_status = "Filled Size: " + str(order.filled)
         side = "BOT" if order.action == "BUY" else "SLD"
         fee = commission_for(shares, price)
         self._exec_seq += 1
@@ -394,7 +430,7 @@ class Engine:
             exchange="ISLAND",
             currency=order.currency,
             cum_qty=order.filled,
-            avg_price=price,
+            avg_price=order.avg_fill_price,
         )
         self.executions.append(execution)
         self.ledger.apply_fill(order.account, order.symbol, side, shares, price, fee)
@@ -402,8 +438,11 @@ class Engine:
         events.append(ExecOut(order.client_id, execution, snap))
         events.append(StatusOut(order.client_id, snap))
         events.append(CommissionOut(order.client_id, execution))
-        # Fills are always complete here, so every OCA type reduces to a cancel of the other
-        # bracket children and OCA members, visited in placement order like a full scan.
+        if not done:
+            return
+        # Matching always fills completely, and a partial fill (fill_now) leaves the group
+        # alone, so every OCA type reduces to a cancel of the other bracket children and OCA
+        # members once an order is done, visited in placement order like a full scan.
         others: dict[int, SimOrder] = {}
         if order.parent_id:
             for sibling in self._children.get((order.client_id, order.parent_id), ()):
@@ -414,39 +453,6 @@ class Engine:
             other = others[rank]
             if other is not order and not other.is_done:
                 self._cancel_one(other, events)
-
-    # ---- what-if -----------------------------------------------------------------------
-
-    def what_if(self, p: Parsed, default_account: str) -> WhatIfState:
-        account = p["account"] or default_account
-        quote = self.quotes.get(p["symbol"])
-        qty = parse_decimal(p["total_quantity"]) or Decimal(0)
-        buy = p["action"] == "BUY"
-        price = parse_decimal(p["lmt_price"]) or (quote.ask if buy else quote.bid)
-        held = self.ledger.positions.get((account, p["symbol"].upper()))
-        before_qty = held.quantity if held else Decimal(0)
-        after_qty = before_qty + (qty if buy else -qty)
-        gross_before = self.ledger.gross_value(account, self.quotes)
-        gross_after = gross_before + (abs(after_qty) - abs(before_qty)) * quote.last
-        fee = commission_for(qty, price)
-        equity_before = self.ledger.net_liquidation(account, self.quotes)
-        init_b, init_a = gross_before * INIT_MARGIN_RATE, gross_after * INIT_MARGIN_RATE
-        maint_b, maint_a = gross_before * MAINT_MARGIN_RATE, gross_after * MAINT_MARGIN_RATE
-        cent = Decimal("0.01")
-        return WhatIfState(
-            init_margin_before=init_b.quantize(cent),
-            maint_margin_before=maint_b.quantize(cent),
-            equity_with_loan_before=equity_before.quantize(cent),
-            init_margin_change=(init_a - init_b).quantize(cent),
-            maint_margin_change=(maint_a - maint_b).quantize(cent),
-            equity_with_loan_change=(-fee).quantize(cent),
-            init_margin_after=init_a.quantize(cent),
-            maint_margin_after=maint_a.quantize(cent),
-            equity_with_loan_after=(equity_before - fee).quantize(cent),
-            commission=fee,
-            min_commission=fee,
-            max_commission=fee,
-        )
 
     # ---- queries -----------------------------------------------------------------------
 

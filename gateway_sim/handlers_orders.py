@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from gateway_sim.core import log
 from gateway_sim.protocol import UNSET_INTEGER, Out, parse_bool, parse_int
+from gateway_sim.what_if import what_if as preview_margin
 from gateway_sim.wire_in import UnsupportedOrderError, parse_cancel_order, parse_place_order
 from gateway_sim.wire_out_orders import (
     commission_report,
@@ -37,37 +38,37 @@ def place_order(s: Session, fields: list[str]) -> None:
         return
     what_if = parse_bool(parsed["what_if"])
     core = s.core
-    if core.read_only and (not what_if or core.what_if_refused_in_read_only):
+    if core.refuses("what_if" if what_if else "place"):
         read_only_error(s, order_id, "bN")
         return
     if what_if:
-        state = core.engine.what_if(parsed, s.default_account)
+        state = preview_margin(core.engine.ledger, core.engine.quotes, parsed, s.default_account)
         # Consumes the id like IB does, but a what-if order never rests anywhere.
         core.engine.next_id = max(core.engine.next_id, order_id + 1)
         probe = core.engine.preview(s.client_id, parsed, s.default_account)
         s.send(open_order(probe, s.version, state))
         return
-    core.route(core.engine.place(s.client_id, parsed, s.default_account))
+    core.route(core.scripts.place(core.engine, s.client_id, parsed, s.default_account))
 
 
 def cancel_order(s: Session, fields: list[str]) -> None:
     assert s.client_id is not None
     order_id, _manual_time = parse_cancel_order(fields, s.version)
-    if s.core.read_only:
+    if s.core.refuses("cancel"):
         read_only_error(s, order_id, "bO")
         return
-    s.core.route(s.core.engine.cancel(s.client_id, order_id))
+    s.core.route(s.core.scripts.cancel(s.core.engine, s.client_id, order_id))
 
 
 def global_cancel(s: Session, _fields: list[str]) -> None:
-    if s.core.read_only:
+    if s.core.refuses("cancel"):
         read_only_error(s, -1, "eL")
         return
     s.core.route(s.core.engine.global_cancel())
 
 
 def open_orders(s: Session, fields: list[str]) -> None:
-    if s.core.read_only:
+    if s.core.refuses("queries"):
         # A read-only gateway refuses and sends no openOrderEnd; ib_async then times the
         # request out (IB.connect(timeout=...)) and carries on, logging the timeout.
         read_only_error(s, -1, "kx")
@@ -83,7 +84,7 @@ def open_orders(s: Session, fields: list[str]) -> None:
 
 
 def completed_orders(s: Session, _fields: list[str]) -> None:
-    if s.core.read_only:
+    if s.core.refuses("queries"):
         read_only_error(s, UNSET_INTEGER, "kx")
         return
     for order in s.core.engine.completed_orders():

@@ -48,6 +48,9 @@ class SimOrder:
     triggered: bool = False
     completed_time: str = ""
     completed_status: str = ""
+    # Why IB holds a working order back (e.g. "locate" for a short sale): it cannot fill
+    # until the reason clears; reported in orderStatus.whyHeld.
+    why_held: str = ""
     placed_fields: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property

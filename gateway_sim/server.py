@@ -12,6 +12,7 @@ from typing import TypeVar
 
 from gateway_sim.config import SimConfig
 from gateway_sim.core import SimCore, log
+from gateway_sim.fault_api import FaultApi
 from gateway_sim.models import HELD, WORKING_STATES, ReceivedMessage, SimExecution, SimOrder
 from gateway_sim.protocol import WRITE_MSG_IDS
 from gateway_sim.session import Session
@@ -20,7 +21,7 @@ T = TypeVar("T")
 CALL_TIMEOUT_S = 10.0
 
 
-class GatewaySimulator:
+class GatewaySimulator(FaultApi):
     """A TWS/IB Gateway stand-in that ib_async reaches over TCP; all methods are thread-safe."""
 
     def __init__(self, config: SimConfig | None = None) -> None:
@@ -185,41 +186,6 @@ class GatewaySimulator:
 
     def set_cash(self, account: str, amount: Decimal) -> None:
         self._call(lambda: self._core.engine.ledger.set_cash(account, Decimal(amount)))
-
-    # ---- fault injection ---------------------------------------------------------------
-
-    def drop_connections(self) -> None:
-        self._call(self._core.drop_all)
-
-    def set_delay(self, seconds: float) -> None:
-        if not 0 <= seconds <= 60:
-            raise ValueError("delay must be within 0..60 seconds")
-
-        def apply() -> None:
-            self._core.delay = seconds
-
-        self._call(apply)
-
-    def reject_next_order(self, code: int, message: str) -> None:
-        def apply() -> None:
-            self._core.engine.reject_next = (code, message)
-
-        self._call(apply)
-
-    def roll_back_next_valid_id_on_reconnect(self, n: int) -> None:
-        if n < 0:
-            raise ValueError("n must be >= 0")
-
-        def apply() -> None:
-            self._core.rollback_next_valid_id = n
-
-        self._call(apply)
-
-    def set_read_only(self, read_only: bool) -> None:
-        def apply() -> None:
-            self._core.read_only = read_only
-
-        self._call(apply)
 
 
 def _copy(order: SimOrder) -> SimOrder:

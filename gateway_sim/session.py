@@ -138,9 +138,17 @@ class Session:
     def send(self, fields: list[Field]) -> None:
         if self.closing and fields and fields[0] != 4:
             return
+        answer = self.core.answers.current
+        if answer is not None:
+            # Part of an answer the fault API delays or drops as a whole.
+            answer.frames.append((self, encode_frame(fields)))
+            return
+        self.enqueue(encode_frame(fields))
+
+    def enqueue(self, frame: bytes) -> None:
         due = asyncio.get_running_loop().time() + self.core.delay
         try:
-            self._queue.put_nowait((due, encode_frame(fields)))
+            self._queue.put_nowait((due, frame))
         except asyncio.QueueFull:
             log.warning("client %s is not reading; dropping connection", self.peer)
             self.abort()
@@ -203,6 +211,7 @@ class Session:
         if self.client_id is None and msg_id != 71:
             log.info("ignoring %s before startApi from %s", name, self.peer)
             return
+        answer = self.core.answers.open(self, msg_id, fields)
         try:
             handler(self, fields)
         except (ValueError, IndexError) as exc:
@@ -210,6 +219,9 @@ class Session:
             log.warning("bad %s from client %s: %s", name, self.client_id, exc)
             req_id = int(fields[1]) if msg_id == 3 and fields[1].isdigit() else -1
             self.send_error(req_id, 320, f"Error reading request. {exc}")
+        finally:
+            if answer is not None:
+                self.core.answers.close(answer)
 
 
 def _start_api_client_id(fields: list[str]) -> int | None:

@@ -103,7 +103,7 @@ def order_status(o: SimOrder) -> list[Field]:
     """ORDER_STATUS (3): no version field since server 131, mktCapPrice last."""
     return [
         Out.ORDER_STATUS, o.order_id, o.status, o.filled, o.remaining, o.avg_fill_price,
-        o.perm_id, o.parent_id, o.last_fill_price, o.client_id, E, "0",
+        o.perm_id, o.parent_id, o.last_fill_price, o.client_id, o.why_held, "0",
     ]  # fmt: skip
 
 

@@ -54,3 +54,28 @@ def test_cli_when_started_on_port_zero_then_reports_port_serves_and_exits_zero(
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=5)
+
+
+def test_cli_when_read_only_flavor_what_if_refused_then_queries_answered_and_orders_refused() -> (
+    None
+):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    argv = [sys.executable, "-m", "gateway_sim", "--port", "0", "--read-only",
+            "--read-only-flavor", "what_if_refused"]  # fmt: skip
+    proc = subprocess.Popen(
+        argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    ib = IB()
+    errors: list[int] = []
+    ib.errorEvent += lambda _req, code, _msg, _c: errors.append(code)
+    try:
+        event = json.loads(_read_line(proc, timeout=15))
+        ib.connect("127.0.0.1", int(event["port"]), clientId=9, timeout=5)
+        assert ib.reqAllOpenOrders() == []  # answered, not refused
+        trade = ib.placeOrder(Stock("AAPL", "SMART", "USD"), LimitOrder("BUY", 1, 11))
+        assert wait_until(ib, lambda: 321 in errors)
+        assert trade.orderStatus.status == "ValidationError"
+    finally:
+        ib.disconnect()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
