@@ -1,4 +1,4 @@
-"""livegate vault: provision the writer's Vault layout (policies, AppRoles) per instance role."""
+"""livegate vault: provision the Vault layout (policies, AppRoles) of each identity per role."""
 
 from __future__ import annotations
 
@@ -11,7 +11,15 @@ import hvac
 import hvac.exceptions
 import requests
 
-from livegate_common.vault_layout import APPROLE_MOUNT, KV_MOUNT, provision, wrapped_secret_id
+from livegate_common.vault_layout import (
+    APPROLE_MOUNT,
+    KV_MOUNT,
+    TABLES,
+    WRITER,
+    Provisioned,
+    provision,
+    wrapped_secret_id,
+)
 from writer_service.config import Role
 
 
@@ -38,21 +46,26 @@ def _provision(args: argparse.Namespace) -> int:
         print(f"provisioning failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     # Role ids are identifiers, not secrets; printing them is how Ansible picks them up.
-    print(
-        json.dumps(
-            {
-                p.role.value: {
-                    "approle": p.approle_name,
-                    "policy": p.policy_name,
-                    "role_id": p.role_id,
-                    "secret_path": f"{args.kv_mount}/{p.secret_path}",
-                }
-                for p in done
-            },
-            indent=2,
-        )
-    )
+    print(json.dumps(_summary(done, args.kv_mount), indent=2))
     return 0
+
+
+def _summary(done: list[Provisioned], kv_mount: str) -> dict[str, dict[str, object]]:
+    """Per role: the writer's AppRole at the top level, every other identity under its name."""
+    out: dict[str, dict[str, object]] = {}
+    for p in done:
+        entry = {
+            "approle": p.approle_name,
+            "policy": p.policy_name,
+            "role_id": p.role_id,
+            "secret_path": f"{kv_mount}/{p.secret_path}",
+        }
+        role = out.setdefault(p.role.value, {})
+        if p.identity == WRITER:
+            role.update(entry)
+        else:
+            role[p.identity] = entry
+    return out
 
 
 def _wrap_secret_id(args: argparse.Namespace) -> int:
@@ -60,15 +73,17 @@ def _wrap_secret_id(args: argparse.Namespace) -> int:
     if client is None:
         return 2
     try:
-        token = wrapped_secret_id(client, Role(args.role), args.wrap_ttl, args.approle_mount)
+        token = wrapped_secret_id(
+            client, Role(args.role), args.wrap_ttl, args.approle_mount, args.identity
+        )
     except (hvac.exceptions.VaultError, requests.exceptions.RequestException) as exc:
         print(f"issuing a secret id failed: {type(exc).__name__}", file=sys.stderr)
         return 1
-    # Written with 0600 so only the writer's user can read the (single-use) wrapping token.
+    # Written with 0600 so only the service's user can read the (single-use) wrapping token.
     fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         out.write(token + "\n")
-    print(f"wrapped secret id for role {args.role} written to {args.out}")
+    print(f"wrapped secret id for {args.identity} of role {args.role} written to {args.out}")
     return 0
 
 
@@ -84,7 +99,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    vault = subparsers.add_parser("vault", help="provision the writer's Vault layout")
+    vault = subparsers.add_parser("vault", help="provision the Vault layout of each identity")
     sub = vault.add_subparsers(dest="vault_command", required=True)
 
     prov = sub.add_parser("provision", help="create/update policies and AppRoles per role")
@@ -98,6 +113,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     wrap = sub.add_parser("wrap-secret-id", help="issue a response-wrapped secret id for a role")
     _common(wrap)
     wrap.add_argument("--role", required=True, choices=[r.value for r in Role])
+    wrap.add_argument(
+        "--identity", choices=sorted(TABLES), default=WRITER, help="whose AppRole (default writer)"
+    )
     wrap.add_argument("--wrap-ttl", default="300s")
     wrap.add_argument("--out", required=True, help="file to write the wrapping token to (0600)")
     wrap.set_defaults(handler=_wrap_secret_id)
