@@ -11,8 +11,10 @@ from typing import Any, Final
 from livegate_common import config as cfg
 from livegate_common.config import ConfigError
 from livegate_common.identity import PrincipalMap
+from livegate_common.roles import Role
 from livegate_common.scopes import POLICY_SCOPES
 from livegate_common.tls import TLSFiles
+from policy_service import instance_role
 
 ENV_PREFIX: Final = "LIVEGATE_POLICY"
 DEFAULT_LISTEN: Final = "127.0.0.1:50051"
@@ -53,6 +55,8 @@ class WriterClientConfig:
 
 @dataclass(frozen=True)
 class PolicyConfig:
+    # The host's instance role: what the gate may be enabled for (see instance_role).
+    instance_role: Role
     server: cfg.ServerConfig
     principals: PrincipalMap
     log_level: str
@@ -77,7 +81,15 @@ def _positive_float(doc: Mapping[str, Any], key: str, default: float) -> float:
     return float(value)
 
 
-def _live(doc: Mapping[str, Any]) -> LiveTradingConfig:
+def _instance_role(doc: Mapping[str, Any]) -> Role:
+    raw = cfg.get(doc, "instance_role", str)
+    try:
+        return Role(raw)
+    except ValueError:
+        raise ConfigError("instance_role", f"must be one of W, R, ABH, got {raw!r}") from None
+
+
+def _live(doc: Mapping[str, Any], role: Role) -> LiveTradingConfig:
     enabled = cfg.get(doc, "live_trading.enabled", bool, False)
     safety = cfg.get(doc, "safety.live_trading_enabled", bool, False)
     # Two flags exist so that one edit cannot turn live trading on; one without the other is a
@@ -99,6 +111,9 @@ def _live(doc: Mapping[str, Any]) -> LiveTradingConfig:
     policy_id = cfg.get(doc, "live_trading.risk_policy_id", str, "")
     if enabled and not policy_id:
         raise ConfigError("live_trading.risk_policy_id", "is required when live trading is on")
+    wrong = instance_role.violation(role, enabled, accounts)
+    if wrong is not None:
+        raise ConfigError(*wrong)
     return LiveTradingConfig(
         enabled=enabled,
         safety_enabled=safety,
@@ -158,12 +173,14 @@ def _writer(doc: Mapping[str, Any], base: Path) -> WriterClientConfig:
 def from_document(doc: Mapping[str, Any], base: Path) -> PolicyConfig:
     data_dir = cfg.get_path(doc, "storage.data_dir", base, ".")
     default_url = f"sqlite:///{data_dir / 'policy.db'}"
+    role = _instance_role(doc)
     return PolicyConfig(
+        instance_role=role,
         server=cfg.server_config(doc, base, DEFAULT_LISTEN),
         principals=cfg.principal_map(doc, POLICY_SCOPES),
         log_level=cfg.get(doc, "logging.level", str, "INFO"),
         metrics_listen=cfg.get(doc, "metrics.listen", str, ""),
-        live=_live(doc),
+        live=_live(doc, role),
         audit=_audit(doc, base, data_dir),
         writer=_writer(doc, base),
         risk_policy_file=cfg.get_path(doc, "risk.policy_file", base),

@@ -46,6 +46,8 @@ def dev_config(
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_hex(32))
     return {
+        # The dev stack plays the live host against the simulator's live (U...) account.
+        "instance_role": "W",
         "server": {"listen": listen, "tls": tls_section(pki_dir, "policy")},
         "principals": policy_principals(),
         "logging": {"level": "INFO"},
