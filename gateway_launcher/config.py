@@ -71,21 +71,6 @@ class LauncherConfig:
     log_level: str = "INFO"
 
 
-def _positive(doc: Mapping[str, Any], key: str, default: float) -> float:
-    value = cfg.get(doc, key, float, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise cfg.ConfigError(key, f"must be a positive number, got {value!r}")
-    return float(value)
-
-
-def _role(doc: Mapping[str, Any]) -> Role:
-    raw = cfg.get(doc, "role", str)
-    try:
-        return Role(raw)
-    except ValueError:
-        raise cfg.ConfigError("role", f"must be one of W, R, ABH, got {raw!r}") from None
-
-
 def _extra(doc: Mapping[str, Any]) -> dict[str, str]:
     raw = cfg.get(doc, "ibc.settings", dict, {})
     out: dict[str, str] = {}
@@ -131,9 +116,9 @@ def _gateway(doc: Mapping[str, Any]) -> GatewayCommand:
     return GatewayCommand(
         argv=tuple(argv),
         env=dict(env),
-        ready_timeout_s=_positive(doc, "gateway.ready_timeout_s", 120.0),
-        second_factor_timeout_s=_positive(doc, "gateway.second_factor_timeout_s", 180.0),
-        stop_timeout_s=_positive(doc, "gateway.stop_timeout_s", 20.0),
+        ready_timeout_s=cfg.positive(doc, "gateway.ready_timeout_s", 120.0),
+        second_factor_timeout_s=cfg.positive(doc, "gateway.second_factor_timeout_s", 180.0),
+        stop_timeout_s=cfg.positive(doc, "gateway.stop_timeout_s", 20.0),
     )
 
 
@@ -158,7 +143,7 @@ def role_violation(role: Role, ibc: IbcSettings) -> tuple[str, str] | None:
 
 def from_document(doc: Mapping[str, Any], base: Path) -> LauncherConfig:
     config = LauncherConfig(
-        role=_role(doc),
+        role=cfg.instance_role(doc),
         vault=vault_config(doc, base),
         ibc=_ibc(doc, base),
         gateway=_gateway(doc),

@@ -81,14 +81,6 @@ def _positive_float(doc: Mapping[str, Any], key: str, default: float) -> float:
     return float(value)
 
 
-def _instance_role(doc: Mapping[str, Any]) -> Role:
-    raw = cfg.get(doc, "instance_role", str)
-    try:
-        return Role(raw)
-    except ValueError:
-        raise ConfigError("instance_role", f"must be one of W, R, ABH, got {raw!r}") from None
-
-
 def _live(doc: Mapping[str, Any], role: Role) -> LiveTradingConfig:
     enabled = cfg.get(doc, "live_trading.enabled", bool, False)
     safety = cfg.get(doc, "safety.live_trading_enabled", bool, False)
@@ -173,7 +165,7 @@ def _writer(doc: Mapping[str, Any], base: Path) -> WriterClientConfig:
 def from_document(doc: Mapping[str, Any], base: Path) -> PolicyConfig:
     data_dir = cfg.get_path(doc, "storage.data_dir", base, ".")
     default_url = f"sqlite:///{data_dir / 'policy.db'}"
-    role = _instance_role(doc)
+    role = cfg.instance_role(doc, "instance_role")
     return PolicyConfig(
         instance_role=role,
         server=cfg.server_config(doc, base, DEFAULT_LISTEN),

@@ -43,34 +43,28 @@ def _show(chain: Chain, name: str) -> None:
         print(line)
 
 
-def test_chain_when_w_logs_in_live_then_writer_probe_matches_role(
-    dev_pki: Path, vault: DevVault, tmp_path: Path, ini_dir: Path
-) -> None:
-    chain = run_chain(dev_pki, vault, tmp_path, ini_dir, Role.W, W_LOGIN, MODES["W live"])
-    _show(chain, "W")
-    assert chain.probe is not None and chain.probe["verdict"] == "MATCHES_ROLE"
-    assert chain.writer_exit is None
-    assert any("TradingMode=live, read-only=no" in line for line in chain.lines("W"))
+# Per role, the login its host holds and the session line its gateway must print.
+MATCHING = {
+    "W live": (Role.W, W_LOGIN, "TradingMode=live, read-only=no"),
+    "R read-only": (Role.R, R_LOGIN, "TradingMode=paper, read-only=yes"),
+    "ABH read-only": (Role.ABH, ABH_LOGIN, "TradingMode=paper, read-only=yes"),
+}
 
 
-def test_chain_when_r_logs_in_read_only_then_writer_probe_matches_role(
-    dev_pki: Path, vault: DevVault, tmp_path: Path, ini_dir: Path
+@pytest.mark.parametrize("name", list(MATCHING))
+def test_chain_when_host_logs_in_with_its_roles_login_then_writer_probe_matches_role(
+    dev_pki: Path, vault: DevVault, tmp_path: Path, ini_dir: Path, name: str
 ) -> None:
-    chain = run_chain(dev_pki, vault, tmp_path, ini_dir, Role.R, R_LOGIN, MODES["R read-only"])
-    _show(chain, "R")
+    role, login, session = MATCHING[name]
+    chain = run_chain(dev_pki, vault, tmp_path, ini_dir, role, login, MODES[name])
+    _show(chain, role.value)
+    assert any(session in line for line in chain.lines(role.value))
     assert chain.probe is not None and chain.probe["verdict"] == "MATCHES_ROLE"
+    assert chain.probe["role"] == role.value and chain.writer_exit is None
     observed = {e["check"]: e["observed"] for e in chain.probe["evidence"]}
-    assert "321" in observed["open_orders_query"]
-    assert any("TradingMode=paper, read-only=yes" in line for line in chain.lines("R"))
-
-
-def test_chain_when_abh_logs_in_read_only_then_writer_probe_matches_role(
-    dev_pki: Path, vault: DevVault, tmp_path: Path, ini_dir: Path
-) -> None:
-    mode = MODES["ABH read-only"]
-    chain = run_chain(dev_pki, vault, tmp_path, ini_dir, Role.ABH, ABH_LOGIN, mode)
-    _show(chain, "ABH")
-    assert chain.probe is not None and chain.probe["verdict"] == "MATCHES_ROLE"
+    # W proves it can trade (margins on a what-if); R and ABH that they cannot (321).
+    expected = "no 321" if role is Role.W else "321"
+    assert expected in observed["open_orders_query"]
 
 
 def test_chain_when_abh_logs_in_paper_trade_capable_then_verdict_is_mains_until_roles_input(

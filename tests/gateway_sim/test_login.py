@@ -69,16 +69,22 @@ def _place_and_collect(port: int) -> tuple[list[str], str, list[int]]:
         ib.disconnect()
 
 
+def _log_in_and_place(
+    tmp_path: Path, **settings: str
+) -> tuple[ProcessLog, list[str], str, list[int]]:
+    port = free_port()
+    run = _start(tmp_path, port, **settings)
+    try:
+        assert _listening(run), run.text()
+        return (run, *_place_and_collect(port))
+    finally:
+        run.stop()
+
+
 def test_login_when_paper_mode_and_right_password_then_serves_the_paper_accounts_trade_capable(
     tmp_path: Path,
 ) -> None:
-    port = free_port()
-    run = _start(tmp_path, port)
-    try:
-        assert _listening(run), run.text()
-        accounts, status, errors = _place_and_collect(port)
-    finally:
-        run.stop()
+    run, accounts, status, errors = _log_in_and_place(tmp_path)
     assert accounts == ["DU7654321"]
     assert status in ("Submitted", "PreSubmitted") and 321 not in errors
     assert any("IBC: Login has completed (TradingMode=paper, read-only=no" in x for x in run.lines)
@@ -88,13 +94,7 @@ def test_login_when_paper_mode_and_right_password_then_serves_the_paper_accounts
 def test_login_when_read_only_login_or_api_then_orders_are_refused_with_321(
     tmp_path: Path, setting: str
 ) -> None:
-    port = free_port()
-    run = _start(tmp_path, port, **{setting: "yes"})
-    try:
-        assert _listening(run), run.text()
-        accounts, status, errors = _place_and_collect(port)
-    finally:
-        run.stop()
+    _, accounts, status, errors = _log_in_and_place(tmp_path, **{setting: "yes"})
     assert accounts == ["DU7654321"]
     assert 321 in errors and status == "ValidationError"
 
