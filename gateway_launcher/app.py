@@ -97,6 +97,8 @@ class Launch:
         if code is not None:
             return code
         assert gateway is not None  # only a started gateway becomes ready
+        # Ready only once the file is gone: systemd starts the writer after this.
+        notify.notify("READY=1\nSTATUS=gateway logged in; API port listens")
         return self._supervise(gateway)
 
     def _spawn(self, login: IbLogin) -> Gateway | None:
@@ -126,7 +128,6 @@ class Launch:
                     "gateway ready: API port listens",
                     extra={"port": port, "elapsed_s": round(self.clock() - started, 3)},
                 )
-                notify.notify("READY=1\nSTATUS=gateway logged in; API port listens")
                 return None
             if gateway.poll() is not None:
                 gateway.finish_relay()
