@@ -96,16 +96,11 @@ def _serving(pki: Path, identity: str, port: int) -> bool:
 
 def _provision_vault(addr: str, root_token: str, gateway_port: int, home: Path) -> dict[str, Any]:
     """Policies and AppRoles for every role, the W broker secret, a wrapped secret-id for W."""
-    from livegate_common.vault_layout import (
-        provision,
-        wrapped_secret_id,
-        write_broker_secret,
-    )
-    from livegate_common.vault_layout import role_ids as writer_role_ids
+    from livegate_common.vault_layout import provision, wrapped_secret_id, write_broker_secret
     from writer_service.config import Role
 
     client = hvac.Client(url=addr, token=root_token, timeout=5)
-    role_ids = writer_role_ids(provision(client))
+    role_ids = {p.role: p.role_id for p in provision(client)}
     write_broker_secret(
         client,
         Role.W,

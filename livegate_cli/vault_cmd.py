@@ -1,4 +1,5 @@
-"""livegate vault: provision the Vault layout (policies, AppRoles) of each identity per role."""
+"""livegate vault: provision the Vault layout (policies, AppRoles) of the writer and the gateway
+launcher per instance role; issue wrapped secret ids."""
 
 from __future__ import annotations
 
@@ -13,14 +14,17 @@ import requests
 
 from livegate_common.vault_layout import (
     APPROLE_MOUNT,
+    GATEWAY_LAYOUT,
     KV_MOUNT,
-    TABLES,
-    WRITER,
-    Provisioned,
+    LAYOUT,
     provision,
     wrapped_secret_id,
 )
 from writer_service.config import Role
+
+# Each identity's own AppRoles: the writer reads its broker secret, the gateway launcher its
+# role's IB login.
+TABLES = {"writer": LAYOUT, "gateway": GATEWAY_LAYOUT}
 
 
 def _client(args: argparse.Namespace) -> hvac.Client | None:
@@ -41,31 +45,28 @@ def _provision(args: argparse.Namespace) -> int:
     if client is None:
         return 2
     try:
-        done = provision(client, _roles(args.role), args.kv_mount, args.approle_mount)
+        done = provision(
+            client, _roles(args.role), args.kv_mount, args.approle_mount, TABLES[args.identity]
+        )
     except (hvac.exceptions.VaultError, requests.exceptions.RequestException, ValueError) as exc:
         print(f"provisioning failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     # Role ids are identifiers, not secrets; printing them is how Ansible picks them up.
-    print(json.dumps(_summary(done, args.kv_mount), indent=2))
+    print(
+        json.dumps(
+            {
+                p.role.value: {
+                    "approle": p.approle_name,
+                    "policy": p.policy_name,
+                    "role_id": p.role_id,
+                    "secret_path": f"{args.kv_mount}/{p.secret_path}",
+                }
+                for p in done
+            },
+            indent=2,
+        )
+    )
     return 0
-
-
-def _summary(done: list[Provisioned], kv_mount: str) -> dict[str, dict[str, object]]:
-    """Per role: the writer's AppRole at the top level, every other identity under its name."""
-    out: dict[str, dict[str, object]] = {}
-    for p in done:
-        entry = {
-            "approle": p.approle_name,
-            "policy": p.policy_name,
-            "role_id": p.role_id,
-            "secret_path": f"{kv_mount}/{p.secret_path}",
-        }
-        role = out.setdefault(p.role.value, {})
-        if p.identity == WRITER:
-            role.update(entry)
-        else:
-            role[p.identity] = entry
-    return out
 
 
 def _wrap_secret_id(args: argparse.Namespace) -> int:
@@ -74,7 +75,7 @@ def _wrap_secret_id(args: argparse.Namespace) -> int:
         return 2
     try:
         token = wrapped_secret_id(
-            client, Role(args.role), args.wrap_ttl, args.approle_mount, args.identity
+            client, Role(args.role), args.wrap_ttl, args.approle_mount, TABLES[args.identity]
         )
     except (hvac.exceptions.VaultError, requests.exceptions.RequestException) as exc:
         print(f"issuing a secret id failed: {type(exc).__name__}", file=sys.stderr)
@@ -83,7 +84,7 @@ def _wrap_secret_id(args: argparse.Namespace) -> int:
     fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         out.write(token + "\n")
-    print(f"wrapped secret id for {args.identity} of role {args.role} written to {args.out}")
+    print(f"wrapped secret id for the {args.identity} of role {args.role} written to {args.out}")
     return 0
 
 
@@ -96,6 +97,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--ca-cert", default=None, help="CA bundle to verify Vault's TLS")
     parser.add_argument("--approle-mount", default=APPROLE_MOUNT)
+    parser.add_argument(
+        "--identity",
+        choices=sorted(TABLES),
+        default="writer",
+        help="whose AppRoles: the writer's (broker secret) or the gateway launcher's (IB login)",
+    )
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -113,9 +120,6 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     wrap = sub.add_parser("wrap-secret-id", help="issue a response-wrapped secret id for a role")
     _common(wrap)
     wrap.add_argument("--role", required=True, choices=[r.value for r in Role])
-    wrap.add_argument(
-        "--identity", choices=sorted(TABLES), default=WRITER, help="whose AppRole (default writer)"
-    )
     wrap.add_argument("--wrap-ttl", default="300s")
     wrap.add_argument("--out", required=True, help="file to write the wrapping token to (0600)")
     wrap.set_defaults(handler=_wrap_secret_id)

@@ -3,6 +3,7 @@
 Shared by every identity that reads Vault: the writer (its broker secret) and the gateway launcher
 (the IB login). Each identity keeps its own table of per-role paths and AppRoles here, so one
 module says who may read what: no identity reads another identity's path, nor another role's.
+provision() and wrapped_secret_id() take the identity's table (the writer's by default).
 """
 
 from __future__ import annotations
@@ -27,8 +28,6 @@ BROKER_SECRET_KEYS: Final = ("gateway_host", "gateway_port", "client_id", "accou
 # The IB login the gateway of a role's host logs in with; only the launcher's AppRole reads it.
 IB_LOGIN_KEYS: Final = ("login_id", "password", "trading_mode")
 TRADING_MODES: Final = ("live", "paper")
-WRITER: Final = "writer"
-GATEWAY: Final = "gateway"
 
 
 @dataclass(frozen=True)
@@ -37,7 +36,6 @@ class RoleLayout:
     secret_path: str
     policy_name: str
     approle_name: str
-    identity: str = WRITER
 
     def policy_hcl(self, kv_mount: str = KV_MOUNT) -> str:
         # KV v2 puts data under <mount>/data/; read-only, this role's own path and nothing else.
@@ -51,17 +49,15 @@ def _table(identity: str, secret_name: str) -> Mapping[Role, RoleLayout]:
             secret_path=f"livegate/{role.value}/{secret_name}",
             policy_name=f"livegate-{identity}-{role.value.lower()}",
             approle_name=f"livegate-{identity}-{role.value.lower()}",
-            identity=identity,
         )
         for role in Role
     }
 
 
 # The writer's table: its broker connection secret (gateway host/port, client id, accounts).
-LAYOUT: Final = _table(WRITER, "broker")
+LAYOUT: Final = _table("writer", "broker")
 # The gateway launcher's table: the IB login (the credential that trades, on W only).
-GATEWAY_LAYOUT: Final = _table(GATEWAY, "ib_login")
-TABLES: Final[Mapping[str, Mapping[Role, RoleLayout]]] = {WRITER: LAYOUT, GATEWAY: GATEWAY_LAYOUT}
+GATEWAY_LAYOUT: Final = _table("gateway", "ib_login")
 LIVE_SECRET_PATH: Final = LAYOUT[Role.W].secret_path
 LIVE_LOGIN_PATH: Final = GATEWAY_LAYOUT[Role.W].secret_path
 
@@ -73,12 +69,6 @@ class Provisioned:
     policy_name: str
     role_id: str
     secret_path: str
-    identity: str = WRITER
-
-
-def role_ids(done: Iterable[Provisioned], identity: str = WRITER) -> dict[Role, str]:
-    """The role-ids of one identity's AppRoles, per role, from what provision() returned."""
-    return {p.role: p.role_id for p in done if p.identity == identity}
 
 
 def provision(
@@ -86,13 +76,13 @@ def provision(
     roles: Iterable[Role] = tuple(Role),
     kv_mount: str = KV_MOUNT,
     approle_mount: str = APPROLE_MOUNT,
-    identities: Iterable[str] = tuple(TABLES),
+    table: Mapping[Role, RoleLayout] = LAYOUT,
 ) -> list[Provisioned]:
-    """Create (or update, idempotently) the mounts, policies and AppRoles for ROLES."""
+    """Create (or update, idempotently) the mounts, policies and AppRoles for ROLES, of the
+    identity whose TABLE it is (the writer's by default)."""
     _ensure_kv_v2(client, kv_mount)
     _ensure_approle(client, approle_mount)
-    layouts = [TABLES[identity][role] for identity in identities for role in roles]
-    return [_provision_one(client, layout, kv_mount, approle_mount) for layout in layouts]
+    return [_provision_one(client, table[role], kv_mount, approle_mount) for role in roles]
 
 
 def _provision_one(
@@ -115,7 +105,6 @@ def _provision_one(
         layout.policy_name,
         role_id["data"]["role_id"],
         layout.secret_path,
-        layout.identity,
     )
 
 
@@ -157,11 +146,11 @@ def wrapped_secret_id(
     role: Role,
     wrap_ttl: str = "300s",
     approle_mount: str = APPROLE_MOUNT,
-    identity: str = WRITER,
+    table: Mapping[Role, RoleLayout] = LAYOUT,
 ) -> str:
-    """Issue a secret id for ROLE's IDENTITY, response-wrapped: only the wrapping token leaves."""
+    """Issue a secret id for ROLE, response-wrapped: only the wrapping token leaves Vault."""
     response = client.auth.approle.generate_secret_id(
-        TABLES[identity][role].approle_name, mount_point=approle_mount, wrap_ttl=wrap_ttl
+        table[role].approle_name, mount_point=approle_mount, wrap_ttl=wrap_ttl
     )
     return str(response["wrap_info"]["token"])
 

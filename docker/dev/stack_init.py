@@ -14,13 +14,7 @@ import requests
 import yaml
 
 from livegate_common.pki import init_dev_pki, spiffe_id
-from livegate_common.vault_layout import (
-    LAYOUT,
-    WRITER,
-    provision,
-    wrapped_secret_id,
-    write_broker_secret,
-)
+from livegate_common.vault_layout import LAYOUT, provision, wrapped_secret_id, write_broker_secret
 from writer_service.config import Role
 
 VAULT_WAIT_S: Final = 60.0
@@ -71,7 +65,7 @@ def main() -> int:
 
     _ensure_pki(tls_dir)
     _wait_for_vault(client)
-    provisioned = {p.role: p for p in provision(client) if p.identity == WRITER}
+    provisioned = {p.role: p for p in provision(client)}
     write_broker_secret(
         client,
         role,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from livegate_common.vault_layout import TABLES
+from livegate_common.vault_layout import GATEWAY_LAYOUT, LAYOUT
 from tests.deploy import vault_api
 from tests.deploy.ansible_run import (
     PlayResult,
@@ -175,7 +175,7 @@ def test_provision_when_run_then_layout_matches_vault_layout_py(
     provisioned: Provisioned, role: str, identity: str
 ) -> None:
     vault = provisioned.vault
-    layout = TABLES[identity][Role(role)]
+    layout = {"writer": LAYOUT, "gateway": GATEWAY_LAYOUT}[identity][Role(role)]
     policy = vault_api.call(
         vault.addr, "GET", f"sys/policies/acl/{layout.policy_name}", vault.root_token
     )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from livegate_common.vault_layout import provision
+from livegate_common.vault_layout import GATEWAY_LAYOUT, provision
 from tests.support.gateways import private_tmpfs_dir
 from tests.support.vault import DevVault, dev_vault
 
@@ -16,6 +16,7 @@ from tests.support.vault import DevVault, dev_vault
 def vault() -> Iterator[DevVault]:
     with dev_vault() as started:
         provision(started.client())
+        provision(started.client(), table=GATEWAY_LAYOUT)
         yield started
 
 

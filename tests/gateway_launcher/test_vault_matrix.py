@@ -13,21 +13,19 @@ import pytest
 
 from livegate_common.roles import Role
 from livegate_common.vault_layout import (
-    GATEWAY,
+    GATEWAY_LAYOUT,
+    LAYOUT,
     LIVE_LOGIN_PATH,
-    TABLES,
-    WRITER,
     RoleLayout,
     provision,
-    role_ids,
     wrapped_secret_id,
     write_broker_secret,
     write_ib_login,
 )
 from tests.support.vault import DevVault
 
-IDENTITIES = (WRITER, GATEWAY)
-PATHS = [TABLES[identity][role] for identity in IDENTITIES for role in Role]
+TABLES = {"writer": LAYOUT, "gateway": GATEWAY_LAYOUT}
+PATHS = [table[role] for table in TABLES.values() for role in Role]
 
 
 def _seed(vault: DevVault) -> None:
@@ -47,10 +45,10 @@ def _seed(vault: DevVault) -> None:
 def _login(vault: DevVault, identity: str, role: Role) -> hvac.Client:
     """Log in as the service does: unwrap a wrapped secret-id once, then AppRole login."""
     root = vault.client()
-    wrapped = wrapped_secret_id(root, role, identity=identity)
+    wrapped = wrapped_secret_id(root, role, table=TABLES[identity])
     secret_id = vault.client(wrapped).sys.unwrap()["data"]["secret_id"]
     client = hvac.Client(url=vault.addr, timeout=5)
-    role_id = role_ids(provision(root), identity)[role]
+    role_id = provision(root, [role], table=TABLES[identity])[0].role_id
     client.auth.approle.login(role_id=role_id, secret_id=secret_id)
     return client
 
@@ -70,7 +68,7 @@ def test_vault_when_each_identity_of_each_role_reads_every_path_then_only_its_ow
 ) -> None:
     _seed(vault)
     matrix: dict[tuple[str, Role], list[int]] = {}
-    for identity in IDENTITIES:
+    for identity in TABLES:
         for role in Role:
             client = _login(vault, identity, role)
             matrix[(identity, role)] = [_status(client, layout) for layout in PATHS]
@@ -98,7 +96,7 @@ def test_vault_when_a_non_w_login_is_written_live_then_refused_before_vault(
 
 def test_vault_when_writer_of_w_reads_ws_live_login_then_403(vault: DevVault) -> None:
     _seed(vault)
-    client = _login(vault, WRITER, Role.W)
+    client = _login(vault, "writer", Role.W)
     with pytest.raises(hvac.exceptions.Forbidden):
         client.secrets.kv.v2.read_secret_version(
             path=LIVE_LOGIN_PATH, mount_point="secret", raise_on_deleted_version=True

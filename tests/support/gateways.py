@@ -21,10 +21,8 @@ import yaml
 from livegate_cli.procs import terminate
 from livegate_common.roles import Role
 from livegate_common.vault_layout import (
-    GATEWAY,
     GATEWAY_LAYOUT,
     provision,
-    role_ids,
     wrapped_secret_id,
     write_ib_login,
 )
@@ -119,9 +117,9 @@ def launcher_document(
 ) -> dict[str, Any]:
     """A launcher config for ROLE: its own AppRole, a fresh wrapped secret-id, the simulator."""
     client = vault.client()
-    gateway_role_ids = role_ids(provision(client), GATEWAY)
+    gateway_role_ids = {p.role: p.role_id for p in provision(client, table=GATEWAY_LAYOUT)}
     wrap_file = workdir / f"gateway-secret-id-{role.value}.wrap"
-    wrap_file.write_text(wrapped_secret_id(client, role, identity=GATEWAY), encoding="utf-8")
+    wrap_file.write_text(wrapped_secret_id(client, role, table=GATEWAY_LAYOUT), encoding="utf-8")
     sim = [sys.executable, "-m", "gateway_sim", "--ibc-config", "{ibc_ini}", "--users", str(users)]
     for quote in QUOTES:
         sim += ["--quote", quote]

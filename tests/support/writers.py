@@ -7,12 +7,7 @@ from typing import Any
 
 from livegate_common.devconfig import tls_section, writer_principals
 from livegate_common.pki import spiffe_id
-from livegate_common.vault_layout import (
-    provision,
-    wrapped_secret_id,
-    write_broker_secret,
-)
-from livegate_common.vault_layout import role_ids as provisioned_role_ids
+from livegate_common.vault_layout import provision, wrapped_secret_id, write_broker_secret
 from tests.support.vault import DevVault
 from writer_service import config as writer_config
 from writer_service.config import Role, WriterConfig
@@ -21,7 +16,7 @@ ACCOUNT = "U1234567"
 
 
 def role_ids(vault: DevVault) -> dict[Role, str]:
-    return provisioned_role_ids(provision(vault.client()))
+    return {p.role: p.role_id for p in provision(vault.client())}
 
 
 def writer_document(

@@ -60,11 +60,10 @@ def test_read_live_secret_when_approle_is_w_then_allowed(vault: DevVault, tmp_pa
 
 
 def test_provision_when_run_twice_then_role_ids_are_stable(vault: DevVault) -> None:
-    first = {(p.identity, p.role): p.role_id for p in provision(vault.client())}
-    second = {(p.identity, p.role): p.role_id for p in provision(vault.client())}
+    first = {p.role: p.role_id for p in provision(vault.client())}
+    second = {p.role: p.role_id for p in provision(vault.client())}
     assert first == second
-    # Three roles for each of the two identities (writer, gateway launcher), all distinct.
-    assert len(set(first.values())) == 6
+    assert len(set(first.values())) == 3
 
 
 def test_load_credentials_when_wrapped_secret_id_valid_then_reads_broker_secret(

@@ -12,7 +12,7 @@ import pytest
 
 from livegate_cli import vault_cmd
 from livegate_common.roles import Role
-from livegate_common.vault_layout import GATEWAY, provision, role_ids
+from livegate_common.vault_layout import GATEWAY_LAYOUT, provision
 from tests.support.vault import DevVault
 
 
@@ -33,11 +33,20 @@ def test_provision_when_token_in_env_then_prints_role_ids_for_each_role(
     assert sorted(out) == ["ABH", "R", "W"]
     assert out["W"]["secret_path"] == "secret/livegate/W/broker"
     assert out["R"]["policy"] == "livegate-writer-r"
-    # The gateway launcher's own AppRole, per role, under its identity's name.
-    assert out["W"]["gateway"]["secret_path"] == "secret/livegate/W/ib_login"
-    assert out["ABH"]["gateway"]["approle"] == "livegate-gateway-abh"
-    assert out["R"]["gateway"]["role_id"] != out["R"]["role_id"]
     assert vault.root_token not in json.dumps(out)
+
+
+def test_provision_when_identity_is_gateway_then_prints_the_launchers_approles_and_paths(
+    vault: DevVault, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LG_TEST_BAO_TOKEN", vault.root_token)
+    argv = ["vault", "provision", "--addr", vault.addr, "--token-env", "LG_TEST_BAO_TOKEN"]
+    assert _run([*argv, "--identity", "gateway"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["W"]["secret_path"] == "secret/livegate/W/ib_login"
+    assert out["ABH"]["approle"] == "livegate-gateway-abh"
+    writer_ids = {p.role.value: p.role_id for p in provision(vault.client())}
+    assert all(out[role]["role_id"] != writer_ids[role] for role in out)
 
 
 def test_provision_when_token_env_empty_then_exit_2(
@@ -82,7 +91,7 @@ def test_wrap_secret_id_when_identity_is_gateway_then_logs_in_as_the_launchers_a
     argv = ["vault", "wrap-secret-id", "--addr", vault.addr, "--token-env", "LG_TEST_BAO_TOKEN"]
     assert _run([*argv, "--role", "R", "--identity", "gateway", "--out", str(out)]) == 0
     secret_id = vault.client(out.read_text().strip()).sys.unwrap()["data"]["secret_id"]
-    role_id = role_ids(provision(vault.client()), GATEWAY)[Role.R]
+    role_id = provision(vault.client(), [Role.R], table=GATEWAY_LAYOUT)[0].role_id
     client = hvac.Client(url=vault.addr, timeout=5)
     client.auth.approle.login(role_id=role_id, secret_id=secret_id)
     assert client.auth.token.lookup_self()["data"]["policies"] == ["default", "livegate-gateway-r"]
