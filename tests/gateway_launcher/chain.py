@@ -34,7 +34,8 @@ MODES = {
     "ABH paper": IbcMode("paper", read_only_login=False, read_only_api=False),
 }
 # Until roles-input's probe change is merged, main's ABH probe demands a read-only session, so
-# a trade-capable paper session is refused (exit 3). With it, this becomes MATCHES_ROLE.
+# a trade-capable paper session is refused (exit 3). With it merged, set this to MATCHES_ROLE
+# (checked on a trial merge: the ABH writer then serves on the paper session).
 ABH_PAPER_VERDICT_ON_MAIN = "MISMATCH"
 
 

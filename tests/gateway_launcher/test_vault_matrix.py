@@ -13,6 +13,7 @@ import pytest
 
 from livegate_common.roles import Role
 from livegate_common.vault_layout import (
+    BROKER_SECRET_KEYS,
     GATEWAY_LAYOUT,
     LAYOUT,
     LIVE_LOGIN_PATH,
@@ -31,11 +32,8 @@ PATHS = [table[role] for table in TABLES.values() for role in Role]
 def _seed(vault: DevVault) -> None:
     client = vault.client()
     for role in Role:
-        write_broker_secret(
-            client,
-            role,
-            {"gateway_host": "127.0.0.1", "gateway_port": 4001, "client_id": 1, "accounts": "DU1"},
-        )
+        # Whatever keys the broker secret has: only whether it can be read matters here.
+        write_broker_secret(client, role, {key: f"x-{key}" for key in BROKER_SECRET_KEYS})
         mode = "live" if role is Role.W else "paper"
         write_ib_login(
             client, role, {"login_id": f"l-{role.value}", "password": "pw", "trading_mode": mode}
