@@ -1,4 +1,5 @@
-"""livegate vault: provision the writer's Vault layout (policies, AppRoles) per instance role."""
+"""livegate vault: provision the Vault layout (policies, AppRoles) of the writer and the gateway
+launcher per instance role; issue wrapped secret ids."""
 
 from __future__ import annotations
 
@@ -11,8 +12,19 @@ import hvac
 import hvac.exceptions
 import requests
 
-from livegate_common.vault_layout import APPROLE_MOUNT, KV_MOUNT, provision, wrapped_secret_id
+from livegate_common.vault_layout import (
+    APPROLE_MOUNT,
+    GATEWAY_LAYOUT,
+    KV_MOUNT,
+    LAYOUT,
+    provision,
+    wrapped_secret_id,
+)
 from writer_service.config import Role
+
+# Each identity's own AppRoles: the writer reads its broker secret, the gateway launcher its
+# role's IB login.
+TABLES = {"writer": LAYOUT, "gateway": GATEWAY_LAYOUT}
 
 
 def _client(args: argparse.Namespace) -> hvac.Client | None:
@@ -33,7 +45,9 @@ def _provision(args: argparse.Namespace) -> int:
     if client is None:
         return 2
     try:
-        done = provision(client, _roles(args.role), args.kv_mount, args.approle_mount)
+        done = provision(
+            client, _roles(args.role), args.kv_mount, args.approle_mount, TABLES[args.identity]
+        )
     except (hvac.exceptions.VaultError, requests.exceptions.RequestException, ValueError) as exc:
         print(f"provisioning failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
@@ -60,15 +74,17 @@ def _wrap_secret_id(args: argparse.Namespace) -> int:
     if client is None:
         return 2
     try:
-        token = wrapped_secret_id(client, Role(args.role), args.wrap_ttl, args.approle_mount)
+        token = wrapped_secret_id(
+            client, Role(args.role), args.wrap_ttl, args.approle_mount, TABLES[args.identity]
+        )
     except (hvac.exceptions.VaultError, requests.exceptions.RequestException) as exc:
         print(f"issuing a secret id failed: {type(exc).__name__}", file=sys.stderr)
         return 1
-    # Written with 0600 so only the writer's user can read the (single-use) wrapping token.
+    # Written with 0600 so only the service's user can read the (single-use) wrapping token.
     fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         out.write(token + "\n")
-    print(f"wrapped secret id for role {args.role} written to {args.out}")
+    print(f"wrapped secret id for the {args.identity} of role {args.role} written to {args.out}")
     return 0
 
 
@@ -81,10 +97,16 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--ca-cert", default=None, help="CA bundle to verify Vault's TLS")
     parser.add_argument("--approle-mount", default=APPROLE_MOUNT)
+    parser.add_argument(
+        "--identity",
+        choices=sorted(TABLES),
+        default="writer",
+        help="whose AppRoles: the writer's (broker secret) or the gateway launcher's (IB login)",
+    )
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    vault = subparsers.add_parser("vault", help="provision the writer's Vault layout")
+    vault = subparsers.add_parser("vault", help="provision the Vault layout of each identity")
     sub = vault.add_subparsers(dest="vault_command", required=True)
 
     prov = sub.add_parser("provision", help="create/update policies and AppRoles per role")

@@ -1,7 +1,9 @@
 """Vault layout as code: per-role KV paths, policies and AppRoles of each identity; a provisioner.
 
-Shared by every identity that reads Vault (the writer today); each identity keeps its own table of
-per-role paths and AppRoles here, so one module says who may read what.
+Shared by every identity that reads Vault: the writer (its broker secret) and the gateway launcher
+(the IB login). Each identity keeps its own table of per-role paths and AppRoles here, so one
+module says who may read what: no identity reads another identity's path, nor another role's.
+provision() and wrapped_secret_id() take the identity's table (the writer's by default).
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ BROKER_SECRET_KEYS: Final = (
     "accounts",
     "account_hash_key",
 )
+# The IB login the gateway of a role's host logs in with; only the launcher's AppRole reads it.
+IB_LOGIN_KEYS: Final = ("login_id", "password", "trading_mode")
+TRADING_MODES: Final = ("live", "paper")
 
 
 @dataclass(frozen=True)
@@ -45,16 +50,24 @@ class RoleLayout:
         return f'path "{kv_mount}/data/{self.secret_path}" {{\n  capabilities = ["read"]\n}}\n'
 
 
-LAYOUT: Final[Mapping[Role, RoleLayout]] = {
-    role: RoleLayout(
-        role=role,
-        secret_path=f"livegate/{role.value}/broker",
-        policy_name=f"livegate-writer-{role.value.lower()}",
-        approle_name=f"livegate-writer-{role.value.lower()}",
-    )
-    for role in Role
-}
+def _table(identity: str, secret_name: str) -> Mapping[Role, RoleLayout]:
+    return {
+        role: RoleLayout(
+            role=role,
+            secret_path=f"livegate/{role.value}/{secret_name}",
+            policy_name=f"livegate-{identity}-{role.value.lower()}",
+            approle_name=f"livegate-{identity}-{role.value.lower()}",
+        )
+        for role in Role
+    }
+
+
+# The writer's table: its broker connection secret (gateway host/port, client id, accounts).
+LAYOUT: Final = _table("writer", "broker")
+# The gateway launcher's table: the IB login (the credential that trades, on W only).
+GATEWAY_LAYOUT: Final = _table("gateway", "ib_login")
 LIVE_SECRET_PATH: Final = LAYOUT[Role.W].secret_path
+LIVE_LOGIN_PATH: Final = GATEWAY_LAYOUT[Role.W].secret_path
 
 
 @dataclass(frozen=True)
@@ -71,36 +84,36 @@ def provision(
     roles: Iterable[Role] = tuple(Role),
     kv_mount: str = KV_MOUNT,
     approle_mount: str = APPROLE_MOUNT,
+    table: Mapping[Role, RoleLayout] = LAYOUT,
 ) -> list[Provisioned]:
-    """Create (or update, idempotently) the mounts, policies and AppRoles for ROLES."""
+    """Create (or update, idempotently) the mounts, policies and AppRoles for ROLES, of the
+    identity whose TABLE it is (the writer's by default)."""
     _ensure_kv_v2(client, kv_mount)
     _ensure_approle(client, approle_mount)
-    out: list[Provisioned] = []
-    for role in roles:
-        layout = LAYOUT[role]
-        client.sys.create_or_update_policy(
-            name=layout.policy_name, policy=layout.policy_hcl(kv_mount)
-        )
-        client.auth.approle.create_or_update_approle(
-            role_name=layout.approle_name,
-            token_policies=[layout.policy_name],
-            token_ttl=TOKEN_TTL,
-            token_max_ttl=TOKEN_MAX_TTL,
-            secret_id_num_uses=SECRET_ID_NUM_USES,
-            secret_id_ttl=SECRET_ID_TTL,
-            mount_point=approle_mount,
-        )
-        role_id = client.auth.approle.read_role_id(layout.approle_name, mount_point=approle_mount)
-        out.append(
-            Provisioned(
-                role,
-                layout.approle_name,
-                layout.policy_name,
-                role_id["data"]["role_id"],
-                layout.secret_path,
-            )
-        )
-    return out
+    return [_provision_one(client, table[role], kv_mount, approle_mount) for role in roles]
+
+
+def _provision_one(
+    client: hvac.Client, layout: RoleLayout, kv_mount: str, approle_mount: str
+) -> Provisioned:
+    client.sys.create_or_update_policy(name=layout.policy_name, policy=layout.policy_hcl(kv_mount))
+    client.auth.approle.create_or_update_approle(
+        role_name=layout.approle_name,
+        token_policies=[layout.policy_name],
+        token_ttl=TOKEN_TTL,
+        token_max_ttl=TOKEN_MAX_TTL,
+        secret_id_num_uses=SECRET_ID_NUM_USES,
+        secret_id_ttl=SECRET_ID_TTL,
+        mount_point=approle_mount,
+    )
+    role_id = client.auth.approle.read_role_id(layout.approle_name, mount_point=approle_mount)
+    return Provisioned(
+        layout.role,
+        layout.approle_name,
+        layout.policy_name,
+        role_id["data"]["role_id"],
+        layout.secret_path,
+    )
 
 
 def write_broker_secret(
@@ -117,12 +130,35 @@ def write_broker_secret(
     )
 
 
+def write_ib_login(
+    client: hvac.Client, role: Role, values: Mapping[str, Any], kv_mount: str = KV_MOUNT
+) -> None:
+    """Store a role's IB login (login id, password, trading mode) for its gateway launcher."""
+    missing = [k for k in IB_LOGIN_KEYS if not values.get(k)]
+    if missing:
+        raise ValueError(f"IB login misses {missing}")
+    if values["trading_mode"] not in TRADING_MODES:
+        raise ValueError(f"IB login trading_mode must be one of {TRADING_MODES}")
+    # Only W's host may hold a login that trades live (seed ADR 38).
+    if role is not Role.W and values["trading_mode"] == "live":
+        raise ValueError(f"role {role.value} may not hold a live IB login")
+    client.secrets.kv.v2.create_or_update_secret(
+        path=GATEWAY_LAYOUT[role].secret_path,
+        secret={k: str(values[k]) for k in IB_LOGIN_KEYS},
+        mount_point=kv_mount,
+    )
+
+
 def wrapped_secret_id(
-    client: hvac.Client, role: Role, wrap_ttl: str = "300s", approle_mount: str = APPROLE_MOUNT
+    client: hvac.Client,
+    role: Role,
+    wrap_ttl: str = "300s",
+    approle_mount: str = APPROLE_MOUNT,
+    table: Mapping[Role, RoleLayout] = LAYOUT,
 ) -> str:
     """Issue a secret id for ROLE, response-wrapped: only the wrapping token leaves Vault."""
     response = client.auth.approle.generate_secret_id(
-        LAYOUT[role].approle_name, mount_point=approle_mount, wrap_ttl=wrap_ttl
+        table[role].approle_name, mount_point=approle_mount, wrap_ttl=wrap_ttl
     )
     return str(response["wrap_info"]["token"])
 

@@ -12,8 +12,10 @@ from livegate_common import config as cfg
 from livegate_common import deadlines
 from livegate_common.config import ConfigError
 from livegate_common.identity import PrincipalMap
+from livegate_common.roles import Role
 from livegate_common.scopes import POLICY_SCOPES
 from livegate_common.tls import TLSFiles
+from policy_service import instance_role
 
 ENV_PREFIX: Final = "LIVEGATE_POLICY"
 DEFAULT_LISTEN: Final = "127.0.0.1:50051"
@@ -59,6 +61,8 @@ class WriterClientConfig:
 
 @dataclass(frozen=True)
 class PolicyConfig:
+    # The host's instance role: what the gate may be enabled for (see instance_role).
+    instance_role: Role
     server: cfg.ServerConfig
     principals: PrincipalMap
     log_level: str
@@ -83,7 +87,7 @@ def _positive_float(doc: Mapping[str, Any], key: str, default: float) -> float:
     return float(value)
 
 
-def _live(doc: Mapping[str, Any]) -> LiveTradingConfig:
+def _live(doc: Mapping[str, Any], role: Role) -> LiveTradingConfig:
     enabled = cfg.get(doc, "live_trading.enabled", bool, False)
     safety = cfg.get(doc, "safety.live_trading_enabled", bool, False)
     # Two flags exist so that one edit cannot turn live trading on; one without the other is a
@@ -105,6 +109,9 @@ def _live(doc: Mapping[str, Any]) -> LiveTradingConfig:
     policy_id = cfg.get(doc, "live_trading.risk_policy_id", str, "")
     if enabled and not policy_id:
         raise ConfigError("live_trading.risk_policy_id", "is required when live trading is on")
+    wrong = instance_role.violation(role, enabled, accounts)
+    if wrong is not None:
+        raise ConfigError(*wrong)
     return LiveTradingConfig(
         enabled=enabled,
         safety_enabled=safety,
@@ -215,12 +222,14 @@ def _from_document(
     doc: Mapping[str, Any], base: Path, data_dir: Path, default_url: str
 ) -> PolicyConfig:
     writer = _writer(doc, base)
+    role = cfg.instance_role(doc, "instance_role")
     return PolicyConfig(
+        instance_role=role,
         server=cfg.server_config(doc, base, DEFAULT_LISTEN),
         principals=cfg.principal_map(doc, POLICY_SCOPES),
         log_level=cfg.get(doc, "logging.level", str, "INFO"),
         metrics_listen=cfg.get(doc, "metrics.listen", str, ""),
-        live=_live(doc),
+        live=_live(doc, role),
         audit=_audit(doc, base, data_dir),
         writer=writer,
         risk_policy_file=cfg.get_path(doc, "risk.policy_file", base),

@@ -55,6 +55,8 @@ def dev_config(
     account_hash_key(data_dir)
     key_file = data_dir / "account-hash.key"
     return {
+        # The dev stack plays the live host against the simulator's live (U...) account.
+        "instance_role": "W",
         "server": {"listen": listen, "tls": tls_section(pki_dir, "policy")},
         "principals": policy_principals(),
         "logging": {"level": "INFO"},

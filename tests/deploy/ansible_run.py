@@ -57,6 +57,9 @@ class RoleFixture:
     role_id: str
     wrapped_secret_id: str
     account_hash_key: str
+    # The gateway launcher's own AppRole material.
+    gateway_role_id: str
+    gateway_wrapped_secret_id: str
 
     @property
     def vault_id(self) -> str:
@@ -97,6 +100,8 @@ def make_role_fixture(tmp: Path, role: str) -> RoleFixture:
         role_id=f"role-id-{role.lower()}-{secrets.token_hex(8)}",
         wrapped_secret_id=f"wrap-{role.lower()}-{secrets.token_hex(8)}",
         account_hash_key=secrets.token_hex(32),
+        gateway_role_id=f"gw-role-id-{role.lower()}-{secrets.token_hex(8)}",
+        gateway_wrapped_secret_id=f"gw-wrap-{role.lower()}-{secrets.token_hex(8)}",
     )
 
 
@@ -126,6 +131,8 @@ def make_inventory(
                 "livegate_vault_client_role_id": fixture.role_id,
                 "livegate_vault_client_wrapped_secret_id": fixture.wrapped_secret_id,
                 "livegate_policy_account_hash_key": fixture.account_hash_key,
+                "livegate_gateway_vault_role_id": fixture.gateway_role_id,
+                "livegate_gateway_vault_wrapped_secret_id": fixture.gateway_wrapped_secret_id,
                 **dict((vault_vars or {}).get(role, {})),
             },
         )

@@ -10,13 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from livegate_common.vault_layout import LAYOUT
+from livegate_common.vault_layout import GATEWAY_LAYOUT, LAYOUT
 from tests.deploy import vault_api
 from tests.deploy.ansible_run import (
     PlayResult,
+    finish,
     make_inventory,
     make_role_fixture,
     run_playbook,
+    start_playbook,
     write_yaml,
 )
 from tests.support.vault import DevVault, dev_vault
@@ -47,6 +49,23 @@ BROKER_SECRETS = {
         "account_hash_key": HASH_KEY,
     },
 }
+IB_LOGINS = {
+    "W": {"login_id": "w-trader", "password": "w-pass#1", "trading_mode": "live"},
+    "R": {"login_id": "r-reader", "password": "r-pass#1", "trading_mode": "paper"},
+    "ABH": {"login_id": "abh-paper", "password": "abh-pass#1", "trading_mode": "paper"},
+}
+PATHS = [f"secret/data/livegate/{r}/{s}" for s in ("broker", "ib_login") for r in ("W", "R", "ABH")]
+# Inputs the guard refuses before anything reaches Vault, each with its reason.
+REFUSALS = {
+    "live_login_for_r": (
+        {"ib_logins": dict(IB_LOGINS, R={**IB_LOGINS["R"], "trading_mode": "live"})},
+        "LIVE_LOGIN_ON_NON_W_HOST",
+    ),
+    "remote_gateway": (
+        {"broker": dict(BROKER_SECRETS, W={**BROKER_SECRETS["W"], "gateway_host": "10.0.0.7"})},
+        "BROKER_GATEWAY_NOT_LOOPBACK",
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -59,7 +78,9 @@ class Provisioned:
     second: PlayResult
 
 
-def _provision_vars(tmp: Path, vault: DevVault, name: str, secrets: object) -> Path:
+def _provision_vars(
+    tmp: Path, vault: DevVault, name: str, secrets: object, ib_logins: object = None
+) -> Path:
     # The admin token goes in a file (-e @file), never on a command line.
     path = tmp / f"{name}.yml"
     write_yaml(
@@ -68,6 +89,7 @@ def _provision_vars(tmp: Path, vault: DevVault, name: str, secrets: object) -> P
             "livegate_vault_provision_addr": vault.addr,
             "livegate_vault_provision_token": vault.root_token,
             "livegate_vault_provision_broker_secrets": secrets,
+            "livegate_vault_provision_ib_logins": IB_LOGINS if ib_logins is None else ib_logins,
             "livegate_vault_provision_role_id_dir": str(tmp / "role-ids"),
         },
     )
@@ -93,7 +115,7 @@ def provisioned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Provisione
         refused_left_policy = vault_api.call(
             vault.addr, "GET", "sys/policies/acl/livegate-writer-r", vault.root_token
         ).status_code
-        good = _provision_vars(tmp, vault, "good", BROKER_SECRETS)
+        good = _provision_vars(tmp, vault, "good", BROKER_SECRETS, IB_LOGINS)
         first = run_playbook(
             tmp, "vault_provision.yml", inventory, extra_vars_files=[good], log_name="first"
         )
@@ -136,28 +158,40 @@ def test_provision_when_w_approle_reads_live_path_then_gets_the_broker_secret(
     }
 
 
+@pytest.mark.parametrize("identity", ["writer", "gateway"])
 @pytest.mark.parametrize("role", ["W", "R", "ABH"])
-def test_provision_when_role_logs_in_then_reads_own_path_and_no_other(
-    provisioned: Provisioned, role: str
+def test_provision_when_identity_logs_in_then_reads_own_path_and_no_other(
+    provisioned: Provisioned, role: str, identity: str
 ) -> None:
     vault = provisioned.vault
-    token = vault_api.login_as(vault.addr, vault.root_token, f"livegate-writer-{role.lower()}")
-    for other in ("W", "R", "ABH"):
-        reply = vault_api.call(vault.addr, "GET", f"secret/data/livegate/{other}/broker", token)
-        assert reply.status_code == (200 if other == role else 403), other
+    approle = f"livegate-{identity}-{role.lower()}"
+    own = f"secret/data/livegate/{role}/{'broker' if identity == 'writer' else 'ib_login'}"
+    token = vault_api.login_as(vault.addr, vault.root_token, approle)
+    codes = {path: vault_api.call(vault.addr, "GET", path, token).status_code for path in PATHS}
+    assert codes == {path: 200 if path == own else 403 for path in PATHS}, approle
     # Nor may it write its own path.
-    write = vault_api.call(
-        vault.addr, "POST", f"secret/data/livegate/{role}/broker", token, {"data": {"x": "1"}}
-    )
+    write = vault_api.call(vault.addr, "POST", own, token, {"data": {"x": "1"}})
     assert write.status_code == 403
 
 
-@pytest.mark.parametrize("role", ["W", "R", "ABH"])
-def test_provision_when_run_then_layout_matches_writer_vault_layout(
-    provisioned: Provisioned, role: str
+def test_provision_when_w_launcher_reads_its_login_then_gets_what_was_provisioned(
+    provisioned: Provisioned,
 ) -> None:
     vault = provisioned.vault
-    layout = LAYOUT[Role(role)]
+    token = vault_api.login_as(vault.addr, vault.root_token, "livegate-gateway-w")
+    reply = vault_api.call(vault.addr, "GET", "secret/data/livegate/W/ib_login", token)
+    assert reply.status_code == 200
+    assert reply.json()["data"]["data"] == IB_LOGINS["W"]
+    assert IB_LOGINS["W"]["password"] not in provisioned.first.output
+
+
+@pytest.mark.parametrize("identity", ["writer", "gateway"])
+@pytest.mark.parametrize("role", ["W", "R", "ABH"])
+def test_provision_when_run_then_layout_matches_vault_layout_py(
+    provisioned: Provisioned, role: str, identity: str
+) -> None:
+    vault = provisioned.vault
+    layout = {"writer": LAYOUT, "gateway": GATEWAY_LAYOUT}[identity][Role(role)]
     policy = vault_api.call(
         vault.addr, "GET", f"sys/policies/acl/{layout.policy_name}", vault.root_token
     )
@@ -181,6 +215,11 @@ def test_provision_when_deployer_token_issues_then_only_for_its_own_role(
     assert "wrap_info" in own.json()
     assert vault_api.wrapped_secret_id(vault.addr, deployer, "livegate-writer-w").status_code == 403
     assert vault_api.call(vault.addr, "GET", LIVE_PATH, deployer).status_code == 403
+    # The same deployer issues for its role's gateway launcher, never for W's.
+    launcher = vault_api.wrapped_secret_id(vault.addr, deployer, "livegate-gateway-r")
+    assert launcher.status_code == 200 and "wrap_info" in launcher.json()
+    w_launcher = vault_api.wrapped_secret_id(vault.addr, deployer, "livegate-gateway-w")
+    assert w_launcher.status_code == 403
 
 
 def test_provision_when_role_id_dir_given_then_private_files_hold_the_role_ids(
@@ -188,10 +227,13 @@ def test_provision_when_role_id_dir_given_then_private_files_hold_the_role_ids(
 ) -> None:
     vault = provisioned.vault
     for role in ("w", "r", "abh"):
-        path = provisioned.tmp / "role-ids" / f"{role}.role-id"
-        assert stat.S_IMODE(path.stat().st_mode) == 0o600
-        expected = vault_api.role_id(vault.addr, vault.root_token, f"livegate-writer-{role}")
-        assert path.read_text(encoding="utf-8").strip() == expected
+        for suffix, identity in (("", "writer"), (".gateway", "gateway")):
+            path = provisioned.tmp / "role-ids" / f"{role}{suffix}.role-id"
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600
+            expected = vault_api.role_id(
+                vault.addr, vault.root_token, f"livegate-{identity}-{role}"
+            )
+            assert path.read_text(encoding="utf-8").strip() == expected
 
 
 def test_provision_when_non_w_secret_holds_live_account_then_refused_before_any_write(
@@ -236,3 +278,44 @@ def test_deploy_when_issuer_token_given_then_writer_gets_a_wrapped_secret_id_for
     # Single use: a second unwrap of the same token is refused.
     again = vault_api.call(vault.addr, "POST", "sys/wrapping/unwrap", wrapped)
     assert again.status_code >= 400
+
+
+@pytest.fixture(scope="module")
+def refusals(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[dict[str, tuple[PlayResult, int]]]:
+    """Each refused input played against a fresh OpenBao; what Vault holds afterwards."""
+    tmp = tmp_path_factory.mktemp("vault-refusals")
+    inventory = tmp / "localhost.yml"
+    write_yaml(inventory, {"all": {"hosts": {"localhost": {"ansible_connection": "local"}}}})
+    with dev_vault() as vault:
+        started = {
+            name: start_playbook(
+                tmp,
+                "vault_provision.yml",
+                inventory,
+                extra_vars_files=[
+                    _provision_vars(
+                        tmp, vault, name, case.get("broker", BROKER_SECRETS), case.get("ib_logins")
+                    )
+                ],
+                log_name=name,
+            )
+            for name, (case, _) in REFUSALS.items()
+        }
+        results = {name: finish(*proc_log) for name, proc_log in started.items()}
+        left = vault_api.call(
+            vault.addr, "GET", "sys/policies/acl/livegate-gateway-r", vault.root_token
+        ).status_code
+        yield {name: (result, left) for name, result in results.items()}
+
+
+@pytest.mark.parametrize("name", sorted(REFUSALS))
+def test_provision_when_input_would_put_a_live_login_or_remote_gateway_then_refused_before_write(
+    refusals: dict[str, tuple[PlayResult, int]], name: str
+) -> None:
+    result, left_policy = refusals[name]
+    assert result.returncode != 0
+    assert REFUSALS[name][1] in result.output
+    assert left_policy == 404
+    assert "r-pass#1" not in result.output

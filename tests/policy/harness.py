@@ -78,6 +78,7 @@ def policy_doc(
     body = {"id": POLICY_ID, "version": 1, "limits": {**LIMITS, **(limits or {})}}
     policy_file.write_text(yaml.safe_dump(body), encoding="utf-8")
     return {
+        "instance_role": "W",
         "server": {"listen": "127.0.0.1:0", "tls": tls_section(pki, "policy")},
         "principals": policy_principals(),
         "live_trading": {

@@ -80,17 +80,24 @@ class Deployment:
 
     def setup(self) -> Inventory:
         token = secrets.token_hex(16)
+        hash_keys = {role: secrets.token_hex(32) for role in ROLES}
         with self.timings.step(TRACK, "boot W, R, ABH systemd hosts and their OpenBao"):
             self.hosts = hostlib.boot(self.engine, ROLES, self.control.ssh_key, self.work / "logs")
             vault_addr, vault_for_hosts = hostlib.start_openbao(self.engine, token)
             _parallel(lambda h: h.install_gateway(self.control.gateway_sim), self.hosts)
             _wait_vault(vault_addr)
         with self.timings.step(TRACK, "vault_provision.yml"):
-            _converged(provision_vault(self.work, vault_addr, token), "vault_provision.yml")
+            _converged(
+                provision_vault(self.work, vault_addr, token, hash_keys), "vault_provision.yml"
+            )
         inventory = Inventory(self.work, self.control, self.hosts)
         for role in ROLES:
-            role_id = (self.work / "role-ids" / f"{role.lower()}.role-id").read_text().strip()
-            inventory.add_secrets(role, role_id, _issuer_token(vault_addr, token, role))
+            ids = tuple(
+                (self.work / "role-ids" / f"{role.lower()}{kind}.role-id").read_text().strip()
+                for kind in ("", ".gateway")
+            )
+            issuer = _issuer_token(vault_addr, token, role)
+            inventory.add_secrets(role, (ids[0], ids[1]), issuer, hash_keys[role])
         write_test_vars(self.work, self.control, vault_for_hosts, vault_addr)
         return inventory
 
