@@ -26,7 +26,11 @@ _DAYS_BEFORE, _DAYS_AFTER = 1, 6
 
 def always_open(time_zone: str, today: dt.date | None = None) -> str:
     """IB's tradingHours for a contract open around the clock, one session per local day."""
-    day = today or dt.datetime.now(ZoneInfo(time_zone)).date()
+    try:
+        zone = ZoneInfo(time_zone)
+    except (ValueError, KeyError):  # a zone a test made up to see it refused: days in UTC
+        zone = ZoneInfo("UTC")
+    day = today or dt.datetime.now(zone).date()
     days = [day + dt.timedelta(days=n) for n in range(-_DAYS_BEFORE, _DAYS_AFTER + 1)]
     return ";".join(f"{d:%Y%m%d}:0000-{d + dt.timedelta(days=1):%Y%m%d}:0000" for d in days)
 
@@ -121,6 +125,7 @@ def derivative(
         millis = int(strike * 1000)
         local = f"{symbol:<6}{expiry[2:8]}{right}{millis:08d}"
         exchange = exchange or "SMART"
+    local = str(details.pop("local_symbol", local))
     info = ContractInfo(
         con_id=con_id_of(local),
         symbol=symbol.upper(),

@@ -137,8 +137,7 @@ def contract_data(s: Session, fields: list[str]) -> None:
 
 def _hours(info: ContractInfo) -> tuple[str, str]:
     """(tradingHours, liquidHours) as IB sends them, today's when the contract is always open."""
-    generated = always_open(info.time_zone)
-    trading = generated if info.trading_hours is None else info.trading_hours
+    trading = always_open(info.time_zone) if info.trading_hours is None else info.trading_hours
     liquid = info.liquid_hours if info.liquid_hours is not None else trading
     return trading, liquid
 
