@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from livegate_cli import dev, ops, vault_cmd
+from livegate_cli import dev, ops, risk_ops, vault_cmd
 from livegate_common.pki import init_dev_pki
 
 Handler = Callable[[argparse.Namespace], int]
@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     dev.add_parser(sub)
     ops.add_parsers(sub)
+    risk_ops.add_parsers(sub)
     vault_cmd.add_parser(sub)
     return parser
 

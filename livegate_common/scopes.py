@@ -13,6 +13,8 @@ LIVE_BRACKET: Final = "live.bracket"
 KILLSWITCH_OPERATE: Final = "killswitch.operate"
 AUDIT_READ: Final = "audit.read"
 AUDIT_EXPORT: Final = "audit.export"
+# Record the paper-to-live checklist acknowledgement (an operator, with a name on it).
+CHECKLIST_ACKNOWLEDGE: Final = "checklist.acknowledge"
 # The writer's only scope: held by the policy service's identity.
 WRITER_CALL: Final = "writer.call"
 
@@ -27,6 +29,7 @@ POLICY_SCOPES: Final = frozenset(
         KILLSWITCH_OPERATE,
         AUDIT_READ,
         AUDIT_EXPORT,
+        CHECKLIST_ACKNOWLEDGE,
     }
 )
 WRITER_SCOPES: Final = frozenset({WRITER_CALL})

@@ -18,10 +18,11 @@ from livegate_api.v1 import common_pb2, writer_pb2, writer_pb2_grpc
 from livegate_common.errors import error_info
 from livegate_common.metrics import WRITER_LATENCY
 from livegate_common.tls import secure_channel
-from policy_service import reasons, wire
+from policy_service import reasons, wire, wire_reference
 from policy_service.config import WriterClientConfig
 from policy_service.domain import model as m
 from policy_service.domain.ports import WriterError
+from policy_service.domain.reference import AccountState, ContractDetails, Fill, Margin
 from policy_service.writer_identity import IdentityCache
 
 log = logging.getLogger(__name__)
@@ -192,6 +193,24 @@ class WriterClient:
     def open_order_ids(self, account_id: str) -> list[int]:
         req = writer_pb2.ListOpenOrdersRequest(account_id=account_id)
         return list(self._call("ListOpenOrders", req).broker_order_ids)
+
+    def contract_details(self, instrument: m.Instrument) -> ContractDetails:
+        req = writer_pb2.GetContractDetailsRequest(instrument=wire.instrument_to_wire(instrument))
+        return wire_reference.contract_details(self._call("GetContractDetails", req))
+
+    def account_state(self, account_id: str) -> AccountState:
+        req = writer_pb2.GetAccountStateRequest(account_id=account_id)
+        return wire_reference.account_state(self._call("GetAccountState", req))
+
+    def preview_margin(self, request_id: str, account_id: str, order: m.OrderSpec) -> Margin:
+        req = writer_pb2.PreviewMarginRequest(
+            request_id=request_id, account_id=account_id, order=wire.order_to_wire(order)
+        )
+        return wire_reference.margin(self._call("PreviewMargin", req, request_id))
+
+    def fills(self, account_id: str, since_us: int) -> list[Fill]:
+        req = writer_pb2.ListFillsRequest(account_id=account_id, since=wire.ts(since_us))
+        return wire_reference.fills(self._call("ListFills", req))
 
     def permission_ok(self) -> tuple[bool, str]:
         res = self._call("GetPermission", writer_pb2.GetPermissionRequest())

@@ -11,6 +11,7 @@ from policy_service import reasons
 from policy_service.domain import limits
 from policy_service.domain import model as m
 from policy_service.domain.audit import AuditDraft, account_hash
+from policy_service.domain.checklist import Checklist
 from policy_service.domain.commands import (
     BracketCmd,
     CancelCmd,
@@ -28,6 +29,7 @@ from policy_service.domain.denials import (
     scope_denial,
     to_dict,
 )
+from policy_service.domain.depth import Depth
 from policy_service.domain.enablement import account_denial, enablement_denial, static_conditions
 from policy_service.domain.planning import Plan, Planner
 from policy_service.domain.ports import (
@@ -77,6 +79,8 @@ class Gate:
         self._enablement = enablement_denial(static_conditions(settings, policy))
         self._settler = Settler(self)
         self._planner = Planner(store, writer)
+        self.checklist = Checklist(self)
+        self.depth = Depth(self)
         # A decision hashes its account id four times (account check, pending row, two audit
         # events); bounded, because account ids come from callers.
         self._account_hashes = functools.lru_cache(maxsize=256)(
@@ -148,6 +152,9 @@ class Gate:
             return refuse(scope)
         if self._enablement is not None:
             return refuse(self._enablement)
+        checklist = self.checklist.denial(now)
+        if checklist is not None:
+            return refuse(checklist)
         acct = account_denial(self.settings, cmd.account_id, self.account_hash(cmd.account_id))
         if acct is not None:
             return refuse(acct)
@@ -188,9 +195,14 @@ class Gate:
             if raced is not None:
                 return self._existing(call, cmd, raced, digest, ids)
             return refuse(plan)
-        denial = limits.first_denial(self.policy, plan.legs)
+        cancel = isinstance(cmd, CancelCmd)
+        denial = self.depth.blackout(cancel, now) or limits.first_denial(self.policy, plan.legs)
         if denial is not None:
             return refuse(denial)
+        state = self.depth.account_state(cmd.account_id, plan)
+        if isinstance(state, m.Denial):
+            return refuse(state)
+        plan.account_state = state
         return plan, digest
 
     def _run(
@@ -211,17 +223,25 @@ class Gate:
             notional=plan.notional,
             new_orders=plan.new_orders,
             day=day_of(now),
+            **self.depth.pending_fields(call, cmd, plan, self.account_hash(cmd.account_id)),
         )
         counts_as_open = plan.new_orders > 0
+        state = plan.account_state
+        cancel = isinstance(cmd, CancelCmd)
+        query = self.depth.query(call, cancel, plan, pending.fingerprint, state, now)
 
         def usage_check(usage: limits.Usage) -> m.Denial | None:
-            return limits.check_usage(
-                self.policy, usage, plan.new_orders, plan.notional, counts_as_open
+            return (
+                self.depth.stopped(call, usage)
+                or limits.check_usage(
+                    self.policy, usage, plan.new_orders, plan.notional, counts_as_open
+                )
+                or self.depth.usage_denial(pending.messages, plan, usage, state, now)
             )
 
         draft = self.draft(call, "PENDING", None, gate_step=10, kill_switch_state="OPEN", **ids)
         try:
-            begun = self.store.begin(pending, usage_check, draft, now)
+            begun = self.store.begin(pending, usage_check, draft, now, query)
         except StoreUnavailable:
             log.exception("pending transaction failed")
             return self.refuse(call, audit_down(), **ids)

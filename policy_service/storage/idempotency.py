@@ -2,32 +2,38 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import BigInteger, Connection, delete, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from policy_service import reasons
 from policy_service.domain import model as m
 from policy_service.domain.audit import AuditDraft
 from policy_service.domain.denials import closed
-from policy_service.domain.limits import Usage
 from policy_service.domain.ports import BeginResult, IdemRecord, PendingWrite, StoreUnavailable
-from policy_service.storage import audit_store, raw
+from policy_service.domain.usage import Duplicate, Exposure, Stop, Usage, UsageQuery
+from policy_service.storage import audit_store, raw, raw_risk
 from policy_service.storage.pinned import PinnedReads
 from policy_service.storage.rows import switch_from
 from policy_service.storage.tables import (
     account_usage,
     approvals,
+    ended_orders,
     idempotency_records,
     open_orders,
     rate_buckets,
 )
 
 MINUTE_US = 60_000_000
+NO_EXTRAS = UsageQuery()
+# The risk reads' row types (the same in every dialect).
+_ROWS = raw_risk.RiskStatements("sqlite")
 _FORGET_CHUNK = 500
 
 
@@ -51,9 +57,13 @@ class IdempotencyStore(PinnedReads):
         with self._reader() as conn:
             return self._record(conn, key)
 
-    def usage(self, account_hash: str, day: str, now_us: int) -> Usage:
+    def usage(
+        self, account_hash: str, day: str, now_us: int, query: UsageQuery = NO_EXTRAS
+    ) -> Usage:
         with self._reader() as conn:
-            return self._usage(conn, account_hash, day, now_us)
+            usage = self._usage(conn, account_hash, day, now_us)
+            extras = _extra_steps(conn, query, account_hash, day, "")
+            return _with_extras(usage, query, [raw.run(conn, q, a) for q, a in extras])
 
     def begin(
         self,
@@ -61,6 +71,7 @@ class IdempotencyStore(PinnedReads):
         check_usage: Callable[[Usage], m.Denial | None],
         draft: AuditDraft,
         now_us: int,
+        query: UsageQuery = NO_EXTRAS,
     ) -> BeginResult:
         """Step 10 in one transaction: pending row, approval reservations, usage, audit.
 
@@ -91,6 +102,10 @@ class IdempotencyStore(PinnedReads):
                     (q.usage_row_locked, where),
                     (q.usage_all, params),
                 ]
+                fixed = len(steps)
+                # After the usage row's lock: each reads what the account's last decision left.
+                extras = _extra_steps(conn, query, pending.account_hash, pending.day, pending.key)
+                steps += extras
                 # One round trip. Whatever is found below, the statements after it only ran
                 # inside this transaction, which then rolls back: nothing of them stays.
                 cursors = raw.batch(conn, steps)
@@ -103,23 +118,35 @@ class IdempotencyStore(PinnedReads):
                         raise _Abort(BeginResult(existing=_idem_record(existing)))
                     if raw.count_of(cursors[2]) != 1:
                         raise _Raced("another request inserted this key first")
-                    for approval_id, cursor in zip(approval_ids, cursors[3:-2], strict=True):
+                    for approval_id, cursor in zip(
+                        approval_ids, cursors[3 : fixed - 2], strict=True
+                    ):
                         if raw.count_of(cursor) != 1:
                             raise _Abort(BeginResult(denial=_approval_taken(approval_id)))
-                    row = raw.first_of(cursors[-2], q.usage_row_locked)
-                    figures = raw.first_of(cursors[-1], q.usage_all)
+                    row = raw.first_of(cursors[fixed - 2], q.usage_row_locked)
+                    figures = raw.first_of(cursors[fixed - 1], q.usage_all)
+                    usage = None if row is None else _usage_from(figures)
+                    if usage is not None:
+                        usage = _with_extras(usage, query, cursors[fixed:])
                 finally:
                     for cursor in cursors:
                         cursor.close()
-                if row is None:  # the account's first write of the day: make the row, lock it
+                if row is None or usage is None:
+                    # The account's first write of the day: make the row, lock it, read again.
                     raw.run(conn, q.ensure_usage, where).close()
                     row = raw.one(conn, q.usage_row_locked, where)
                     figures = raw.one(conn, q.usage_all, params)
-                denial = check_usage(_usage_from(figures))
+                    usage = _with_extras(
+                        _usage_from(figures), query, [raw.run(conn, a, b) for a, b in extras]
+                    )
+                denial = check_usage(usage)
                 if denial is not None:
                     raise _Abort(BeginResult(denial=denial))
                 notional = str(Decimal(row.daily_notional) + pending.notional)
-                set_usage = (q.set_usage, {**where, "b_notional": notional})
+                set_usage = (
+                    q.set_usage,
+                    {**where, "b_notional": notional, "b_messages": pending.messages},
+                )
                 event_id = audit_store.append(conn, event, now_us, [set_usage], commit=True)
                 return BeginResult(started=True, audit_event_id=event_id)
         except _Abort as abort:
@@ -169,7 +196,7 @@ class IdempotencyStore(PinnedReads):
                     )
                 self._refund(conn, record)
             if closed:
-                _uncount(conn, record.account_hash, closed)
+                _uncount(conn, record.account_hash, closed, now_us)
             steps: list[raw.Step] = [
                 (
                     q.set_outcome,
@@ -250,14 +277,18 @@ class IdempotencyStore(PinnedReads):
             raise StoreUnavailable(str(exc)) from exc
         return {int(row.broker_order_id) for row in rows}
 
-    def forget_open_orders(self, account_hash: str, broker_order_ids: Iterable[int]) -> int:
+    def forget_open_orders(
+        self, account_hash: str, broker_order_ids: Iterable[int], now_us: int = 0
+    ) -> int:
         """Stop counting these orders (they ended at the broker); how many rows went."""
+        now_us = now_us or time.time_ns() // 1000
         ids = sorted(set(broker_order_ids))
         removed = 0
         # Bounded IN lists: after a cancel-all there may be thousands.
         for start in range(0, len(ids), _FORGET_CHUNK):
             with self._tx() as conn:
-                removed += _uncount(conn, account_hash, ids[start : start + _FORGET_CHUNK])
+                chunk = ids[start : start + _FORGET_CHUNK]
+                removed += _uncount(conn, account_hash, chunk, now_us)
         return removed
 
     def prune_rate_buckets(self, before_s: int) -> int:
@@ -306,11 +337,40 @@ def _record_values(pending: PendingWrite, now_us: int) -> dict[str, Any]:
         "day": pending.day,
         "created_at_us": now_us,
         "updated_at_us": now_us,
+        "principal": pending.principal,
+        "con_id": pending.con_id,
+        "buy_qty": str(pending.buy_qty),
+        "sell_qty": str(pending.sell_qty),
+        "fingerprint": pending.fingerprint,
+        "modifies_order": pending.modifies_order,
     }
 
 
-def _uncount(conn: Connection, account_hash: str, broker_order_ids: Sequence[int]) -> int:
-    """Delete the account's open_orders rows of these orders; how many there were."""
+def _uncount(
+    conn: Connection, account_hash: str, broker_order_ids: Sequence[int], now_us: int
+) -> int:
+    """Delete the account's open_orders rows of these orders (remembering when they ended, for
+    the position checks); how many there were."""
+    ids = list(broker_order_ids)
+    ended = ended_orders.c
+    conn.execute(
+        delete(ended_orders).where(
+            ended.account_hash == account_hash, ended.broker_order_id.in_(ids)
+        )
+    )
+    conn.execute(
+        insert(ended_orders).from_select(
+            ["account_hash", "broker_order_id", "idempotency_key", "ended_at_us"],
+            select(
+                open_orders.c.account_hash,
+                open_orders.c.broker_order_id,
+                open_orders.c.idempotency_key,
+                literal(now_us, BigInteger),
+            ).where(
+                open_orders.c.account_hash == account_hash, open_orders.c.broker_order_id.in_(ids)
+            ),
+        )
+    )
     result = conn.execute(
         delete(open_orders).where(
             open_orders.c.account_hash == account_hash,
@@ -343,3 +403,66 @@ def _approval_taken(approval_id: str) -> m.Denial:
         "the approval was used or reserved by another request",
         {"approval_id": approval_id},
     )
+
+
+def _extra_steps(
+    conn: Connection, query: UsageQuery, account_hash: str, day: str, own_key: str
+) -> list[raw.Step]:
+    """The reads QUERY asks for, in the order _with_extras takes their results."""
+    r = raw_risk.statements(conn)
+    steps: list[raw.Step] = []
+    if query.principal:
+        steps.append((r.stop, {"b_principal": query.principal}))
+    if query.exposure_since_us is not None:
+        steps.append(
+            (
+                r.exposure,
+                {"b_account": account_hash, "b_exclude": own_key,
+                 "b_since": query.exposure_since_us},
+            )
+        )  # fmt: skip
+    if query.duplicate_since_us:
+        steps.append(
+            (
+                r.duplicate,
+                {"b_account": account_hash, "b_fingerprint": query.fingerprint,
+                 "b_since": query.duplicate_since_us, "b_exclude": own_key},
+            )
+        )  # fmt: skip
+    if query.efficiency:
+        steps.append((r.efficiency, {"b_account": account_hash, "b_day": day}))
+    return steps
+
+
+def _with_extras(usage: Usage, query: UsageQuery, cursors: Sequence[Any]) -> Usage:
+    """USAGE with the results of _extra_steps' reads (their cursors, in order; closed here)."""
+    found = iter(cursors)
+    changes: dict[str, Any] = {}
+    try:
+        if query.principal:
+            row = raw.first_of(next(found), _ROWS.stop)
+            changes["stop"] = None if row is None else Stop(row.reason, int(row.stopped_at_us))
+        if query.exposure_since_us is not None:
+            cursor = next(found)
+            try:
+                rows = [_ROWS.exposure.row._make(raw_row) for raw_row in cursor.fetchall()]
+            finally:
+                cursor.close()
+            changes["exposure"] = tuple(
+                Exposure(x.idempotency_key, int(x.con_id), Decimal(x.buy_qty),
+                         Decimal(x.sell_qty), Decimal(x.notional))
+                for x in rows
+            )  # fmt: skip
+        if query.duplicate_since_us:
+            row = raw.first_of(next(found), _ROWS.duplicate)
+            changes["duplicate"] = (
+                None if row is None else Duplicate(row.idempotency_key, int(row.created_at_us))
+            )
+        if query.efficiency:
+            row = raw.one_of(next(found), _ROWS.efficiency)
+            changes["messages_today"] = int(row.messages)
+            changes["executed_today"] = int(row.executed)
+    finally:
+        for cursor in found:
+            cursor.close()
+    return dataclasses.replace(usage, **changes)

@@ -33,7 +33,7 @@ LIMITS: dict[str, Any] = {
     "price_collar_bps": "100",
     "max_reference_age_s": "60",
     "allowed_sec_types": ["STOCK", "ETF"],
-    "allowed_symbols": [],
+    "allowed_symbols": ["AAPL", "SPY", "MSFT"],
     "max_orders_per_minute": 1000,
     "max_open_orders": 200,
     "max_daily_notional": "1000000",
@@ -116,6 +116,16 @@ def order_msg(
     )
 
 
+def acknowledge(operator: policy_pb2_grpc.PolicyServiceStub) -> policy_pb2.ChecklistAcknowledgement:
+    """The operator's walk-through of the paper-to-live checklist, for the deployed policy."""
+    digest = operator.GetLiveStatus(
+        policy_pb2.GetLiveStatusRequest(), timeout=10
+    ).risk_policy_digest
+    return operator.AcknowledgeChecklist(
+        policy_pb2.AcknowledgeChecklistRequest(risk_policy_digest=digest, note="test"), timeout=10
+    )
+
+
 def new_key() -> str:
     return f"k-{uuid.uuid4().hex}"
 
@@ -159,6 +169,7 @@ class Harness:
     # ---- flows ----------------------------------------------------------------------------
 
     def open_switch(self) -> None:
+        acknowledge(self.operator)
         self.operator.SetKillSwitch(
             policy_pb2.SetKillSwitchRequest(state=common_pb2.KILL_SWITCH_STATE_OPEN, reason="test")
         )

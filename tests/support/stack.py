@@ -14,7 +14,7 @@ from gateway_sim import GatewaySimulator
 from livegate_api.v1 import common_pb2, policy_pb2, policy_pb2_grpc
 from policy_service import config as policy_config
 from policy_service.server import PolicyService, build_service
-from tests.policy.harness import new_key, order_msg, policy_doc
+from tests.policy.harness import acknowledge, new_key, order_msg, policy_doc
 from tests.support.grpc_clients import channel_as
 from tests.support.sim import start_sim
 from tests.support.vault import DevVault
@@ -85,6 +85,7 @@ class Stack:
         return replica
 
     def open_switch(self) -> None:
+        acknowledge(self.policy.operator)
         self.policy.operator.SetKillSwitch(
             policy_pb2.SetKillSwitchRequest(state=common_pb2.KILL_SWITCH_STATE_OPEN, reason="test"),
             timeout=10,
