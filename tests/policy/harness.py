@@ -63,11 +63,18 @@ def set_path(doc: dict[str, Any], dotted: str, value: Any) -> None:
 
 
 def policy_doc(
-    pki: Path, data: Path, writer_port: int, db_url: str, limits: dict[str, Any] | None = None
+    pki: Path,
+    data: Path,
+    writer_port: int,
+    db_url: str,
+    limits: dict[str, Any] | None = None,
+    instruments: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     data.mkdir(parents=True, exist_ok=True)
     policy_file = data / "risk.yaml"
-    body = {"id": POLICY_ID, "version": 1, "limits": {**LIMITS, **(limits or {})}}
+    body: dict[str, Any] = {"id": POLICY_ID, "version": 1, "limits": {**LIMITS, **(limits or {})}}
+    if instruments:
+        body["instruments"] = instruments
     policy_file.write_text(yaml.safe_dump(body), encoding="utf-8")
     return {
         "server": {"listen": "127.0.0.1:0", "tls": tls_section(pki, "policy")},

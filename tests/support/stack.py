@@ -13,8 +13,9 @@ import grpc
 from gateway_sim import GatewaySimulator
 from livegate_api.v1 import common_pb2, policy_pb2, policy_pb2_grpc
 from policy_service import config as policy_config
+from policy_service.domain.ports import Clock
 from policy_service.server import PolicyService, build_service
-from tests.policy.harness import acknowledge, new_key, order_msg, policy_doc
+from tests.policy.harness import acknowledge, new_key, order_msg, policy_doc, set_path
 from tests.support.grpc_clients import channel_as
 from tests.support.sim import start_sim
 from tests.support.vault import DevVault
@@ -54,6 +55,11 @@ class Stack:
     writer: WriterHandle
     replicas: list[Replica] = field(default_factory=list)
     limits: dict[str, Any] | None = None
+    # The risk policy's per-instrument entries, config keys (dotted) to set, and the policy's
+    # clock (a test moves it instead of sleeping): what a test of the risk rules varies.
+    instruments: list[dict[str, Any]] | None = None
+    overrides: dict[str, Any] | None = None
+    clock: Clock | None = None
     _hash_key: str = ""
 
     @property
@@ -70,12 +76,16 @@ class Stack:
     def add_replica(self) -> Replica:
         index = len(self.replicas)
         data = self.workdir / f"policy-{index}"
-        doc = policy_doc(self.pki, data, self.writer.port, self.db_url, self.limits)
+        doc = policy_doc(
+            self.pki, data, self.writer.port, self.db_url, self.limits, self.instruments
+        )
+        for dotted, value in (self.overrides or {}).items():
+            set_path(doc, dotted, value)
         if self.replicas:  # replicas share the account-hash key, as deployed replicas do
             doc["audit"]["account_hash_key"] = self._hash_key
         else:
             self._hash_key = doc["audit"]["account_hash_key"]
-        service = build_service(policy_config.from_document(doc, data)).start()
+        service = build_service(policy_config.from_document(doc, data), clock=self.clock).start()
         channels = [
             channel_as(self.pki, n, service.port) for n in ("upstream", "approver", "operator")
         ]
@@ -137,6 +147,7 @@ def live_stack(
     db_url: str | None = None,
     replicas: int = 1,
     limits: dict[str, Any] | None = None,
+    **policy: Any,
 ) -> Iterator[Stack]:
     """Start everything, open the kill switch, and tear it all down in reverse order."""
     with ExitStack() as cleanup:
@@ -147,6 +158,7 @@ def live_stack(
         stack = Stack(
             sim=sim, vault=vault, pki=pki, workdir=workdir,
             db_url=db_url or f"sqlite:///{workdir / 'policy.db'}", writer=writer, limits=limits,
+            **policy,
         )  # fmt: skip
         cleanup.callback(lambda: stack.writer.stop())
         cleanup.callback(lambda: _close_all(stack.replicas))
