@@ -69,10 +69,12 @@ def policy_doc(
     db_url: str,
     limits: dict[str, Any] | None = None,
     instruments: list[dict[str, Any]] | None = None,
+    version: int = 1,
 ) -> dict[str, Any]:
     data.mkdir(parents=True, exist_ok=True)
     policy_file = data / "risk.yaml"
-    body: dict[str, Any] = {"id": POLICY_ID, "version": 1, "limits": {**LIMITS, **(limits or {})}}
+    merged = {**LIMITS, **(limits or {})}
+    body: dict[str, Any] = {"id": POLICY_ID, "version": version, "limits": merged}
     if instruments:
         body["instruments"] = instruments
     policy_file.write_text(yaml.safe_dump(body), encoding="utf-8")

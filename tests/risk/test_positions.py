@@ -7,6 +7,8 @@ import time
 from decimal import Decimal
 from typing import Any
 
+from prometheus_client import REGISTRY
+
 from livegate_api.v1 import policy_pb2
 from tests.policy.harness import FakeClock, new_key
 from tests.risk.conftest import MakeStack
@@ -32,6 +34,7 @@ def test_submit_when_position_plus_working_orders_reach_the_bound_then_one_more_
     assert {k: over.meta[k] for k in ("position", "working_buy", "quantity", "projected_net")} == {
         "position": "40", "working_buy": "60", "quantity": "1", "projected_net": "101",
     }  # fmt: skip
+    assert use("max_net_position") == 1.01  # the refused one's use, in the metrics
     # Selling 50 only lowers the worst case (100 long): it passes at the bound.
     assert submit(stack, limit("50", "189.50", action=SELL)).order is not None
 
@@ -40,6 +43,7 @@ def test_submit_when_position_plus_working_orders_reach_the_bound_then_one_more_
     assert gross.reason == "GROSS_POSITION_EXCEEDED" and gross.meta is not None
     assert (gross.meta["projected_gross"], gross.meta["max_gross_position"]) == ("51", "50")
     assert submit(stack, limit("10", "409.00", stock("MSFT"))).order is not None  # 50: at it
+    assert use("max_gross_position") == 1.0
 
 
 def test_submit_when_account_state_read_before_a_cancel_then_counted_until_read_again(
@@ -78,6 +82,7 @@ def test_submit_when_account_exposure_reaches_its_bound_then_one_more_refused(
     assert [o.reason for o in outcomes] == ["", "", "EXPOSURE_LIMIT_EXCEEDED"]
     meta = outcomes[2].meta
     assert meta is not None
+    assert use("max_gross_exposure") == 6497.50 / 5998.50
     assert (meta["gross_position_value"], meta["working_notional"], meta["exposure"]) == (
         "5000.5", "998.00", "6497.50",
     )  # fmt: skip
@@ -97,6 +102,7 @@ def test_submit_when_excess_liquidity_after_is_at_the_floor_then_passes_and_unde
         "95220.44", "95267.75",
     )  # fmt: skip
     assert over.preview is not None and over.preview.margin.excess_liquidity_after == "95220.44"
+    assert use("min_excess_liquidity") == 95267.75 / 95220.44  # a floor: bound / value
 
 
 def test_submit_when_two_replicas_race_past_a_position_limit_then_exactly_one_refused(
@@ -129,3 +135,8 @@ def race(stack: Stack, submits: list[tuple[Any, str, Replica]]) -> list[Outcome]
     for thread in threads:
         thread.join(30)
     return results
+
+
+def use(limit: str) -> float | None:
+    """livegate_limit_use_ratio{limit=LIMIT}: the last checked write's use of that limit."""
+    return REGISTRY.get_sample_value("livegate_limit_use_ratio", {"limit": limit})

@@ -60,6 +60,7 @@ class Stack:
     instruments: list[dict[str, Any]] | None = None
     overrides: dict[str, Any] | None = None
     clock: Clock | None = None
+    policy_version: int = 1
     _hash_key: str = ""
 
     @property
@@ -77,7 +78,13 @@ class Stack:
         index = len(self.replicas)
         data = self.workdir / f"policy-{index}"
         doc = policy_doc(
-            self.pki, data, self.writer.port, self.db_url, self.limits, self.instruments
+            self.pki,
+            data,
+            self.writer.port,
+            self.db_url,
+            self.limits,
+            self.instruments,
+            self.policy_version,
         )
         for dotted, value in (self.overrides or {}).items():
             set_path(doc, dotted, value)
