@@ -23,7 +23,8 @@ from policy_service.domain.runaway import PrincipalStop
 _ACTIONS = {common_pb2.ACTION_BUY: m.Action.BUY, common_pb2.ACTION_SELL: m.Action.SELL}
 
 
-def _number(value: str) -> Decimal | None:
+def decimal_or_none(value: str) -> Decimal | None:
+    """A decimal the writer sent, or None for empty or not a finite decimal."""
     try:
         number = Decimal(value) if value else None
     except InvalidOperation:
@@ -32,7 +33,7 @@ def _number(value: str) -> Decimal | None:
 
 
 def _required(value: str, what: str) -> Decimal:
-    number = _number(value)
+    number = decimal_or_none(value)
     if number is None:
         # The writer broke its own contract: nothing is guessed, the data is unavailable.
         raise WriterError("REFUSED", "FAILED_PRECONDITION", "WRITER_ANSWER_INVALID", what)
@@ -88,8 +89,8 @@ def account_state(msg: writer_pb2.AccountState) -> AccountState:
             )
             for w in msg.working_orders
         ),
-        gross_position_value=_number(msg.gross_position_value),
-        excess_liquidity=_number(msg.excess_liquidity),
+        gross_position_value=decimal_or_none(msg.gross_position_value),
+        excess_liquidity=decimal_or_none(msg.excess_liquidity),
         as_of_us=wire.ts_us(msg.as_of),
     )
 
@@ -105,10 +106,10 @@ def margin(msg: common_pb2.MarginImpact) -> Margin:
         if getattr(msg, name)
     }  # fmt: skip
     return Margin(
-        init_change=_number(msg.init_margin_change),
-        maint_after=_number(msg.maint_margin_after),
-        equity_after=_number(msg.equity_with_loan_after),
-        excess_after=_number(msg.excess_liquidity_after),
+        init_change=decimal_or_none(msg.init_margin_change),
+        maint_after=decimal_or_none(msg.maint_margin_after),
+        equity_after=decimal_or_none(msg.equity_with_loan_after),
+        excess_after=decimal_or_none(msg.excess_liquidity_after),
         as_of_us=wire.ts_us(msg.as_of),
         extra=extra,
     )

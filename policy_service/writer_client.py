@@ -9,7 +9,6 @@ use a CA that only issues the writer's certificate with that name.
 from __future__ import annotations
 
 import logging
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import grpc
@@ -23,6 +22,7 @@ from policy_service.config import WriterClientConfig
 from policy_service.domain import model as m
 from policy_service.domain.ports import WriterError
 from policy_service.domain.reference import AccountState, ContractDetails, Fill, Margin
+from policy_service.wire_reference import decimal_or_none
 from policy_service.writer_identity import IdentityCache
 
 log = logging.getLogger(__name__)
@@ -55,14 +55,6 @@ def _error(exc: grpc.RpcError) -> WriterError:
     else:
         kind = "REFUSED"
     return WriterError(kind, code.name, reason, message or "")
-
-
-def _dec(value: str) -> Decimal | None:
-    try:
-        number = Decimal(value) if value else None
-    except InvalidOperation:
-        return None
-    return number if number is not None and number.is_finite() else None
 
 
 class WriterClient:
@@ -171,7 +163,12 @@ class WriterClient:
         res = self._call(
             "GetQuote", writer_pb2.GetQuoteRequest(instrument=wire.instrument_to_wire(instrument))
         )
-        return m.Quote(_dec(res.bid), _dec(res.ask), _dec(res.last), wire.ts_us(res.as_of))
+        return m.Quote(
+            decimal_or_none(res.bid),
+            decimal_or_none(res.ask),
+            decimal_or_none(res.last),
+            wire.ts_us(res.as_of),
+        )
 
     def set_kill_switch(
         self, request_id: str, state: m.SwitchState, reason: str, version: int

@@ -36,6 +36,14 @@ def audit_down() -> m.Denial:
     return m.Denial(reasons.AUDIT_UNAVAILABLE, "UNAVAILABLE", 7, "the audit log cannot be written")
 
 
+def reference_unavailable(data: str, message: str, **numbers: str) -> m.Denial:
+    """Step 9: broker reference data (DATA) the check needs could not be had: a refusal, never
+    a check skipped."""
+    return m.Denial(
+        reasons.REFERENCE_DATA_UNAVAILABLE, "UNAVAILABLE", 9, message, {"data": data, **numbers}
+    )
+
+
 def internal() -> m.Denial:
     return m.Denial(reasons.INTERNAL_ERROR, "INTERNAL", 8, "inconsistent preview state")
 

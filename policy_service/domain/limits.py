@@ -8,6 +8,7 @@ from decimal import Decimal
 from livegate_common.metrics import observe_use
 from policy_service import reasons
 from policy_service.domain import sessions
+from policy_service.domain.denials import reference_unavailable
 from policy_service.domain.instrument_policy import InstrumentLimits
 from policy_service.domain.legs import Leg
 from policy_service.domain.model import Denial, LimitCheck
@@ -64,12 +65,10 @@ def check_order_type(policy: RiskPolicy, leg: Leg) -> Denial | None:
 
 def check_reference_data(policy: RiskPolicy, leg: Leg) -> Denial | None:
     if leg.details is None:
-        return Denial(
-            reasons.REFERENCE_DATA_UNAVAILABLE,
-            "UNAVAILABLE",
-            STEP,
+        return reference_unavailable(
+            "contract_details",
             "the broker's contract details could not be had",
-            {"data": "contract_details", "writer_reason": leg.details_error or "NONE"},
+            writer_reason=leg.details_error or "NONE",
         )
     age_s = Decimal(max(0, leg.now_us - leg.details.as_of_us)) / _MICROS
     if age_s > policy.max_contract_details_age_s:
@@ -182,12 +181,10 @@ def check_margin(policy: RiskPolicy, leg: Leg) -> Denial | None:
         return None  # no floor, or a bracket's exit: it only closes what its entry opens
     excess = leg.margin.excess_after if leg.margin is not None else None
     if excess is None:
-        return Denial(
-            reasons.REFERENCE_DATA_UNAVAILABLE,
-            "UNAVAILABLE",
-            STEP,
+        return reference_unavailable(
+            "margin",
             "the broker's what-if margin could not be had",
-            {"data": "margin", "writer_reason": leg.margin_error or "NONE"},
+            writer_reason=leg.margin_error or "NONE",
         )
     observe_use("min_excess_liquidity", floor, excess)
     if excess < floor:

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from livegate_common.metrics import observe_use
 from policy_service import reasons
+from policy_service.domain.denials import reference_unavailable
 from policy_service.domain.legs import Leg
 from policy_service.domain.model import Action, Denial
 from policy_service.domain.reference import AccountState
@@ -89,26 +90,18 @@ def position_denial(
             "working_sell": p.sells,
             "quantity": adds(leg),
         }
-        if limits.max_net_position is not None:
-            observe_use("max_net_position", p.net, limits.max_net_position)
-            if p.net > limits.max_net_position and not p.reduces:
-                return _deny(
-                    reasons.POSITION_LIMIT_EXCEEDED,
-                    f"projected net position {p.net} > {limits.max_net_position}",
-                    max_net_position=limits.max_net_position,
-                    projected_net=p.net,
-                    **numbers,
-                )
-        if limits.max_gross_position is not None:
-            observe_use("max_gross_position", p.gross, limits.max_gross_position)
-            if p.gross > limits.max_gross_position and not p.reduces:
-                return _deny(
-                    reasons.GROSS_POSITION_EXCEEDED,
-                    f"projected gross position {p.gross} > {limits.max_gross_position}",
-                    max_gross_position=limits.max_gross_position,
-                    projected_gross=p.gross,
-                    **numbers,
-                )
+        for name, bound, value, reason, key in (
+            ("max_net_position", limits.max_net_position, p.net,
+             reasons.POSITION_LIMIT_EXCEEDED, "projected_net"),
+            ("max_gross_position", limits.max_gross_position, p.gross,
+             reasons.GROSS_POSITION_EXCEEDED, "projected_gross"),
+        ):  # fmt: skip
+            if bound is None:
+                continue
+            observe_use(name, value, bound)
+            if value > bound and not p.reduces:
+                return _deny(reason, f"{key} {value} > {bound}", **{name: bound, key: value},
+                             **numbers)  # fmt: skip
     return None
 
 
@@ -126,13 +119,7 @@ def exposure_denial(
         return None
     held = state.gross_position_value
     if held is None:
-        return Denial(
-            reasons.REFERENCE_DATA_UNAVAILABLE,
-            "UNAVAILABLE",
-            STEP,
-            "the broker reported no gross position value",
-            {"data": "account_summary"},
-        )
+        return reference_unavailable("account_summary", "the broker reported no position value")
     working = sum((row.notional for row in exposure), Decimal(0))
     this = sum((_added_notional(leg) for leg in adding), Decimal(0))
     total = held + working + this

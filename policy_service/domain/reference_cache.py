@@ -8,6 +8,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 from policy_service import reasons
+from policy_service.domain.denials import reference_unavailable
 from policy_service.domain.model import Denial, Instrument
 from policy_service.domain.ports import Clock, Writer, WriterError
 from policy_service.domain.reference import AccountState, ContractDetails
@@ -19,12 +20,11 @@ _MICROS = Decimal(1_000_000)
 
 
 def unavailable(data: str, err: WriterError) -> Denial:
-    return Denial(
-        reasons.REFERENCE_DATA_UNAVAILABLE,
-        "UNAVAILABLE",
-        9,
+    return reference_unavailable(
+        data,
         f"the broker's {data.replace('_', ' ')} could not be had: {err.message}",
-        {"data": data, "writer_reason": err.reason or err.kind, "grpc_code": err.code},
+        writer_reason=err.reason or err.kind,
+        grpc_code=err.code,
     )
 
 
