@@ -8,6 +8,7 @@ import os
 import secrets
 import shutil
 import socket
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -22,11 +23,15 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from livegate_cli import demo, openbao
 from livegate_cli.procs import Supervisor
+from livegate_client import Client, KillSwitchState
+from livegate_client import TlsFiles as ClientTls
 from livegate_common import devconfig
 from livegate_common.pki import init_dev_pki
 from livegate_common.tls import TLSFiles, secure_channel
 
 DEFAULT_HOME = Path(".livegate/dev")
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "upstream_service.py"
+EXAMPLE_TIMEOUT_S = 120
 DEV_ACCOUNT = "U1234567"
 START_TIMEOUT_S = 60.0
 
@@ -50,7 +55,30 @@ def add_parser(sub: Any) -> None:
         action="store_true",
         help="run the demo, stop everything, exit 0 only if it passed",
     )
+    parser.add_argument(
+        "--example",
+        action="store_true",
+        help=f"run {EXAMPLE.relative_to(EXAMPLE.parents[1])} (livegate_client) instead of the "
+        "demo, stop everything, exit with its status",
+    )
     parser.set_defaults(handler=run)
+
+
+def run_example(home: Path, ports: Ports) -> bool:
+    """The example upstream service against this stack, its kill-switch drill included."""
+    if not EXAMPLE.is_file():
+        print(f"FAIL no example at {EXAMPLE} (it ships in the source tree, not the wheel)")
+        return False
+    # The stack starts closed; opening it is the operator's call, made here as the demo does.
+    operator = ClientTls.from_dir(home / "pki", "operator")
+    with Client.connect(f"localhost:{ports.policy}", operator) as client:
+        opened = client.set_kill_switch(KillSwitchState.OPEN, "dev: start of the example")
+    synced = opened.writer_synced
+    print(f"ok   operator opened the kill switch (writer synced: {synced})", flush=True)
+    argv = [sys.executable, str(EXAMPLE), "--target", f"localhost:{ports.policy}",
+            "--pki", str(home / "pki"), "--drill"]  # fmt: skip
+    print(f"     {' '.join(argv)}", flush=True)
+    return subprocess.run(argv, check=False, timeout=EXAMPLE_TIMEOUT_S).returncode == 0
 
 
 def _free_port() -> int:
@@ -248,6 +276,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"stack did not start (exited: {dead}); logs in {supervisor.log_dir}")
             return 1
         print(f"logs: {supervisor.log_dir}/*.log\n", flush=True)
+        if args.example:
+            passed = run_example(home, ports)
+            print("example passed" if passed else "FAIL example", flush=True)
+            return 0 if passed else 1
         passed = demo.run(home / "pki", ports.policy)
         _show_metrics(ports)
         if args.demo:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 
 from livegate_cli import dev, ops, risk_ops, vault_cmd
@@ -23,6 +24,10 @@ def _pki_init(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="livegate", description=__doc__)
+    # One place holds the version: pyproject.toml, read back from the installed metadata.
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {metadata.version('livegate')}"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     pki = sub.add_parser("pki", help="dev certificates").add_subparsers(

@@ -18,6 +18,7 @@ DEV_POLICY_PRINCIPALS: dict[str, list[str]] = {
         scopes.LIVE_CANCEL,
         scopes.LIVE_MODIFY,
         scopes.LIVE_BRACKET,
+        scopes.ORDERS_READ,
     ],
     "approver": [scopes.APPROVAL_GRANT, scopes.AUDIT_READ],
     "operator": [

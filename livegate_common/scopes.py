@@ -10,6 +10,8 @@ LIVE_SUBMIT: Final = "live.submit"
 LIVE_CANCEL: Final = "live.cancel"
 LIVE_MODIFY: Final = "live.modify"
 LIVE_BRACKET: Final = "live.bracket"
+# Read back the broker's state of one order of an allowed account (GetBrokerOrder).
+ORDERS_READ: Final = "orders.read"
 KILLSWITCH_OPERATE: Final = "killswitch.operate"
 AUDIT_READ: Final = "audit.read"
 AUDIT_EXPORT: Final = "audit.export"
@@ -26,6 +28,7 @@ POLICY_SCOPES: Final = frozenset(
         LIVE_CANCEL,
         LIVE_MODIFY,
         LIVE_BRACKET,
+        ORDERS_READ,
         KILLSWITCH_OPERATE,
         AUDIT_READ,
         AUDIT_EXPORT,

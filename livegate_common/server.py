@@ -7,6 +7,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent import futures
+from typing import Final
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -22,6 +23,17 @@ from livegate_common.tls import server_credentials
 log = logging.getLogger(__name__)
 
 Registrar = Callable[[grpc.Server], None]
+
+# What clients may ping (gRPC doc/keepalive.md): core's default lets a client ping once per
+# 5 minutes and only with a call in flight, and answers more with GOAWAY ENHANCE_YOUR_CALM.
+# livegate's clients (livegate_client, the policy's writer channel) ping every 30 s, idle or
+# not, to notice a dead peer between orders: permit one ping per 10 s, with or without calls.
+MIN_CLIENT_PING_INTERVAL_MS: Final = 10_000
+PING_POLICY: Final[tuple[tuple[str, int], ...]] = (
+    ("grpc.http2.min_ping_interval_without_data_ms", MIN_CLIENT_PING_INTERVAL_MS),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.max_ping_strikes", 2),
+)
 
 
 def create_server(
@@ -58,7 +70,7 @@ def create_server(
             # Innermost: the principal check runs before any request byte is decoded.
             RefuseMalformedRequests(refused),
         ],
-        options=[("grpc.so_reuseport", 0)],
+        options=[("grpc.so_reuseport", 0), *PING_POLICY],
     )
     for register in registrars:
         register(server)

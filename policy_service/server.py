@@ -22,6 +22,7 @@ from policy_service.domain import risk_policy
 from policy_service.domain.gate import Gate
 from policy_service.domain.killswitch import KillSwitchService
 from policy_service.domain.open_orders import OpenOrderSync
+from policy_service.domain.orders import OrderReads
 from policy_service.domain.ports import Clock, Writer
 from policy_service.domain.previews import Previews
 from policy_service.domain.runaway import FillWatch
@@ -170,6 +171,7 @@ def build_service(
         Previews(gate),
         switch,
         AuditOps(gate, write, config.audit.export_dir),
+        OrderReads(gate),
     )
     server, port, health_servicer = create_server(
         config.server,

@@ -23,6 +23,7 @@ from policy_service.domain import runaway
 from policy_service.domain.commands import BracketCmd, CancelCmd, ModifyCmd, Outcome, SubmitCmd
 from policy_service.domain.gate import Gate
 from policy_service.domain.killswitch import KillSwitchService, SetResult
+from policy_service.domain.orders import OrderReads
 from policy_service.domain.ports import StoreUnavailable
 from policy_service.domain.previews import Previews
 from policy_service.storage.audit_store import EventFilter
@@ -107,12 +108,14 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         previews: Previews,
         switch: KillSwitchService,
         audit: AuditOps,
+        orders: OrderReads,
     ):
         self._principals = principals
         self._gate = gate
         self._previews = previews
         self._switch = switch
         self._audit = audit
+        self._orders = orders
 
     # ---- previews and approvals ------------------------------------------------------------
 
@@ -238,6 +241,15 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         if isinstance(result, m.Denial):
             return result
         return _bracket_response(result)
+
+    @rpc
+    def GetBrokerOrder(self, call: m.Call, req: policy_pb2.GetBrokerOrderRequest) -> Any:
+        result = self._orders.get(
+            call, wire.account(req.account_id), wire.broker_id(req.broker_order_id)
+        )
+        if isinstance(result, m.Denial):
+            return result
+        return policy_pb2.GetBrokerOrderResponse(order=wire.broker_order_to_wire(result))
 
     # ---- kill switch and status ------------------------------------------------------------
 

@@ -288,6 +288,20 @@ class SubmitBracketResponse(_message.Message):
     audit_event_id: int
     def __init__(self, parent: _Optional[_Union[_common_pb2.BrokerOrder, _Mapping]] = ..., take_profit: _Optional[_Union[_common_pb2.BrokerOrder, _Mapping]] = ..., stop_loss: _Optional[_Union[_common_pb2.BrokerOrder, _Mapping]] = ..., replayed: _Optional[bool] = ..., audit_event_id: _Optional[int] = ...) -> None: ...
 
+class GetBrokerOrderRequest(_message.Message):
+    __slots__ = ("account_id", "broker_order_id")
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    BROKER_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    broker_order_id: int
+    def __init__(self, account_id: _Optional[str] = ..., broker_order_id: _Optional[int] = ...) -> None: ...
+
+class GetBrokerOrderResponse(_message.Message):
+    __slots__ = ("order",)
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    order: _common_pb2.BrokerOrder
+    def __init__(self, order: _Optional[_Union[_common_pb2.BrokerOrder, _Mapping]] = ...) -> None: ...
+
 class GetKillSwitchRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...

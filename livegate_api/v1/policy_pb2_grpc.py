@@ -75,6 +75,11 @@ class PolicyServiceStub:
                 request_serializer=livegate__api_dot_v1_dot_policy__pb2.SubmitBracketRequest.SerializeToString,
                 response_deserializer=livegate__api_dot_v1_dot_policy__pb2.SubmitBracketResponse.FromString,
                 _registered_method=True)
+        self.GetBrokerOrder = channel.unary_unary(
+                '/livegate.v1.PolicyService/GetBrokerOrder',
+                request_serializer=livegate__api_dot_v1_dot_policy__pb2.GetBrokerOrderRequest.SerializeToString,
+                response_deserializer=livegate__api_dot_v1_dot_policy__pb2.GetBrokerOrderResponse.FromString,
+                _registered_method=True)
         self.GetKillSwitch = channel.unary_unary(
                 '/livegate.v1.PolicyService/GetKillSwitch',
                 request_serializer=livegate__api_dot_v1_dot_policy__pb2.GetKillSwitchRequest.SerializeToString,
@@ -176,6 +181,14 @@ class PolicyServiceServicer:
 
     def SubmitBracket(self, request, context):
         """scope live.bracket.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetBrokerOrder(self, request, context):
+        """scope orders.read: what the broker holds now for one order of an allowed account, read
+        through the writer. An upstream service follows its orders with it.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -287,6 +300,11 @@ def add_PolicyServiceServicer_to_server(servicer, server):
                     servicer.SubmitBracket,
                     request_deserializer=livegate__api_dot_v1_dot_policy__pb2.SubmitBracketRequest.FromString,
                     response_serializer=livegate__api_dot_v1_dot_policy__pb2.SubmitBracketResponse.SerializeToString,
+            ),
+            'GetBrokerOrder': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetBrokerOrder,
+                    request_deserializer=livegate__api_dot_v1_dot_policy__pb2.GetBrokerOrderRequest.FromString,
+                    response_serializer=livegate__api_dot_v1_dot_policy__pb2.GetBrokerOrderResponse.SerializeToString,
             ),
             'GetKillSwitch': grpc.unary_unary_rpc_method_handler(
                     servicer.GetKillSwitch,
@@ -550,6 +568,33 @@ class PolicyService:
             '/livegate.v1.PolicyService/SubmitBracket',
             livegate__api_dot_v1_dot_policy__pb2.SubmitBracketRequest.SerializeToString,
             livegate__api_dot_v1_dot_policy__pb2.SubmitBracketResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetBrokerOrder(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/livegate.v1.PolicyService/GetBrokerOrder',
+            livegate__api_dot_v1_dot_policy__pb2.GetBrokerOrderRequest.SerializeToString,
+            livegate__api_dot_v1_dot_policy__pb2.GetBrokerOrderResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -8,6 +8,7 @@ from typing import Any
 
 from policy_service import reasons
 from policy_service.domain import model as m
+from policy_service.domain.ports import WriterError
 
 
 def scope_denial(call: m.Call, scope: str) -> m.Denial | None:
@@ -41,6 +42,39 @@ def reference_unavailable(data: str, message: str, **numbers: str) -> m.Denial:
     a check skipped."""
     return m.Denial(
         reasons.REFERENCE_DATA_UNAVAILABLE, "UNAVAILABLE", 9, message, {"data": data, **numbers}
+    )
+
+
+def writer_denial(err: WriterError, step: int) -> m.Denial:
+    """A read through the writer that failed: not found, refused, or unreachable."""
+    if err.kind == "NOT_FOUND":
+        return m.Denial(
+            reasons.WRITER_ORDER_NOT_FOUND, "NOT_FOUND", step, "the writer does not know the order"
+        )
+    if err.kind == "REFUSED":
+        return m.Denial(
+            err.reason or reasons.WRITER_REFUSED,
+            err.code,
+            step,
+            err.message,
+            {"writer_reason": err.reason},
+        )
+    return m.Denial(
+        reasons.WRITER_UNAVAILABLE,
+        "UNAVAILABLE",
+        step,
+        "the writer could not be reached",
+        {"grpc_code": err.code},
+    )
+
+
+def order_account_mismatch(broker_order_id: int) -> m.Denial:
+    return m.Denial(
+        reasons.ORDER_ACCOUNT_MISMATCH,
+        "PERMISSION_DENIED",
+        5,
+        "the broker order belongs to another account",
+        {"broker_order_id": str(broker_order_id)},
     )
 
 

@@ -8,35 +8,17 @@ from decimal import Decimal
 from policy_service import reasons
 from policy_service.domain import model as m
 from policy_service.domain import preview_checks
-from policy_service.domain.denials import scope_denial
+from policy_service.domain.denials import (
+    order_account_mismatch,
+    scope_denial,
+    writer_denial,
+)
 from policy_service.domain.enablement import account_denial
 from policy_service.domain.gate import Gate
 from policy_service.domain.ports import StoreUnavailable, WriterError
 
 PREVIEW_SCOPE = "preview.create"
 APPROVAL_SCOPE = "approval.grant"
-
-
-def _writer_denial(err: WriterError, step: int = 8) -> m.Denial:
-    if err.kind == "NOT_FOUND":
-        return m.Denial(
-            reasons.WRITER_ORDER_NOT_FOUND, "NOT_FOUND", step, "the writer does not know the order"
-        )
-    if err.kind == "REFUSED":
-        return m.Denial(
-            err.reason or reasons.WRITER_REFUSED,
-            err.code,
-            step,
-            err.message,
-            {"writer_reason": err.reason},
-        )
-    return m.Denial(
-        reasons.WRITER_UNAVAILABLE,
-        "UNAVAILABLE",
-        step,
-        "the writer could not be reached",
-        {"grpc_code": err.code},
-    )
 
 
 class Previews:
@@ -125,7 +107,7 @@ class Previews:
         try:
             quote = gate.writer.get_quote(order.instrument)
         except WriterError as err:
-            return gate.refuse(call, _writer_denial(err), account_id=account_id)
+            return gate.refuse(call, writer_denial(err, 8), account_id=account_id)
         preview = self._build(
             call, account_id, order, quote, m.Kind.ORDER, intended_duplicate=intended_duplicate
         )
@@ -143,16 +125,9 @@ class Previews:
         try:
             live = gate.writer.get_order(account_id, broker_order_id=broker_order_id)
         except WriterError as err:
-            return gate.refuse(call, _writer_denial(err), **ids)
+            return gate.refuse(call, writer_denial(err, 8), **ids)
         if live.account_id != account_id or live.order is None:
-            denial = m.Denial(
-                reasons.ORDER_ACCOUNT_MISMATCH,
-                "PERMISSION_DENIED",
-                5,
-                "the broker order belongs to another account",
-                {"broker_order_id": str(broker_order_id)},
-            )
-            return gate.refuse(call, denial, **ids)
+            return gate.refuse(call, order_account_mismatch(broker_order_id), **ids)
         denial = applicable(live.order, changes)
         if denial is not None:
             return gate.refuse(call, denial, **ids)
@@ -160,7 +135,7 @@ class Previews:
         try:
             quote = gate.writer.get_quote(replacement.instrument)
         except WriterError as err:
-            return gate.refuse(call, _writer_denial(err), **ids)
+            return gate.refuse(call, writer_denial(err, 8), **ids)
         preview = self._build(
             call,
             account_id,
@@ -187,7 +162,7 @@ class Previews:
         try:
             quote = gate.writer.get_quote(legs[0].instrument)
         except WriterError as err:
-            return gate.refuse(call, _writer_denial(err), account_id=account_id)
+            return gate.refuse(call, writer_denial(err, 8), account_id=account_id)
         group = f"bg_{uuid.uuid4().hex}"
         items = [
             self._build(

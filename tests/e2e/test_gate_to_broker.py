@@ -75,10 +75,10 @@ def test_cancel_when_broker_has_no_such_order_then_not_found_and_key_closed(stac
 
 
 def test_open_orders_when_broker_fills_them_then_they_stop_counting(
-    dev_pki: Path, tmp_path: Path, e2e_vault: DevVault
+    dev_pki: Path, tmp_path: Path, stack_vault: DevVault
 ) -> None:
     """A filled order frees its place under max_open_orders; a resting one keeps it."""
-    with live_stack(dev_pki, tmp_path, e2e_vault, limits={"max_open_orders": 2}) as stack:
+    with live_stack(dev_pki, tmp_path, stack_vault, limits={"max_open_orders": 2}) as stack:
         engine = sa.create_engine(stack.db_url, poolclass=sa.pool.NullPool)
 
         def counted() -> set[int]:

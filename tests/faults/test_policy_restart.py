@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,25 +50,32 @@ class PolicyRig:
         wait_serving(self.policy, self.pki, "upstream", self.port, POLICY_SERVICE_NAME)
 
 
-@pytest.fixture
-def rig(dev_pki: Path, faults_vault: DevVault, tmp_path: Path) -> Iterator[PolicyRig]:
+@contextmanager
+def policy_restart_rig(pki: Path, vault: DevVault, workdir: Path) -> Iterator[PolicyRig]:
+    """A policy process to SIGKILL and restart on its port and database; the writer in here."""
     with ExitStack() as cleanup:
         sim = start_sim()
         cleanup.callback(sim.stop)
-        wdoc = writer_document(dev_pki, faults_vault, Role.W, tmp_path, gateway_port=sim.port)
-        writer = start_writer(make_config(wdoc, tmp_path))
+        wdoc = writer_document(pki, vault, Role.W, workdir, gateway_port=sim.port)
+        writer = start_writer(make_config(wdoc, workdir))
         cleanup.callback(writer.stop)
-        data = tmp_path / "policy"
+        data = workdir / "policy"
         db_url = f"sqlite:///{data / 'policy.db'}"
-        doc = policy_doc(dev_pki, data, writer.port, db_url)
+        doc = policy_doc(pki, data, writer.port, db_url)
         port = free_port()
         doc["server"]["listen"] = f"127.0.0.1:{port}"
         doc["idempotency"]["pending_timeout_s"] = PENDING_TIMEOUT_S
-        proc = spawn("livegate-policy", doc, tmp_path, "policy-1")
-        rig = PolicyRig(sim, dev_pki, tmp_path, doc, port, db_url, proc)
+        proc = spawn("livegate-policy", doc, workdir, "policy-1")
+        rig = PolicyRig(sim, pki, workdir, doc, port, db_url, proc)
         cleanup.callback(lambda: rig.policy.stop())
-        wait_serving(proc, dev_pki, "upstream", port, POLICY_SERVICE_NAME)
+        wait_serving(proc, pki, "upstream", port, POLICY_SERVICE_NAME)
         yield rig
+
+
+@pytest.fixture
+def rig(dev_pki: Path, faults_vault: DevVault, tmp_path: Path) -> Iterator[PolicyRig]:
+    with policy_restart_rig(dev_pki, faults_vault, tmp_path) as started:
+        yield started
 
 
 def _tasks(clients: PolicyClients) -> tuple[list[list[Task]], dict[str, str]]:

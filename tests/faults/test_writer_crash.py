@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,25 +64,32 @@ def writer_doc(
     return doc
 
 
-@pytest.fixture
-def rig(dev_pki: Path, faults_vault: DevVault, tmp_path: Path) -> Iterator[CrashRig]:
+@contextmanager
+def writer_crash_rig(pki: Path, vault: DevVault, workdir: Path) -> Iterator[CrashRig]:
+    """A writer process to SIGKILL, a policy in this process, the kill switch open."""
     with ExitStack() as cleanup:
         sim = start_sim()
         cleanup.callback(sim.stop)
         writer_port = free_port()
-        doc = writer_doc(dev_pki, faults_vault, tmp_path, sim.port, writer_port)
-        writer = spawn("livegate-writer", doc, tmp_path, "writer-1")
-        wait_serving(writer, dev_pki, "policy", writer_port, WRITER_SERVICE_NAME)
-        data = tmp_path / "policy"
-        pdoc = policy_doc(dev_pki, data, writer_port, f"sqlite:///{data / 'policy.db'}")
+        doc = writer_doc(pki, vault, workdir, sim.port, writer_port)
+        writer = spawn("livegate-writer", doc, workdir, "writer-1")
+        wait_serving(writer, pki, "policy", writer_port, WRITER_SERVICE_NAME)
+        data = workdir / "policy"
+        pdoc = policy_doc(pki, data, writer_port, f"sqlite:///{data / 'policy.db'}")
         policy = build_service(policy_config.from_document(pdoc, data)).start()
         cleanup.callback(policy.stop, 0.2)
-        clients = PolicyClients.connect(dev_pki, policy.port)
+        clients = PolicyClients.connect(pki, policy.port)
         cleanup.callback(clients.close)
-        rig = CrashRig(sim, policy, clients, dev_pki, faults_vault, tmp_path, writer_port, writer)
+        rig = CrashRig(sim, policy, clients, pki, vault, workdir, writer_port, writer)
         cleanup.callback(lambda: rig.writer.stop())
         clients.set_switch(common_pb2.KILL_SWITCH_STATE_OPEN)
         yield rig
+
+
+@pytest.fixture
+def rig(dev_pki: Path, faults_vault: DevVault, tmp_path: Path) -> Iterator[CrashRig]:
+    with writer_crash_rig(dev_pki, faults_vault, tmp_path) as started:
+        yield started
 
 
 def _kill_on_place(rig: CrashRig, key: str, killed: threading.Event) -> None:

@@ -1,4 +1,4 @@
-"""The generated contract package is checked fresh, and a stale file fails the check."""
+"""The generated contract package and docs/api.md are checked fresh; a stale file fails."""
 
 from __future__ import annotations
 
@@ -27,6 +27,8 @@ def _copy_generated(tmp_path: Path) -> Path:
         tmp_path / "livegate_api",
         ignore=shutil.ignore_patterns("__pycache__"),
     )
+    (tmp_path / "docs").mkdir()
+    shutil.copy(ROOT / "docs" / "api.md", tmp_path / "docs" / "api.md")
     return tmp_path
 
 
@@ -50,3 +52,21 @@ def test_check_when_a_generated_file_is_missing_then_fails(tmp_path: Path) -> No
     result = _check(root)
     assert result.returncode == 1
     assert "writer_pb2_grpc.py" in result.stdout
+
+
+def test_check_when_the_api_reference_is_stale_then_fails_naming_it(tmp_path: Path) -> None:
+    root = _copy_generated(tmp_path)
+    doc = root / "docs" / "api.md"
+    doc.write_text(doc.read_text().replace("scope live.submit.", "scope anything."))
+    result = _check(root)
+    assert result.returncode == 1
+    assert "docs/api.md" in result.stdout
+
+
+def test_api_reference_when_generated_then_documents_every_policy_call_with_its_comment() -> None:
+    doc = (ROOT / "docs" / "api.md").read_text()
+    assert "| `SubmitOrder` | [`SubmitOrderRequest`](#submitorderrequest) |" in doc
+    assert "scope orders.read: what the broker holds now" in doc
+    # Field comments, types and numbers come from the .proto.
+    assert "| `idempotency_key` | `string` | 4 | 8..64 characters of [A-Za-z0-9._:-]" in doc
+    assert "| `metadata` | map<`string`, `string`> | 4 |" in doc

@@ -112,6 +112,15 @@ def cancel_order(draw: st.DrawFn, orders_: Sequence[int]) -> policy_pb2.CancelOr
 
 
 @st.composite
+def get_broker_order(draw: st.DrawFn, orders_: Sequence[int]) -> policy_pb2.GetBrokerOrderRequest:
+    f = Fields(draw, ["account", "order"])
+    return policy_pb2.GetBrokerOrderRequest(
+        account_id=f("account", good_account, accounts),
+        broker_order_id=f("order", st.sampled_from(orders_ or [1]), int64s),
+    )
+
+
+@st.composite
 def modify_order(
     draw: st.DrawFn, modify: tuple[str, str], previews: Sequence[str], orders_: Sequence[int]
 ) -> policy_pb2.ModifyOrderRequest:

@@ -104,6 +104,16 @@ def test_cancel_order_when_fields_are_fuzzed_then_clear_status(policy: PolicyTar
     assert_chain_verifies(policy)
 
 
+def test_get_broker_order_when_fields_are_fuzzed_then_clear_status(policy: PolicyTarget) -> None:
+    @fuzz
+    @given(identity=caller("upstream"), request=fz.get_broker_order(policy.orders))
+    def run(identity: str, request: policy_pb2.GetBrokerOrderRequest) -> None:
+        exercise(policy, identity, "GetBrokerOrder", request, OnSuccess.NOTHING)
+
+    run()
+    assert_chain_verifies(policy)
+
+
 def test_modify_order_when_fields_are_fuzzed_then_clear_status(policy: PolicyTarget) -> None:
     @fuzz
     @given(

@@ -1,0 +1,145 @@
+"""The asyncio client (grpc.aio): the same calls, retries and refusals as the blocking one."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from types import TracebackType
+from typing import Any, TypeVar
+
+import grpc
+
+from livegate_client import calls, retry
+from livegate_client import models as m
+from livegate_client.base import ClientBase
+from livegate_client.calls import CallSpec, Sent
+from livegate_client.channel import TlsFiles, secure_aio_channel
+
+T = TypeVar("T")
+
+
+class AsyncClient(ClientBase[grpc.aio.Channel]):
+    """A PolicyService client over one grpc.aio channel; use it inside the loop that made it."""
+
+    @classmethod
+    def connect(
+        cls, target: str, tls: TlsFiles, *, server_name: str | None = None, **options: Any
+    ) -> AsyncClient:
+        return cls(secure_aio_channel(target, tls, server_name), owns_channel=True, **options)
+
+    async def close(self) -> None:
+        if self._owns_channel:
+            await self._channel.close(None)
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def run(self, spec: CallSpec[T]) -> T:
+        """Send SPEC's one request until it settles; every attempt is the same request."""
+        method = self._method(spec)
+        metadata = (("x-request-id", spec.request_id),)
+
+        async def send(timeout: float) -> Any:
+            return await method(spec.request, timeout=timeout, metadata=metadata)
+
+        response, attempts = await retry.call_async(send, self._policy(spec), self._decoder(spec))
+        return spec.parse(response, Sent(spec.request_id, spec.idempotency_key, attempts))
+
+    # ---- previews and approvals ------------------------------------------------------------
+
+    async def create_order_preview(self, account_id: str, order: m.Order) -> m.Preview:
+        return await self.run(calls.create_order_preview(account_id, order))
+
+    async def create_modify_preview(
+        self, account_id: str, broker_order_id: int, changes: m.OrderChanges
+    ) -> m.Preview:
+        return await self.run(calls.create_modify_preview(account_id, broker_order_id, changes))
+
+    async def create_bracket_preview(
+        self, account_id: str, instrument: m.Instrument, action: m.Action, quantity: Decimal,
+        entry_limit_price: Decimal, take_profit_price: Decimal, stop_loss_price: Decimal,
+        time_in_force: m.TimeInForce = m.TimeInForce.DAY,
+    ) -> m.BracketPreview:  # fmt: skip
+        return await self.run(
+            calls.create_bracket_preview(
+                account_id, instrument, action, quantity, entry_limit_price, take_profit_price,
+                stop_loss_price, time_in_force,
+            )
+        )  # fmt: skip
+
+    async def approve_preview(self, preview_id: str, comment: str = "") -> m.Approval:
+        return await self.run(calls.approve_preview(preview_id, comment))
+
+    # ---- live writes: the key is the caller's, or made once here -------------------------
+
+    async def submit_order(
+        self, account_id: str, preview_id: str, approval_id: str, *,
+        idempotency_key: str | None = None,
+    ) -> m.WriteResult:  # fmt: skip
+        spec = calls.submit_order(account_id, preview_id, approval_id, idempotency_key)
+        return await self.run(spec)
+
+    async def cancel_order(
+        self, account_id: str, broker_order_id: int, *, idempotency_key: str | None = None
+    ) -> m.WriteResult:
+        return await self.run(calls.cancel_order(account_id, broker_order_id, idempotency_key))
+
+    async def modify_order(
+        self, account_id: str, broker_order_id: int, preview_id: str, approval_id: str,
+        changes: m.OrderChanges, *, idempotency_key: str | None = None,
+    ) -> m.WriteResult:  # fmt: skip
+        return await self.run(
+            calls.modify_order(
+                account_id, broker_order_id, preview_id, approval_id, changes, idempotency_key
+            )
+        )
+
+    async def submit_bracket(
+        self, account_id: str, preview: m.BracketPreview, approval_ids: tuple[str, str, str],
+        *, idempotency_key: str | None = None,
+    ) -> m.BracketResult:  # fmt: skip
+        spec = calls.submit_bracket(account_id, preview, approval_ids, idempotency_key)
+        return await self.run(spec)
+
+    # ---- reads ---------------------------------------------------------------------------
+
+    async def get_broker_order(self, account_id: str, broker_order_id: int) -> m.BrokerOrder:
+        return await self.run(calls.get_broker_order(account_id, broker_order_id))
+
+    async def get_kill_switch(self) -> m.KillSwitch:
+        return await self.run(calls.get_kill_switch())
+
+    async def get_live_status(self) -> m.LiveStatus:
+        return await self.run(calls.get_live_status())
+
+    async def list_audit_events(
+        self, *, since: dt.datetime | None = None, until: dt.datetime | None = None,
+        request_id: str = "", idempotency_key: str = "", page_size: int = 0,
+        after_event_id: int = 0,
+    ) -> m.AuditPage:  # fmt: skip
+        return await self.run(
+            calls.list_audit_events(
+                since, until, request_id, idempotency_key, page_size, after_event_id
+            )
+        )
+
+    async def verify_audit(self) -> m.AuditVerification:
+        return await self.run(calls.verify_audit())
+
+    # ---- operator actions ----------------------------------------------------------------
+
+    async def set_kill_switch(
+        self, state: m.KillSwitchState, reason: str, *, cancel_all_open_orders: bool = False
+    ) -> m.KillSwitchChange:
+        return await self.run(calls.set_kill_switch(state, reason, cancel_all_open_orders))
+
+    async def export_audit(self, until: dt.datetime | None = None) -> m.AuditExport:
+        return await self.run(calls.export_audit(until))
+
+    async def purge_audit(self, before: dt.datetime, *, dry_run: bool = False) -> m.AuditPurge:
+        return await self.run(calls.purge_audit(before, dry_run))

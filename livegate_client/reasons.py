@@ -1,0 +1,115 @@
+"""Which family each gate reason belongs to, and which answers a retry with the same key settles."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from typing import Final
+
+import grpc
+
+
+class Family(enum.Enum):
+    """The kinds of refusal a caller handles differently; each has its own exception class."""
+
+    SHAPE = "shape"
+    SCOPE = "scope"
+    ENABLEMENT = "enablement"
+    KILL_SWITCH = "kill_switch"
+    AUDIT = "audit"
+    APPROVAL = "approval"
+    LIMITS = "limits"
+    IDEMPOTENCY = "idempotency"
+    WRITER = "writer"
+    INTERNAL = "internal"
+    TRANSPORT = "transport"
+    UNKNOWN = "unknown"
+
+
+_S, _P, _E, _K = Family.SHAPE, Family.SCOPE, Family.ENABLEMENT, Family.KILL_SWITCH
+_A, _V, _L, _I, _W = Family.AUDIT, Family.APPROVAL, Family.LIMITS, Family.IDEMPOTENCY, Family.WRITER
+
+# Every reason the policy service sends (policy_service/reasons.py, and the two its server
+# plumbing sends before the gate runs; a test keeps this table and those equal).
+REASON_FAMILIES: Final[Mapping[str, Family]] = {
+    # step 1 and the plumbing: an unmapped certificate, an undecodable request
+    "PRINCIPAL_NOT_CONFIGURED": _P, "MALFORMED_REQUEST": _S,
+    # step 2: shape
+    "FIELD_REQUIRED": _S, "FIELD_TOO_LONG": _S, "FIELD_INVALID": _S, "INVALID_DECIMAL": _S,
+    "QUANTITY_NOT_POSITIVE": _S, "QUANTITY_NOT_WHOLE": _S, "PRICE_NOT_ON_TICK": _S,
+    "PRICE_NOT_ALLOWED": _S, "IDEMPOTENCY_KEY_INVALID": _S, "CHANGES_EMPTY": _S,
+    "CHANGE_NOT_APPLICABLE": _S, "BRACKET_PRICES_INVALID": _S, "BRACKET_IDS_DUPLICATED": _S,
+    # steps 3 and 5: who may do what, on which account
+    "SCOPE_MISSING": _P, "ACCOUNT_NOT_ALLOWED": _P, "ORDER_ACCOUNT_MISMATCH": _P,
+    # step 4: live enablement
+    "LIVE_TRADING_DISABLED": _E, "CHECKLIST_NOT_ACKNOWLEDGED": _E, "RISK_POLICY_MISMATCH": _E,
+    "AUDIT_RETENTION_INSUFFICIENT": _E,
+    # step 6 (and the operator's reopen)
+    "KILL_SWITCH_CLOSED": _K, "KILL_SWITCH_OPEN_REFUSED": _K,
+    # step 7 and the audit methods
+    "AUDIT_UNAVAILABLE": _A, "AUDIT_EXPORT_REQUIRED": _A, "AUDIT_RETENTION_NOT_REACHED": _A,
+    "AUDIT_CHAIN_INVALID": _A, "AUDIT_HASH_MISMATCH": _A, "AUDIT_CHAIN_GAP": _A,
+    "AUDIT_CHAIN_BROKEN": _A, "AUDIT_HEAD_MISMATCH": _A,
+    # step 8: preview and approval
+    "PREVIEW_NOT_FOUND": _V, "PREVIEW_EXPIRED": _V, "PREVIEW_KIND_MISMATCH": _V,
+    "PREVIEW_ACCOUNT_MISMATCH": _V, "PREVIEW_ORDER_MISMATCH": _V, "MODIFY_CHANGES_MISMATCH": _V,
+    "APPROVAL_NOT_FOUND": _V, "APPROVAL_EXPIRED": _V, "APPROVAL_CONSUMED": _V,
+    "APPROVAL_PREVIEW_MISMATCH": _V, "BRACKET_GROUP_MIXED": _V, "BRACKET_LEG_MISMATCH": _V,
+    "FOUR_EYES_REQUIRED": _V,
+    # step 9: risk limits
+    "QUANTITY_EXCEEDS_MAX": _L, "NOTIONAL_EXCEEDS_MAX_PER_ORDER": _L, "PRICE_OUTSIDE_COLLAR": _L,
+    "REFERENCE_PRICE_STALE": _L, "REFERENCE_PRICE_MISSING": _L, "SEC_TYPE_NOT_ALLOWED": _L,
+    "SYMBOL_NOT_ALLOWED": _L, "ORDER_RATE_EXCEEDED": _L, "OPEN_ORDERS_EXCEEDED": _L,
+    "DAILY_NOTIONAL_EXCEEDED": _L,
+    # step 10: idempotency
+    "IDEMPOTENCY_KEY_REUSED": _I, "IDEMPOTENCY_IN_PROGRESS": _I,
+    # steps 11 and 12: the writer, and recording its answer
+    "WRITER_UNAVAILABLE": _W, "WRITER_IDENTITY_MISMATCH": _W, "WRITER_OUTCOME_UNKNOWN": _W,
+    "WRITER_REFUSED": _W, "OUTCOME_NOT_RECORDED": _W, "WRITER_ORDER_NOT_FOUND": _W,
+    # an unexpected error: nothing half-written
+    "INTERNAL_ERROR": Family.INTERNAL,
+}  # fmt: skip
+
+# A reason this client does not know (a newer server's, or one the writer relays at step 11)
+# still lands in a family: by the gate step in the ErrorInfo metadata, else by status code.
+STEP_FAMILIES: Final[Mapping[int, Family]] = {
+    2: _S, 3: _P, 4: _E, 5: _P, 6: _K, 7: _A, 8: _V, 9: _L, 10: _I, 11: _W, 12: _W,
+}  # fmt: skip
+CODE_FAMILIES: Final[Mapping[grpc.StatusCode, Family]] = {
+    grpc.StatusCode.INVALID_ARGUMENT: _S,
+    grpc.StatusCode.PERMISSION_DENIED: _P,
+    grpc.StatusCode.UNAUTHENTICATED: _P,
+    grpc.StatusCode.ALREADY_EXISTS: _I,
+    grpc.StatusCode.INTERNAL: Family.INTERNAL,
+}
+
+# Answers that leave the outcome open, so the same request (same key) is sent again. Any
+# UNAVAILABLE status is retryable too: nothing was done, or the key stays pending.
+RETRYABLE_REASONS: Final = frozenset(
+    {"IDEMPOTENCY_IN_PROGRESS", "WRITER_OUTCOME_UNKNOWN", "OUTCOME_NOT_RECORDED"}
+)
+RETRYABLE_CODES: Final = frozenset({grpc.StatusCode.UNAVAILABLE})
+
+
+def family_of(reason: str, gate_step: int, code: grpc.StatusCode) -> Family:
+    """The family of a refusal: by its reason, else its gate step, else its status code."""
+    known = REASON_FAMILIES.get(reason)
+    if known is not None:
+        return known
+    by_step = STEP_FAMILIES.get(gate_step)
+    if by_step is not None:
+        return by_step
+    if not reason and code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+        return Family.TRANSPORT  # no ErrorInfo: the gate never answered
+    return CODE_FAMILIES.get(code, Family.UNKNOWN)
+
+
+def is_retryable(reason: str, code: grpc.StatusCode) -> bool:
+    """Whether sending the same request again can settle it.
+
+    An attempt that ran out of its own deadline (no ErrorInfo: the client gave up) is as open
+    as WRITER_OUTCOME_UNKNOWN, so it is retried too, within the call's total deadline.
+    """
+    if reason in RETRYABLE_REASONS or code in RETRYABLE_CODES:
+        return True
+    return not reason and code is grpc.StatusCode.DEADLINE_EXCEEDED
