@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import e2e_vault  # noqa: F401 - one provisioned OpenBao per session
 from tests.policy.conftest import db_url, pg, pg_url  # noqa: F401 - SQLite and PostgreSQL
 from tests.support.stack import Stack, live_stack
 from tests.support.vault import DevVault
@@ -22,7 +21,7 @@ MakeStack = Callable[..., Stack]
 
 
 @pytest.fixture
-def make_stack(dev_pki: Path, tmp_path: Path, e2e_vault: DevVault) -> Iterator[MakeStack]:  # noqa: F811
+def make_stack(dev_pki: Path, tmp_path: Path, stack_vault: DevVault) -> Iterator[MakeStack]:
     """make_stack(db_url=..., replicas=1, limits={...}, instruments=[...], overrides={...},
     clock=...) -> a running stack with the checklist acknowledged and the kill switch open."""
     with ExitStack() as cleanup:
@@ -31,6 +30,6 @@ def make_stack(dev_pki: Path, tmp_path: Path, e2e_vault: DevVault) -> Iterator[M
         def make(**kwargs: Any) -> Stack:
             workdir = tmp_path / f"stack-{next(counter)}"
             workdir.mkdir()
-            return cleanup.enter_context(live_stack(dev_pki, workdir, e2e_vault, **kwargs))
+            return cleanup.enter_context(live_stack(dev_pki, workdir, stack_vault, **kwargs))
 
         yield make
