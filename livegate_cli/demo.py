@@ -246,6 +246,15 @@ def _script(a: Actors) -> None:
     _say("     incident report: livegate incident --request-id <id>  (audit: livegate audit list)")
 
 
+def acknowledge_checklist(pki: Path, port: int) -> None:
+    """The operator's paper-to-live acknowledgement, unless a valid one is recorded already."""
+    actors = Actors(pki, port)
+    try:
+        _acknowledge(actors)
+    finally:
+        actors.close()
+
+
 def run(pki: Path, port: int) -> bool:
     """Run the demo against the stack; True when every step did what it should."""
     actors = Actors(pki, port)
