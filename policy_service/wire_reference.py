@@ -153,16 +153,16 @@ def preview_to_wire(p: m.Preview) -> policy_pb2.Preview:
     msg.intended_duplicate = p.intended_duplicate
     details: ContractDetails | None = p.details
     if details is not None:
+        at = p.order.limit_price or p.order.stop_price or p.reference_price or details.min_tick
         msg.instrument_details.CopyFrom(
             policy_pb2.InstrumentDetails(
                 con_id=details.con_id,
                 local_symbol=details.local_symbol,
                 multiplier=str(details.multiplier),
-                price_tick=str(details.tick_at(p.order.limit_price or p.order.stop_price
-                                               or p.reference_price or details.min_tick)),
+                price_tick=str(details.tick_at(at)),
                 time_zone=details.time_zone,
             )
-        )  # fmt: skip
+        )
     if p.margin is not None:
         msg.margin.CopyFrom(margin_to_wire(p.margin))
     return msg

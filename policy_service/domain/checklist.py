@@ -8,6 +8,7 @@ number of days. A new policy digest or version needs a new walk-through.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import threading
@@ -154,4 +155,4 @@ class Checklist:
         except StoreUnavailable:
             return m.Denial(reasons.AUDIT_UNAVAILABLE, "UNAVAILABLE", 7, "storage unavailable")
         log.warning("paper-to-live checklist acknowledged", extra={"principal": call.principal})
-        return Acknowledgement(**{**ack.__dict__, "audit_event_id": event_id})
+        return dataclasses.replace(ack, audit_event_id=event_id)

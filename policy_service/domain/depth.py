@@ -58,7 +58,9 @@ class Depth:
             return None
         return self.reference.account(account_id)
 
-    def pending_fields(self, call: m.Call, cmd: Command, plan: Plan, account_hash: str) -> Any:
+    def pending_fields(
+        self, call: m.Call, cmd: Command, plan: Plan, account_hash: str
+    ) -> dict[str, Any]:
         """What the pending row records for the checks of later writes."""
         fields: dict[str, Any] = {"principal": call.principal, "messages": messages(cmd)}
         entry = _entry(plan)

@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING
 from policy_service.domain import limits, market_orders
 from policy_service.domain import model as m
 from policy_service.domain.denials import day_of
+from policy_service.domain.duplicates import fingerprint
 from policy_service.domain.legs import Leg
+from policy_service.domain.planning import Plan
 from policy_service.domain.ports import StoreUnavailable, WriterError
 from policy_service.domain.reference import ContractDetails, Margin
 
@@ -45,8 +47,12 @@ def record(
     now = gate.clock.now_us()
     reference = quote.reference()
     found = gate.depth.reference.contract(order.instrument)
-    details = found if isinstance(found, ContractDetails) else None
-    details_error = "" if details is not None else (found.reason or found.kind)  # type: ignore[union-attr]
+    details: ContractDetails | None = None
+    details_error = ""
+    if isinstance(found, ContractDetails):
+        details = found
+    else:
+        details_error = found.reason or found.kind
     requested: m.OrderType | None = None
     allowed = gate.policy.limits_for(order.instrument)
     if (
@@ -99,9 +105,6 @@ def checks(gate: Gate, call: m.Call, account_id: str, leg: Leg, kind: m.Kind) ->
 def _account(
     gate: Gate, call: m.Call, account_id: str, leg: Leg, kind: m.Kind, now: int
 ) -> m.Denial | None:
-    from policy_service.domain.duplicates import fingerprint
-    from policy_service.domain.planning import Plan
-
     account_hash = gate.account_hash(account_id)
     new_orders = 0 if kind is m.Kind.MODIFY else 1
     plan = Plan(legs=[leg], notional=leg.notional, new_orders=new_orders)

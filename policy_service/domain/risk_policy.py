@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -210,7 +210,6 @@ def _optional_int(doc: Mapping[str, Any], key: str) -> int | None:
 
 def _with_depth(base: RiskPolicy, doc: Mapping[str, Any], limits: Mapping[str, Any]) -> RiskPolicy:
     """The issue-19 keys: order types, hours, positions, margin, duplicates, runaway, OER."""
-    from dataclasses import replace
 
     def number(key: str, default: Decimal) -> Decimal:
         return ip.decimal_at(limits, key) or default

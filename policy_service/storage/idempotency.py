@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -17,7 +16,7 @@ from policy_service.domain import model as m
 from policy_service.domain.audit import AuditDraft
 from policy_service.domain.denials import closed
 from policy_service.domain.ports import BeginResult, IdemRecord, PendingWrite, StoreUnavailable
-from policy_service.domain.usage import Duplicate, Exposure, Stop, Usage, UsageQuery
+from policy_service.domain.usage import Usage, UsageQuery
 from policy_service.storage import audit_store, raw, raw_risk
 from policy_service.storage.pinned import PinnedReads
 from policy_service.storage.rows import switch_from
@@ -32,8 +31,6 @@ from policy_service.storage.tables import (
 
 MINUTE_US = 60_000_000
 NO_EXTRAS = UsageQuery()
-# The risk reads' row types (the same in every dialect).
-_ROWS = raw_risk.RiskStatements("sqlite")
 _FORGET_CHUNK = 500
 
 
@@ -62,8 +59,8 @@ class IdempotencyStore(PinnedReads):
     ) -> Usage:
         with self._reader() as conn:
             usage = self._usage(conn, account_hash, day, now_us)
-            extras = _extra_steps(conn, query, account_hash, day, "")
-            return _with_extras(usage, query, [raw.run(conn, q, a) for q, a in extras])
+            extras = raw_risk.extra_steps(conn, query, account_hash, day, "")
+            return raw_risk.with_extras(usage, query, [raw.run(conn, q, a) for q, a in extras])
 
     def begin(
         self,
@@ -104,7 +101,9 @@ class IdempotencyStore(PinnedReads):
                 ]
                 fixed = len(steps)
                 # After the usage row's lock: each reads what the account's last decision left.
-                extras = _extra_steps(conn, query, pending.account_hash, pending.day, pending.key)
+                extras = raw_risk.extra_steps(
+                    conn, query, pending.account_hash, pending.day, pending.key
+                )
                 steps += extras
                 # One round trip. Whatever is found below, the statements after it only ran
                 # inside this transaction, which then rolls back: nothing of them stays.
@@ -127,7 +126,7 @@ class IdempotencyStore(PinnedReads):
                     figures = raw.first_of(cursors[fixed - 1], q.usage_all)
                     usage = None if row is None else _usage_from(figures)
                     if usage is not None:
-                        usage = _with_extras(usage, query, cursors[fixed:])
+                        usage = raw_risk.with_extras(usage, query, cursors[fixed:])
                 finally:
                     for cursor in cursors:
                         cursor.close()
@@ -136,7 +135,7 @@ class IdempotencyStore(PinnedReads):
                     raw.run(conn, q.ensure_usage, where).close()
                     row = raw.one(conn, q.usage_row_locked, where)
                     figures = raw.one(conn, q.usage_all, params)
-                    usage = _with_extras(
+                    usage = raw_risk.with_extras(
                         _usage_from(figures), query, [raw.run(conn, a, b) for a, b in extras]
                     )
                 denial = check_usage(usage)
@@ -403,66 +402,3 @@ def _approval_taken(approval_id: str) -> m.Denial:
         "the approval was used or reserved by another request",
         {"approval_id": approval_id},
     )
-
-
-def _extra_steps(
-    conn: Connection, query: UsageQuery, account_hash: str, day: str, own_key: str
-) -> list[raw.Step]:
-    """The reads QUERY asks for, in the order _with_extras takes their results."""
-    r = raw_risk.statements(conn)
-    steps: list[raw.Step] = []
-    if query.principal:
-        steps.append((r.stop, {"b_principal": query.principal}))
-    if query.exposure_since_us is not None:
-        steps.append(
-            (
-                r.exposure,
-                {"b_account": account_hash, "b_exclude": own_key,
-                 "b_since": query.exposure_since_us},
-            )
-        )  # fmt: skip
-    if query.duplicate_since_us:
-        steps.append(
-            (
-                r.duplicate,
-                {"b_account": account_hash, "b_fingerprint": query.fingerprint,
-                 "b_since": query.duplicate_since_us, "b_exclude": own_key},
-            )
-        )  # fmt: skip
-    if query.efficiency:
-        steps.append((r.efficiency, {"b_account": account_hash, "b_day": day}))
-    return steps
-
-
-def _with_extras(usage: Usage, query: UsageQuery, cursors: Sequence[Any]) -> Usage:
-    """USAGE with the results of _extra_steps' reads (their cursors, in order; closed here)."""
-    found = iter(cursors)
-    changes: dict[str, Any] = {}
-    try:
-        if query.principal:
-            row = raw.first_of(next(found), _ROWS.stop)
-            changes["stop"] = None if row is None else Stop(row.reason, int(row.stopped_at_us))
-        if query.exposure_since_us is not None:
-            cursor = next(found)
-            try:
-                rows = [_ROWS.exposure.row._make(raw_row) for raw_row in cursor.fetchall()]
-            finally:
-                cursor.close()
-            changes["exposure"] = tuple(
-                Exposure(x.idempotency_key, int(x.con_id), Decimal(x.buy_qty),
-                         Decimal(x.sell_qty), Decimal(x.notional))
-                for x in rows
-            )  # fmt: skip
-        if query.duplicate_since_us:
-            row = raw.first_of(next(found), _ROWS.duplicate)
-            changes["duplicate"] = (
-                None if row is None else Duplicate(row.idempotency_key, int(row.created_at_us))
-            )
-        if query.efficiency:
-            row = raw.one_of(next(found), _ROWS.efficiency)
-            changes["messages_today"] = int(row.messages)
-            changes["executed_today"] = int(row.executed)
-    finally:
-        for cursor in found:
-            cursor.close()
-    return dataclasses.replace(usage, **changes)

@@ -3,10 +3,15 @@
 
 from __future__ import annotations
 
-from typing import Final
+import dataclasses
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any, Final
 
 from sqlalchemy import Connection
 
+from policy_service.domain.usage import Duplicate, Exposure, Stop, Usage, UsageQuery
+from policy_service.storage import raw
 from policy_service.storage.raw import Query
 
 _EXPOSURE_COLS: Final = "idempotency_key con_id buy_qty sell_qty notional"
@@ -62,7 +67,72 @@ class RiskStatements:
 
 
 _BY_DIALECT: Final = {name: RiskStatements(name) for name in ("sqlite", "postgresql")}
+# The reads' row types (the same in every dialect).
+_ROWS: Final = _BY_DIALECT["sqlite"]
 
 
 def statements(conn: Connection) -> RiskStatements:
     return _BY_DIALECT[conn.dialect.name]
+
+
+def extra_steps(
+    conn: Connection, query: UsageQuery, account_hash: str, day: str, own_key: str
+) -> list[raw.Step]:
+    """The reads QUERY asks for, in the order with_extras takes their results."""
+    r = statements(conn)
+    steps: list[raw.Step] = []
+    if query.principal:
+        steps.append((r.stop, {"b_principal": query.principal}))
+    if query.exposure_since_us is not None:
+        steps.append(
+            (
+                r.exposure,
+                {"b_account": account_hash, "b_exclude": own_key,
+                 "b_since": query.exposure_since_us},
+            )
+        )  # fmt: skip
+    if query.duplicate_since_us:
+        steps.append(
+            (
+                r.duplicate,
+                {"b_account": account_hash, "b_fingerprint": query.fingerprint,
+                 "b_since": query.duplicate_since_us, "b_exclude": own_key},
+            )
+        )  # fmt: skip
+    if query.efficiency:
+        steps.append((r.efficiency, {"b_account": account_hash, "b_day": day}))
+    return steps
+
+
+def with_extras(usage: Usage, query: UsageQuery, cursors: Sequence[Any]) -> Usage:
+    """USAGE with the results of extra_steps' reads (their cursors, in order; closed here)."""
+    found = iter(cursors)
+    changes: dict[str, Any] = {}
+    try:
+        if query.principal:
+            row = raw.first_of(next(found), _ROWS.stop)
+            changes["stop"] = None if row is None else Stop(row.reason, int(row.stopped_at_us))
+        if query.exposure_since_us is not None:
+            cursor = next(found)
+            try:
+                rows = [_ROWS.exposure.row._make(raw_row) for raw_row in cursor.fetchall()]
+            finally:
+                cursor.close()
+            changes["exposure"] = tuple(
+                Exposure(x.idempotency_key, int(x.con_id), Decimal(x.buy_qty),
+                         Decimal(x.sell_qty), Decimal(x.notional))
+                for x in rows
+            )  # fmt: skip
+        if query.duplicate_since_us:
+            row = raw.first_of(next(found), _ROWS.duplicate)
+            changes["duplicate"] = (
+                None if row is None else Duplicate(row.idempotency_key, int(row.created_at_us))
+            )
+        if query.efficiency:
+            row = raw.one_of(next(found), _ROWS.efficiency)
+            changes["messages_today"] = int(row.messages)
+            changes["executed_today"] = int(row.executed)
+    finally:
+        for cursor in found:
+            cursor.close()
+    return dataclasses.replace(usage, **changes)

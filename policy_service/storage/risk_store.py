@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Sequence
@@ -187,8 +188,7 @@ class RiskStore:
                 return None
             event_id = audit_store.append(conn, draft, now_us)
             row = conn.execute(select(principal_stops).where(p.principal == principal)).one()
-        stop = _stop(row)
-        return PrincipalStop(**{**stop.__dict__, "audit_event_id": event_id})
+        return dataclasses.replace(_stop(row), audit_event_id=event_id)
 
     def prune_ended_orders(self, before_us: int) -> int:
         with self._tx() as conn:
