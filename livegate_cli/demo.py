@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import grpc
 from google.protobuf.message import Message
@@ -27,10 +27,10 @@ class DemoFailed(Exception):
 class Actors:
     """One stub per dev identity: who does what is the point of the demo."""
 
-    def __init__(self, pki: Path, port: int):
+    def __init__(self, pki: Path, address: str):
         self.targets = {
             name: Target(
-                f"localhost:{port}",
+                address,
                 TLSFiles(ca=pki / "ca.pem", cert=pki / f"{name}.pem", key=pki / f"{name}.key"),
             )
             for name in ("upstream", "approver", "operator")
@@ -246,18 +246,18 @@ def _script(a: Actors) -> None:
     _say("     incident report: livegate incident --request-id <id>  (audit: livegate audit list)")
 
 
-def acknowledge_checklist(pki: Path, port: int) -> None:
+def acknowledge_checklist(pki: Path, address: str) -> None:
     """The operator's paper-to-live acknowledgement, unless a valid one is recorded already."""
-    actors = Actors(pki, port)
+    actors = Actors(pki, address)
     try:
         _acknowledge(actors)
     finally:
         actors.close()
 
 
-def run(pki: Path, port: int) -> bool:
-    """Run the demo against the stack; True when every step did what it should."""
-    actors = Actors(pki, port)
+def run(pki: Path, address: str) -> bool:
+    """Run the demo against the policy service at ADDRESS; True when every step did as it should."""
+    actors = Actors(pki, address)
     try:
         _script(actors)
     except DemoFailed as exc:
@@ -267,3 +267,17 @@ def run(pki: Path, port: int) -> bool:
         actors.close()
     _say("demo passed")
     return True
+
+
+def add_parser(sub: Any) -> None:
+    parser = sub.add_parser(
+        "demo", help="run the scripted demo against a running policy service (live on U1234567)"
+    )
+    parser.add_argument("--target", required=True, help="policy service host:port")
+    parser.add_argument(
+        "--pki",
+        type=Path,
+        required=True,
+        help="directory with ca.pem and upstream/approver/operator",
+    )
+    parser.set_defaults(handler=lambda args: 0 if run(args.pki, args.target) else 1)

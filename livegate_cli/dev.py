@@ -71,7 +71,7 @@ def run_example(home: Path, ports: Ports) -> bool:
         return False
     # The stack starts closed; opening it is the operator's call, made here as the demo does,
     # after the checklist acknowledgement writes need.
-    demo.acknowledge_checklist(home / "pki", ports.policy)
+    demo.acknowledge_checklist(home / "pki", f"localhost:{ports.policy}")
     operator = ClientTls.from_dir(home / "pki", "operator")
     with Client.connect(f"localhost:{ports.policy}", operator) as client:
         opened = client.set_kill_switch(KillSwitchState.OPEN, "dev: start of the example")
@@ -282,7 +282,7 @@ def run(args: argparse.Namespace) -> int:
             passed = run_example(home, ports)
             print("example passed" if passed else "FAIL example", flush=True)
             return 0 if passed else 1
-        passed = demo.run(home / "pki", ports.policy)
+        passed = demo.run(home / "pki", f"localhost:{ports.policy}")
         _show_metrics(ports)
         if args.demo:
             return 0 if passed else 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,12 +39,18 @@ def channel_credentials(files: TLSFiles) -> grpc.ChannelCredentials:
     )
 
 
-def secure_channel(target: str, files: TLSFiles, server_name: str | None = None) -> grpc.Channel:
+def secure_channel(
+    target: str,
+    files: TLSFiles,
+    server_name: str | None = None,
+    extra_options: Sequence[tuple[str, int | str]] = (),
+) -> grpc.Channel:
     """A channel kept open by its owner; keepalive so a dead peer is noticed between calls."""
     options: list[tuple[str, int | str]] = [
         ("grpc.keepalive_time_ms", 30_000),
         ("grpc.keepalive_timeout_ms", 10_000),
         ("grpc.max_receive_message_length", 16 * 1024 * 1024),
+        *extra_options,
     ]
     if server_name:
         options.append(("grpc.ssl_target_name_override", server_name))

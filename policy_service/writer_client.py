@@ -9,7 +9,7 @@ use a CA that only issues the writer's certificate with that name.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Final
 
 import grpc
 
@@ -37,6 +37,16 @@ _AMBIGUOUS = {
 }
 
 
+# The writer restarts on every deployment (its secret-id is single-use). gRPC's default backoff
+# (1 s growing to 120 s) would then keep the kill switch from opening for seconds after the
+# writer is back; it is a local peer, so try again within a second.
+RECONNECT_BACKOFF: Final = (
+    ("grpc.initial_reconnect_backoff_ms", 250),
+    ("grpc.min_reconnect_backoff_ms", 250),
+    ("grpc.max_reconnect_backoff_ms", 1000),
+)
+
+
 def _error(exc: grpc.RpcError) -> WriterError:
     code = exc.code() if hasattr(exc, "code") else grpc.StatusCode.UNKNOWN
     info = None
@@ -62,7 +72,9 @@ class WriterClient:
 
     def __init__(self, config: WriterClientConfig):
         self._config = config
-        self._channel = secure_channel(config.address, config.tls, config.server_name)
+        self._channel = secure_channel(
+            config.address, config.tls, config.server_name, RECONNECT_BACKOFF
+        )
         self._stub = writer_pb2_grpc.WriterServiceStub(self._channel)
         self._identity = IdentityCache(
             config.address,

@@ -45,15 +45,16 @@ def _ensure_pki(tls_dir: Path) -> None:
         init_dev_pki(tls_dir)
     hash_key = tls_dir / "account-hash.key"
     if not hash_key.exists():
-        fd = os.open(hash_key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(secrets.token_hex(32))
+        _write_private(hash_key, secrets.token_hex(32))
 
 
 def _write_private(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # Whole or absent: the services wait for these files (dev/await.py) and must never read half.
+    partial = path.with_name(f".{path.name}.partial")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         out.write(text)
+    os.replace(partial, path)
 
 
 def main() -> int:
@@ -77,6 +78,7 @@ def main() -> int:
         },
     )
     # Single-use: the writer unwraps it once at start; rerun this service before restarting it.
+    # writer.yaml is written last: the writer waits for it, so it never starts on a stale id.
     _write_private(writer_dir / "secret-id.wrapped", wrapped_secret_id(client, role) + "\n")
     config = {
         "role": role.value,

@@ -31,8 +31,9 @@ def tool(name: str) -> str:
     return str(path)
 
 
-def ansible_env(tmp: Path) -> dict[str, str]:
+def ansible_env(tmp: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+    env.update(extra or {})
     local_tmp = tmp / "ansible-tmp"
     local_tmp.mkdir(parents=True, exist_ok=True)
     env.update(
@@ -162,6 +163,7 @@ def start_playbook(
     limit: str | None = None,
     extra_vars_files: Sequence[Path] = (),
     log_name: str = "playbook",
+    env: Mapping[str, str] | None = None,
 ) -> tuple[subprocess.Popen[str], Path]:
     """Start ansible-playbook -c local; output goes to a log file read after wait()."""
     argv = [tool("ansible-playbook"), "-c", "local", "-i", str(inventory), playbook]
@@ -176,7 +178,7 @@ def start_playbook(
         proc = subprocess.Popen(
             argv,
             cwd=ANSIBLE_DIR,
-            env=ansible_env(tmp),
+            env=ansible_env(tmp, env),
             stdout=out,
             stderr=subprocess.STDOUT,
             text=True,
@@ -205,3 +207,20 @@ def run_playbook(tmp: Path, playbook: str, inventory: Path, **kwargs: Any) -> Pl
 
 def files_under(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def health_venv(tmp: Path, real_python: bool = True) -> Path:
+    """A venv layout for the roles' health checks under TMP: the livegate-health script, run by
+    this interpreter (a wrapper: a symlinked interpreter would not find this venv's packages)
+    or by one that always says healthy. Returns the venv path (livegate_venv)."""
+    venv = tmp / "opt/livegate/venv"
+    (venv / "bin").mkdir(parents=True)
+    body = f'exec "{sys.executable}" "$@"' if real_python else "exit 0"
+    (venv / "bin/python").write_text(f"#!/bin/sh\n{body}\n")
+    (venv / "bin/python").chmod(0o755)
+    (tmp / "opt/livegate/bin").mkdir(parents=True)
+    shutil.copy(
+        ANSIBLE_DIR / "roles/livegate/files/livegate_health.py",
+        tmp / "opt/livegate/bin/livegate-health",
+    )
+    return venv

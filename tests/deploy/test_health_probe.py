@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import grpc
@@ -13,9 +16,16 @@ from tests.deploy.ansible_run import ANSIBLE_DIR
 from tests.deploy.conftest import WRITER_SERVICE as SERVICE
 
 PROBE = ANSIBLE_DIR / "roles/livegate/files/livegate_health.py"
+FAKE = Path(__file__).with_name("fake_systemd.py")
 
 
-def _probe(dev_pki: Path, port: int, identity: str = "policy") -> subprocess.CompletedProcess[str]:
+def _probe(
+    dev_pki: Path,
+    port: int,
+    identity: str = "policy",
+    extra: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [
             sys.executable,
@@ -32,10 +42,12 @@ def _probe(dev_pki: Path, port: int, identity: str = "policy") -> subprocess.Com
             str(dev_pki / f"{identity}.pem"),
             "--key",
             str(dev_pki / f"{identity}.key"),
+            *extra,
         ],
         capture_output=True,
         text=True,
-        timeout=30,
+        timeout=60,
+        env=env,
     )
 
 
@@ -76,3 +88,55 @@ def test_probe_when_nothing_listens_then_exit_one(
     result = _probe(dev_pki, port)
     assert result.returncode == 1
     assert "UNAVAILABLE" in result.stderr
+
+
+def _failed_unit(tmp: Path, status: str) -> dict[str, str]:
+    """PATH and state for tests/deploy/fake_systemd.py: the writer's unit exited with STATUS."""
+    bin_dir, state, units = tmp / "bin", tmp / "state", tmp / "units"
+    for directory in (bin_dir, state, units):
+        directory.mkdir()
+    (bin_dir / "systemctl").write_text(
+        f'#!/bin/sh\nexec "{sys.executable}" "{FAKE}" systemctl "$@"\n'
+    )
+    (bin_dir / "systemctl").chmod(0o755)
+    (units / "livegate-writer.service").write_text("[Service]\n")
+    (state / "units.json").write_text(
+        json.dumps({"livegate-writer.service": {
+            "ActiveState": "failed", "Result": "exit-code", "ExecMainStatus": status,
+        }})
+    )  # fmt: skip
+    return {
+        **os.environ,
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "FAKE_SYSTEMD_DIR": str(state),
+        "FAKE_SYSTEMD_UNIT_DIR": str(units),
+    }
+
+
+def test_probe_when_unit_exited_for_good_then_stops_waiting_and_says_how(
+    writer_like: tuple[grpc.Server, int, object], dev_pki: Path, tmp_path: Path
+) -> None:
+    _, port, _ = writer_like
+    started = time.monotonic()
+    result = _probe(
+        dev_pki,
+        port,
+        extra=("--wait", "30", "--unit", "livegate-writer.service"),
+        env=_failed_unit(tmp_path, "3"),
+    )
+    assert result.returncode == 3
+    assert "UNIT_DOWN livegate-writer.service state=failed result=exit-code exit_status=3" in (
+        result.stderr
+    )
+    assert time.monotonic() - started < 15  # not the 30 s the wait allows
+
+
+def test_probe_when_waiting_and_never_serving_then_exit_one_at_the_deadline(
+    writer_like: tuple[grpc.Server, int, object], dev_pki: Path
+) -> None:
+    _, port, _ = writer_like
+    started = time.monotonic()
+    result = _probe(dev_pki, port, extra=("--wait", "2", "--interval", "0.5"))
+    assert result.returncode == 1
+    assert result.stdout.strip() == "NOT_SERVING"
+    assert time.monotonic() - started >= 2

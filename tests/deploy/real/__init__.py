@@ -1,0 +1,1 @@
+"""The deployment test (scripts/test-deploy): images, the compose stack, systemd hosts per role."""
