@@ -6,8 +6,10 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -15,9 +17,22 @@ from typing import Any, TextIO
 import yaml
 
 from livegate_cli.procs import terminate
+from livegate_common.pki import init_dev_pki
+from livegate_common.vault_layout import provision
 from tests.support.net import free_port
+from tests.support.vault import DevVault, dev_vault
 
 PYTHON = sys.executable
+
+
+def bench_home(cleanup: ExitStack, prefix: str) -> tuple[Path, Path, DevVault]:
+    """A temporary directory, a dev PKI in it and a provisioned OpenBao, gone with CLEANUP."""
+    workdir = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix=prefix)))
+    pki = workdir / "pki"
+    init_dev_pki(pki)
+    vault = cleanup.enter_context(dev_vault())
+    provision(vault.client())
+    return workdir, pki, vault
 
 
 @dataclass

@@ -7,7 +7,6 @@ import json
 import os
 import platform
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -23,15 +22,15 @@ from bench.direct import DirectClient
 from bench.gate import GateClient, Ticket, WriterDirect, split
 from bench.layout import Layout, client_on, floating
 from bench.measure import Latency, latency, run_concurrently, timed_sequence
-from bench.procs import Proc, start_service, start_sim
+from bench.procs import Proc, bench_home, start_service, start_sim
 from bench.profile import cpu_snapshot, cpu_split, postgres_cpu, profiled
 from bench.scrape import histogram_totals
-from livegate_common.pki import init_dev_pki
-from livegate_common.vault_layout import provision
+from livegate_api.v1 import policy_pb2
 from tests.policy.harness import policy_doc
 from tests.support.net import free_port
 from tests.support.postgres import postgres_cluster
-from tests.support.vault import DevVault, dev_vault
+from tests.support.stack import BROKER_TIMEOUT_S
+from tests.support.vault import DevVault
 from tests.support.writers import writer_document
 from writer_service.config import Role
 
@@ -84,7 +83,7 @@ def start_policy(
     cpus: frozenset[int],
 ) -> tuple[Proc, str]:
     data = workdir / name
-    doc = policy_doc(pki, data, writer_port, db_url, BENCH_LIMITS)
+    doc = policy_doc(pki, data, writer_port, db_url, BENCH_LIMITS, BROKER_TIMEOUT_S)
     doc["server"]["cpus"] = sorted(cpus)
     METRICS_PORTS[name] = free_port()
     doc["metrics"] = {"listen": f"127.0.0.1:{METRICS_PORTS[name]}"}
@@ -102,7 +101,9 @@ def start_writer(
     cpus: frozenset[int],
     name: str = "writer",
 ) -> tuple[Proc, float]:
-    doc = writer_document(pki, vault, Role.W, workdir, gateway_port=sim_port)
+    doc = writer_document(
+        pki, vault, Role.W, workdir, gateway_port=sim_port, request_timeout_s=BROKER_TIMEOUT_S
+    )
     doc["server"]["cpus"] = sorted(cpus)
     # IB paces a connection at 50 messages/s; the simulator does not, and the throughput runs
     # would otherwise measure ib_async's pacing (45/s), not the gate. Real IB: leave it at 45.
@@ -177,11 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         "client (the simulator does not pace); against a real gateway each is capped at 45/s."
     )
     with ExitStack() as cleanup:
-        workdir = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="lg-bench-")))
-        pki = workdir / "pki"
-        init_dev_pki(pki)
-        vault = cleanup.enter_context(dev_vault())
-        provision(vault.client())
+        workdir, pki, vault = bench_home(cleanup, "lg-bench-")
         broker_side = args.layout.broker_side()
         sim = start_sim(workdir, ACCOUNT, cpus=broker_side)
         cleanup.callback(sim.stop)
@@ -306,8 +303,8 @@ def timed_close(client: GateClient) -> float:
     start = time.perf_counter()
     response = client.set_switch(False)
     seconds = time.perf_counter() - start
-    if not response.writer_synced:
-        raise RuntimeError("the writer was not closed before SetKillSwitch returned")
+    if response.writer_state != policy_pb2.WRITER_SWITCH_STATE_CONFIRMED_CLOSED:
+        raise RuntimeError("the writer was not confirmed closed before SetKillSwitch returned")
     client.set_switch(True)
     return seconds
 
@@ -315,8 +312,9 @@ def timed_close(client: GateClient) -> float:
 def close_under_load(client: GateClient, args: argparse.Namespace) -> Latency:
     """The operator's close in the middle of a burst of submits (those after it are refused).
 
-    The close queues behind the submits already in the policy's workers and waits for the
-    writer's writes in flight: what an operator waits for on a busy desk.
+    Both services serve the close from a pool of its own, and the writer answers it without
+    waiting for its writes in flight: what an operator waits for on a busy desk. Under a slow
+    broker: bench/close_slow.py.
     """
     rounds, per_round = max(1, args.switch_n // 4), 300
     tickets = client.tickets(rounds * per_round)

@@ -21,7 +21,6 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,13 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.gate import WriterDirect
 from bench.measure import run_concurrently
-from bench.procs import Proc, start_sim
+from bench.procs import Proc, bench_home, start_sim
 from bench.profile import cpu_seconds, profiled
 from bench.run import ACCOUNT, start_writer
 from livegate_api.v1 import common_pb2, writer_pb2
-from livegate_common.pki import init_dev_pki
-from livegate_common.vault_layout import provision
-from tests.support.vault import DevVault, dev_vault
+from tests.support.vault import DevVault
 
 
 @dataclass
@@ -110,11 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline", help="directory holding another writer_service package")
     args = parser.parse_args(argv)
     with ExitStack() as cleanup:
-        workdir = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="lg-wmicro-")))
-        pki = workdir / "pki"
-        init_dev_pki(pki)
-        vault = cleanup.enter_context(dev_vault())
-        provision(vault.client())
+        workdir, pki, vault = bench_home(cleanup, "lg-wmicro-")
         targets = [start_target("current", pki, vault, workdir, cleanup, None)]
         if args.baseline:
             targets.append(start_target("baseline", pki, vault, workdir, cleanup, args.baseline))

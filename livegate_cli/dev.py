@@ -33,6 +33,8 @@ DEFAULT_HOME = Path(".livegate/dev")
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "upstream_service.py"
 EXAMPLE_TIMEOUT_S = 120
 DEV_ACCOUNT = "U1234567"
+# The policy's data directory under the dev home (its database, risk policy, account-hash key).
+POLICY_DATA = "policy-data"
 START_TIMEOUT_S = 60.0
 
 
@@ -127,6 +129,7 @@ def _serving(pki: Path, identity: str, port: int) -> bool:
 def _provision_vault(addr: str, root_token: str, gateway_port: int, home: Path) -> dict[str, Any]:
     """Policies and AppRoles for every role, the W broker secret, a wrapped secret-id for W."""
     from livegate_common.vault_layout import provision, wrapped_secret_id, write_broker_secret
+    from policy_service.devconfig import account_hash_key
     from writer_service.config import Role
 
     client = hvac.Client(url=addr, token=root_token, timeout=5)
@@ -139,6 +142,7 @@ def _provision_vault(addr: str, root_token: str, gateway_port: int, home: Path) 
             "gateway_port": gateway_port,
             "client_id": 7,
             "accounts": DEV_ACCOUNT,
+            "account_hash_key": account_hash_key(home / POLICY_DATA),
         },
     )
     wrap_file = home / "writer-secret-id.wrap"
@@ -163,7 +167,11 @@ def _writer_config(
             "server": {"listen": f"127.0.0.1:{port}", "tls": devconfig.tls_section(pki, "writer")},
             "principals": devconfig.writer_principals(),
             "vault": vault,
-            "broker": {"connect_timeout_s": 10, "probe_timeout_s": 5, "request_timeout_s": 5},
+            "broker": {
+                "connect_timeout_s": 10,
+                "probe_timeout_s": 5,
+                "request_timeout_s": devconfig.DEV_BROKER_TIMEOUT_S,
+            },
             "kill_switch": {"policy_peer_timeout_s": 10},
             "logging": {"level": "INFO"},
             "metrics": {"listen": f"127.0.0.1:{metrics_port}"},
@@ -175,7 +183,7 @@ def _policy_config(home: Path, pki: Path, ports: Ports) -> Path:
     from policy_service.devconfig import dev_config
 
     doc = dev_config(
-        pki, home / "policy-data", ports.writer, DEV_ACCOUNT, listen=f"127.0.0.1:{ports.policy}"
+        pki, home / POLICY_DATA, ports.writer, DEV_ACCOUNT, listen=f"127.0.0.1:{ports.policy}"
     )
     doc["metrics"] = {"listen": f"127.0.0.1:{ports.policy_metrics}"}
     return _write_yaml(home / "policy.yaml", doc)

@@ -89,8 +89,36 @@ def _killswitch(args: argparse.Namespace) -> int:
             cancel_all_open_orders=bool(getattr(args, "cancel_all", False)),
         )
         reply = _call(args, "SetKillSwitch", request)
+        _print(reply)
+        return _confirmed(args.action, reply)
     _print(reply)
     return 0
+
+
+def _confirmed(action: str, reply: Message) -> int:
+    """0 only when the writer's own switch answered with the state asked for."""
+    assert isinstance(reply, policy_pb2.SetKillSwitchResponse)
+    wanted = (
+        policy_pb2.WRITER_SWITCH_STATE_CONFIRMED_CLOSED
+        if action == "close"
+        else policy_pb2.WRITER_SWITCH_STATE_CONFIRMED_OPEN
+    )
+    if reply.writer_state == wanted:
+        return 0
+    state = policy_pb2.WriterSwitchState.Name(reply.writer_state)
+    print(
+        f"the writer's own switch is not confirmed {'CLOSED' if action == 'close' else 'OPEN'} "
+        f"(writer_state {state}): the policy is {_switch_name(reply)}, but check the writer "
+        "(see docs/live-runbook.md, 'the writer is not confirmed')",
+        file=sys.stderr,
+    )
+    return 2
+
+
+def _switch_name(reply: policy_pb2.SetKillSwitchResponse) -> str:
+    return common_pb2.KillSwitchState.Name(reply.kill_switch.state).removeprefix(
+        "KILL_SWITCH_STATE_"
+    )
 
 
 @_run

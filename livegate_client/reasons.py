@@ -41,12 +41,15 @@ REASON_FAMILIES: Final[Mapping[str, Family]] = {
     "CHANGE_NOT_APPLICABLE": _S, "BRACKET_PRICES_INVALID": _S, "BRACKET_IDS_DUPLICATED": _S,
     # steps 3 and 5: who may do what, on which account
     "SCOPE_MISSING": _P, "ACCOUNT_NOT_ALLOWED": _P, "ORDER_ACCOUNT_MISMATCH": _P,
+    "WRITER_ROLE_READ_ONLY": _P, "WRITER_ROLE_PAPER_ONLY": _P, "WRITER_ROLE_LIVE_ONLY": _P,
     # step 4: live enablement
     "LIVE_TRADING_DISABLED": _E, "CHECKLIST_NOT_ACKNOWLEDGED": _E, "RISK_POLICY_MISMATCH": _E,
-    "AUDIT_RETENTION_INSUFFICIENT": _E, "CHECKLIST_EXPIRED": _E, "CHECKLIST_OUTDATED": _E,
-    "CHECKLIST_DIGEST_MISMATCH": _E,
-    # step 6 (and the operator's reopen)
-    "KILL_SWITCH_CLOSED": _K, "KILL_SWITCH_OPEN_REFUSED": _K,
+    "AUDIT_RETENTION_INSUFFICIENT": _E, "FOUR_EYES_DISABLED": _E, "CHECKLIST_EXPIRED": _E,
+    "CHECKLIST_OUTDATED": _E, "CHECKLIST_DIGEST_MISMATCH": _E,
+    # step 6 (and the operator's reopen, a close that closed but says what went wrong, and the
+    # writer's own switch at step 11)
+    "KILL_SWITCH_CLOSED": _K, "KILL_SWITCH_OPEN_REFUSED": _K, "KILL_SWITCH_CLOSE_NOT_STORED": _K,
+    "KILL_SWITCH_CLOSED_TEXT_REFUSED": _K, "WRITER_KILL_SWITCH_CLOSED": _K,
     # ... and a principal's own stop (runaway fills), and the operator's reset of it
     "PRINCIPAL_STOPPED": _K, "PRINCIPAL_NOT_STOPPED": _K,
     # step 7 and the audit methods
@@ -73,6 +76,12 @@ REASON_FAMILIES: Final[Mapping[str, Family]] = {
     # steps 11 and 12: the writer, and recording its answer
     "WRITER_UNAVAILABLE": _W, "WRITER_IDENTITY_MISMATCH": _W, "WRITER_OUTCOME_UNKNOWN": _W,
     "WRITER_REFUSED": _W, "OUTCOME_NOT_RECORDED": _W, "WRITER_ORDER_NOT_FOUND": _W,
+    "WRITER_PERMISSION_UNPROVEN": _W, "BRACKET_PARTIALLY_PLACED": _W,
+    # the writer's reasons, passed through: what the broker's truth, read back, said
+    "BROKER_REJECTED": _W, "ORDER_REF_MISMATCH": _W, "ORDER_NOT_MODIFIABLE": _W,
+    "CANCEL_NOT_CONFIRMED": _W, "ORDER_FILLED_BEFORE_CANCEL": _W, "ORDER_NOT_FOUND": _W,
+    # only ever in metadata writer_reason of WRITER_OUTCOME_UNKNOWN / WRITER_UNAVAILABLE
+    "BROKER_TIMEOUT": _W, "BROKER_OUTCOME_UNKNOWN": _W,
     # an unexpected error: nothing half-written
     "INTERNAL_ERROR": Family.INTERNAL,
 }  # fmt: skip

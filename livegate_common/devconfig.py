@@ -10,6 +10,9 @@ from livegate_common.pki import spiffe_id
 
 POLICY_SERVICE_NAME = "livegate.v1.PolicyService"
 WRITER_SERVICE_NAME = "livegate.v1.WriterService"
+# The dev writer's broker.request_timeout_s, declared to the dev policy (writer.broker_timeout_s):
+# the policy's writer deadline and pending timeout derive from it.
+DEV_BROKER_TIMEOUT_S = 5.0
 
 DEV_POLICY_PRINCIPALS: dict[str, list[str]] = {
     "upstream": [

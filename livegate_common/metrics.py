@@ -39,6 +39,13 @@ COMMIT_BATCH = Histogram(
     "livegate_policy_commit_batch_writers", "Policy, SQLite: writers sharing one COMMIT",
     buckets=(1, 2, 4, 8, 16, 32),
 )  # fmt: skip
+# A refusal or failure that could not be audited (the audit store was down): each one is also
+# a CRITICAL log line with its request id. Alert on any increase.
+UNAUDITED = Counter(
+    "livegate_unaudited_total",
+    "Refusals and failures that could not be audited, by method and reason",
+    ["method", "reason"],
+)
 KILL_SWITCH_CLOSED = Gauge("livegate_kill_switch_closed", "1 when the kill switch is closed")
 # Policy: how much of each risk limit the last checked write used (used / bound; above 1 was
 # refused). A floor (min_excess_liquidity) reports bound / value the same way.
@@ -65,6 +72,10 @@ def observe_use(limit: str, used: object, bound: object) -> None:
 
 def record_refusal(reason: str) -> None:
     REFUSALS.labels(method=current_method.get() or "-", reason=reason).inc()
+
+
+def record_unaudited(method: str, reason: str) -> None:
+    UNAUDITED.labels(method=method or "-", reason=reason or "-").inc()
 
 
 def start_exporter(address: str, registry: CollectorRegistry = REGISTRY) -> int:

@@ -17,6 +17,7 @@ from livegate_common.config import ServerConfig
 from livegate_common.identity import PrincipalMap, RequireMappedPrincipal
 from livegate_common.malformed import RefuseMalformedRequests
 from livegate_common.metrics import MetricsInterceptor
+from livegate_common.own_pool import OwnPool
 from livegate_common.refusals import PlumbingRefusal, RefusalSink
 from livegate_common.tls import server_credentials
 
@@ -45,11 +46,14 @@ def create_server(
     max_workers: int = 16,
     extra_interceptors: Sequence[grpc.ServerInterceptor] = (),
     on_refusal: RefusalSink | None = None,
+    operator_methods: Iterable[str] = (),
+    operator_workers: int = 4,
 ) -> tuple[grpc.Server, int, health.HealthServicer]:
     """Build and bind (not start) a server; returns it with its bound port and health servicer.
 
     ON_REFUSAL receives the refusals the plumbing decides (unmapped SAN, undecodable request),
     so a service that audits every refusal can audit these too; they are logged either way.
+    OPERATOR_METHODS run on a pool of OPERATOR_WORKERS of their own (see OwnPool).
     """
     names = list(service_names)
 
@@ -61,9 +65,14 @@ def create_server(
         if on_refusal is not None:
             on_refusal(refusal)
 
+    operator_pool = futures.ThreadPoolExecutor(
+        max_workers=operator_workers, thread_name_prefix="grpc-operator"
+    )
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
         interceptors=[
+            # Outermost: grpcio reads the pool off the handler it is finally given.
+            OwnPool(operator_methods, operator_pool),
             MetricsInterceptor(),
             RequireMappedPrincipal(principals, refused),
             *extra_interceptors,

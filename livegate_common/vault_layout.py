@@ -22,7 +22,15 @@ TOKEN_MAX_TTL: Final = "24h"  # noqa: S105 - a duration, not a secret
 # A secret id is good for one login, and only for a short while after it is issued.
 SECRET_ID_NUM_USES: Final = 1
 SECRET_ID_TTL: Final = "1h"  # noqa: S105 - a duration, not a secret
-BROKER_SECRET_KEYS: Final = ("gateway_host", "gateway_port", "client_id", "accounts")
+# account_hash_key: the key of the account hash in the writer's logs (the policy's
+# audit.account_hash_key, so both services' lines join on it).
+BROKER_SECRET_KEYS: Final = (
+    "gateway_host",
+    "gateway_port",
+    "client_id",
+    "accounts",
+    "account_hash_key",
+)
 
 
 @dataclass(frozen=True)
@@ -98,7 +106,7 @@ def provision(
 def write_broker_secret(
     client: hvac.Client, role: Role, values: Mapping[str, Any], kv_mount: str = KV_MOUNT
 ) -> None:
-    """Store a role's broker connection secret (gateway host/port, client id, accounts)."""
+    """Store a role's broker secret (gateway host/port, client id, accounts, account-hash key)."""
     missing = [k for k in BROKER_SECRET_KEYS if k not in values]
     if missing:
         raise ValueError(f"broker secret misses {missing}")

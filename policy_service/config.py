@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from livegate_common import config as cfg
+from livegate_common import deadlines
 from livegate_common.config import ConfigError
 from livegate_common.identity import PrincipalMap
 from livegate_common.scopes import POLICY_SCOPES
@@ -20,6 +21,8 @@ ENV_PREFIX: Final = "LIVEGATE_POLICY"
 DEFAULT_LISTEN: Final = "127.0.0.1:50051"
 # Seven years: the record-keeping horizon live trading needs (seed requirement).
 MIN_RETENTION_DAYS: Final = 2555
+# The writer's own default broker.request_timeout_s (writer_service.config.BrokerConfig).
+DEFAULT_BROKER_TIMEOUT_S: Final = 10.0
 _ACCOUNT_RE: Final = re.compile(r"^[A-Za-z0-9]{1,32}$")
 
 
@@ -49,6 +52,9 @@ class WriterClientConfig:
     server_name: str
     expected_san: str
     tls: TLSFiles
+    # The writer's broker.request_timeout_s as declared here: the deadlines below derive from
+    # it (livegate_common.deadlines), and the writer's own report must match it.
+    broker_timeout_s: float
     deadline_s: float
     sync_interval_s: float
     # How often orders that ended at the broker stop counting towards max_open_orders; until
@@ -149,7 +155,37 @@ def _audit(doc: Mapping[str, Any], base: Path, data_dir: Path) -> AuditConfig:
     )
 
 
+def _at_least(doc: Mapping[str, Any], key: str, least: float, why: str) -> float:
+    """KEY in seconds, LEAST when unset; less than LEAST stops the service naming KEY and WHY."""
+    value = _positive_float(doc, key, least)
+    if value < least:
+        raise ConfigError(key, f"must be >= {least:g} s: {why} (got {value:g})")
+    return value
+
+
+def _writer_deadline(doc: Mapping[str, Any], broker_timeout_s: float) -> float:
+    budget = deadlines.write_budget_s(broker_timeout_s)
+    return _at_least(
+        doc,
+        "writer.deadline_s",
+        deadlines.min_writer_deadline_s(broker_timeout_s),
+        f"a write may take the writer {budget:g} s with writer.broker_timeout_s="
+        f"{broker_timeout_s:g}, and the policy must not give up first",
+    )
+
+
+def _pending_timeout(doc: Mapping[str, Any], writer_deadline_s: float) -> float:
+    return _at_least(
+        doc,
+        "idempotency.pending_timeout_s",
+        deadlines.min_pending_timeout_s(writer_deadline_s),
+        f"longer than writer.deadline_s={writer_deadline_s:g}, or a retry could settle a key "
+        "whose first call is still running",
+    )
+
+
 def _writer(doc: Mapping[str, Any], base: Path) -> WriterClientConfig:
+    broker_timeout = _positive_float(doc, "writer.broker_timeout_s", DEFAULT_BROKER_TIMEOUT_S)
     return WriterClientConfig(
         address=cfg.get(doc, "writer.address", str),
         server_name=cfg.get(doc, "writer.server_name", str, "localhost"),
@@ -159,7 +195,8 @@ def _writer(doc: Mapping[str, Any], base: Path) -> WriterClientConfig:
             cert=cfg.get_path(doc, "writer.tls.cert", base),
             key=cfg.get_path(doc, "writer.tls.key", base),
         ),
-        deadline_s=_positive_float(doc, "writer.deadline_s", 5.0),
+        broker_timeout_s=broker_timeout,
+        deadline_s=_writer_deadline(doc, broker_timeout),
         sync_interval_s=_positive_float(doc, "writer.sync_interval_s", 2.0),
         open_orders_check_s=_positive_float(doc, "writer.open_orders_check_s", 5.0),
         fills_check_s=_positive_float(doc, "writer.fills_check_s", 2.0),
@@ -173,9 +210,29 @@ def _blackouts(doc: Mapping[str, Any]) -> tuple[Blackout, ...]:
         raise ConfigError(exc.key, str(exc)) from exc
 
 
+def _live_safeguards(config: PolicyConfig) -> PolicyConfig:
+    """Safeguards that may be relaxed for a paper stack, never while live trading is on."""
+    if not config.live.enabled:
+        return config
+    if not config.four_eyes:
+        raise ConfigError("approvals.four_eyes", "must be true while live_trading.enabled is true")
+    if not config.writer.expected_san:
+        # Without it any certificate of the CA with the writer's TLS name would be taken
+        # for the writer (the policy's own, say): live orders must go to the proven writer.
+        raise ConfigError("writer.expected_san", "is required while live_trading.enabled is true")
+    return config
+
+
 def from_document(doc: Mapping[str, Any], base: Path) -> PolicyConfig:
     data_dir = cfg.get_path(doc, "storage.data_dir", base, ".")
     default_url = f"sqlite:///{data_dir / 'policy.db'}"
+    return _live_safeguards(_from_document(doc, base, data_dir, default_url))
+
+
+def _from_document(
+    doc: Mapping[str, Any], base: Path, data_dir: Path, default_url: str
+) -> PolicyConfig:
+    writer = _writer(doc, base)
     return PolicyConfig(
         server=cfg.server_config(doc, base, DEFAULT_LISTEN),
         principals=cfg.principal_map(doc, POLICY_SCOPES),
@@ -183,13 +240,13 @@ def from_document(doc: Mapping[str, Any], base: Path) -> PolicyConfig:
         metrics_listen=cfg.get(doc, "metrics.listen", str, ""),
         live=_live(doc),
         audit=_audit(doc, base, data_dir),
-        writer=_writer(doc, base),
+        writer=writer,
         risk_policy_file=cfg.get_path(doc, "risk.policy_file", base),
         storage_url=cfg.get(doc, "storage.url", str, default_url),
         preview_ttl_s=_positive_float(doc, "previews.ttl_s", 300.0),
         approval_ttl_s=_positive_float(doc, "approvals.ttl_s", 300.0),
         four_eyes=cfg.get(doc, "approvals.four_eyes", bool, True),
-        pending_timeout_s=_positive_float(doc, "idempotency.pending_timeout_s", 30.0),
+        pending_timeout_s=_pending_timeout(doc, writer.deadline_s),
         blackouts=_blackouts(doc),
     )
 

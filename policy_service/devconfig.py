@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from livegate_common.devconfig import policy_principals, tls_section
+from livegate_common.devconfig import DEV_BROKER_TIMEOUT_S, policy_principals, tls_section
 from livegate_common.pki import spiffe_id
 
 DEV_RISK_POLICY_ID = "dev-risk-policy"
@@ -34,6 +34,18 @@ def dev_risk_policy() -> dict[str, Any]:
     }
 
 
+def account_hash_key(data_dir: Path) -> str:
+    """The dev stack's account-hash key in DATA_DIR (made once): the policy's audit key, and
+    the same value in the writer's broker secret, so both services' lines join."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key_file = data_dir / "account-hash.key"
+    if not key_file.exists():
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    return key_file.read_text(encoding="utf-8").strip()
+
+
 def dev_config(
     pki_dir: Path, data_dir: Path, writer_port: int, account: str, listen: str = "127.0.0.1:50051"
 ) -> dict[str, Any]:
@@ -41,11 +53,8 @@ def dev_config(
     data_dir.mkdir(parents=True, exist_ok=True)
     policy_file = data_dir / "risk-policy.yaml"
     policy_file.write_text(yaml.safe_dump(dev_risk_policy(), sort_keys=False), encoding="utf-8")
+    account_hash_key(data_dir)
     key_file = data_dir / "account-hash.key"
-    if not key_file.exists():
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(32))
     return {
         "server": {"listen": listen, "tls": tls_section(pki_dir, "policy")},
         "principals": policy_principals(),
@@ -68,7 +77,7 @@ def dev_config(
             "server_name": "localhost",
             "expected_san": spiffe_id("writer"),
             "tls": tls_section(pki_dir, "policy"),
-            "deadline_s": 5,
+            "broker_timeout_s": DEV_BROKER_TIMEOUT_S,
             "sync_interval_s": 2,
             "open_orders_check_s": 5,
         },

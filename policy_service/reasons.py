@@ -10,7 +10,9 @@ FIELD_REQUIRED: Final = "FIELD_REQUIRED"
 FIELD_TOO_LONG: Final = "FIELD_TOO_LONG"
 """A string exceeds its bound (metadata: field, max_length, length)."""
 FIELD_INVALID: Final = "FIELD_INVALID"
-"""A string does not match its allowed characters (metadata: field)."""
+"""A string does not match its allowed characters (metadata: field); any text field that holds a
+control (Cc, NUL included), format/bidi (Cf) or line/paragraph separator (Zl, Zp) character is
+refused so, before anything is stored (metadata: field, code_point as U+XXXX)."""
 INVALID_DECIMAL: Final = "INVALID_DECIMAL"
 """A decimal string is not a plain decimal number (metadata: field)."""
 QUANTITY_NOT_POSITIVE: Final = "QUANTITY_NOT_POSITIVE"
@@ -53,6 +55,9 @@ RISK_POLICY_MISMATCH: Final = "RISK_POLICY_MISMATCH"
 """live_trading.risk_policy_id differs from the deployed policy (metadata: configured, deployed)."""
 AUDIT_RETENTION_INSUFFICIENT: Final = "AUDIT_RETENTION_INSUFFICIENT"
 """Retention under 2555 days or purge without export allowed (metadata: retention_days)."""
+FOUR_EYES_DISABLED: Final = "FOUR_EYES_DISABLED"
+"""approvals.four_eyes is false (metadata: condition). Config refuses it with live trading on,
+so a live gate never sees it; GetLiveStatus shows the condition either way."""
 
 # --- step 5: account (PERMISSION_DENIED) ------------------------------------------------------
 ACCOUNT_NOT_ALLOWED: Final = "ACCOUNT_NOT_ALLOWED"
@@ -164,7 +169,7 @@ messages_today, executed_today)."""
 IDEMPOTENCY_KEY_REUSED: Final = "IDEMPOTENCY_KEY_REUSED"
 """ALREADY_EXISTS: the key was used with a different request (metadata: idempotency_key)."""
 IDEMPOTENCY_IN_PROGRESS: Final = "IDEMPOTENCY_IN_PROGRESS"
-"""UNAVAILABLE: a request with this key is in flight; retry later."""
+"""ABORTED: a request with this key is in flight (or being settled); retry the same key later."""
 
 # --- steps 11/12: writer and outcome (UNAVAILABLE unless the writer refused) ------------------
 WRITER_UNAVAILABLE: Final = "WRITER_UNAVAILABLE"
@@ -173,9 +178,56 @@ WRITER_IDENTITY_MISMATCH: Final = "WRITER_IDENTITY_MISMATCH"
 """The peer at writer.address does not present writer.expected_san; nothing is sent to it.
 Reported as WRITER_UNAVAILABLE with this value in metadata writer_reason."""
 WRITER_OUTCOME_UNKNOWN: Final = "WRITER_OUTCOME_UNKNOWN"
-"""The call may have reached the broker; the key stays pending and a retry settles it."""
+"""The call may have reached the broker (the writer's BROKER_TIMEOUT or BROKER_OUTCOME_UNKNOWN,
+a deadline, an internal error): the key stays pending, its approvals reserved, and a retry of
+the same key settles it (metadata: writer_reason, grpc_code, the writer's metadata)."""
 WRITER_REFUSED: Final = "WRITER_REFUSED"
-"""The writer or broker refused (status code copied from the writer; its reason in metadata)."""
+"""The writer refused with no reason of its own (status code copied from the writer)."""
+BRACKET_PARTIALLY_PLACED: Final = "BRACKET_PARTIALLY_PLACED"
+"""FAILED_PRECONDITION: only part of a bracket is at the broker; the writer cancelled its working
+legs unless the entry had filled. The key is closed (not REFUSED) and its approvals are spent
+(metadata: each leg's found/status/broker_order_id/filled, cancelled_broker_order_ids)."""
+
+# --- step 11: the writer's own reasons, passed through as the reason (and writer_reason) ------
+# A write is refused (key REFUSED, approvals released, notional refunded) only when nothing of
+# it is at the broker: the writer read the broker back (BROKER_REJECTED, ORDER_REF_MISMATCH, and
+# for cancels and modifies the order's state), or refused a first attempt before sending
+# (WRITER_KILL_SWITCH_CLOSED, INVALID_ARGUMENT / PERMISSION_DENIED / NOT_FOUND). When settling,
+# a refusal before sending says nothing of the first attempt: the key stays pending.
+WRITER_KILL_SWITCH_CLOSED: Final = "WRITER_KILL_SWITCH_CLOSED"
+"""FAILED_PRECONDITION: the writer's own kill switch is closed; nothing was sent."""
+WRITER_PERMISSION_UNPROVEN: Final = "WRITER_PERMISSION_UNPROVEN"
+"""FAILED_PRECONDITION: the writer's last permission probe did not match its role (its gateway
+changed); it holds every write until a later probe matches; nothing was sent (metadata:
+verdict, probed_at). GetLiveStatus shows the evidence under writer.permission."""
+WRITER_ROLE_READ_ONLY: Final = "WRITER_ROLE_READ_ONLY"
+"""PERMISSION_DENIED: an R writer sends no write at all, whatever its gateway allows."""
+WRITER_ROLE_PAPER_ONLY: Final = "WRITER_ROLE_PAPER_ONLY"
+"""PERMISSION_DENIED: an ABH writer writes to paper (DU) accounts only (metadata: not_paper)."""
+WRITER_ROLE_LIVE_ONLY: Final = "WRITER_ROLE_LIVE_ONLY"
+"""PERMISSION_DENIED: a W writer writes to live (U) accounts only (metadata: not_live)."""
+BROKER_REJECTED: Final = "BROKER_REJECTED"
+"""FAILED_PRECONDITION: read back, the broker holds no working or filled order from the write
+(a modify: it kept the old values). Metadata: broker_error_code, broker_messages (JSON)."""
+ORDER_REF_MISMATCH: Final = "ORDER_REF_MISMATCH"
+"""FAILED_PRECONDITION: an order with this key as orderRef is at the broker and differs from the
+request (account, side, quantity, instrument or price); nothing was sent."""
+ORDER_NOT_MODIFIABLE: Final = "ORDER_NOT_MODIFIABLE"
+"""FAILED_PRECONDITION: the order is done (or of a kind livegate does not modify)."""
+CANCEL_NOT_CONFIRMED: Final = "CANCEL_NOT_CONFIRMED"
+"""FAILED_PRECONDITION: after the cancel the broker keeps the order working (metadata: status,
+filled, the broker's messages). Cancel again with a new key."""
+ORDER_FILLED_BEFORE_CANCEL: Final = "ORDER_FILLED_BEFORE_CANCEL"
+"""FAILED_PRECONDITION: the order filled before the cancel reached it (metadata: filled,
+avg_fill_price)."""
+ORDER_NOT_FOUND: Final = "ORDER_NOT_FOUND"
+"""NOT_FOUND: the writer knows no such order; nothing was sent."""
+BROKER_TIMEOUT: Final = "BROKER_TIMEOUT"
+"""The writer's, in metadata writer_reason of WRITER_OUTCOME_UNKNOWN (or WRITER_UNAVAILABLE for
+a read): the broker did not answer within broker.request_timeout_s."""
+BROKER_OUTCOME_UNKNOWN: Final = "BROKER_OUTCOME_UNKNOWN"
+"""The writer's, in writer_reason of WRITER_OUTCOME_UNKNOWN: a read-back query did not answer
+(metadata: unanswered)."""
 OUTCOME_NOT_RECORDED: Final = "OUTCOME_NOT_RECORDED"
 """UNAVAILABLE: the writer answered but the outcome could not be stored; a retry settles it."""
 
@@ -188,6 +240,14 @@ KILL_SWITCH_OPEN_REFUSED: Final = "KILL_SWITCH_OPEN_REFUSED"
 """SetKillSwitch OPEN while an enablement condition fails (metadata: failed conditions)."""
 PRINCIPAL_NOT_STOPPED: Final = "PRINCIPAL_NOT_STOPPED"
 """ResetPrincipalStop: the principal is not stopped (NOT_FOUND, metadata: principal)."""
+KILL_SWITCH_CLOSE_NOT_STORED: Final = "KILL_SWITCH_CLOSE_NOT_STORED"
+"""UNAVAILABLE: SetKillSwitch CLOSED closed this replica (in memory) and was sent to the writer,
+but could not be stored; the replica stays closed and retries the store in the background
+(metadata: replica_state, writer_state, writer_in_flight, stored)."""
+KILL_SWITCH_CLOSED_TEXT_REFUSED: Final = "KILL_SWITCH_CLOSED_TEXT_REFUSED"
+"""INVALID_ARGUMENT: SetKillSwitch CLOSED whose reason holds a refused character: the switch was
+closed anyway and stored with that character escaped (metadata: field, code_point,
+replica_state, writer_state, stored, audit_event_id)."""
 AUDIT_EXPORT_REQUIRED: Final = "AUDIT_EXPORT_REQUIRED"
 """PurgeAudit: no verified export covers the events past retention."""
 AUDIT_RETENTION_NOT_REACHED: Final = "AUDIT_RETENTION_NOT_REACHED"

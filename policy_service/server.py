@@ -23,7 +23,7 @@ from policy_service.domain.gate import Gate
 from policy_service.domain.killswitch import KillSwitchService
 from policy_service.domain.open_orders import OpenOrderSync
 from policy_service.domain.orders import OrderReads
-from policy_service.domain.ports import Clock, Writer
+from policy_service.domain.ports import Clock, Writer, WriterError
 from policy_service.domain.previews import Previews
 from policy_service.domain.runaway import FillWatch
 from policy_service.domain.settings import GateSettings
@@ -68,6 +68,9 @@ def livegate_version() -> str:
     except importlib.metadata.PackageNotFoundError:
         return "0+unknown"
 
+
+# An operator's close must not queue behind submits that wait on the writer (a slow broker).
+OPERATOR_METHODS = ("SetKillSwitch", "GetKillSwitch", "GetLiveStatus")
 
 # The rate limit reads the last minute of per-second write counts; an hour is kept (for a
 # look at recent activity), pruned once a minute.
@@ -162,6 +165,7 @@ def build_service(
     if writer is None:
         client = WriterClient(config.writer)
         closers.append(client)
+        _check_broker_timeout(client)
         writer = client
     gate = Gate(settings_from(config), policy, store, writer, clock)
     switch = KillSwitchService(gate)
@@ -180,6 +184,7 @@ def build_service(
         [POLICY_SERVICE_NAME],
         max_workers=max_workers,
         on_refusal=audit_sink(gate, config.principals),
+        operator_methods=OPERATOR_METHODS,
     )
     closers += [store, write, read] if write is not read else [store, write]
     return PolicyService(
@@ -198,6 +203,22 @@ def build_service(
         fills_check_s=config.writer.fills_check_s,
         _closers=closers,
     )
+
+
+def _check_broker_timeout(client: WriterClient) -> None:
+    """Refuse to start when the writer reports another broker timeout than the one declared.
+
+    A writer not reachable yet is no reason to stop: until it reports a matching value the
+    writer.permission condition fails, so the switch cannot open.
+    """
+    try:
+        mismatch = client.broker_timeout_mismatch()
+    except WriterError as err:
+        log.info("writer not asked for its broker timeout at start", extra={"error": str(err)})
+        return
+    if mismatch is not None:
+        client.close()
+        raise ConfigError("writer.broker_timeout_s", mismatch)
 
 
 def build_server(config: PolicyConfig) -> tuple[grpc.Server, int, health.HealthServicer]:

@@ -16,6 +16,7 @@ from livegate_common import logs
 from livegate_common.errors import status_with_reason
 from livegate_common.identity import PrincipalMap
 from livegate_common.metrics import record_refusal
+from livegate_common.text import escaped
 from policy_service import reasons, wire, wire_reference
 from policy_service.audit_ops import AuditOps
 from policy_service.domain import model as m
@@ -26,12 +27,15 @@ from policy_service.domain.killswitch import KillSwitchService, SetResult
 from policy_service.domain.orders import OrderReads
 from policy_service.domain.ports import StoreUnavailable
 from policy_service.domain.previews import Previews
+from policy_service.domain.unaudited import unaudited
+from policy_service.domain.writer_switch import WriterSwitchState
 from policy_service.storage.audit_store import EventFilter
 from policy_service.wire import ShapeError
 
 log = logging.getLogger(__name__)
 _REQUEST_ID_RE: Final = re.compile(r"[^A-Za-z0-9._:\-]")
 R = TypeVar("R")
+MAX_REASON: Final = 500
 
 
 def request_id_from(context: grpc.ServicerContext) -> str:
@@ -57,7 +61,16 @@ def _log_decision(method: str, principal: str, result: Any) -> None:
 
 
 def rpc(method: Callable[..., Any]) -> Callable[..., Any]:
-    """Request id, principal, Denial -> status, and no exception ever escapes as a crash."""
+    """Request id, principal, text check, Denial -> status; no exception escapes as a crash."""
+    return _rpc(method, own_text_check=False)
+
+
+def rpc_checking_own_text(method: Callable[..., Any]) -> Callable[..., Any]:
+    """As rpc, for a method that decides itself what bad text means (a close must still close)."""
+    return _rpc(method, own_text_check=True)
+
+
+def _rpc(method: Callable[..., Any], own_text_check: bool) -> Callable[..., Any]:
     name = method.__name__
 
     @functools.wraps(method)
@@ -73,12 +86,14 @@ def rpc(method: Callable[..., Any]) -> Callable[..., Any]:
                 principal.scopes if principal else frozenset(),
             )
             try:
+                if not own_text_check:
+                    wire.check_text(request)
                 result = method(self, call, request)
             except ShapeError as err:
                 result = self._gate.refuse(call, err.denial)
             except Exception:  # bad input must never crash the service; logged, INTERNAL
                 log.exception("unexpected error", extra={"method": name})
-                result = m.Denial(reasons.INTERNAL_ERROR, "INTERNAL", 0, "internal error")
+                result = self._internal(call)
             trailing = (("x-request-id", request_id),)
             _log_decision(name, call.principal, result)
             if isinstance(result, m.Denial):
@@ -116,6 +131,15 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         self._switch = switch
         self._audit = audit
         self._orders = orders
+
+    def _internal(self, call: m.Call) -> m.Denial:
+        """An unexpected error, answered INTERNAL and audited like any refusal."""
+        denial = m.Denial(reasons.INTERNAL_ERROR, "INTERNAL", 0, "internal error")
+        try:
+            return self._gate.refuse(call, denial)
+        except Exception:  # the audit path failed in an unexpected way too
+            unaudited(call, "internal error", denial.reason)
+            return denial
 
     # ---- previews and approvals ------------------------------------------------------------
 
@@ -258,21 +282,25 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         result = self._switch.get(call)
         return result if isinstance(result, m.Denial) else wire.switch_to_wire(result)
 
-    @rpc
+    @rpc_checking_own_text
     def SetKillSwitch(self, call: m.Call, req: policy_pb2.SetKillSwitchRequest) -> Any:
         states = {
             common_pb2.KILL_SWITCH_STATE_OPEN: m.SwitchState.OPEN,
             common_pb2.KILL_SWITCH_STATE_CLOSED: m.SwitchState.CLOSED,
         }
         state = wire.known(req.state, states, "state")
-        reason = wire.bounded(req.reason, "reason", 500)
         if req.cancel_all_open_orders and state is not m.SwitchState.CLOSED:
             raise ShapeError(
                 reasons.FIELD_INVALID,
                 "cancel_all_open_orders only with CLOSED",
                 field="cancel_all_open_orders",
             )
-        result = self._switch.set(call, state, reason, req.cancel_all_open_orders)
+        if state is m.SwitchState.OPEN:
+            wire.check_text(req)
+            reason, refused = wire.bounded(req.reason, "reason", MAX_REASON), None
+        else:
+            reason, refused = _close_reason(req)
+        result = self._switch.set(call, state, reason, req.cancel_all_open_orders, refused)
         if isinstance(result, m.Denial):
             return result
         return _set_response(result)
@@ -404,12 +432,48 @@ def _bracket_response(result: Outcome) -> policy_pb2.SubmitBracketResponse:
     )
 
 
+_WRITER_STATES: Final = {
+    WriterSwitchState.CONFIRMED_CLOSED: policy_pb2.WRITER_SWITCH_STATE_CONFIRMED_CLOSED,
+    WriterSwitchState.CONFIRMED_OPEN: policy_pb2.WRITER_SWITCH_STATE_CONFIRMED_OPEN,
+    WriterSwitchState.NOT_CONFIRMED: policy_pb2.WRITER_SWITCH_STATE_NOT_CONFIRMED,
+}
+
+
+def _close_reason(req: policy_pb2.SetKillSwitchRequest) -> tuple[str, m.Denial | None]:
+    """A close's reason, and the step-2 refusal its text earned, if any.
+
+    The one call where bad text must not stop the action: the close goes ahead with the text
+    made storable (refused characters escaped, cut to length, a placeholder for none), and the
+    caller is told the text was refused.
+    """
+    refusal = wire.text_refusal(req)
+    text = escaped(req.reason)
+    if refusal is None:
+        try:
+            wire.bounded(text, "reason", MAX_REASON)
+        except ShapeError as err:
+            refusal = err
+    if not text:
+        text = "(no reason given)"
+    return text[:MAX_REASON], refusal.denial if refusal else None
+
+
 def _set_response(result: SetResult) -> policy_pb2.SetKillSwitchResponse:
     return policy_pb2.SetKillSwitchResponse(
         kill_switch=wire.switch_to_wire(result.switch),
         writer_synced=result.writer_synced,
         cancelled_orders=result.cancelled_orders,
         audit_event_id=result.audit_event_id,
+        writer_state=_WRITER_STATES[result.writer_state],
+        writer_in_flight=[
+            common_pb2.InFlightWrite(
+                request_id=w.request_id,
+                operation=w.operation,
+                idempotency_key=w.idempotency_key,
+                broker_order_id=w.broker_order_id,
+            )
+            for w in result.writer_in_flight
+        ],
     )
 
 

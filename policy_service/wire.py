@@ -9,8 +9,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Final, TypeVar
 
 from google.protobuf import timestamp_pb2
+from google.protobuf.message import Message
 
 from livegate_api.v1 import common_pb2, policy_pb2
+from livegate_common.text import first_bad_text
 from policy_service import reasons
 from policy_service.domain import model as m
 
@@ -27,6 +29,9 @@ _ID_RE: Final = re.compile(r"^[A-Za-z0-9_\-]{1,64}\Z")
 # google.protobuf.Timestamp's valid range: 0001-01-01 .. 9999-12-31T23:59:59Z.
 _TS_MIN_S: Final = -62_135_596_800
 _TS_MAX_S: Final = 253_402_300_799
+# BrokerOrder.messages, as the contract bounds them.
+MAX_BROKER_MESSAGES: Final = 16
+MAX_BROKER_MESSAGE: Final = 500
 
 ACTIONS: Final = {common_pb2.ACTION_BUY: m.Action.BUY, common_pb2.ACTION_SELL: m.Action.SELL}
 ORDER_TYPES: Final = {
@@ -70,6 +75,30 @@ RIGHT_TO_WIRE: Final = _inverse(RIGHTS)
 
 
 # ---- primitives ------------------------------------------------------------------------------
+
+
+def text_refusal(msg: Message) -> ShapeError | None:
+    """Step 2 for the characters of every text field of MSG: the refusal to send, or None.
+
+    Runs before anything reads or stores the request: PostgreSQL refuses NUL in text where
+    SQLite keeps it, so a check left to storage would answer differently per backend.
+    """
+    bad = first_bad_text(msg)
+    if bad is None:
+        return None
+    return ShapeError(
+        reasons.FIELD_INVALID,
+        f"{bad.field} holds a control or format character ({bad.code_point})",
+        field=bad.field,
+        code_point=bad.code_point,
+    )
+
+
+def check_text(msg: Message) -> None:
+    """Raise text_refusal(MSG), if any."""
+    refusal = text_refusal(msg)
+    if refusal is not None:
+        raise refusal
 
 
 def bounded(value: str, field: str, max_len: int, required: bool = True) -> str:
@@ -361,6 +390,12 @@ def broker_order_to_wire(o: m.BrokerOrder) -> common_pb2.BrokerOrder:
         order_ref=o.order_ref,
         parent_id=o.parent_id,
         oca_group=o.oca_group,
+        messages=[
+            common_pb2.BrokerMessage(
+                code=b.code, message=b.message, broker_order_id=b.broker_order_id
+            )
+            for b in o.messages
+        ],
     )
     if o.order is not None:
         msg.order.CopyFrom(order_to_wire(o.order))
@@ -385,6 +420,11 @@ def broker_order_from_wire(msg: common_pb2.BrokerOrder) -> m.BrokerOrder:
         order_ref=msg.order_ref,
         parent_id=msg.parent_id,
         oca_group=msg.oca_group,
+        # The contract bounds them; a writer that sent more is cut here, not trusted.
+        messages=tuple(
+            m.BrokerMessage(b.code, b.message[:MAX_BROKER_MESSAGE], b.broker_order_id)
+            for b in msg.messages[:MAX_BROKER_MESSAGES]
+        ),
     )
 
 

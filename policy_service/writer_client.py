@@ -9,11 +9,13 @@ use a CA that only issues the writer's certificate with that name.
 from __future__ import annotations
 
 import logging
+from datetime import UTC
 from typing import Any, Final
 
 import grpc
 
 from livegate_api.v1 import common_pb2, writer_pb2, writer_pb2_grpc
+from livegate_common.deadlines import SWITCH_SYNC_DEADLINE_S
 from livegate_common.errors import error_info
 from livegate_common.metrics import WRITER_LATENCY
 from livegate_common.tls import secure_channel
@@ -22,6 +24,7 @@ from policy_service.config import WriterClientConfig
 from policy_service.domain import model as m
 from policy_service.domain.ports import WriterError
 from policy_service.domain.reference import AccountState, ContractDetails, Fill, Margin
+from policy_service.domain.writer_switch import InFlightWrite, WriterSwitch
 from policy_service.wire_reference import decimal_or_none
 from policy_service.writer_identity import IdentityCache
 
@@ -55,6 +58,7 @@ def _error(exc: grpc.RpcError) -> WriterError:
     except Exception:  # a malformed status detail must not hide the code
         info = None
     reason = info.reason if info else ""
+    metadata = dict(info.metadata) if info else {}
     message = exc.details() if hasattr(exc, "details") else str(exc)
     if code == grpc.StatusCode.UNAVAILABLE:
         kind = "UNAVAILABLE"
@@ -64,7 +68,14 @@ def _error(exc: grpc.RpcError) -> WriterError:
         kind = "NOT_FOUND"
     else:
         kind = "REFUSED"
-    return WriterError(kind, code.name, reason, message or "")
+    return WriterError(kind, code.name, reason, message or "", metadata)
+
+
+_SWITCH_TO_WIRE = {
+    m.SwitchState.OPEN: common_pb2.KILL_SWITCH_STATE_OPEN,
+    m.SwitchState.CLOSED: common_pb2.KILL_SWITCH_STATE_CLOSED,
+}
+_SWITCH_FROM_WIRE = {v: k for k, v in _SWITCH_TO_WIRE.items()}
 
 
 class WriterClient:
@@ -106,13 +117,14 @@ class WriterClient:
             raise _error(exc) from exc
 
     def submit(
-        self, request_id: str, account_id: str, order: m.OrderSpec, key: str
+        self, request_id: str, account_id: str, order: m.OrderSpec, key: str, settle: bool = False
     ) -> m.BrokerOrder:
         req = writer_pb2.WriterSubmitOrderRequest(
             request_id=request_id,
             account_id=account_id,
             order=wire.order_to_wire(order),
             idempotency_key=key,
+            settle=settle,
         )
         return wire.broker_order_from_wire(self._call("SubmitOrder", req, request_id).order)
 
@@ -145,6 +157,7 @@ class WriterClient:
         account_id: str,
         legs: tuple[m.OrderSpec, m.OrderSpec, m.OrderSpec],
         key: str,
+        settle: bool = False,
     ) -> tuple[m.BrokerOrder, m.BrokerOrder, m.BrokerOrder]:
         req = writer_pb2.WriterSubmitBracketRequest(
             request_id=request_id,
@@ -153,6 +166,7 @@ class WriterClient:
             take_profit=wire.order_to_wire(legs[1]),
             stop_loss=wire.order_to_wire(legs[2]),
             idempotency_key=key,
+            settle=settle,
         )
         res = self._call("SubmitBracket", req, request_id)
         return (
@@ -183,17 +197,31 @@ class WriterClient:
         )
 
     def set_kill_switch(
-        self, request_id: str, state: m.SwitchState, reason: str, version: int
-    ) -> None:
-        wire_state = (
-            common_pb2.KILL_SWITCH_STATE_OPEN
-            if state is m.SwitchState.OPEN
-            else common_pb2.KILL_SWITCH_STATE_CLOSED
-        )
+        self,
+        request_id: str,
+        state: m.SwitchState,
+        reason: str,
+        version: int,
+        resend: bool = False,
+    ) -> WriterSwitch:
         req = writer_pb2.WriterSetKillSwitchRequest(
-            request_id=request_id, state=wire_state, reason=reason[:500], version=version
+            request_id=request_id,
+            state=_SWITCH_TO_WIRE[state],
+            reason=reason[:500],
+            version=version,
+            resend=resend,
         )
-        self._call("SetKillSwitch", req, request_id)
+        # The writer answers a sync at once (it never waits for the broker): a short deadline,
+        # so an unreachable writer does not hold an operator's close for a write's deadline.
+        answer = self._call("SetKillSwitch", req, request_id, deadline=SWITCH_SYNC_DEADLINE_S)
+        return WriterSwitch(
+            state=_SWITCH_FROM_WIRE.get(answer.kill_switch.state),
+            version=answer.kill_switch.version,
+            in_flight=tuple(
+                InFlightWrite(w.request_id, w.operation, w.idempotency_key, w.broker_order_id)
+                for w in answer.in_flight
+            ),
+        )
 
     def cancel_all(self, request_id: str, reason: str) -> int:
         req = writer_pb2.CancelAllOrdersRequest(request_id=request_id, reason=reason)
@@ -223,7 +251,42 @@ class WriterClient:
 
     def permission_ok(self) -> tuple[bool, str]:
         res = self._call("GetPermission", writer_pb2.GetPermissionRequest())
-        ok = res.verdict == writer_pb2.PROBE_VERDICT_MATCHES_ROLE and res.broker_connected
+        mismatch = _timeout_mismatch(res, self._config.broker_timeout_s)
+        ok = (
+            res.verdict == writer_pb2.PROBE_VERDICT_MATCHES_ROLE
+            and res.broker_connected
+            and mismatch is None
+        )
         verdict = writer_pb2.ProbeVerdict.Name(res.verdict)
-        detail = f"verdict={verdict} broker_connected={str(res.broker_connected).lower()}"
+        probed_at = res.probed_at.ToDatetime(tzinfo=UTC).isoformat(timespec="seconds")
+        detail = (
+            f"verdict={verdict} probed_at={probed_at} "
+            f"broker_connected={str(res.broker_connected).lower()}"
+        )
+        # The writer's evidence says why (e.g. what_if: error 321 ... Read-Only).
+        failed = "; ".join(f"{e.check}: {e.observed}" for e in res.evidence if not e.passed)
+        if failed:
+            detail += f"; failed {failed}"
+        if mismatch is not None:
+            detail += f"; {mismatch}"
         return ok, f"{detail}; {self._identity.current().detail}"
+
+    def broker_timeout_mismatch(self) -> str | None:
+        """Why the writer's broker timeout is not the declared writer.broker_timeout_s; None
+        when they agree. Raises WriterError when the writer cannot be asked."""
+        res = self._call(
+            "GetPermission", writer_pb2.GetPermissionRequest(), deadline=SWITCH_SYNC_DEADLINE_S
+        )
+        return _timeout_mismatch(res, self._config.broker_timeout_s)
+
+
+def _timeout_mismatch(res: Any, declared_s: float) -> str | None:
+    if not res.HasField("broker_request_timeout"):
+        return "the writer does not report its broker.request_timeout_s"
+    reported_s = res.broker_request_timeout.ToNanoseconds() / 1e9
+    if abs(reported_s - declared_s) < 1e-3:
+        return None
+    return (
+        f"the writer's broker.request_timeout_s is {reported_s:g} s but writer.broker_timeout_s "
+        f"is {declared_s:g} s (the policy's deadlines derive from the latter)"
+    )

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health
@@ -14,17 +15,19 @@ from grpc_health.v1 import health
 from livegate_common.devconfig import WRITER_SERVICE_NAME
 from livegate_common.server import mark_serving
 from writer_service import log_redaction
+from writer_service.admission import WriteAdmission
 from writer_service.config import WriterConfig
 from writer_service.errors import WriterError
 from writer_service.ib_reference import BrokerReference
 from writer_service.ib_session import IbSession
 from writer_service.kill_switch import WriterKillSwitch
 from writer_service.live_writer import LiveOrderWriter
-from writer_service.probe import ProbeResult, Verdict, run_probe
+from writer_service.permission import PermissionMonitor
+from writer_service.probe import ProbeResult, Verdict, probe
 from writer_service.reconciliation import ReconciliationIndex
 from writer_service.server import build_server
 from writer_service.servicer import WriterState
-from writer_service.vault_credentials import WriterVault, load_credentials
+from writer_service.vault_credentials import BrokerSecret, WriterVault, load_credentials
 
 log = logging.getLogger("livegate.writer")
 
@@ -51,7 +54,9 @@ class WriterHandle:
     vault: WriterVault
     writer: LiveOrderWriter
     kill_switch: WriterKillSwitch
+    # The start-up probe; permission.current() is the latest one.
     probe: ProbeResult
+    permission: PermissionMonitor
     _stop: threading.Event = field(default_factory=threading.Event)
     _unredact: Callable[[], None] = lambda: None
 
@@ -63,6 +68,23 @@ class WriterHandle:
                 self.kill_switch.snapshot()
 
         threading.Thread(target=loop, name="kill-switch-watch", daemon=True).start()
+
+    def watch_permission(self, interval_s: float, probe_timeout_s: float) -> None:
+        """Probe again every INTERVAL_S; a session that is reconnecting is probed by its hook."""
+
+        def loop() -> None:
+            while not self._stop.wait(interval_s):
+                if not self.session.is_connected():
+                    continue
+                try:
+                    self.session.call(self.permission.reprobe("periodic"), 3 * probe_timeout_s + 15)
+                except Exception as exc:  # the loop never stops, short of the writer's stop
+                    if self._stop.is_set():
+                        return
+                    why = exc.message if isinstance(exc, WriterError) else type(exc).__name__
+                    log.error("periodic probe did not finish", extra={"error": why})
+
+        threading.Thread(target=loop, name="permission-watch", daemon=True).start()
 
     def stop(self, grace_s: float = 1.0) -> None:
         self._stop.set()
@@ -79,7 +101,12 @@ def start_writer(config: WriterConfig) -> WriterHandle:
     secret = vault.secret
     # First the cheap drop of per-order lines, so the redaction never scans them.
     unquiet = log_redaction.quiet_order_chatter(config.log_level)
-    redact = log_redaction.install(secret.gateway_host, secret.gateway_port, secret.client_id)
+    redact = log_redaction.install(
+        secret.gateway_host,
+        secret.gateway_port,
+        secret.client_id,
+        {account: secret.account_hash(account) for account in secret.accounts},
+    )
 
     def unredact() -> None:
         unquiet()
@@ -98,24 +125,27 @@ def start_writer(config: WriterConfig) -> WriterHandle:
             )
         except WriterError as exc:
             raise WriterStartError(EXIT_PROBE, f"broker connection failed: {exc.message}") from None
-        probe = run_probe(
-            session,
-            config.role,
-            secret.accounts,
-            config.broker.probe_symbol,
-            config.broker.probe_timeout_s,
-        )
-        if probe.verdict is not Verdict.MATCHES_ROLE:
+        broker = config.broker
+        probe_now = _prober(session, config, secret)
+        first = session.call(probe_now(), 3 * broker.probe_timeout_s + 10)
+        if first.verdict is not Verdict.MATCHES_ROLE:
             raise WriterStartError(
                 EXIT_PROBE,
-                f"permission probe {probe.verdict.value} for role {config.role.value}",
-                probe,
+                f"permission probe {first.verdict.value} for role {config.role.value}",
+                first,
             )
         kill_switch = WriterKillSwitch(config.policy_peer_timeout_s)
-        index = ReconciliationIndex()
+        permission = PermissionMonitor(first, probe_now, kill_switch)
+        index = ReconciliationIndex(secret.account_hash)
         writer = LiveOrderWriter(
-            session, secret.accounts, kill_switch, index, config.broker.request_timeout_s
+            session,
+            secret.accounts,
+            kill_switch,
+            index,
+            broker.request_timeout_s,
+            admission=WriteAdmission(config.role, permission, secret.account_hash),
         )
+        _probe_after_reconnect(session, permission)
         try:
             writer.reconcile()
         except WriterError as exc:
@@ -126,7 +156,7 @@ def start_writer(config: WriterConfig) -> WriterHandle:
             config.principals,
             writer,
             kill_switch,
-            probe,
+            permission,
             session.is_connected,
             reference,
         )
@@ -147,12 +177,45 @@ def start_writer(config: WriterConfig) -> WriterHandle:
         vault,
         writer,
         kill_switch,
-        probe,
+        first,
+        permission,
         _unredact=unredact,
     )
     handle.watch_kill_switch()
+    handle.watch_permission(broker.probe_interval_s, broker.probe_timeout_s)
     log.info(
         "serving",
         extra={"port": port, "role": config.role.value, "cpus": sorted(os.sched_getaffinity(0))},
     )
     return handle
+
+
+def _prober(
+    session: IbSession, config: WriterConfig, secret: BrokerSecret
+) -> Callable[[], Coroutine[Any, Any, ProbeResult]]:
+    """A fresh probe of SESSION for this writer's role and accounts, to run on its loop."""
+    broker = config.broker
+
+    def probe_now() -> Coroutine[Any, Any, ProbeResult]:
+        return probe(
+            session,
+            config.role,
+            secret.accounts,
+            broker.probe_symbol,
+            broker.probe_timeout_s,
+            secret.account_hash,
+        )
+
+    return probe_now
+
+
+def _probe_after_reconnect(session: IbSession, permission: PermissionMonitor) -> None:
+    """Chain the probe after the hook already there (reconciliation): writes wait for both."""
+    reconcile = session.on_reconnected
+
+    async def after_reconnect() -> None:
+        if reconcile is not None:
+            await reconcile()
+        await permission.reprobe("reconnect")
+
+    session.on_reconnected = after_reconnect

@@ -27,6 +27,13 @@ class BrokerConfig:
     # IB paces API messages at 50 a second per connection; ib_async's default of 45 stays under
     # it. 0 turns pacing off, for the simulator only (the benchmark's throughput runs).
     max_messages_per_s: int = 45
+    # The probe runs again this often (and on every reconnect): a gateway whose login or API
+    # mode changes under a running writer is caught within this bound.
+    probe_interval_s: float = 60.0
+
+
+# A probe costs a what-if and two order queries; faster than this is load, slower a blind spot.
+PROBE_INTERVAL_BOUNDS_S: Final = (1.0, 3600.0)
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,14 @@ def _pacing(doc: Mapping[str, Any]) -> int:
     return value
 
 
+def _probe_interval(doc: Mapping[str, Any]) -> float:
+    value = _positive(doc, "broker.probe_interval_s", 60.0)
+    low, high = PROBE_INTERVAL_BOUNDS_S
+    if not low <= value <= high:
+        raise cfg.ConfigError("broker.probe_interval_s", f"must be within {low:g}..{high:g} s")
+    return value
+
+
 def from_document(doc: Mapping[str, Any], base: Path) -> WriterConfig:
     return WriterConfig(
         role=_role(doc),
@@ -76,6 +91,7 @@ def from_document(doc: Mapping[str, Any], base: Path) -> WriterConfig:
             request_timeout_s=_positive(doc, "broker.request_timeout_s", 10.0),
             probe_symbol=cfg.get(doc, "broker.probe_symbol", str, "SPY"),
             max_messages_per_s=_pacing(doc),
+            probe_interval_s=_probe_interval(doc),
         ),
         policy_peer_timeout_s=_positive(doc, "kill_switch.policy_peer_timeout_s", 10.0),
         log_level=cfg.get(doc, "logging.level", str, "INFO"),

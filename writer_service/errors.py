@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
+from datetime import datetime
 
 
 class ErrorKind(enum.Enum):
@@ -45,6 +46,16 @@ def kill_switch_closed(reason: str, version: int) -> WriterError:
     )
 
 
+def close_unconfirmed(timeout_s: float) -> WriterError:
+    return WriterError(
+        ErrorKind.UNAVAILABLE,
+        "WRITER_CLOSE_UNCONFIRMED",
+        "the switch is closed, but the writer's broker loop did not answer within "
+        f"{timeout_s}s: a write that passed the switch before the close may still be sent",
+        {"timeout_s": timeout_s},
+    )
+
+
 def broker_unavailable(message: str) -> WriterError:
     return WriterError(ErrorKind.UNAVAILABLE, "BROKER_UNAVAILABLE", message)
 
@@ -58,21 +69,55 @@ def broker_timeout(what: str, timeout_s: float) -> WriterError:
     )
 
 
-def broker_rejected(code: int, message: str, order_id: int | None = None) -> WriterError:
-    metadata: dict[str, object] = {"broker_error_code": code}
+def broker_rejected(
+    code: int, message: str, order_id: int | None = None, **metadata: object
+) -> WriterError:
+    """The broker holds no working or filled order from this write (read back to be sure)."""
+    meta: dict[str, object] = {"broker_error_code": code, **metadata}
     if order_id is not None:
-        metadata["broker_order_id"] = order_id
-    return WriterError(ErrorKind.FAILED_PRECONDITION, "BROKER_REJECTED", message, metadata)
+        meta["broker_order_id"] = order_id
+    return WriterError(ErrorKind.FAILED_PRECONDITION, "BROKER_REJECTED", message, meta)
+
+
+def broker_outcome_unknown(what: str, unanswered: str, **metadata: object) -> WriterError:
+    """The write may be at the broker: a read-back query did not answer. Settle, never resend."""
+    return WriterError(
+        ErrorKind.DEADLINE_EXCEEDED,
+        "BROKER_OUTCOME_UNKNOWN",
+        f"the broker's answer to {what} is not known: {unanswered} did not answer",
+        {"unanswered": unanswered, **metadata},
+    )
+
+
+def order_ref_mismatch(ref: str, **metadata: object) -> WriterError:
+    """An order with this orderRef is at the broker, and it is not the requested one."""
+    return WriterError(
+        ErrorKind.FAILED_PRECONDITION,
+        "ORDER_REF_MISMATCH",
+        "the broker holds an order with this orderRef that differs from the request "
+        "(account, side, quantity, instrument or price); nothing was sent",
+        {"order_ref": ref, **metadata},
+    )
 
 
 def order_not_found(what: str) -> WriterError:
     return WriterError(ErrorKind.NOT_FOUND, "ORDER_NOT_FOUND", f"the broker holds no order {what}")
 
 
-def account_not_managed(account: str) -> WriterError:
+def account_not_managed(account_hash: str) -> WriterError:
+    # The keyed hash, never the id: the metadata travels on and may be logged.
     return WriterError(
         ErrorKind.PERMISSION_DENIED,
         "ACCOUNT_NOT_MANAGED",
         "this writer does not manage that account",
-        {"account_id": account},
+        {"account_id_hash": account_hash},
+    )
+
+
+def permission_unproven(verdict: str, probed_at: datetime) -> WriterError:
+    return WriterError(
+        ErrorKind.FAILED_PRECONDITION,
+        "WRITER_PERMISSION_UNPROVEN",
+        f"the last permission probe said {verdict}; writes wait for one that matches the role",
+        {"verdict": verdict, "probed_at": probed_at.isoformat()},
     )

@@ -11,6 +11,7 @@ from ib_async import Contract, Order, Trade
 from ib_async.util import UNSET_DOUBLE
 
 from writer_service.orders import (
+    BrokerMessage,
     BrokerOrderView,
     InstrumentSpec,
     OptionRight,
@@ -20,6 +21,7 @@ from writer_service.orders import (
     Side,
     TimeInForce,
 )
+from writer_service.truth import Fill
 
 # IB has no ETF security type: ETFs trade as STK.
 _SEC_TO_IB: Final = {
@@ -33,6 +35,8 @@ _SEC_FROM_IB: Final = {"STK": SecKind.STOCK, "FUT": SecKind.FUTURE, "OPT": SecKi
 _KIND_BY_IB: Final = {kind.value: kind for kind in OrderKind}
 _SIDE_BY_IB: Final = {side.value: side for side in Side}
 _TIF_BY_IB: Final = {tif.value: tif for tif in TimeInForce}
+# Executions say BOT/SLD where orders say BUY/SELL.
+_SIDE_BY_EXEC: Final = {"BOT": Side.BUY, "SLD": Side.SELL}
 
 
 class PlacedOrder(Order):
@@ -186,7 +190,7 @@ def sec_kind_of(contract: Contract) -> SecKind | None:
     return _SEC_FROM_IB.get(contract.secType)
 
 
-def view_from_trade(trade: Trade) -> BrokerOrderView:
+def view_from_trade(trade: Trade, messages: tuple[BrokerMessage, ...] = ()) -> BrokerOrderView:
     status = trade.orderStatus
     order = trade.order
     return BrokerOrderView(
@@ -201,4 +205,58 @@ def view_from_trade(trade: Trade) -> BrokerOrderView:
         order_ref=order.orderRef or "",
         parent_id=int(order.parentId or 0),
         oca_group=order.ocaGroup or "",
+        messages=messages,
     )
+
+
+def view_from_row(
+    contract: Contract, order: Order, status: str, filled: Any = None, avg_price: Any = None
+) -> BrokerOrderView:
+    """An order as a broker query answered it: STATUS is the broker's, never ib_async's own.
+
+    FILLED defaults to the order's filledQuantity (completed orders carry it).
+    """
+    spec = spec_from_ib(contract, order)
+    done = to_decimal(order.filledQuantity if filled is None else filled) or Decimal(0)
+    total = to_decimal(order.totalQuantity) or Decimal(0)
+    return BrokerOrderView(
+        broker_order_id=int(order.orderId or 0),
+        perm_id=int(order.permId or 0),
+        account_id=order.account,
+        order=spec,
+        status=status,
+        filled=done,
+        remaining=max(Decimal(0), total - done),
+        avg_fill_price=to_decimal(avg_price) or Decimal(0),
+        order_ref=order.orderRef or "",
+        parent_id=int(order.parentId or 0),
+        oca_group=order.ocaGroup or "",
+    )
+
+
+def fills_from_ib(fills: list[Any]) -> list[Fill]:
+    """Executions summed per order (by permId): what the broker says has filled."""
+    by_order: dict[int, Fill] = {}
+    for item in fills:
+        x, contract = item.execution, item.contract
+        side = _SIDE_BY_EXEC.get(x.side)
+        sec = _SEC_FROM_IB.get(contract.secType)
+        shares = to_decimal(x.cumQty) or to_decimal(x.shares) or Decimal(0)
+        if side is None or sec is None:
+            continue
+        known = by_order.get(int(x.permId))
+        if known is not None and known.shares >= shares:
+            continue
+        by_order[int(x.permId)] = Fill(
+            order_ref=x.orderRef or "",
+            account_id=x.acctNumber,
+            broker_order_id=int(x.orderId),
+            perm_id=int(x.permId),
+            side=side,
+            symbol=contract.symbol,
+            sec_kind=sec,
+            currency=contract.currency or "USD",
+            shares=shares,
+            avg_price=to_decimal(x.avgPrice) or Decimal(0),
+        )
+    return list(by_order.values())

@@ -8,27 +8,31 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from typing import Any, Final, TypeVar
 
 from ib_async import IB, Contract, Order, OrderState, Trade
 from ib_async.ib import StartupFetchNONE
 from ib_async.order import OrderStatus
+from ib_async.util import UNSET_INTEGER
 from ib_async.wrapper import RequestError
 
 from writer_service import errors
+from writer_service.orders import BrokerMessage
 
 log = logging.getLogger("livegate.writer.ib")
 T = TypeVar("T")
 
 READ_ONLY_CODE: Final = 321
 NO_SECURITY_DEFINITION: Final = 200
-# Codes that inform about an order without refusing it.
-_INFO_CODES: Final = frozenset({399, 404, 10167, 202})
-_ACKED: Final = frozenset(
-    {OrderStatus.PreSubmitted, OrderStatus.Submitted, OrderStatus.Filled, "ApiPending"}
-)
+# IB's "Order Canceled - reason:", the message that comes with every cancel.
+ORDER_CANCELLED_CODE: Final = 202
+# Statuses only the broker sends that acknowledge an order as taken. ib_async sets statuses
+# of its own too (PendingSubmit on send, ValidationError on a warning, Cancelled on many
+# errors although the order may stay live), so only the broker's own orderStatus/openOrder
+# messages are read here (see _broker_status).
+_ACKED: Final = frozenset({OrderStatus.PreSubmitted, OrderStatus.Submitted, OrderStatus.Filled})
 RECONNECT_INTERVAL_S: Final = 1.0
 POLL_S: Final = 0.02
 # The waker key of a wait on every order event and error (no IB order id is negative).
@@ -58,11 +62,20 @@ class BrokerErrorEvent:
 
 @dataclass(frozen=True)
 class QueryOutcome:
-    """How the gateway answered an order query: rows, a refusal, or nothing in time."""
+    """How the gateway answered an order query: rows, a refusal, or nothing in time.
+
+    rows: an open-orders answer as the broker sent it (contract, order, its state), where
+    trades are ib_async's objects, whose status may be one ib_async set itself.
+    """
 
     trades: list[Trade]
     refused: BrokerErrorEvent | None = None
     timed_out: bool = False
+    rows: list[tuple[Contract, Order, OrderState]] = field(default_factory=list)
+
+    @property
+    def answered(self) -> bool:
+        return self.refused is None and not self.timed_out
 
 
 @dataclass(frozen=True)
@@ -97,11 +110,23 @@ class IbSession:
         self._by_id: dict[tuple[str, int], Trade] = {}
         self._index_stale = True
         self._raw_open: dict[int, tuple[Contract, Order, OrderState]] = {}
+        # The last status the broker itself sent per order id (orderStatus or openOrder).
+        self._broker_status: dict[int, str] = {}
+        # The open-order rows of the query in flight; ib_async keeps one open-orders (and one
+        # completed-orders) query at a time, so order queries take _query_lock.
+        self._capture: list[tuple[Contract, Order, OrderState]] | None = None
+        self._query_lock = asyncio.Lock()
         self._target: tuple[str, int, int, float] | None = None
         self._stopping = False
         self._reconnecting = False
         self._established = False
+        # ib_async holds messages back past IB's pacing (MaxRequests a second); a message held
+        # back when a close answers would reach the broker after it (see flushed()).
+        self._throttled = False
         self.on_reconnected: Callable[[], Awaitable[object]] | None = None
+        # Called on the loop right before each order write (place, cancel) with its order id,
+        # in the same loop step as the send: it may refuse by raising (the kill switch).
+        self.before_send: Callable[[int], None] = lambda _order_id: None
         self.ib: IB = self.call(self._create_ib(), 5.0)
 
     # -- bridging ---------------------------------------------------------------------------
@@ -132,18 +157,28 @@ class IbSession:
         ib.client.MaxRequests = self._max_messages_per_s  # IB's pacing; see BrokerConfig
         ib.errorEvent += self._on_error
         ib.disconnectedEvent += self._on_disconnected
+        ib.client.throttleStart += self._on_throttle_start
+        ib.client.throttleEnd += self._on_throttle_end
         ib.orderStatusEvent += self._on_order_event
         ib.openOrderEvent += self._on_order_event
         ib.openOrderEvent += self._remember
         ib.newOrderEvent += self._remember
         wrapper: Any = ib.wrapper
         original_open, original_next = wrapper.openOrder, wrapper.nextValidId
+        original_status = wrapper.orderStatus
 
         def open_order(order_id: int, contract: Contract, order: Order, state: OrderState) -> None:
             self._high_id = max(self._high_id, int(order_id))
             if not order.whatIf:
                 self._raw_open[order_id] = (contract, order, state)
+                self._broker_status[order_id] = state.status
+                if self._capture is not None:
+                    self._capture.append((contract, order, state))
             original_open(order_id, contract, order, state)
+
+        def order_status(order_id: int, status: str, *rest: Any, **kw: Any) -> None:
+            self._broker_status[int(order_id)] = status
+            original_status(order_id, status, *rest, **kw)
 
         def next_valid_id(order_id: int) -> None:
             # A new id from the gateway (at every connect): rescan what the session holds.
@@ -151,6 +186,7 @@ class IbSession:
             original_next(order_id)
 
         wrapper.openOrder, wrapper.nextValidId = open_order, next_valid_id
+        wrapper.orderStatus = order_status
         return ib
 
     def _on_order_event(self, trade: Trade) -> None:
@@ -227,6 +263,26 @@ class IbSession:
         finally:
             self._listeners.remove(listener)
 
+    @contextlib.contextmanager
+    def messages(self, order_ids: Iterable[int]) -> Iterator[list[BrokerMessage]]:
+        """A live list of every message the broker sends about ORDER_IDS, oldest first."""
+        ids = set(order_ids)
+        out: list[BrokerMessage] = []
+
+        def listener(event: BrokerErrorEvent) -> None:
+            if event.req_id in ids:
+                out.append(BrokerMessage(event.code, event.message, event.req_id))
+
+        self._listeners.append(listener)
+        try:
+            yield out
+        finally:
+            self._listeners.remove(listener)
+
+    def broker_status(self, order_id: int) -> str:
+        """The last status the broker itself sent for ORDER_ID ("" before any)."""
+        return self._broker_status.get(order_id, "")
+
     # -- connection -------------------------------------------------------------------------
     def connect(self, host: str, port: int, client_id: int, timeout_s: float) -> None:
         self._target = (host, port, client_id, timeout_s)
@@ -259,7 +315,19 @@ class IbSession:
     def managed_accounts(self) -> list[str]:
         return list(self.ib.managedAccounts())
 
+    def _on_throttle_start(self) -> None:
+        self._throttled = True
+
+    def _on_throttle_end(self) -> None:
+        self._throttled = False
+
+    async def flushed(self, timeout_s: float) -> bool:
+        """True once ib_async holds back no message for pacing: all went to the socket."""
+        return await self._until(lambda: not self._throttled, time.monotonic() + timeout_s)
+
     def _on_disconnected(self) -> None:
+        # ib_async drops its held-back messages on a disconnect without a throttleEnd.
+        self._throttled = False
         # Only a session that was up reconnects; a failed first connect stops the start instead.
         if self._stopping or self._reconnecting or not self._established:
             return
@@ -319,13 +387,29 @@ class IbSession:
     ) -> QueryOutcome:
         """Run an order query, racing its answer against a 321 refusal; bounded by TIMEOUT_S."""
         self._require_connected()
-        with self._collect_errors(lambda e: e.code == READ_ONLY_CODE) as refusals:
-            task = asyncio.ensure_future(start())
-            deadline = time.monotonic() + timeout_s
-            while not task.done() and not refusals and time.monotonic() < deadline:
-                await asyncio.sleep(POLL_S)
-            if task.done() and not refusals:
-                await asyncio.sleep(grace_s)  # a refusal sent just after the end still counts
+        # A query's refusal is tied to no order (-1, or IB's unset id); a 321 about an order
+        # (a refused modify, say) is that order's message, not this query's answer.
+        refusals: list[BrokerErrorEvent] = []
+        refused: asyncio.Future[Any] = self._loop.create_future()
+
+        def listener(event: BrokerErrorEvent) -> None:
+            if event.code == READ_ONLY_CODE and (event.req_id < 0 or event.req_id == UNSET_INTEGER):
+                refusals.append(event)
+                if not refused.done():
+                    refused.set_result(None)
+
+        self._listeners.append(listener)
+        try:
+            task: asyncio.Future[Any] = asyncio.ensure_future(start())
+            # Woken by the answer or by the refusal, whichever comes first: no polling.
+            await asyncio.wait(
+                {task, refused}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED
+            )
+            if task.done() and not refusals and grace_s:
+                # A refusal sent just after the end still counts.
+                await asyncio.wait({refused}, timeout=grace_s)
+        finally:
+            self._listeners.remove(listener)
         # The answer may hold orders with ids next_order_id must skip, and refs to remember.
         self._rescan_ids = self._index_stale = True
         if refusals:
@@ -341,11 +425,31 @@ class IbSession:
             )
         return QueryOutcome(list(task.result()))
 
-    async def open_orders(self, timeout_s: float) -> QueryOutcome:
-        return await self.query(self.ib.reqAllOpenOrdersAsync, timeout_s)
+    async def open_orders(self, timeout_s: float, grace_s: float = 0.1) -> QueryOutcome:
+        async with self._query_lock:
+            rows: list[tuple[Contract, Order, OrderState]] = []
+            self._capture = rows
+            try:
+                outcome = await self.query(self.ib.reqAllOpenOrdersAsync, timeout_s, grace_s)
+            finally:
+                self._capture = None
+            if not outcome.answered:
+                self._abandon("openOrders")
+            return replace(outcome, rows=rows)
 
-    async def completed_orders(self, timeout_s: float) -> QueryOutcome:
-        return await self.query(lambda: self.ib.reqCompletedOrdersAsync(False), timeout_s)
+    async def completed_orders(self, timeout_s: float, grace_s: float = 0.1) -> QueryOutcome:
+        async with self._query_lock:
+            outcome = await self.query(
+                lambda: self.ib.reqCompletedOrdersAsync(False), timeout_s, grace_s
+            )
+            if not outcome.answered:
+                self._abandon("completedOrders")
+            return outcome
+
+    def _abandon(self, key: str) -> None:
+        """Drop an unanswered query's slot: while ib_async keeps it, openOrder messages go to
+        its result list instead of being announced as events."""
+        self.ib.wrapper._endReq(key)
 
     async def executions(self, timeout_s: float) -> list[Any]:
         self._require_connected()
@@ -403,71 +507,67 @@ class IbSession:
     # -- writes -----------------------------------------------------------------------------
     async def place(self, contract: Contract, order: Order) -> Trade:
         self._require_ready()
+        self.before_send(order.orderId)  # no await between this check and the send
         return self.ib.placeOrder(contract, order)
 
-    async def wait_acked(self, trades: list[Trade], timeout_s: float) -> None:
-        """Wait until each trade is acknowledged, or raise BROKER_REJECTED / BROKER_TIMEOUT."""
-        ids = {t.order.orderId for t in trades}
-        with self._collect_errors(lambda e: e.req_id in ids and e.code not in _INFO_CODES) as bad:
+    async def wait_acked(
+        self, order_ids: list[int], said: list[BrokerMessage], timeout_s: float
+    ) -> bool:
+        """True when the broker itself acknowledged every order (working or filled) and said
+        nothing else about them: a clean answer. False at the first message in SAID (the
+        caller's messages() list), an order the broker ended, or the deadline: the caller then
+        reads the broker's truth back, since none of those is a verdict by itself.
+        """
 
-            def settled() -> bool:
-                return (
-                    bool(bad)
-                    or all(t.orderStatus.status in _ACKED for t in trades)
-                    or any(t.orderStatus.status in OrderStatus.DoneStates for t in trades)
-                )
+        def acked() -> bool:
+            return all(self._broker_status.get(i) in _ACKED for i in order_ids)
 
-            await self._until(settled, time.monotonic() + timeout_s, ids)
-            if bad:
-                raise errors.broker_rejected(bad[0].code, bad[0].message, bad[0].req_id)
-            if all(t.orderStatus.status in _ACKED for t in trades):
-                return
-            done = [t for t in trades if t.orderStatus.status in OrderStatus.DoneStates]
-            if done:
-                raise errors.broker_rejected(
-                    -1, f"order ended {done[0].orderStatus.status}", done[0].order.orderId
-                )
-        raise errors.broker_timeout("the order acknowledgement", timeout_s)
+        def settled() -> bool:
+            ended = any(self._broker_status.get(i) in OrderStatus.DoneStates for i in order_ids)
+            return bool(said) or acked() or ended
+
+        await self._until(settled, time.monotonic() + timeout_s, order_ids)
+        return not said and acked()
 
     async def wait_modified(
-        self, order_id: int, expect: Callable[[Order], bool], timeout_s: float
-    ) -> None:
-        """Wait until the broker's copy of ORDER_ID satisfies EXPECT, or raise a refusal."""
+        self,
+        order_id: int,
+        expect: Callable[[Order], bool],
+        said: list[BrokerMessage],
+        timeout_s: float,
+    ) -> bool:
+        """True when the broker's copy of ORDER_ID satisfies EXPECT and it said nothing else;
+        False at a message or the deadline (the caller reads the truth back)."""
         self._raw_open.pop(order_id, None)
-        with self._collect_errors(
-            lambda e: e.req_id == order_id and e.code not in _INFO_CODES
-        ) as bad:
 
-            def holds() -> bool:
-                raw = self._raw_open.get(order_id)
-                return raw is not None and expect(raw[1])
+        def holds() -> bool:
+            raw = self._raw_open.get(order_id)
+            return raw is not None and expect(raw[1])
 
-            await self._until(
-                lambda: bool(bad) or holds(), time.monotonic() + timeout_s, (order_id,)
-            )
-            if bad:
-                raise errors.broker_rejected(bad[0].code, bad[0].message, order_id)
-            if holds():
-                return
-        raise errors.broker_timeout("the modify acknowledgement", timeout_s)
+        await self._until(lambda: bool(said) or holds(), time.monotonic() + timeout_s, (order_id,))
+        return not said and holds()
 
-    async def cancel(self, trade: Trade, timeout_s: float) -> None:
+    async def cancel(
+        self, trade: Trade, said: list[BrokerMessage], timeout_s: float, reducing: bool = False
+    ) -> None:
+        """Send a cancel and wait until the broker ends the order, says something other than
+        its usual 202, or the deadline passes; the caller reads the outcome back.
+
+        REDUCING: the cleanup of a write already sent (a partial bracket's stray legs), which
+        a closed kill switch must not stop, as it does not stop cancel-all.
+        """
         self._require_ready()
         order_id = trade.order.orderId
-        with self._collect_errors(lambda e: e.req_id == order_id and e.code != 202) as bad:
-            self.ib.cancelOrder(trade.order)
+        if not reducing:
+            self.before_send(order_id)  # no await between this check and the send
+        self.ib.cancelOrder(trade.order)
 
-            def ended() -> bool:
-                return trade.orderStatus.status in OrderStatus.DoneStates
+        def answered() -> bool:
+            if self._broker_status.get(order_id) in OrderStatus.DoneStates:
+                return True
+            return any(m.code != ORDER_CANCELLED_CODE for m in said)
 
-            await self._until(
-                lambda: ended() or bool(bad), time.monotonic() + timeout_s, (order_id,)
-            )
-            if ended():
-                return
-            if bad:
-                raise errors.broker_rejected(bad[0].code, bad[0].message, order_id)
-        raise errors.broker_timeout("the cancel", timeout_s)
+        await self._until(answered, time.monotonic() + timeout_s, (order_id,))
 
     async def global_cancel(self, timeout_s: float) -> int:
         self._require_ready()

@@ -32,8 +32,12 @@ class SwitchSnapshot:
 class WriterKillSwitch:
     """CLOSED until the policy service syncs it open; closes itself when the policy goes quiet.
 
-    A sync with an older version than the current one is ignored, so a late, stale OPEN from a
-    slow policy replica cannot undo a newer CLOSE.
+    A CLOSED from the policy always closes, whatever its version: a restored policy database,
+    or a replica on another database, may send a lower one, and a close must never be lost.
+    An OPEN needs a version newer than every version seen up to the last CLOSED, so neither
+    a late, stale OPEN nor a replica that did not see the close reopens it. A resent CLOSED
+    (a replica's heartbeat of its stored state) older than the current version is stale and
+    ignored: it was read before the OPEN the writer has.
     """
 
     def __init__(
@@ -47,6 +51,10 @@ class WriterKillSwitch:
         self._wall_clock = wall_clock
         self._lock = threading.Lock()
         self._last_sync = clock()
+        # The highest version seen in any sync, and what it was when the policy last closed:
+        # an OPEN must be newer than the latter.
+        self._highest_seen = -1
+        self._open_floor = -1
         self._snapshot = SwitchSnapshot(
             SwitchState.CLOSED,
             "writer started: closed until the policy syncs it",
@@ -64,29 +72,47 @@ class WriterKillSwitch:
         return self.snapshot().state is SwitchState.OPEN
 
     def sync(
-        self, state: SwitchState, reason: str, changed_by: str, version: int
+        self,
+        state: SwitchState,
+        reason: str,
+        changed_by: str,
+        version: int,
+        resend: bool = False,
     ) -> SwitchSnapshot:
-        """Apply the policy's state unless its version is older than ours; returns the result."""
+        """Apply the policy's state by the rule above; returns the switch as it now is."""
         with self._lock:
             self._last_sync = self._clock()
             current = self._snapshot
-            if version < current.version:
+            if resend and state is SwitchState.CLOSED and version < current.version:
+                return current
+            self._highest_seen = max(self._highest_seen, version)
+            if state is SwitchState.CLOSED:
+                self._open_floor = self._highest_seen
+                if current.state is SwitchState.CLOSED and current.version == version:
+                    return current
+                return self._apply_locked(state, reason, changed_by, version)
+            if version <= self._open_floor:
                 log.info(
-                    "ignored stale kill-switch sync",
-                    extra={"version": version, "current_version": current.version},
+                    "ignored an OPEN not newer than the last close",
+                    extra={"version": version, "open_floor": self._open_floor},
                 )
                 return current
-            if state is current.state and version == current.version:
-                return current
-            self._snapshot = SwitchSnapshot(state, reason, changed_by, self._wall_clock(), version)
-            log.warning(
-                "kill switch changed",
-                extra={"state": state.value, "version": version, "reason": reason},
-            )
-            return self._snapshot
+            if current.state is SwitchState.OPEN and version <= current.version:
+                return current  # the same OPEN again, or an older one
+            return self._apply_locked(state, reason, changed_by, version)
+
+    def _apply_locked(
+        self, state: SwitchState, reason: str, changed_by: str, version: int
+    ) -> SwitchSnapshot:
+        self._snapshot = SwitchSnapshot(state, reason, changed_by, self._wall_clock(), version)
+        log.warning(
+            "kill switch changed",
+            extra={"state": state.value, "version": version, "reason": reason},
+        )
+        return self._snapshot
 
     def close(self, reason: str) -> SwitchSnapshot:
-        """Close locally (keeps the version: the next policy sync of that version reopens it)."""
+        """Close locally (keeps the version and the floor: the policy's next OPEN reopens it)."""
         with self._lock:
             self._close_locked(reason)
             return self._snapshot

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Hashable
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Final, TypeVar
+from typing import Any, TypeVar
 
 from ib_async import Order, Trade
 from ib_async.order import OrderStatus
 
+from livegate_common.deadlines import CLOSE_HOP_S, write_budget_s
 from writer_service import errors
+from writer_service.admission import WriteAdmission
+from writer_service.bracket import BracketWriter
 from writer_service.ib_convert import (
     apply_to_ib_order,
     contract_for,
@@ -22,27 +26,29 @@ from writer_service.ib_convert import (
     view_from_trade,
 )
 from writer_service.ib_session import IbSession
+from writer_service.in_flight import Flight, InFlight
 from writer_service.kill_switch import SwitchSnapshot, SwitchState, WriterKillSwitch
 from writer_service.orders import (
     BracketSpec,
     BrokerOrderView,
     InstrumentSpec,
     OrderChangeSet,
+    OrderSpec,
     QuoteView,
     bracket_refs,
 )
+from writer_service.readback import read_back
 from writer_service.reconciliation import ReconciliationIndex
+from writer_service.truth import Found, judge
+from writer_service.verdicts import cancel_answer, modify_answer, order_answer
 from writer_service.write_slots import WriteSlots
 
 log = logging.getLogger("livegate.writer.orders")
 T = TypeVar("T")
-# Cancel the other child with block when one fills (IB ocaType 1).
-OCA_CANCEL_WITH_BLOCK: Final = 1
-MODIFY_SLOT: Final = ("modify",)
 
 
 class LiveOrderWriter:
-    """Every write takes a write slot, checks the kill switch first, then talks to the broker."""
+    """Every write takes a write slot, and sends only if the kill switch is open at the send."""
 
     def __init__(
         self,
@@ -51,25 +57,57 @@ class LiveOrderWriter:
         kill_switch: WriterKillSwitch,
         index: ReconciliationIndex,
         timeout_s: float,
+        *,
+        admission: WriteAdmission,
     ):
         self._session = session
+        self._admission = admission
         self._accounts = frozenset(accounts)
         self._kill_switch = kill_switch
         self._index = index
         self._timeout_s = timeout_s
-        # Writes of different keys overlap at the broker; a close of the kill switch waits for
-        # every write in flight, so nothing reaches the broker after it returns (invariant 2).
+        # Writes of different keys overlap at the broker, one write per key at a time.
         self._slots = WriteSlots()
+        self.in_flight = InFlight()
+        self._brackets = BracketWriter(session, index, timeout_s)
         session.on_reconnected = self._rebuild
+        session.before_send = self._admit
+
+    @property
+    def broker_timeout_s(self) -> float:
+        """broker.request_timeout_s: what each broker wait of a write is bounded by."""
+        return self._timeout_s
 
     # -- kill switch ------------------------------------------------------------------------
     def sync_kill_switch(
-        self, state: SwitchState, reason: str, changed_by: str, version: int
-    ) -> SwitchSnapshot:
-        if state is SwitchState.CLOSED:
-            with self._slots.exclusive(self._slot_wait_s):
-                return self._kill_switch.sync(state, reason, changed_by, version)
-        return self._kill_switch.sync(state, reason, changed_by, version)
+        self, state: SwitchState, reason: str, changed_by: str, version: int, resend: bool
+    ) -> tuple[SwitchSnapshot, list[Flight]]:
+        """Apply the policy's state; a close answers at once with the writes still in flight.
+
+        Invariant 2: every send checks the switch on the loop in the same step as the send
+        (_admit), so after one hop onto the loop past the close, no later send can pass; the
+        close also waits for ib_async to put every message it held back for pacing on the
+        socket. Writes that were sent are listed, those not sent yet are refused when they try.
+        """
+        snapshot = self._kill_switch.sync(state, reason, changed_by, version, resend)
+        if snapshot.state is not SwitchState.CLOSED:
+            return snapshot, []
+        try:
+            return snapshot, self._session.call(self._past_close(), CLOSE_HOP_S)
+        except errors.WriterError:
+            raise errors.close_unconfirmed(CLOSE_HOP_S) from None
+
+    async def _past_close(self) -> list[Flight]:
+        """On the loop, after the switch closed: every send that passed it is on the socket
+        (none held back for IB's pacing); the writes sent and not answered yet."""
+        if not await self._session.flushed(0.75 * CLOSE_HOP_S):
+            raise errors.close_unconfirmed(CLOSE_HOP_S)
+        return self.in_flight.sent_writes()
+
+    def _admit(self, order_id: int) -> None:
+        """On the loop, right before a place or cancel: refuse unless open, else in flight."""
+        self._require_open()
+        self.in_flight.sent(order_id)
 
     def _require_open(self) -> None:
         snapshot = self._kill_switch.snapshot()
@@ -78,87 +116,79 @@ class LiveOrderWriter:
 
     def _require_account(self, account: str) -> None:
         if account not in self._accounts:
-            raise errors.account_not_managed(account)
-
-    @property
-    def _slot_wait_s(self) -> float:
-        return 2 * self._timeout_s + 2
+            raise errors.account_not_managed(self._admission.account_hash(account))
 
     def _write(self, account: str, slots: tuple[Hashable, ...], make: Callable[[], Any]) -> Any:
-        """SLOTS name what the write touches (its key, its order): one write per slot at once."""
-        with self._slots.shared(slots, self._slot_wait_s):
-            self._require_open()
+        """SLOTS name what the write touches (its key, its order): one write per slot at once.
+
+        The whole write, its wait for a slot included, ends within write_budget_s: the
+        policy's deadline is derived from it (livegate_common.deadlines).
+        """
+        self._admission.check((account,))  # the role's rule and the last probe, gateway aside
+        # The kill switch is checked at the send (_admit), not here: a settle that finds its
+        # order at the broker sends nothing and must answer with it even while closed; a
+        # refusal here would read as "nothing at the broker" and release the approval.
+        budget = write_budget_s(self._timeout_s)
+        ends = time.monotonic() + budget
+        with self._slots.shared(slots, budget):
             self._require_account(account)
-            return self._session.call(make(), 3 * self._timeout_s + 1)
+            return self._session.call(make(), max(0.05, ends - time.monotonic()))
 
     # -- writes -----------------------------------------------------------------------------
-    def submit(self, account: str, spec: Any, key: str) -> tuple[BrokerOrderView, bool]:
-        return self._write(account, (("key", key),), lambda: self._submit(account, spec, key))  # type: ignore[no-any-return]
+    def submit(
+        self, account: str, spec: OrderSpec, key: str, settle: bool = False
+    ) -> tuple[BrokerOrderView, bool]:
+        return self._write(  # type: ignore[no-any-return]
+            account, (("key", key),), lambda: self._submit(account, spec, key, settle)
+        )
 
-    async def _submit(self, account: str, spec: Any, key: str) -> tuple[BrokerOrderView, bool]:
-        found = self._find_ref(key)
-        if found is not None:
-            log.info(
-                "submit reconciled: key already at the broker",
-                extra={"broker_order_id": found.broker_order_id},
-            )
-            return found, True
+    async def _submit(
+        self, account: str, spec: OrderSpec, key: str, settle: bool
+    ) -> tuple[BrokerOrderView, bool]:
+        if settle or self._known(key):
+            # The key may be at the broker already: its truth decides, and nothing is sent
+            # unless the broker holds no order with this ref at all.
+            truth = await read_back(self._session, self._timeout_s)
+            judged = judge(truth, key, account, spec)
+            if judged.found is not Found.ABSENT:
+                view = order_answer(judged, (), "the order", truth)
+                self._index.record(view)
+                log.info(
+                    "submit reconciled: key already at the broker",
+                    extra={"broker_order_id": view.broker_order_id},
+                )
+                return view, True
         order_id = await self._session.next_order_id()
         order = ib_order_for(spec, account, key, order_id)
-        trade = await self._session.place(placement_contract_for(spec.instrument), order)
-        self._index.record(view_from_trade(trade))
-        await self._session.wait_acked([trade], self._timeout_s)
-        view = view_from_trade(trade)
+        with self._session.messages([order_id]) as said:
+            trade = await self._session.place(placement_contract_for(spec.instrument), order)
+            self._index.record(view_from_trade(trade))
+            if await self._session.wait_acked([order_id], said, self._timeout_s):
+                view = view_from_trade(trade)
+            else:
+                truth = await read_back(self._session, self._timeout_s)
+                view = order_answer(judge(truth, key, account, spec), said, "the order", truth)
         self._index.record(view)
         log.info("order placed", extra={"broker_order_id": order_id, "status": view.status})
         return view, False
 
     def submit_bracket(
-        self, account: str, bracket: BracketSpec, key: str
+        self, account: str, bracket: BracketSpec, key: str, settle: bool = False
     ) -> tuple[tuple[BrokerOrderView, BrokerOrderView, BrokerOrderView], bool]:
         # The legs' refs are slots too: a submit whose key is one of them must not overlap.
         slots = (("key", key), *(("key", ref) for ref in bracket_refs(key)))
-        return self._write(account, slots, lambda: self._submit_bracket(account, bracket, key))  # type: ignore[no-any-return]
+        return self._write(  # type: ignore[no-any-return]
+            account, slots, lambda: self._submit_bracket(account, bracket, key, settle)
+        )
 
     async def _submit_bracket(
-        self, account: str, bracket: BracketSpec, key: str
+        self, account: str, bracket: BracketSpec, key: str, settle: bool
     ) -> tuple[tuple[BrokerOrderView, BrokerOrderView, BrokerOrderView], bool]:
-        refs = bracket_refs(key)
-        found = [self._find_ref(ref) for ref in refs]
-        if any(f is not None for f in found):
-            if not all(found):
-                raise errors.WriterError(
-                    errors.ErrorKind.FAILED_PRECONDITION,
-                    "BRACKET_INCOMPLETE_AT_BROKER",
-                    "part of this bracket is at the broker; settle it by hand",
-                    {"found_legs": sum(1 for f in found if f)},
-                )
-            return (found[0], found[1], found[2]), True  # type: ignore[return-value]
-        parent_id = await self._session.next_order_id(count=3)
-        contract = placement_contract_for(bracket.parent.instrument)
-        oca = f"lg-oca-{key}"[:64]
-        orders = []
-        # Broker-native bracket: children hang off the parent, and only the last leg transmits,
-        # so the broker never holds a parent without its protection.
-        for offset, (spec, ref) in enumerate(
-            zip((bracket.parent, bracket.take_profit, bracket.stop_loss), refs, strict=True)
-        ):
-            order = ib_order_for(spec, account, ref, parent_id + offset)
-            order.transmit = offset == 2
-            if offset:
-                order.parentId = parent_id
-                order.ocaGroup = oca
-                order.ocaType = OCA_CANCEL_WITH_BLOCK
-            orders.append(order)
-        trades = [await self._session.place(contract, order) for order in orders]
-        for trade in trades:
-            self._index.record(view_from_trade(trade))
-        await self._session.wait_acked(trades, self._timeout_s)
-        views = tuple(view_from_trade(t) for t in trades)
-        for view in views:
-            self._index.record(view)
-        log.info("bracket placed", extra={"parent_id": parent_id})
-        return (views[0], views[1], views[2]), False
+        if settle or any(self._known(ref) for ref in bracket_refs(key)):
+            found = await self._brackets.reconcile(account, bracket, key)
+            if found is not None:
+                return found
+        return await self._brackets.place(account, bracket, key)
 
     def cancel(self, account: str, broker_order_id: int) -> BrokerOrderView:
         return self._write(
@@ -167,9 +197,13 @@ class LiveOrderWriter:
 
     async def _cancel(self, account: str, broker_order_id: int) -> BrokerOrderView:
         trade = self._trade(account, broker_order_id)
-        if trade.orderStatus.status not in OrderStatus.DoneStates:
-            await self._session.cancel(trade, self._timeout_s)
-        view = view_from_trade(trade)
+        original = view_from_trade(trade)
+        with self._session.messages([broker_order_id]) as said:
+            # Sent whatever ib_async's own status says: it marks orders Cancelled that the
+            # broker keeps working. A cancel of an order already done is answered with a message.
+            await self._session.cancel(trade, said, self._timeout_s)
+            truth = await read_back(self._session, self._timeout_s)
+            view = cancel_answer(truth, original, said)
         self._index.record(view)
         return view
 
@@ -178,9 +212,7 @@ class LiveOrderWriter:
     ) -> BrokerOrderView:
         return self._write(
             account,
-            # One modify at a time: its read-back is an open-orders query, and ib_async keeps
-            # one such query in flight (a second would orphan the first).
-            (("order", broker_order_id), MODIFY_SLOT),
+            (("order", broker_order_id),),
             lambda: self._modify(account, broker_order_id, changes),
         )  # type: ignore[no-any-return]
 
@@ -208,20 +240,21 @@ class LiveOrderWriter:
         if changes.stop_price is not None and not current.kind.needs_stop:
             raise errors.invalid("FIELD_NOT_ALLOWED", "changes.stop_price", "order has no stop")
         wanted = changes.apply(current)
-        await self._session.place(trade.contract, apply_to_ib_order(trade.order, wanted))
-        await self._session.wait_modified(
-            broker_order_id,
-            lambda o: _holds(o, wanted.quantity, wanted.limit_price, wanted.stop_price),
-            self._timeout_s,
-        )
-        view = await self._read_back(trade)
+        original = view_from_trade(trade)
+        with self._session.messages([broker_order_id]) as said:
+            await self._session.place(trade.contract, apply_to_ib_order(trade.order, wanted))
+            holds = lambda o: _holds(o, wanted.quantity, wanted.limit_price, wanted.stop_price)  # noqa: E731
+            if await self._session.wait_modified(broker_order_id, holds, said, self._timeout_s):
+                view = self._as_broker_holds(trade)
+            else:
+                truth = await read_back(self._session, self._timeout_s)
+                view = modify_answer(truth, original, account, wanted, said)
         self._index.record(view)
         log.info("order modified", extra={"broker_order_id": broker_order_id})
         return view
 
-    async def _read_back(self, trade: Trade) -> BrokerOrderView:
-        """What the broker now holds for TRADE, from a fresh open-orders query."""
-        await self._session.open_orders(self._timeout_s)
+    def _as_broker_holds(self, trade: Trade) -> BrokerOrderView:
+        """TRADE with the values of the broker's last openOrder for it."""
         raw = self._session.raw_open(trade.order.orderId)
         if raw is None:
             return view_from_trade(trade)
@@ -230,10 +263,11 @@ class LiveOrderWriter:
 
     def cancel_all(self) -> int:
         # Allowed with the switch closed: it only reduces risk, and it is the operator's path.
-        with self._slots.exclusive(self._slot_wait_s):
-            return self._session.call(
-                self._session.global_cancel(self._timeout_s), self._timeout_s + 1
-            )
+        # Not past the role, though: it reaches every account of the session.
+        self._admission.check_role(self._session.managed_accounts())
+        # It waits for no write: the broker takes messages in order, so a write sent before
+        # the global cancel (before the close that comes first) is cancelled by it too.
+        return self._session.call(self._session.global_cancel(self._timeout_s), self._timeout_s + 1)
 
     # -- reads ------------------------------------------------------------------------------
     def get_order(
@@ -261,13 +295,20 @@ class LiveOrderWriter:
     async def _get_order(
         self, account: str, broker_order_id: int | None, order_ref: str | None
     ) -> BrokerOrderView:
-        if order_ref is not None:
-            found = self._find_ref(order_ref)
-            if found is None or found.account_id != account:
-                raise errors.order_not_found(f"with orderRef {order_ref!r}")
-            return found
-        assert broker_order_id is not None
-        return view_from_trade(self._trade(account, broker_order_id))
+        if order_ref is None:
+            assert broker_order_id is not None
+            return view_from_trade(self._trade(account, broker_order_id))
+        # By ref is how a lost outcome is looked for: the broker's truth, not the session's.
+        truth = await read_back(self._session, self._timeout_s)
+        rows = [v for v in truth.orders() if v.order_ref == order_ref and v.account_id == account]
+        alive = [v for v in rows if v.is_alive]
+        if alive or rows:
+            return (alive or rows)[0]
+        if not truth.complete:
+            raise errors.broker_outcome_unknown(
+                f"the order with orderRef {order_ref!r}", ",".join(truth.unanswered)
+            )
+        raise errors.order_not_found(f"with orderRef {order_ref!r}")
 
     def quote(self, instrument: InstrumentSpec) -> tuple[QuoteView, datetime]:
         ticker = self._session.call(
@@ -301,11 +342,9 @@ class LiveOrderWriter:
     def unexplained(self) -> list[BrokerOrderView]:
         return self._index.unexplained()
 
-    def _find_ref(self, ref: str) -> BrokerOrderView | None:
-        trade = self._session.trade_by_ref(ref)
-        if trade is not None:
-            return view_from_trade(trade)
-        return self._index.find_ref(ref)
+    def _known(self, ref: str) -> bool:
+        """REF is on an order this writer placed or reconciled (in any account)."""
+        return self._session.trade_by_ref(ref) is not None or self._index.find_ref(ref) is not None
 
     def _trade(self, account: str, broker_order_id: int) -> Trade:
         trade = self._session.trade_by_id(account, broker_order_id)

@@ -1,10 +1,10 @@
-"""Keeps the broker secret's connection values (gateway host, port, client id) out of logs,
-and ib_async's per-order chatter out of INFO."""
+"""Keeps the broker secret's values (gateway host, port, client id, account ids) out of
+ib_async's log lines, and its per-order chatter out of INFO."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Final
 
 # ib_async logs "Connecting to HOST:PORT with clientId N" and connection errors with the address.
@@ -19,28 +19,37 @@ IB_ORDER_LOGGERS: Final = ("ib_async.ib", "ib_async.wrapper")
 
 
 class RedactGateway(logging.Filter):
-    def __init__(self, host: str, port: int, client_id: int):
+    def __init__(self, host: str, port: int, client_id: int, accounts: Mapping[str, str]):
         super().__init__()
-        self._needles = (
-            f"{host}:{port}",
-            f"('{host}', {port})",
-            f"'{host}', {port}",
-            f"clientId {client_id}",
-        )
+        needles = [
+            (f"{host}:{port}", MASK),
+            (f"('{host}', {port})", MASK),
+            (f"'{host}', {port}", MASK),
+            (f"clientId {client_id}", MASK),
+        ]
+        # ib_async prints whole Trades (an order's account among them) in its error and
+        # warning lines: the account id becomes its keyed hash, as in the writer's own lines.
+        # Longest first, so an id that contains another is replaced whole.
+        for account in sorted(accounts, key=len, reverse=True):
+            needles.append((account, f"[account {accounts[account]}]"))
+        self._needles = tuple(needles)
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         redacted = message
-        for needle in self._needles:
-            redacted = redacted.replace(needle, MASK)
+        for needle, mask in self._needles:
+            redacted = redacted.replace(needle, mask)
         if redacted != message:
             record.msg, record.args = redacted, None
         return True
 
 
-def install(host: str, port: int, client_id: int) -> Callable[[], None]:
-    """Attach the filter to ib_async's loggers; returns the function that detaches it."""
-    return _attach(RedactGateway(host, port, client_id), IB_LOGGERS)
+def install(
+    host: str, port: int, client_id: int, accounts: Mapping[str, str]
+) -> Callable[[], None]:
+    """Attach the filter to ib_async's loggers; ACCOUNTS maps each id to its hash. Returns the
+    function that detaches it."""
+    return _attach(RedactGateway(host, port, client_id, accounts), IB_LOGGERS)
 
 
 class DropOrderChatter(logging.Filter):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
@@ -95,6 +96,29 @@ class OrderChangeSet:
         )
 
 
+MAX_MESSAGES = 16
+MAX_MESSAGE_TEXT = 500
+
+
+@dataclass(frozen=True)
+class BrokerMessage:
+    """What the broker said about an order (IB's error callback): never a verdict by itself."""
+
+    code: int
+    message: str
+    broker_order_id: int
+
+
+def bounded_messages(messages: Iterable[BrokerMessage]) -> tuple[BrokerMessage, ...]:
+    """The first MAX_MESSAGES, texts cut to MAX_MESSAGE_TEXT: what the contract carries."""
+    out: list[BrokerMessage] = []
+    for message in messages:
+        if len(out) == MAX_MESSAGES:
+            break
+        out.append(replace(message, message=message.message[:MAX_MESSAGE_TEXT]))
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class BrokerOrderView:
     """What the broker holds for one order."""
@@ -110,13 +134,21 @@ class BrokerOrderView:
     order_ref: str
     parent_id: int = 0
     oca_group: str = ""
+    messages: tuple[BrokerMessage, ...] = ()
 
     @property
     def is_done(self) -> bool:
         return self.status in DONE_STATES
 
+    @property
+    def is_alive(self) -> bool:
+        """Working at the broker, or filled (even in part): what an approval has bought."""
+        return self.filled > 0 or self.status not in DEAD_STATES
+
 
 DONE_STATES: frozenset[str] = frozenset({"Filled", "Cancelled", "ApiCancelled", "Inactive"})
+# Ended without a fill of its own doing: the broker holds nothing that works.
+DEAD_STATES: frozenset[str] = frozenset({"Cancelled", "ApiCancelled", "Inactive"})
 
 
 @dataclass(frozen=True)
@@ -133,6 +165,12 @@ class QuoteView:
     last: Decimal | None
 
 
+# Idempotency keys are [A-Za-z0-9._:-] (the policy's step 2; the writer's wire refuses "~"
+# too), so no key can spell a leg's orderRef: a submit can never find a bracket leg as its own.
+LEG_SEPARATOR = "~"
+LEG_SUFFIXES = (f"{LEG_SEPARATOR}tp", f"{LEG_SEPARATOR}sl")
+
+
 def bracket_refs(key: str) -> tuple[str, str, str]:
-    """orderRefs of a bracket's legs: parent, take-profit, stop-loss."""
-    return key, f"{key}.tp", f"{key}.sl"
+    """orderRefs of a bracket's legs: parent (the key itself), take-profit, stop-loss."""
+    return key, f"{key}{LEG_SUFFIXES[0]}", f"{key}{LEG_SUFFIXES[1]}"

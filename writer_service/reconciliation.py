@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from prometheus_client import Gauge
 
@@ -27,7 +27,9 @@ def is_explained(view: BrokerOrderView) -> bool:
 class ReconciliationIndex:
     """Thread-safe index of broker orders by orderRef and by broker order id."""
 
-    def __init__(self) -> None:
+    def __init__(self, account_hash: Callable[[str], str]) -> None:
+        # Account ids are logged as their keyed hash only.
+        self._account_hash = account_hash
         self._lock = threading.Lock()
         self._by_ref: dict[str, BrokerOrderView] = {}
         self._by_id: dict[int, BrokerOrderView] = {}
@@ -54,7 +56,7 @@ class ReconciliationIndex:
                 extra={
                     "broker_order_id": view.broker_order_id,
                     "perm_id": view.perm_id,
-                    "account_id": view.account_id,
+                    "account_id_hash": self._account_hash(view.account_id),
                     "status": view.status,
                 },
             )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 import grpc
 from grpc_health.v1 import health
 
@@ -10,6 +12,9 @@ from livegate_common.devconfig import WRITER_SERVICE_NAME
 from livegate_common.server import create_server
 from writer_service.config import WriterConfig
 from writer_service.servicer import WriterServicer, WriterState
+
+# The policy's close (and its heartbeat) must not queue behind writes waiting on the broker.
+OPERATOR_METHODS: Final = ("SetKillSwitch", "GetKillSwitch", "CancelAllOrders", "GetPermission")
 
 
 def build_server(
@@ -21,4 +26,5 @@ def build_server(
         config.principals,
         [lambda s: writer_pb2_grpc.add_WriterServiceServicer_to_server(servicer, s)],
         [WRITER_SERVICE_NAME],
+        operator_methods=OPERATOR_METHODS,
     )

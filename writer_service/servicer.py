@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
@@ -15,13 +16,16 @@ from livegate_common import logs
 from livegate_common.errors import abort
 from livegate_common.identity import Principal, PrincipalMap
 from livegate_common.scopes import WRITER_CALL
+from livegate_common.text import bad_character
 from writer_service import wire, wire_reference
 from writer_service.config import Role
 from writer_service.errors import ErrorKind, WriterError, invalid
 from writer_service.ib_reference import BrokerReference
+from writer_service.in_flight import Flight
 from writer_service.kill_switch import SwitchSnapshot, SwitchState, WriterKillSwitch
 from writer_service.live_writer import LiveOrderWriter
-from writer_service.orders import BracketSpec
+from writer_service.orders import BracketSpec, BrokerOrderView
+from writer_service.permission import PermissionMonitor
 from writer_service.probe import ProbeResult
 
 log = logging.getLogger("livegate.writer.servicer")
@@ -45,19 +49,25 @@ class WriterState:
     principals: PrincipalMap
     writer: LiveOrderWriter
     kill_switch: WriterKillSwitch
-    probe: ProbeResult
+    permission: PermissionMonitor
     broker_connected: Callable[[], bool]
     reference: BrokerReference
 
 
 def rpc(method: Callable[..., R]) -> Callable[..., R]:
-    """Authorize, bind the request id, and turn domain errors into statuses."""
+    """Authorize, check the text, bind the request id, and turn domain errors into statuses."""
+    # A close or a cancel-all must not be lost to a bad reason text: those methods replace it.
+    own_text_check = method.__name__ in ("SetKillSwitch", "CancelAllOrders")
 
     @functools.wraps(method)
     def wrapped(self: WriterServicer, request: Any, context: grpc.ServicerContext) -> R:
-        token = logs.request_id_var.set(getattr(request, "request_id", "")[:64])
+        # The request id goes into every log line: only a clean one is bound.
+        request_id = getattr(request, "request_id", "")[:64]
+        token = logs.request_id_var.set("" if bad_character(request_id) else request_id)
         try:
             principal = self._authorize(context)
+            if not own_text_check:
+                wire.check_text(request)
             return method(self, request, context, principal)
         except WriterError as exc:
             log.info("refused", extra={"method": method.__name__, "reason": exc.reason})
@@ -86,13 +96,22 @@ class WriterServicer(writer_pb2_grpc.WriterServiceServicer):
             )
         return principal
 
+    def _tracked(self, operation: str, request: Any) -> AbstractContextManager[None]:
+        """The write in flight from its first send until this call answers (a close lists it)."""
+        return self._s.writer.in_flight.track(
+            request.request_id, operation, request.idempotency_key
+        )
+
     @rpc
     def SubmitOrder(
         self, request: Any, context: Any, _p: Principal
     ) -> writer_pb2.WriterOrderResult:
         wire.common_fields(request.request_id, request.account_id, request.idempotency_key)
         spec = wire.order(request.order)
-        view, reconciled = self._s.writer.submit(request.account_id, spec, request.idempotency_key)
+        with self._tracked("submit", request):
+            view, reconciled = self._s.writer.submit(
+                request.account_id, spec, request.idempotency_key, request.settle
+            )
         return wire.order_result(view, reconciled)
 
     @rpc
@@ -101,7 +120,8 @@ class WriterServicer(writer_pb2_grpc.WriterServiceServicer):
     ) -> writer_pb2.WriterOrderResult:
         wire.common_fields(request.request_id, request.account_id, request.idempotency_key)
         _positive_id(request.broker_order_id)
-        view = self._s.writer.cancel(request.account_id, request.broker_order_id)
+        with self._tracked("cancel", request):
+            view = self._s.writer.cancel(request.account_id, request.broker_order_id)
         return wire.order_result(view, False)
 
     @rpc
@@ -111,7 +131,8 @@ class WriterServicer(writer_pb2_grpc.WriterServiceServicer):
         wire.common_fields(request.request_id, request.account_id, request.idempotency_key)
         _positive_id(request.broker_order_id)
         changes = wire.changes(request.changes)
-        view = self._s.writer.modify(request.account_id, request.broker_order_id, changes)
+        with self._tracked("modify", request):
+            view = self._s.writer.modify(request.account_id, request.broker_order_id, changes)
         return wire.order_result(view, False)
 
     @rpc
@@ -130,9 +151,10 @@ class WriterServicer(writer_pb2_grpc.WriterServiceServicer):
             raise invalid(
                 "BRACKET_INSTRUMENT_MISMATCH", "instrument", "legs must share one instrument"
             )
-        legs, reconciled = self._s.writer.submit_bracket(
-            request.account_id, bracket, request.idempotency_key
-        )
+        with self._tracked("bracket", request):
+            legs, reconciled = self._s.writer.submit_bracket(
+                request.account_id, bracket, request.idempotency_key, request.settle
+            )
         return writer_pb2.WriterBracketResult(
             parent=wire.broker_order(legs[0]),
             take_profit=wire.broker_order(legs[1]),
@@ -155,7 +177,7 @@ class WriterServicer(writer_pb2_grpc.WriterServiceServicer):
         if which is None:
             raise invalid("FIELD_REQUIRED", "key", "broker_order_id or order_ref is required")
         if which == "order_ref":
-            ref = wire.bounded(request.order_ref, "order_ref", wire.MAX_IDEMPOTENCY_KEY + 3)
+            ref = wire.bounded(request.order_ref, "order_ref", wire.MAX_ORDER_REF)
             view = self._s.writer.get_order(request.account_id, None, ref)
         else:
             _positive_id(request.broker_order_id)
@@ -177,10 +199,14 @@ class WriterServicer(writer_pb2_grpc.WriterServiceServicer):
             raise invalid("FIELD_REQUIRED", "state", "must be OPEN or CLOSED")
         if request.version < 0:
             raise invalid("FIELD_INVALID", "version", "must not be negative")
-        snapshot = self._s.writer.sync_kill_switch(
-            states[request.state], request.reason, p.name, request.version
+        state = states[request.state]
+        reason = _clean_reason(request, refuse=state is not SwitchState.CLOSED)
+        snapshot, in_flight = self._s.writer.sync_kill_switch(
+            state, reason, p.name, request.version, request.resend
         )
-        return writer_pb2.WriterKillSwitchAnswer(kill_switch=_kill_switch(snapshot))
+        return writer_pb2.WriterKillSwitchAnswer(
+            kill_switch=_kill_switch(snapshot), in_flight=[_in_flight(f) for f in in_flight]
+        )
 
     @rpc
     def CancelAllOrders(
@@ -188,24 +214,18 @@ class WriterServicer(writer_pb2_grpc.WriterServiceServicer):
     ) -> writer_pb2.CancelAllOrdersResponse:
         wire.bounded(request.request_id, "request_id", wire.MAX_REQUEST_ID, required=False)
         wire.bounded(request.reason, "reason", wire.MAX_REASON, required=False)
-        log.warning("cancel all orders", extra={"reason": request.reason})
+        log.warning("cancel all orders", extra={"reason": _clean_reason(request, refuse=False)})
         return writer_pb2.CancelAllOrdersResponse(cancelled_orders=self._s.writer.cancel_all())
 
     @rpc
     def GetPermission(self, request: Any, context: Any, _p: Principal) -> writer_pb2.Permission:
-        probe = self._s.probe
-        return writer_pb2.Permission(
-            role=_ROLES[self._s.role],
-            accounts=list(probe.accounts),
-            verdict=getattr(writer_pb2, f"PROBE_VERDICT_{probe.verdict.value}"),
-            evidence=[
-                writer_pb2.ProbeEvidence(check=e.check, passed=e.passed, observed=e.observed)
-                for e in probe.evidence
-            ],
-            probed_at=wire.timestamp(probe.probed_at),
-            unexplained_orders=[wire.broker_order(v) for v in self._s.writer.unexplained()],
-            broker_connected=self._s.broker_connected(),
-            kill_switch=_kill_switch(self._s.kill_switch.snapshot()),
+        # The latest verdict (start, reconnect or periodic), not the one the writer started with.
+        return permission_message(
+            self._s.permission.current(),
+            self._s.writer.unexplained(),
+            self._s.broker_connected(),
+            self._s.kill_switch.snapshot(),
+            self._s.writer.broker_timeout_s,
         )
 
     @rpc
@@ -247,9 +267,55 @@ class WriterServicer(writer_pb2_grpc.WriterServiceServicer):
         return wire_reference.fills(self._s.reference.fills(request.account_id, since))
 
 
+def _clean_reason(request: Any, *, refuse: bool) -> str:
+    """The request's reason, or (REFUSE false: a close, a cancel-all) a note that replaces a
+    text holding control or format characters, so the risk-reducing call still happens."""
+    refusal = wire.text_refusal(request)
+    if refusal is None:
+        return str(request.reason)
+    if refuse:
+        raise refusal
+    meta = refusal.metadata
+    return f"(reason text refused: {meta['field']} holds {meta['code_point']})"
+
+
+def permission_message(
+    probe: ProbeResult,
+    unexplained: list[BrokerOrderView],
+    broker_connected: bool,
+    switch: SwitchSnapshot,
+    broker_timeout_s: float,
+) -> writer_pb2.Permission:
+    """GetPermission's answer: the role the probe ran for, its verdict, evidence and time,
+    and the broker timeout the policy's deadlines derive from."""
+    return writer_pb2.Permission(
+        role=_ROLES[probe.role],
+        accounts=list(probe.accounts),
+        verdict=getattr(writer_pb2, f"PROBE_VERDICT_{probe.verdict.value}"),
+        evidence=[
+            writer_pb2.ProbeEvidence(check=e.check, passed=e.passed, observed=e.observed)
+            for e in probe.evidence
+        ],
+        probed_at=wire.timestamp(probe.probed_at),
+        unexplained_orders=[wire.broker_order(v) for v in unexplained],
+        broker_connected=broker_connected,
+        kill_switch=_kill_switch(switch),
+        broker_request_timeout=wire.duration(broker_timeout_s),
+    )
+
+
 def _positive_id(value: int) -> None:
     if value <= 0:
         raise invalid("FIELD_REQUIRED", "broker_order_id", "must be a positive order id")
+
+
+def _in_flight(flight: Flight) -> common_pb2.InFlightWrite:
+    return common_pb2.InFlightWrite(
+        request_id=flight.request_id,
+        operation=flight.operation,
+        idempotency_key=flight.idempotency_key,
+        broker_order_id=flight.broker_order_id,
+    )
 
 
 def _kill_switch(snapshot: SwitchSnapshot) -> common_pb2.KillSwitch:

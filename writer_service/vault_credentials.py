@@ -9,6 +9,7 @@ from typing import Any
 
 import hvac
 
+from livegate_common.account_hash import MIN_KEY_BYTES, account_hash
 from livegate_common.vault_client import VaultConfig, VaultSession, VaultStartError, open_session
 
 log = logging.getLogger("livegate.writer.vault")
@@ -22,6 +23,9 @@ class BrokerSecret:
     gateway_port: int = field(repr=False)
     client_id: int = field(repr=False)
     accounts: tuple[str, ...] = ()
+    # The key of the account hash that stands in for account ids in every log line; the same
+    # value as the policy's audit.account_hash_key, so lines join across the two services.
+    account_hash_key: bytes = field(default=b"", repr=False)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], where: str) -> BrokerSecret:
@@ -32,6 +36,7 @@ class BrokerSecret:
                 gateway_port=int(data["gateway_port"]),
                 client_id=int(data["client_id"]),
                 accounts=accounts,
+                account_hash_key=str(data["account_hash_key"]).strip().encode(),
             )
         except (KeyError, ValueError, TypeError) as exc:
             # Name the key, never the value: the value may be a credential.
@@ -41,7 +46,14 @@ class BrokerSecret:
             ) from None
         if not secret.accounts:
             raise VaultStartError(f"broker secret at {where} lists no accounts")
+        if len(secret.account_hash_key) < MIN_KEY_BYTES:
+            raise VaultStartError(
+                f"broker secret at {where}: account_hash_key must be at least {MIN_KEY_BYTES} bytes"
+            )
         return secret
+
+    def account_hash(self, account_id: str) -> str:
+        return account_hash(self.account_hash_key, account_id)
 
 
 @dataclass
@@ -70,7 +82,7 @@ def load_credentials(config: VaultConfig) -> WriterVault:
         "broker credentials loaded from vault",
         extra={
             "secret_path": f"{config.kv_mount}/{config.secret_path}",
-            "accounts": list(secret.accounts),
+            "account_id_hashes": [secret.account_hash(a) for a in secret.accounts],
         },
     )
     return WriterVault(session, secret)

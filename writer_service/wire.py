@@ -8,11 +8,15 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final, TypeVar
 
+from google.protobuf import duration_pb2
+from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from livegate_api.v1 import common_pb2, writer_pb2
+from livegate_common.text import first_bad_text
 from writer_service.errors import WriterError, invalid
 from writer_service.orders import (
+    LEG_SUFFIXES,
     BrokerOrderView,
     InstrumentSpec,
     OptionRight,
@@ -29,8 +33,11 @@ K = TypeVar("K")
 V = TypeVar("V")
 MAX_REQUEST_ID: Final = 64
 MAX_ACCOUNT_ID: Final = 32
-# IB keeps orderRef short; bracket legs add ".tp"/".sl" to the key.
 MAX_IDEMPOTENCY_KEY: Final = 64
+# A bracket leg's orderRef is its key and a LEG_SUFFIXES entry.
+MAX_ORDER_REF: Final = MAX_IDEMPOTENCY_KEY + max(len(s) for s in LEG_SUFFIXES)
+# The policy's key characters: LEG_SEPARATOR is not one of them, so no key names a leg.
+_KEY: Final = re.compile(r"^[A-Za-z0-9._:\-]+\Z")
 MAX_REASON: Final = 500
 # ASCII digits only (\d also takes "١٢"), and \Z, not $ (which lets "1\n" through).
 _DECIMAL: Final = re.compile(r"^-?[0-9]{1,15}(\.[0-9]{1,10})?\Z")
@@ -86,6 +93,25 @@ def decimal_field(raw: str, field: str) -> Decimal:
     if value <= 0:
         raise invalid("INVALID_DECIMAL", field, "must be greater than zero", value=raw)
     return value
+
+
+def text_refusal(msg: Message) -> WriterError | None:
+    """The refusal for a control or format character in any text field of MSG, or None."""
+    bad = first_bad_text(msg)
+    if bad is None:
+        return None
+    return invalid(
+        "FIELD_INVALID",
+        bad.field,
+        f"holds a control or format character ({bad.code_point})",
+        code_point=bad.code_point,
+    )
+
+
+def check_text(msg: Message) -> None:
+    refusal = text_refusal(msg)
+    if refusal is not None:
+        raise refusal
 
 
 def bounded(raw: str, field: str, limit: int, *, required: bool = True) -> str:
@@ -184,6 +210,8 @@ def common_fields(request_id: str, account_id: str, key: str | None) -> None:
     bounded(account_id, "account_id", MAX_ACCOUNT_ID)
     if key is not None:
         bounded(key, "idempotency_key", MAX_IDEMPOTENCY_KEY)
+        if not _KEY.match(key):
+            raise invalid("FIELD_INVALID", "idempotency_key", "must be of [A-Za-z0-9._:-]")
 
 
 def _dec(value: Decimal | None) -> str:
@@ -228,6 +256,12 @@ def broker_order(view: BrokerOrderView) -> common_pb2.BrokerOrder:
         order_ref=view.order_ref,
         parent_id=view.parent_id,
         oca_group=view.oca_group,
+        messages=[
+            common_pb2.BrokerMessage(
+                code=m.code, message=m.message, broker_order_id=m.broker_order_id
+            )
+            for m in view.messages
+        ],
     )
     if view.order is not None:
         msg.order.CopyFrom(order_to_wire(view.order))
@@ -242,6 +276,12 @@ def timestamp(at: datetime) -> Timestamp:
     ts = Timestamp()
     ts.FromDatetime(at)
     return ts
+
+
+def duration(seconds: float) -> duration_pb2.Duration:
+    out = duration_pb2.Duration()
+    out.FromNanoseconds(round(seconds * 1e9))
+    return out
 
 
 def decimal_text(value: Decimal | None) -> str:

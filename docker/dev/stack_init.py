@@ -75,6 +75,8 @@ def main() -> int:
             "gateway_port": _env("LIVEGATE_STACK_GATEWAY_PORT", "4002"),
             "client_id": _env("LIVEGATE_STACK_CLIENT_ID", "7"),
             "accounts": _env("LIVEGATE_STACK_ACCOUNTS", "U1234567"),
+            # The policy's audit key (docker/config/policy.yaml): lines join across services.
+            "account_hash_key": (tls_dir / "account-hash.key").read_text(encoding="utf-8").strip(),
         },
     )
     # Single-use: the writer unwraps it once at start; rerun this service before restarting it.

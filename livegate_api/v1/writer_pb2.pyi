@@ -1,5 +1,6 @@
 import datetime
 
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from livegate_api.v1 import common_pb2 as _common_pb2
 from google.protobuf.internal import containers as _containers
@@ -23,16 +24,18 @@ PROBE_VERDICT_MISMATCH: ProbeVerdict
 PROBE_VERDICT_INCONCLUSIVE: ProbeVerdict
 
 class WriterSubmitOrderRequest(_message.Message):
-    __slots__ = ("request_id", "account_id", "order", "idempotency_key")
+    __slots__ = ("request_id", "account_id", "order", "idempotency_key", "settle")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     ORDER_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    SETTLE_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     account_id: str
     order: _common_pb2.Order
     idempotency_key: str
-    def __init__(self, request_id: _Optional[str] = ..., account_id: _Optional[str] = ..., order: _Optional[_Union[_common_pb2.Order, _Mapping]] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+    settle: bool
+    def __init__(self, request_id: _Optional[str] = ..., account_id: _Optional[str] = ..., order: _Optional[_Union[_common_pb2.Order, _Mapping]] = ..., idempotency_key: _Optional[str] = ..., settle: _Optional[bool] = ...) -> None: ...
 
 class WriterCancelOrderRequest(_message.Message):
     __slots__ = ("request_id", "account_id", "broker_order_id", "idempotency_key")
@@ -61,20 +64,22 @@ class WriterModifyOrderRequest(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., account_id: _Optional[str] = ..., broker_order_id: _Optional[int] = ..., changes: _Optional[_Union[_common_pb2.OrderChanges, _Mapping]] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
 
 class WriterSubmitBracketRequest(_message.Message):
-    __slots__ = ("request_id", "account_id", "parent", "take_profit", "stop_loss", "idempotency_key")
+    __slots__ = ("request_id", "account_id", "parent", "take_profit", "stop_loss", "idempotency_key", "settle")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     PARENT_FIELD_NUMBER: _ClassVar[int]
     TAKE_PROFIT_FIELD_NUMBER: _ClassVar[int]
     STOP_LOSS_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    SETTLE_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     account_id: str
     parent: _common_pb2.Order
     take_profit: _common_pb2.Order
     stop_loss: _common_pb2.Order
     idempotency_key: str
-    def __init__(self, request_id: _Optional[str] = ..., account_id: _Optional[str] = ..., parent: _Optional[_Union[_common_pb2.Order, _Mapping]] = ..., take_profit: _Optional[_Union[_common_pb2.Order, _Mapping]] = ..., stop_loss: _Optional[_Union[_common_pb2.Order, _Mapping]] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+    settle: bool
+    def __init__(self, request_id: _Optional[str] = ..., account_id: _Optional[str] = ..., parent: _Optional[_Union[_common_pb2.Order, _Mapping]] = ..., take_profit: _Optional[_Union[_common_pb2.Order, _Mapping]] = ..., stop_loss: _Optional[_Union[_common_pb2.Order, _Mapping]] = ..., idempotency_key: _Optional[str] = ..., settle: _Optional[bool] = ...) -> None: ...
 
 class WriterOrderResult(_message.Message):
     __slots__ = ("order", "reconciled")
@@ -123,16 +128,18 @@ class WriterGetKillSwitchRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class WriterSetKillSwitchRequest(_message.Message):
-    __slots__ = ("request_id", "state", "reason", "version")
+    __slots__ = ("request_id", "state", "reason", "version", "resend")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
+    RESEND_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     state: _common_pb2.KillSwitchState
     reason: str
     version: int
-    def __init__(self, request_id: _Optional[str] = ..., state: _Optional[_Union[_common_pb2.KillSwitchState, str]] = ..., reason: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
+    resend: bool
+    def __init__(self, request_id: _Optional[str] = ..., state: _Optional[_Union[_common_pb2.KillSwitchState, str]] = ..., reason: _Optional[str] = ..., version: _Optional[int] = ..., resend: _Optional[bool] = ...) -> None: ...
 
 class WriterKillSwitchAnswer(_message.Message):
     __slots__ = ("kill_switch", "in_flight")
@@ -171,7 +178,7 @@ class ProbeEvidence(_message.Message):
     def __init__(self, check: _Optional[str] = ..., passed: _Optional[bool] = ..., observed: _Optional[str] = ...) -> None: ...
 
 class Permission(_message.Message):
-    __slots__ = ("role", "accounts", "verdict", "evidence", "probed_at", "unexplained_orders", "broker_connected", "kill_switch")
+    __slots__ = ("role", "accounts", "verdict", "evidence", "probed_at", "unexplained_orders", "broker_connected", "kill_switch", "broker_request_timeout")
     ROLE_FIELD_NUMBER: _ClassVar[int]
     ACCOUNTS_FIELD_NUMBER: _ClassVar[int]
     VERDICT_FIELD_NUMBER: _ClassVar[int]
@@ -180,6 +187,7 @@ class Permission(_message.Message):
     UNEXPLAINED_ORDERS_FIELD_NUMBER: _ClassVar[int]
     BROKER_CONNECTED_FIELD_NUMBER: _ClassVar[int]
     KILL_SWITCH_FIELD_NUMBER: _ClassVar[int]
+    BROKER_REQUEST_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     role: _common_pb2.InstanceRole
     accounts: _containers.RepeatedScalarFieldContainer[str]
     verdict: ProbeVerdict
@@ -188,7 +196,8 @@ class Permission(_message.Message):
     unexplained_orders: _containers.RepeatedCompositeFieldContainer[_common_pb2.BrokerOrder]
     broker_connected: bool
     kill_switch: _common_pb2.KillSwitch
-    def __init__(self, role: _Optional[_Union[_common_pb2.InstanceRole, str]] = ..., accounts: _Optional[_Iterable[str]] = ..., verdict: _Optional[_Union[ProbeVerdict, str]] = ..., evidence: _Optional[_Iterable[_Union[ProbeEvidence, _Mapping]]] = ..., probed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., unexplained_orders: _Optional[_Iterable[_Union[_common_pb2.BrokerOrder, _Mapping]]] = ..., broker_connected: _Optional[bool] = ..., kill_switch: _Optional[_Union[_common_pb2.KillSwitch, _Mapping]] = ...) -> None: ...
+    broker_request_timeout: _duration_pb2.Duration
+    def __init__(self, role: _Optional[_Union[_common_pb2.InstanceRole, str]] = ..., accounts: _Optional[_Iterable[str]] = ..., verdict: _Optional[_Union[ProbeVerdict, str]] = ..., evidence: _Optional[_Iterable[_Union[ProbeEvidence, _Mapping]]] = ..., probed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., unexplained_orders: _Optional[_Iterable[_Union[_common_pb2.BrokerOrder, _Mapping]]] = ..., broker_connected: _Optional[bool] = ..., kill_switch: _Optional[_Union[_common_pb2.KillSwitch, _Mapping]] = ..., broker_request_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class GetQuoteRequest(_message.Message):
     __slots__ = ("instrument",)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from livegate_common.account_hash import account_hash as account_hash  # re-exported
 from policy_service import reasons
 
 # Fields hashed into an event, in this order; "hash" itself is the output.
@@ -53,13 +53,6 @@ class AuditDraft:
     kill_switch_state: str = ""
     risk_policy_id: str = ""
     detail: Mapping[str, str] = field(default_factory=dict)
-
-
-def account_hash(key: bytes, account_id: str) -> str:
-    """Keyed hash of an account id: joinable across events, useless without the key."""
-    if not account_id:
-        return ""
-    return hmac.new(key, account_id.encode(), hashlib.sha256).hexdigest()
 
 
 def canonical(event: Mapping[str, Any]) -> str:

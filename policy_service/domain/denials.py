@@ -57,14 +57,16 @@ def writer_denial(err: WriterError, step: int) -> m.Denial:
             err.code,
             step,
             err.message,
-            {"writer_reason": err.reason},
+            {**err.metadata, "writer_reason": err.reason},
         )
+    # A read has no outcome to settle: unknown or unreachable, nothing is made, and the
+    # writer's reason (BROKER_TIMEOUT, say) says why.
     return m.Denial(
         reasons.WRITER_UNAVAILABLE,
         "UNAVAILABLE",
         step,
-        "the writer could not be reached",
-        {"grpc_code": err.code},
+        f"the writer could not answer: {err.message}",
+        {**err.metadata, "grpc_code": err.code, "writer_reason": err.reason},
     )
 
 

@@ -55,6 +55,13 @@ def static_conditions(settings: GateSettings, policy: RiskPolicy) -> list[Condit
             f"{str(s.export_before_purge).lower()} (need >= {MIN_RETENTION_DAYS} and true)",
             reasons.AUDIT_RETENTION_INSUFFICIENT,
         ),
+        Condition(
+            "approvals.four_eyes",
+            s.four_eyes,
+            f"approvals.four_eyes={str(s.four_eyes).lower()} (an approver other than the "
+            "preview's creator)",
+            reasons.FOUR_EYES_DISABLED,
+        ),
     ]
 
 

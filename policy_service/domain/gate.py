@@ -12,6 +12,7 @@ from policy_service.domain import limits
 from policy_service.domain import model as m
 from policy_service.domain.audit import AuditDraft, account_hash
 from policy_service.domain.checklist import Checklist
+from policy_service.domain.close_latch import CloseLatch
 from policy_service.domain.commands import (
     BracketCmd,
     CancelCmd,
@@ -21,16 +22,11 @@ from policy_service.domain.commands import (
     SubmitCmd,
     request_hash,
 )
-from policy_service.domain.denials import (
-    audit_down,
-    closed,
-    day_of,
-    from_dict,
-    scope_denial,
-    to_dict,
-)
+from policy_service.domain.denials import audit_down, closed, day_of, from_dict, scope_denial
 from policy_service.domain.depth import Depth
+from policy_service.domain.drafts import Drafts
 from policy_service.domain.enablement import account_denial, enablement_denial, static_conditions
+from policy_service.domain.forwarding import Forwarder
 from policy_service.domain.planning import Plan, Planner
 from policy_service.domain.ports import (
     Clock,
@@ -39,11 +35,11 @@ from policy_service.domain.ports import (
     Store,
     StoreUnavailable,
     Writer,
-    WriterError,
 )
 from policy_service.domain.risk_policy import RiskPolicy
 from policy_service.domain.settings import GateSettings
 from policy_service.domain.settle import Settler
+from policy_service.domain.unaudited import unaudited
 
 log = logging.getLogger(__name__)
 
@@ -77,15 +73,21 @@ class Gate:
         self.writer = writer
         self.clock = clock
         self._enablement = enablement_denial(static_conditions(settings, policy))
-        self._settler = Settler(self)
-        self._planner = Planner(store, writer)
-        self.checklist = Checklist(self)
-        self.depth = Depth(self)
+        # A close not stored yet still closes this replica (step 6).
+        self.latch = CloseLatch()
         # A decision hashes its account id four times (account check, pending row, two audit
         # events); bounded, because account ids come from callers.
         self._account_hashes = functools.lru_cache(maxsize=256)(
             functools.partial(account_hash, settings.account_hash_key)
         )
+        self._drafts = Drafts(self.account_hash, policy.policy_id)
+        self._planner = Planner(store, writer)
+        # One direction: the gate forwards new keys and hands lost ones to the settler; both
+        # send through the forwarder, which records the outcome and calls nobody back.
+        self._forwarder = Forwarder(store, clock, self._drafts)
+        self._settler = Settler(self._planner, self._forwarder)
+        self.checklist = Checklist(self)
+        self.depth = Depth(self)
 
     # ---- audit helpers ---------------------------------------------------------------------
 
@@ -99,23 +101,7 @@ class Gate:
         denial: m.Denial | None = None,
         **fields: Any,
     ) -> AuditDraft:
-        detail = dict(denial.metadata) if denial else {}
-        detail.update(fields.pop("detail", {}))
-        account_id = fields.pop("account_id", "")
-        step = fields.pop("gate_step", 12)
-        return AuditDraft(
-            method=call.method,
-            request_id=call.request_id,
-            principal=call.principal,
-            outcome=outcome,
-            status_code=denial.code if denial else "OK",
-            reason=denial.reason if denial else "",
-            gate_step=denial.step if denial else step,
-            account_id_hash=self.account_hash(account_id),
-            risk_policy_id=self.policy.policy_id,
-            detail={k: str(v) for k, v in detail.items()},
-            **fields,
-        )
+        return self._drafts.draft(call, outcome, denial, **fields)
 
     def refuse(self, call: m.Call, denial: m.Denial, **fields: Any) -> m.Denial:
         """Audit a refusal (its only write) and hand it back for the servicer to send."""
@@ -125,7 +111,7 @@ class Gate:
                 self.draft(call, "REFUSED", denial, **fields), self.clock.now_us()
             )
         except StoreUnavailable:
-            log.error("could not audit a refusal", extra={"reason": denial.reason})
+            unaudited(call, "refusal", denial.reason, gate_step=str(denial.step))
         log.info(
             "refused",
             extra={"method": call.method, "reason": denial.reason, "step": denial.step},
@@ -175,6 +161,9 @@ class Gate:
         def refuse(denial: m.Denial) -> m.Denial:
             return self.refuse(call, denial, **ids)
 
+        latched = self.latch.denial()
+        if latched is not None:
+            return refuse(latched)
         try:
             switch = self.store.kill_switch()
         except StoreUnavailable:
@@ -249,94 +238,7 @@ class Gate:
             return self.refuse(call, begun.denial, **ids)
         if begun.existing is not None:
             return self._existing(call, cmd, begun.existing, digest, ids)
-        return self.forward(call, cmd, plan, ids)
-
-    def forward(
-        self, call: m.Call, cmd: Command, plan: Plan, ids: dict[str, Any]
-    ) -> Outcome | m.Denial:
-        """Steps 11 and 12: call the writer once, then record what it said."""
-        try:
-            orders = plan.send(call.request_id)
-        except WriterError as err:
-            return self.writer_failed(call, cmd, err, ids)
-        opened = [o.broker_order_id for o in orders] if plan.new_orders else []
-        closed = [cmd.broker_order_id] if isinstance(cmd, CancelCmd) else []
-        return self.record_success(call, cmd, orders, opened, closed, ids, replayed=False)
-
-    def record_success(
-        self,
-        call: m.Call,
-        cmd: Command,
-        orders: tuple[m.BrokerOrder, ...],
-        opened: list[int],
-        closed: list[int],
-        ids: dict[str, Any],
-        replayed: bool,
-    ) -> Outcome | m.Denial:
-        outcome = {"orders": [m.broker_order_to_dict(o) for o in orders]}
-        draft = self.draft(
-            call,
-            "EXECUTED",
-            None,
-            kill_switch_state="OPEN",
-            **{**ids, "broker_order_id": orders[0].broker_order_id if orders else 0},
-        )
-        try:
-            event_id = self.store.finish(
-                cmd.key, "SUCCEEDED", outcome, opened, closed, draft, self.clock.now_us()
-            )
-        except StoreUnavailable:
-            log.critical("writer executed but the outcome was not recorded", extra=ids)
-            return m.Denial(
-                reasons.OUTCOME_NOT_RECORDED,
-                "UNAVAILABLE",
-                12,
-                "the writer answered but the outcome could not be stored; retry the same key",
-            )
-        return Outcome(tuple(orders), replayed, event_id)
-
-    def writer_failed(
-        self, call: m.Call, cmd: Command, err: WriterError, ids: dict[str, Any]
-    ) -> m.Denial:
-        now = self.clock.now_us()
-        # NOT_FOUND is as definite as a refusal: the writer found no such order (or
-        # instrument) and sent nothing to the broker, so the key closes instead of hanging.
-        if err.kind in ("REFUSED", "NOT_FOUND"):
-            denial = m.Denial(
-                err.reason or reasons.WRITER_REFUSED,
-                err.code,
-                11,
-                f"the writer refused: {err.message}",
-                {"writer_reason": err.reason, "writer_code": err.code},
-            )
-            outcome = {"denial": to_dict(denial)}
-            draft = self.draft(call, "REFUSED", denial, kill_switch_state="OPEN", **ids)
-            try:
-                self.store.finish(cmd.key, "REFUSED", outcome, [], [], draft, now)
-            except StoreUnavailable:
-                log.critical("writer refusal not recorded", extra=ids)
-            return denial
-        reason = (
-            reasons.WRITER_UNAVAILABLE
-            if err.kind == "UNAVAILABLE"
-            else reasons.WRITER_OUTCOME_UNKNOWN
-        )
-        denial = m.Denial(
-            reason,
-            "UNAVAILABLE",
-            11,
-            f"writer call failed ({err.code}): {err.message}; retry the same key to settle it",
-            {"grpc_code": err.code, "writer_reason": err.reason},
-        )
-        # The call may have reached the broker: keep the key pending so a retry asks the
-        # writer (by orderRef) instead of placing a second order.
-        try:
-            self.store.mark_unknown(
-                cmd.key, self.draft(call, "FAILED", denial, kill_switch_state="OPEN", **ids), now
-            )
-        except StoreUnavailable:
-            log.critical("could not mark the outcome unknown", extra=ids)
-        return denial
+        return self._forwarder.forward(call, cmd, plan, ids)
 
     def _existing(
         self,
@@ -346,6 +248,7 @@ class Gate:
         digest: str,
         ids: dict[str, Any],
     ) -> Outcome | m.Denial:
+        """Step 10 for a key seen before: its recorded outcome, in flight, or settled now."""
         if record.request_hash != digest:
             return self.refuse(
                 call,
@@ -361,15 +264,27 @@ class Gate:
         if record.status == "SUCCEEDED" and record.outcome is not None:
             orders = tuple(m.broker_order_from_dict(o) for o in record.outcome["orders"])
             return Outcome(orders, True, 0)
-        if record.status == "REFUSED" and record.outcome is not None:
-            return from_dict(record.outcome["denial"])
+        if record.status in ("REFUSED", "PARTIAL") and record.outcome is not None:
+            # A replayed refusal is a refusal of this call too: audited, marked as a replay.
+            return self.refuse(
+                call, from_dict(record.outcome["denial"]), **ids, detail={"replayed": "true"}
+            )
+        now = self.clock.now_us()
+        stale_before = now - self.settings.pending_timeout_us
+        fresh = record.status == "PENDING" and record.updated_at_us >= stale_before
+        if fresh or not self.store.claim_for_settlement(cmd.key, now, stale_before):
+            return self.refuse(call, _in_progress(), **ids)
         return self._settler.settle(call, cmd, record, ids)
 
-    # ---- step 8 per command ----------------------------------------------------------------
 
-    def replan(self, cmd: Command, now: int) -> Plan | m.Denial:
-        """Step 8 again for a settled key, whose approvals this very key has reserved."""
-        return self._planner.plan(cmd, now, own_key=cmd.key)
+def _in_progress() -> m.Denial:
+    # ABORTED: the request conflicts with one in flight; retrying the same key later is right.
+    return m.Denial(
+        reasons.IDEMPOTENCY_IN_PROGRESS,
+        "ABORTED",
+        10,
+        "a request with this idempotency key is in flight; retry the same key later",
+    )
 
 
 def _audit_ids(cmd: Command) -> dict[str, Any]:

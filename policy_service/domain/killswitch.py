@@ -1,16 +1,26 @@
-"""The kill switch: durable state with history; closing closes the writer's before returning."""
+"""The kill switch: durable with history; a close closes this replica and the writer first."""
 
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 
 from policy_service import reasons
 from policy_service.domain import model as m
+from policy_service.domain.close_latch import CloseLatch, PendingClose
 from policy_service.domain.denials import scope_denial
 from policy_service.domain.enablement import Condition, static_conditions
 from policy_service.domain.gate import Gate
 from policy_service.domain.ports import StoreUnavailable, WriterError
+from policy_service.domain.unaudited import unaudited
+from policy_service.domain.writer_switch import (
+    InFlightWrite,
+    WriterSwitch,
+    WriterSwitchState,
+    audit_detail,
+    confirmed,
+)
 
 log = logging.getLogger(__name__)
 SCOPE = "killswitch.operate"
@@ -19,9 +29,14 @@ SCOPE = "killswitch.operate"
 @dataclass(frozen=True)
 class SetResult:
     switch: m.KillSwitch
-    writer_synced: bool
+    writer_state: WriterSwitchState
+    writer_in_flight: tuple[InFlightWrite, ...]
     cancelled_orders: int
     audit_event_id: int
+
+    @property
+    def writer_synced(self) -> bool:
+        return self.writer_state is not WriterSwitchState.NOT_CONFIRMED
 
 
 @dataclass(frozen=True)
@@ -34,12 +49,23 @@ class LiveStatus:
 class KillSwitchService:
     def __init__(self, gate: Gate):
         self._gate = gate
+        self._latch: CloseLatch = gate.latch
+        # A close is stored by its own call or by the heartbeat's retry, never by both.
+        self._storing = threading.Lock()
+        # The heartbeat sends nothing while a set runs, nor a state read before one: a stale
+        # CLOSED would outlive the OPEN after it at the writer (a CLOSED always applies there).
+        self._sets = threading.Lock()
+        self._running = 0
+        self._generation = 0
+        # This replica's last close is not confirmed by the writer: the heartbeat sends it as
+        # a close of its own (not a resend, which the writer may take for stale) until it is.
+        self._close_unconfirmed = False
 
     def get(self, call: m.Call) -> m.KillSwitch | m.Denial:
         denial = scope_denial(call, SCOPE)
         if denial is not None:
             return self._gate.refuse(call, denial)
-        return self._gate.store.kill_switch()
+        return self._latch.view() or self._gate.store.kill_switch()
 
     def conditions(self) -> tuple[list[Condition], m.KillSwitch | None]:
         """Everything that must hold for live trading, except the switch's own state."""
@@ -59,67 +85,189 @@ class KillSwitchService:
         except WriterError as err:
             ok, detail = False, f"writer unreachable ({err.code} {err.reason}: {err.message})"
         conds.append(Condition("writer.permission", ok, detail))
-        try:
-            switch: m.KillSwitch | None = gate.store.kill_switch()
-        except StoreUnavailable:
-            switch = None
+        switch = self._latch.view()
+        if switch is None:
+            try:
+                switch = gate.store.kill_switch()
+            except StoreUnavailable:
+                switch = None
         return conds, switch
 
     def live_status(self) -> LiveStatus:
         conds, switch = self.conditions()
         is_open = switch is not None and switch.state is m.SwitchState.OPEN
         detail = f"state={switch.state.value} version={switch.version}" if switch else "unreadable"
+        if self._latch.view() is not None:
+            detail += " (closed in this replica; the close is not stored yet)"
         conds.append(Condition("kill_switch", is_open, detail))
         return LiveStatus(all(c.passed for c in conds), conds, switch)
 
     def set(
-        self, call: m.Call, state: m.SwitchState, reason: str, cancel_all: bool
+        self,
+        call: m.Call,
+        state: m.SwitchState,
+        reason: str,
+        cancel_all: bool,
+        refused_text: m.Denial | None = None,
     ) -> SetResult | m.Denial:
-        gate = self._gate
+        """REFUSED_TEXT: the step-2 refusal a close's text earned; the close goes ahead with
+        the text made storable, and answers KILL_SWITCH_CLOSED_TEXT_REFUSED once done."""
         denial = scope_denial(call, SCOPE)
         if denial is not None:
-            return gate.refuse(call, denial)
-        if state is m.SwitchState.OPEN:
-            failed = [c for c in self.conditions()[0] if not c.passed]
-            if failed:
-                return gate.refuse(
-                    call,
-                    m.Denial(
-                        reasons.KILL_SWITCH_OPEN_REFUSED,
-                        "FAILED_PRECONDITION",
-                        4,
-                        "live trading conditions do not hold: "
-                        + "; ".join(f"{c.name}: {c.detail}" for c in failed),
-                        {"failed": ",".join(c.name for c in failed)},
-                    ),
+            return self._gate.refuse(call, denial)
+        with self._sets:
+            self._running += 1
+            self._generation += 1
+        try:
+            if state is m.SwitchState.CLOSED:
+                return self._close(call, reason, cancel_all, refused_text)
+            return self._open(call, reason)
+        finally:
+            with self._sets:
+                self._running -= 1
+                self._generation += 1
+
+    # ---- close -----------------------------------------------------------------------------
+
+    def _close(
+        self, call: m.Call, reason: str, cancel_all: bool, refused_text: m.Denial | None
+    ) -> SetResult | m.Denial:
+        """Close here (memory), then the writer, then store it: no step waits for the next."""
+        pending = PendingClose(call, reason, self._gate.clock.now_us())
+        self._latch.hold(pending)  # gate step 6 refuses from here on
+        answer, error = self._sync(call.request_id, m.SwitchState.CLOSED, reason, self._version())
+        writer_state = confirmed(m.SwitchState.CLOSED, answer)
+        self._close_unconfirmed = writer_state is not WriterSwitchState.CONFIRMED_CLOSED
+        in_flight = answer.in_flight if answer else ()
+        states = {"replica_state": "CLOSED", "writer_state": writer_state.value}
+        pending.detail.update({"reason": reason, **audit_detail(writer_state, answer, error)})
+        if refused_text is not None:
+            pending.detail.update({"text_refused": refused_text.reason, **refused_text.metadata})
+            # The close's own event records what the caller is told, as a refusal's would.
+            pending.denial = _text_refused(refused_text, states, {})
+        stored = self._store(pending)
+        held = stored[0] if stored else self._latch.view()
+        cancelled = self._cancel_all(call, reason, held) if cancel_all and held else 0
+        if stored is None:
+            pending.denial = _not_stored(states, len(in_flight))
+            unaudited(
+                call,
+                "kill-switch close (this replica stays closed; the store is retried)",
+                reasons.KILL_SWITCH_CLOSE_NOT_STORED,
+                **states,
+            )
+            return pending.denial
+        switch, event_id = stored
+        if refused_text is not None:
+            stored_as = {"version": str(switch.version), "audit_event_id": str(event_id)}
+            return _text_refused(refused_text, states, stored_as)
+        return SetResult(switch, writer_state, in_flight, cancelled, event_id)
+
+    def _version(self) -> int:
+        """The version a close sends the writer: one past the newest this replica knows.
+
+        Past it, so that an OPEN another replica stored and sent just before this close
+        cannot reopen the writer after it; a CLOSED applies there whatever its version.
+        """
+        try:
+            self._latch.saw_version(self._gate.store.kill_switch().version)
+        except StoreUnavailable:
+            pass
+        return self._latch.version + 1
+
+    def _store(self, pending: PendingClose) -> tuple[m.KillSwitch, int] | None:
+        """Store a held close and release it; None (still held) when the store fails."""
+        gate = self._gate
+        with self._storing:
+            if pending not in self._latch.pending():
+                return None  # stored meanwhile by the heartbeat's retry
+            draft = gate.draft(
+                pending.call, "RECORDED", pending.denial, gate_step=0, detail=pending.detail
+            )
+            try:
+                switch, event_id = gate.store.set_kill_switch(
+                    m.SwitchState.CLOSED,
+                    pending.reason,
+                    pending.call.principal,
+                    pending.call.request_id,
+                    draft,
+                    gate.clock.now_us(),
                 )
-        now = gate.clock.now_us()
+            except StoreUnavailable:
+                pending.failed = True
+                return None
+            self._latch.saw_version(switch.version)
+            self._latch.release(pending)
+        return switch, event_id
+
+    def _flush(self) -> bool:
+        """Retry every held close whose store failed; False while one still cannot be stored."""
+        for pending in self._latch.failed():
+            pending.detail["stored_late"] = "true"
+            if self._store(pending) is None and pending in self._latch.pending():
+                return False
+        return True
+
+    # ---- open ------------------------------------------------------------------------------
+
+    def _open(self, call: m.Call, reason: str) -> SetResult | m.Denial:
+        gate = self._gate
+        failed = [c for c in self.conditions()[0] if not c.passed]
+        if failed:
+            return gate.refuse(
+                call,
+                m.Denial(
+                    reasons.KILL_SWITCH_OPEN_REFUSED,
+                    "FAILED_PRECONDITION",
+                    4,
+                    "live trading conditions do not hold: "
+                    + "; ".join(f"{c.name}: {c.detail}" for c in failed),
+                    {"failed": ",".join(c.name for c in failed)},
+                ),
+            )
+        # A close held in memory is stored before anything opens: never lose a close.
+        if not self._flush():
+            return self._not_stored(call, "an unstored close is held; the open waits for it")
         draft = gate.draft(call, "RECORDED", None, gate_step=0, detail={"reason": reason})
         try:
             switch, event_id = gate.store.set_kill_switch(
-                state, reason, call.principal, call.request_id, draft, now
-            )
+                m.SwitchState.OPEN, reason, call.principal, call.request_id, draft,
+                gate.clock.now_us(),
+            )  # fmt: skip
         except StoreUnavailable:
-            return m.Denial(reasons.AUDIT_UNAVAILABLE, "UNAVAILABLE", 7, "storage unavailable")
-        synced = self._sync(call.request_id, switch)
-        if not synced:
+            return self._not_stored(call, "storage unavailable")
+        self._latch.saw_version(switch.version)
+        self._close_unconfirmed = False
+        answer, error = self._sync(call.request_id, m.SwitchState.OPEN, reason, switch.version)
+        writer_state = confirmed(m.SwitchState.OPEN, answer)
+        if writer_state is WriterSwitchState.NOT_CONFIRMED:
             self._audit_note(
-                call, "KillSwitchWriterSync", "FAILED", reasons.WRITER_UNAVAILABLE, switch
-            )
-        cancelled = 0
-        if cancel_all and state is m.SwitchState.CLOSED:
-            cancelled = self._cancel_all(call, reason, switch)
-        return SetResult(switch, synced, cancelled, event_id)
+                call, "KillSwitchWriterSync", "FAILED", reasons.WRITER_UNAVAILABLE, switch,
+                audit_detail(writer_state, answer, error),
+            )  # fmt: skip
+        return SetResult(switch, writer_state, (), 0, event_id)
 
-    def _sync(self, request_id: str, switch: m.KillSwitch) -> bool:
+    def _not_stored(self, call: m.Call, why: str) -> m.Denial:
+        unaudited(call, f"kill-switch open refused: {why}", reasons.AUDIT_UNAVAILABLE)
+        return m.Denial(reasons.AUDIT_UNAVAILABLE, "UNAVAILABLE", 7, why)
+
+    # ---- the writer ------------------------------------------------------------------------
+
+    def _sync(
+        self,
+        request_id: str,
+        state: m.SwitchState,
+        reason: str,
+        version: int,
+        resend: bool = False,
+    ) -> tuple[WriterSwitch | None, str]:
+        """The writer's answer, or None and why there was none."""
+        writer = self._gate.writer
         try:
-            self._gate.writer.set_kill_switch(
-                request_id, switch.state, switch.reason, switch.version
-            )
-            return True
+            return writer.set_kill_switch(request_id, state, reason, version, resend), ""
         except WriterError as err:
             log.error("writer kill switch not synced", extra={"error": str(err)})
-            return False
+            return None, f"{err.code} {err.reason}: {err.message}"
 
     def _cancel_all(self, call: m.Call, reason: str, switch: m.KillSwitch) -> int:
         try:
@@ -142,8 +290,9 @@ class KillSwitchService:
     ) -> None:
         gate = self._gate
         denial = m.Denial(reason, "UNAVAILABLE", 0, "") if reason else None
+        noted = m.Call(method, call.request_id, call.principal, call.scopes)
         draft = gate.draft(
-            m.Call(method, call.request_id, call.principal, call.scopes),
+            noted,
             outcome,
             denial,
             gate_step=0,
@@ -153,13 +302,73 @@ class KillSwitchService:
         try:
             gate.store.append_audit(draft, gate.clock.now_us())
         except StoreUnavailable:
-            log.error("could not audit", extra={"method": method})
+            unaudited(noted, f"{method} {outcome}", reason or outcome)
 
     def sync_writer(self) -> bool:
-        """Re-send the current state: the writer closes itself when it hears nothing."""
+        """The heartbeat: store held closes, then re-send the state (the writer closes itself
+        when it hears nothing). True when the writer answered with that state.
+
+        A stored state goes as a resend, which the writer ignores for a CLOSED older than its
+        own version (read here before another replica's OPEN); a close this replica holds
+        unstored, or whose own sync the writer did not confirm, goes as a close.
+        """
+        with self._sets:
+            if self._running:
+                return False
+            generation = self._generation
+        self._flush()
+        held = self._latch.view()
+        if held is not None:
+            answer, _ = self._sync("sync", m.SwitchState.CLOSED, held.reason, held.version)
+            return self._closed_by(answer)
         try:
             switch = self._gate.store.kill_switch()
         except StoreUnavailable:
             log.error("kill switch unreadable; writer not synced")
             return False
-        return self._sync("sync", switch)
+        self._latch.saw_version(switch.version)
+        with self._sets:
+            if self._running or generation != self._generation:
+                return False  # a set ran meanwhile and synced the writer itself
+        closing = switch.state is m.SwitchState.CLOSED and self._close_unconfirmed
+        answer, _ = self._sync(
+            "sync", switch.state, switch.reason, switch.version, resend=not closing
+        )
+        if closing:
+            return self._closed_by(answer)
+        return confirmed(switch.state, answer) is not WriterSwitchState.NOT_CONFIRMED
+
+    def _closed_by(self, answer: WriterSwitch | None) -> bool:
+        """Whether ANSWER confirms a close; once it does, the heartbeat resends again."""
+        closed = confirmed(m.SwitchState.CLOSED, answer) is WriterSwitchState.CONFIRMED_CLOSED
+        if closed:
+            self._close_unconfirmed = False
+        return closed
+
+
+def _not_stored(states: dict[str, str], in_flight: int) -> m.Denial:
+    return m.Denial(
+        reasons.KILL_SWITCH_CLOSE_NOT_STORED,
+        "UNAVAILABLE",
+        6,
+        "closed in this replica and sent to the writer, but the close could not be stored; "
+        "this replica stays closed and retries storing it",
+        {**states, "writer_in_flight": str(in_flight), "stored": "false"},
+    )
+
+
+def _text_refused(refused: m.Denial, states: dict[str, str], stored_as: dict[str, str]) -> m.Denial:
+    return m.Denial(
+        reasons.KILL_SWITCH_CLOSED_TEXT_REFUSED,
+        "INVALID_ARGUMENT",
+        2,
+        f"closed, but the text was refused ({refused.message}); the close was stored with it "
+        "made storable",
+        {
+            **refused.metadata,
+            **states,
+            "text_reason": refused.reason,
+            "stored": "true",
+            **stored_as,
+        },
+    )

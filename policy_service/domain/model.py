@@ -193,6 +193,15 @@ class Approval:
 
 
 @dataclass(frozen=True)
+class BrokerMessage:
+    """What the broker said about an order; carried with it, never a refusal by itself."""
+
+    code: int
+    message: str
+    broker_order_id: int
+
+
+@dataclass(frozen=True)
 class BrokerOrder:
     broker_order_id: int
     perm_id: int
@@ -205,6 +214,7 @@ class BrokerOrder:
     order_ref: str
     parent_id: int = 0
     oca_group: str = ""
+    messages: tuple[BrokerMessage, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -320,7 +330,22 @@ def broker_order_to_dict(order: BrokerOrder) -> dict[str, Any]:
         "order_ref": order.order_ref,
         "parent_id": order.parent_id,
         "oca_group": order.oca_group,
+        "messages": [message_to_dict(m) for m in order.messages],
     }
+
+
+def message_to_dict(message: BrokerMessage) -> dict[str, Any]:
+    return {
+        "code": message.code,
+        "message": message.message,
+        "broker_order_id": message.broker_order_id,
+    }
+
+
+def message_from_dict(data: Mapping[str, Any]) -> BrokerMessage:
+    return BrokerMessage(
+        int(data["code"]), str(data["message"]), int(data.get("broker_order_id", 0))
+    )
 
 
 def broker_order_from_dict(data: Mapping[str, Any]) -> BrokerOrder:
@@ -336,4 +361,5 @@ def broker_order_from_dict(data: Mapping[str, Any]) -> BrokerOrder:
         order_ref=str(data["order_ref"]),
         parent_id=int(data.get("parent_id", 0)),
         oca_group=str(data.get("oca_group", "")),
+        messages=tuple(message_from_dict(m) for m in data.get("messages", ())),
     )

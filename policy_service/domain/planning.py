@@ -24,7 +24,8 @@ class Plan:
     approval_ids: tuple[str, ...] = ()
     notional: Decimal = Decimal(0)
     new_orders: int = 0
-    send: Callable[[str], tuple[m.BrokerOrder, ...]] = lambda _rid: ()
+    # (request id, settle) -> what the broker holds; settle: the key's first answer was lost.
+    send: Callable[[str, bool], tuple[m.BrokerOrder, ...]] = lambda _rid, _settle: ()
     preview_id: str = ""
     # The broker's account state the position and exposure limits use (step 9), if any.
     account_state: Any = None
@@ -39,7 +40,7 @@ class Planner:
         """Step 8: the preview(s) and approval(s) the command names, and what to send."""
         if isinstance(cmd, CancelCmd):
             return Plan(
-                send=lambda rid: (
+                send=lambda rid, _settle: (
                     self.writer.cancel(rid, cmd.account_id, cmd.broker_order_id, cmd.key),
                 )
             )
@@ -63,7 +64,7 @@ class Planner:
                 legs=[leg],
                 approval_ids=(cmd.approval_id,),
                 notional=leg.notional,
-                send=lambda rid: (
+                send=lambda rid, _settle: (
                     self.writer.modify(
                         rid, cmd.account_id, cmd.broker_order_id, cmd.changes, cmd.key
                     ),
@@ -74,7 +75,9 @@ class Planner:
             approval_ids=(cmd.approval_id,),
             notional=leg.notional,
             new_orders=1,
-            send=lambda rid: (self.writer.submit(rid, cmd.account_id, preview.order, cmd.key),),
+            send=lambda rid, settle: (
+                self.writer.submit(rid, cmd.account_id, preview.order, cmd.key, settle),
+            ),
         )
 
     def _plan_bracket(self, cmd: BracketCmd, now: int, own_key: str) -> Plan | m.Denial:
@@ -105,7 +108,9 @@ class Planner:
             # The exits only reduce the entry's exposure; the entry is what the day adds.
             notional=checked[0].notional,
             new_orders=3,
-            send=lambda rid: self.writer.bracket(rid, cmd.account_id, orders, cmd.key),
+            send=lambda rid, settle: self.writer.bracket(
+                rid, cmd.account_id, orders, cmd.key, settle
+            ),
         )
 
     def _leg(self, preview: m.Preview, now: int) -> limits.Leg:

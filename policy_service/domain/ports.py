@@ -12,6 +12,7 @@ from policy_service.domain import model as m
 from policy_service.domain.audit import AuditDraft
 from policy_service.domain.reference import AccountState, ContractDetails, Fill, Margin
 from policy_service.domain.usage import Usage, UsageQuery
+from policy_service.domain.writer_switch import WriterSwitch
 
 if TYPE_CHECKING:
     from policy_service.domain.checklist import Acknowledgement
@@ -135,21 +136,31 @@ class Store(Protocol):
 
 class WriterError(Exception):
     """A writer call failed. kind: UNAVAILABLE (not sent), UNKNOWN (maybe sent), REFUSED,
-    NOT_FOUND."""
+    NOT_FOUND (from the status code alone; what the reason means is the gate's to decide).
+    metadata: the writer's ErrorInfo metadata (the broker's code and messages, an order's
+    state)."""
 
-    def __init__(self, kind: str, code: str, reason: str, message: str):
+    def __init__(
+        self,
+        kind: str,
+        code: str,
+        reason: str,
+        message: str,
+        metadata: Mapping[str, str] | None = None,
+    ):
         super().__init__(f"{kind} {code} {reason}: {message}")
         self.kind = kind
         self.code = code
         self.reason = reason
         self.message = message
+        self.metadata: Mapping[str, str] = dict(metadata or {})
 
 
 class Writer(Protocol):
     """The writer service as the gate sees it; raises WriterError."""
 
     def submit(
-        self, request_id: str, account_id: str, order: m.OrderSpec, key: str
+        self, request_id: str, account_id: str, order: m.OrderSpec, key: str, settle: bool = False
     ) -> m.BrokerOrder: ...
     def cancel(
         self, request_id: str, account_id: str, broker_order_id: int, key: str
@@ -163,14 +174,20 @@ class Writer(Protocol):
         account_id: str,
         legs: tuple[m.OrderSpec, m.OrderSpec, m.OrderSpec],
         key: str,
+        settle: bool = False,
     ) -> tuple[m.BrokerOrder, m.BrokerOrder, m.BrokerOrder]: ...
     def get_order(
         self, account_id: str, broker_order_id: int = 0, order_ref: str = ""
     ) -> m.BrokerOrder: ...
     def get_quote(self, instrument: m.Instrument) -> m.Quote: ...
     def set_kill_switch(
-        self, request_id: str, state: m.SwitchState, reason: str, version: int
-    ) -> None: ...
+        self,
+        request_id: str,
+        state: m.SwitchState,
+        reason: str,
+        version: int,
+        resend: bool = False,
+    ) -> WriterSwitch: ...
     def cancel_all(self, request_id: str, reason: str) -> int: ...
     def permission_ok(self) -> tuple[bool, str]: ...
     def open_order_ids(self, account_id: str) -> list[int]: ...

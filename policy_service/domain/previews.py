@@ -94,7 +94,7 @@ class Previews:
         try:
             gate.store.save_previews(items, draft, gate.clock.now_us())
         except StoreUnavailable:
-            return m.Denial(reasons.AUDIT_UNAVAILABLE, "UNAVAILABLE", 7, "storage unavailable")
+            return gate.refuse(call, _storage_down(), account_id=account_id)
         return None
 
     def order(
@@ -225,8 +225,13 @@ class Previews:
         try:
             gate.store.save_approval(approval, comment, draft, now)
         except StoreUnavailable:
-            return m.Denial(reasons.AUDIT_UNAVAILABLE, "UNAVAILABLE", 7, "storage unavailable")
+            return gate.refuse(call, _storage_down(), **ids)
         return approval
+
+
+def _storage_down() -> m.Denial:
+    # Audited like any refusal; when the audit is down too, a CRITICAL line and a metric.
+    return m.Denial(reasons.AUDIT_UNAVAILABLE, "UNAVAILABLE", 7, "storage unavailable")
 
 
 def applicable(order: m.OrderSpec, changes: m.Changes) -> m.Denial | None:

@@ -207,7 +207,8 @@ class IdempotencyStore(PinnedReads):
                     },
                 )
             ]
-            if status == "SUCCEEDED":
+            # PARTIAL: part of a bracket reached the broker, so its approvals are spent too.
+            if status in ("SUCCEEDED", "PARTIAL"):
                 steps += [
                     (q.consume_approval, {"b_id": approval_id, "b_key": key, "b_now": now_us})
                     for approval_id in ids

@@ -54,7 +54,8 @@ idempotency_records = Table(
     Column("request_hash", String(64), nullable=False),
     Column("kind", String(16), nullable=False),
     Column("account_hash", String(64), nullable=False),
-    # PENDING (writer call in flight), UNKNOWN (ambiguous answer), SUCCEEDED, REFUSED.
+    # PENDING (writer call in flight), UNKNOWN (ambiguous answer), SUCCEEDED, REFUSED, PARTIAL
+    # (part of a bracket reached the broker: closed, approvals consumed).
     Column("status", String(16), nullable=False),
     Column("approval_ids", Text, nullable=False, default="[]"),
     Column("notional", String(40), nullable=False, default="0"),

@@ -28,7 +28,7 @@ from tests.client.conftest import ClientFor
 from tests.client.flows import ACCOUNT, approved, buy
 from tests.client.spy import connect
 from tests.policy.harness import policy_doc
-from tests.support.stack import Stack
+from tests.support.stack import BROKER_TIMEOUT_S, Stack
 
 
 def test_submit_when_every_step_passes_then_returns_the_broker_order_in_decimals(
@@ -78,7 +78,10 @@ def test_submit_when_live_trading_is_disabled_then_raises_enablement_error(
     stack: Stack, dev_pki: Path, tmp_path: Path
 ) -> None:
     data = tmp_path / "disabled"
-    doc = policy_doc(dev_pki, data, stack.writer.port, f"sqlite:///{data / 'policy.db'}")
+    doc = policy_doc(
+        dev_pki, data, stack.writer.port, f"sqlite:///{data / 'policy.db'}",
+        broker_timeout_s=BROKER_TIMEOUT_S,
+    )  # fmt: skip
     doc["live_trading"]["enabled"] = doc["safety"]["live_trading_enabled"] = False
     disabled = build_service(policy_config.from_document(doc, data)).start()
     client = connect(dev_pki, disabled.port, "upstream")

@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from livegate_common import deadlines
 from policy_service import config as policy_config
 from tests.deploy.ansible_run import ANSIBLE_DIR, files_under, run_playbook, write_yaml
 from tests.deploy.conftest import Render
 from writer_service import config as writer_config
+from writer_service.config import WriterConfig
 
 NON_LIVE = ("R", "ABH")
 LIVE_MARKERS = (
@@ -38,6 +40,14 @@ def _under_root(node: object, root: Path) -> object:
     if isinstance(node, str) and node.startswith(("/etc/livegate", "/var/lib/livegate")):
         return f"{root}{node}"
     return node
+
+
+def _loaded(render: Render) -> tuple[WriterConfig, policy_config.PolicyConfig]:
+    """Both rendered configs, read by the services' own loaders."""
+    writer = writer_config.from_document(_doc(render, "etc/livegate/writer.yaml"), Path("/"))
+    doc = _under_root(_doc(render, "etc/livegate/policy.yaml"), render.root)
+    assert isinstance(doc, dict)
+    return writer, policy_config.from_document(doc, Path("/"))
 
 
 def _mode(path: Path) -> int:
@@ -78,19 +88,29 @@ def test_render_when_role_deployed_then_services_own_loaders_accept_the_configs(
     renders: dict[str, Render], role: str
 ) -> None:
     render = renders[role]
-    writer = writer_config.from_document(_doc(render, "etc/livegate/writer.yaml"), Path("/"))
+    writer, policy = _loaded(render)
     assert writer.role.value == role
     assert writer.vault.secret_path == f"livegate/{role}/broker"
     assert writer.server.cpus == (frozenset({1}) if role == "W" else frozenset())
-    doc = _under_root(_doc(render, "etc/livegate/policy.yaml"), render.root)
-    assert isinstance(doc, dict)
-    policy = policy_config.from_document(doc, Path("/"))
     assert policy.server.listen == "0.0.0.0:50051"
     assert policy.server.cpus == (frozenset({0}) if role == "W" else frozenset())
     assert policy.storage_url == "sqlite:////var/lib/livegate/policy/policy.db"
     assert policy.audit.account_hash_key == render.fixture.account_hash_key.encode()
     assert policy.live.enabled is (role == "W")
     assert policy.principals.resolve_sans(["spiffe://livegate.dev/operator"]) is not None
+
+
+@pytest.mark.parametrize("role", ["W", "R", "ABH"])
+def test_render_when_role_deployed_then_both_services_derive_one_chain_of_deadlines(
+    renders: dict[str, Render], role: str
+) -> None:
+    """Issue 15, item 7: the policy declares the writer's broker timeout and derives the rest."""
+    writer, policy = _loaded(renders[role])
+    broker = writer.broker.request_timeout_s
+    assert policy.writer.broker_timeout_s == broker
+    assert policy.writer.deadline_s >= deadlines.min_writer_deadline_s(broker)
+    assert policy.writer.deadline_s > deadlines.write_budget_s(broker)
+    assert policy.pending_timeout_s >= deadlines.min_pending_timeout_s(policy.writer.deadline_s)
 
 
 def test_render_when_w_configured_live_then_policy_config_enables_live_trading(
@@ -104,6 +124,17 @@ def test_render_when_w_configured_live_then_policy_config_enables_live_trading(
         "paper_to_live_checklist_acknowledged": True,
     }
     assert doc["safety"] == {"live_trading_enabled": True}
+
+
+@pytest.mark.parametrize("role", ["W", "R", "ABH"])
+def test_render_when_role_deployed_then_policy_pins_the_writer_san_and_four_eyes(
+    renders: dict[str, Render], role: str
+) -> None:
+    doc = _doc(renders[role], "etc/livegate/policy.yaml")
+    writer = doc["writer"]
+    assert isinstance(writer, dict)
+    assert writer["expected_san"] == "spiffe://livegate.dev/writer"
+    assert doc["approvals"] == {"four_eyes": True}
 
 
 @pytest.mark.parametrize("role", NON_LIVE)

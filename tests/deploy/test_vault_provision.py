@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,15 +23,29 @@ from tests.support.vault import DevVault, dev_vault
 from writer_service.config import Role
 
 LIVE_PATH = "secret/data/livegate/W/broker"
+HASH_KEY = secrets.token_hex(16)
 BROKER_SECRETS = {
     "W": {
         "gateway_host": "127.0.0.1",
         "gateway_port": 4002,
         "client_id": 7,
         "accounts": "U1234567",
+        "account_hash_key": HASH_KEY,
     },
-    "R": {"gateway_host": "127.0.0.1", "gateway_port": 4002, "client_id": 8, "accounts": "DU111"},
-    "ABH": {"gateway_host": "127.0.0.1", "gateway_port": 4002, "client_id": 9, "accounts": "DU222"},
+    "R": {
+        "gateway_host": "127.0.0.1",
+        "gateway_port": 4002,
+        "client_id": 8,
+        "accounts": "DU111",
+        "account_hash_key": HASH_KEY,
+    },
+    "ABH": {
+        "gateway_host": "127.0.0.1",
+        "gateway_port": 4002,
+        "client_id": 9,
+        "accounts": "DU222",
+        "account_hash_key": HASH_KEY,
+    },
 }
 
 
@@ -117,6 +132,7 @@ def test_provision_when_w_approle_reads_live_path_then_gets_the_broker_secret(
         "gateway_port": "4002",
         "client_id": "7",
         "accounts": "U1234567",
+        "account_hash_key": HASH_KEY,
     }
 
 

@@ -74,6 +74,7 @@ def test_readme_close_and_open_when_run_as_operator_then_switch_follows(stack: S
     body = json.loads(closed.stdout)  # grpcurl prints proto field names
     assert body["kill_switch"]["state"] == "KILL_SWITCH_STATE_CLOSED"
     assert body["kill_switch"]["changed_by"] == "operator"
+    assert body["writer_state"] == "WRITER_SWITCH_STATE_CONFIRMED_CLOSED"
     assert body["writer_synced"] is True
     assert _state(stack) == common_pb2.KILL_SWITCH_STATE_CLOSED
     assert stack.writer.kill_switch.snapshot().state.name == "CLOSED"

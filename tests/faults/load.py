@@ -59,6 +59,7 @@ def settle(
             if reason in RETRYABLE and err.code() in (
                 grpc.StatusCode.UNAVAILABLE,
                 grpc.StatusCode.DEADLINE_EXCEEDED,
+                grpc.StatusCode.ABORTED,  # IDEMPOTENCY_IN_PROGRESS: the same key, later
             ):
                 with results.lock:
                     results.retries += 1

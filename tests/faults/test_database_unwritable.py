@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import subprocess
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, ExitStack, contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
-import sqlalchemy as sa
 
 from livegate_api.v1 import common_pb2, policy_pb2
 from tests.policy.harness import new_key, reason_of
-from tests.support.postgres import PostgresCluster, postgres_cluster
-from tests.support.postgres import run_as_postgres as run_pg
+from tests.support.db_faults import FAULTS, database_fault
 from tests.support.stack import RESTING_BUY, Stack, live_stack
 from tests.support.vault import DevVault
 from tests.support.writers import ACCOUNT
@@ -104,70 +101,6 @@ def _live_writes(stack: Stack, p: Prepared, keys: dict[str, str]) -> dict[str, C
     }  # fmt: skip
 
 
-@contextmanager
-def _postgres_read_only(db_url: str) -> Iterator[None]:
-    """New sessions of the policy's database are read-only; its open sessions are terminated."""
-    name = sa.engine.make_url(db_url).database
-    admin = sa.create_engine(
-        sa.engine.make_url(db_url).set(database="postgres"),
-        isolation_level="AUTOCOMMIT",
-        poolclass=sa.pool.NullPool,
-    )
-
-    def apply(setting: str) -> None:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'ALTER DATABASE "{name}" {setting}'))
-            conn.execute(
-                sa.text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :name AND pid <> pg_backend_pid()"
-                ),
-                {"name": name},
-            )
-
-    apply("SET default_transaction_read_only = on")
-    try:
-        yield
-    finally:
-        apply("RESET default_transaction_read_only")
-        admin.dispose()
-
-
-@contextmanager
-def _sqlite_immutable(db_path: Path) -> Iterator[None]:
-    """The database and its WAL file immutable: even root's writes to them fail (EPERM).
-
-    The -shm file stays writable: SQLite maps it into memory, and a write to a mapped immutable
-    file is a SIGBUS that would end the test process instead of failing one transaction.
-    """
-    files = [p for p in (db_path, Path(f"{db_path}-wal")) if p.exists()]
-    subprocess.run(["chattr", "+i", *map(str, files)], check=True, timeout=10)
-    try:
-        yield
-    finally:
-        subprocess.run(["chattr", "-i", *map(str, files)], check=True, timeout=10)
-
-
-@contextmanager
-def _postgres_stopped(cluster: PostgresCluster) -> Iterator[None]:
-    """The cluster shut down, then started again on its port.
-
-    Fast mode, not immediate: the test cluster runs with synchronous_commit=off, so a crash
-    stop would lose recent commits (the previews) and the check after the restart would be void.
-    """
-    pg_ctl = str(cluster.bindir / "pg_ctl")
-    run_pg([pg_ctl, "-D", str(cluster.datadir), "-m", "fast", "-w", "stop"])
-    try:
-        yield
-    finally:
-        options = f"-p {cluster.port} -k {cluster.socket_dir} -c listen_addresses=127.0.0.1"
-        log = cluster.datadir.parent / "restarted.log"
-        run_pg([pg_ctl, "-D", str(cluster.datadir), "-o", options, "-l", str(log), "-w", "start"])
-
-
-FAULTS = ("postgres-read-only", "postgres-stopped", "sqlite-immutable")
-
-
 @pytest.mark.parametrize("fault", FAULTS)
 def test_live_writes_when_database_unwritable_then_all_refused_and_nothing_reaches_broker(
     fault: str,
@@ -178,18 +111,7 @@ def test_live_writes_when_database_unwritable_then_all_refused_and_nothing_reach
 ) -> None:
     """Invariants 1 and 7: a write that cannot be recorded is refused (UNAVAILABLE), fail closed."""
     with ExitStack() as cleanup:
-        db_path = tmp_path / "policy.db"
-        unwritable: AbstractContextManager[None]
-        if fault == "postgres-read-only":
-            db_url = request.getfixturevalue("pg_url")
-            unwritable = _postgres_read_only(db_url)
-        elif fault == "postgres-stopped":  # its own cluster: the shared one stays up
-            cluster = cleanup.enter_context(postgres_cluster())
-            db_url = cluster.create_database()
-            unwritable = _postgres_stopped(cluster)
-        else:
-            db_url = f"sqlite:///{db_path}"
-            unwritable = _sqlite_immutable(db_path)
+        db_url, unwritable = database_fault(fault, request, cleanup, tmp_path)
         stack = cleanup.enter_context(live_stack(dev_pki, tmp_path, faults_vault, db_url=db_url))
         prepared = _prepare(stack)
         keys = {kind: new_key() for kind in ("submit", "cancel", "modify", "bracket")}

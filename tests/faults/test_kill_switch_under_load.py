@@ -20,7 +20,7 @@ from tests.faults.slow_link import SlowLink
 from tests.policy.harness import new_key, policy_doc, reason_of
 from tests.support.grpc_clients import channel_as
 from tests.support.net import wait_until
-from tests.support.stack import Replica, Stack, live_stack
+from tests.support.stack import BROKER_TIMEOUT_S, Replica, Stack, live_stack
 from tests.support.vault import DevVault
 
 ROUNDS = 4
@@ -54,7 +54,7 @@ def stack(dev_pki: Path, tmp_path: Path, faults_vault: DevVault, pg_url: str) ->
 
 def _replica_over(stack: Stack, writer_port: int, data: Path) -> Replica:
     """A second replica on the same database that reaches the writer through WRITER_PORT."""
-    doc = policy_doc(stack.pki, data, writer_port, stack.db_url, stack.limits)
+    doc = policy_doc(stack.pki, data, writer_port, stack.db_url, stack.limits, BROKER_TIMEOUT_S)
     doc["audit"]["account_hash_key"] = stack.policy.service.gate.settings.account_hash_key.decode()
     service = build_service(policy_config.from_document(doc, data)).start()
     channels = [

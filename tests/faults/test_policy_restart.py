@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from gateway_sim import GatewaySimulator
 from livegate_api.v1 import common_pb2
+from livegate_common.deadlines import min_pending_timeout_s, min_writer_deadline_s
 from livegate_common.devconfig import POLICY_SERVICE_NAME
 from tests.faults.clients import PolicyClients
 from tests.faults.load import Task, run_submitters
@@ -21,6 +22,7 @@ from tests.faults.processes import ServiceProcess, spawn, wait_serving
 from tests.policy.harness import new_key, policy_doc
 from tests.support.net import free_port, wait_until
 from tests.support.sim import start_sim
+from tests.support.stack import BROKER_TIMEOUT_S
 from tests.support.vault import DevVault
 from tests.support.writers import make_config, writer_document
 from writer_service.app import start_writer
@@ -28,8 +30,9 @@ from writer_service.config import Role
 
 APPROVALS = 20
 SUBMITTERS = 4
-# A key left PENDING by the crash is settled (asked of the writer by orderRef) after this.
-PENDING_TIMEOUT_S = 2
+# A key left PENDING by the crash is settled (asked of the writer by orderRef) after this: the
+# least the stack's writer deadline allows (livegate_common.deadlines).
+PENDING_TIMEOUT_S = min_pending_timeout_s(min_writer_deadline_s(BROKER_TIMEOUT_S))
 
 
 @dataclass
@@ -56,12 +59,14 @@ def policy_restart_rig(pki: Path, vault: DevVault, workdir: Path) -> Iterator[Po
     with ExitStack() as cleanup:
         sim = start_sim()
         cleanup.callback(sim.stop)
-        wdoc = writer_document(pki, vault, Role.W, workdir, gateway_port=sim.port)
+        wdoc = writer_document(
+            pki, vault, Role.W, workdir, gateway_port=sim.port, request_timeout_s=BROKER_TIMEOUT_S
+        )
         writer = start_writer(make_config(wdoc, workdir))
         cleanup.callback(writer.stop)
         data = workdir / "policy"
         db_url = f"sqlite:///{data / 'policy.db'}"
-        doc = policy_doc(pki, data, writer.port, db_url)
+        doc = policy_doc(pki, data, writer.port, db_url, broker_timeout_s=BROKER_TIMEOUT_S)
         port = free_port()
         doc["server"]["listen"] = f"127.0.0.1:{port}"
         doc["idempotency"]["pending_timeout_s"] = PENDING_TIMEOUT_S

@@ -9,7 +9,7 @@ from livegate_common.vault_layout import provision
 from tests.faults.processes import serving, spawn
 from tests.policy.harness import new_key
 from tests.support.net import free_port
-from tests.support.stack import live_stack
+from tests.support.stack import BROKER_TIMEOUT_S, live_stack
 from tests.support.vault import dev_vault
 from tests.support.writers import writer_document
 from writer_service.app import EXIT_VAULT
@@ -26,7 +26,10 @@ def test_writer_when_vault_sealed_while_serving_then_keeps_session_and_restart_r
             # A restart's config, wrapped secret id included, issued while Vault could still do so.
             restart_dir = tmp_path / "restart"
             restart_dir.mkdir()
-            doc = writer_document(dev_pki, vault, Role.W, restart_dir, gateway_port=stack.sim.port)
+            doc = writer_document(
+                dev_pki, vault, Role.W, restart_dir, gateway_port=stack.sim.port,
+                request_timeout_s=BROKER_TIMEOUT_S,
+            )  # fmt: skip
             port = free_port()
             doc["server"]["listen"] = f"127.0.0.1:{port}"
             vault.seal()

@@ -23,6 +23,7 @@ from tests.faults.processes import ServiceProcess, spawn, wait_serving
 from tests.policy.harness import new_key, policy_doc, reason_of
 from tests.support.net import free_port, wait_until
 from tests.support.sim import start_sim
+from tests.support.stack import BROKER_TIMEOUT_S
 from tests.support.vault import DevVault
 from tests.support.writers import writer_document
 from writer_service.config import Role
@@ -59,7 +60,9 @@ class CrashRig:
 def writer_doc(
     pki: Path, vault: DevVault, workdir: Path, gateway_port: int, listen_port: int
 ) -> dict[str, Any]:
-    doc = writer_document(pki, vault, Role.W, workdir, gateway_port=gateway_port)
+    doc = writer_document(
+        pki, vault, Role.W, workdir, gateway_port=gateway_port, request_timeout_s=BROKER_TIMEOUT_S
+    )
     doc["server"]["listen"] = f"127.0.0.1:{listen_port}"
     return doc
 
@@ -75,7 +78,8 @@ def writer_crash_rig(pki: Path, vault: DevVault, workdir: Path) -> Iterator[Cras
         writer = spawn("livegate-writer", doc, workdir, "writer-1")
         wait_serving(writer, pki, "policy", writer_port, WRITER_SERVICE_NAME)
         data = workdir / "policy"
-        pdoc = policy_doc(pki, data, writer_port, f"sqlite:///{data / 'policy.db'}")
+        db_url = f"sqlite:///{data / 'policy.db'}"
+        pdoc = policy_doc(pki, data, writer_port, db_url, broker_timeout_s=BROKER_TIMEOUT_S)
         policy = build_service(policy_config.from_document(pdoc, data)).start()
         cleanup.callback(policy.stop, 0.2)
         clients = PolicyClients.connect(pki, policy.port)

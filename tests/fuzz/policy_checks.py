@@ -14,6 +14,10 @@ from tests.fuzz.policy_target import PolicyTarget
 
 # DESIGN.md: steps 1-9 write nothing but audit; step 10 inserts the durable pending key.
 PENDING_STEP = 10
+# The one refusal that still acts: a close whose text step 2 refused closes all the same
+# (a close must never be stopped by its reason's text), and says so.
+CLOSED_ANYWAY = ("SetKillSwitch", "KILL_SWITCH_CLOSED_TEXT_REFUSED")
+SWITCH_TABLES = ("kill_switch", "kill_switch_history")
 
 
 class OnSuccess(enum.Enum):
@@ -34,6 +38,9 @@ def exercise(
     after, audit_after = target.state(), target.audit_count()
     if err is not None:
         reason = assert_clear_refusal(err)
+        if (method, reason) == CLOSED_ANYWAY:
+            _check_closed_anyway(target, err, before, after, audit_after - audit_before)
+            return None
         last = target.last_audit()
         assert (last["method"], last["reason"]) == (method, reason)
         if _gate_step(err) >= PENDING_STEP:
@@ -49,6 +56,31 @@ def exercise(
         return None
     _check_success(method, on_success, before, after, audit_before, audit_after)
     return response
+
+
+def _check_closed_anyway(
+    target: PolicyTarget,
+    err: grpc.RpcError,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    events_added: int,
+) -> None:
+    """The close happened, whole: the switch closed, its event (and a cancel-all's, when
+    asked) carrying the refusal, nothing else changed."""
+    info = error_info(err)
+    assert info is not None
+    assert after["kill_switch"][0]["state"] == "CLOSED"
+    assert len(after["kill_switch_history"]) == len(before["kill_switch_history"]) + 1
+    unchanged = {k: v for k, v in after.items() if k not in SWITCH_TABLES}
+    assert unchanged == {k: v for k, v in before.items() if k not in SWITCH_TABLES}
+    assert events_added in (1, 2)
+    event_id = int(info.metadata["audit_event_id"])
+    [event] = [e for e in target.harness.rows("audit_events") if e["event_id"] == event_id]
+    assert (event["method"], event["outcome"], event["reason"]) == (
+        "SetKillSwitch",
+        "RECORDED",
+        info.reason,
+    )
 
 
 def _gate_step(err: grpc.RpcError) -> int:

@@ -1,4 +1,4 @@
-"""A real policy service (mTLS, SQLite, fake writer) seeded with real ids, and its state views."""
+"""A real policy service (mTLS, SQLite or PostgreSQL, fake writer) seeded with real ids."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ class PolicyTarget:
     """The service under fuzz and the ids it really issued, so fuzzed calls reach later steps."""
 
     harness: Harness
+    backend: str
     previews: list[str] = field(default_factory=list)
     approvals: list[str] = field(default_factory=list)
     orders: list[int] = field(default_factory=list)
@@ -111,12 +112,11 @@ def _seed(target: PolicyTarget) -> None:
 
 
 @contextmanager
-def policy_target(pki: Path, workdir: Path) -> Iterator[PolicyTarget]:
+def policy_target(pki: Path, workdir: Path, db_url: str, backend: str) -> Iterator[PolicyTarget]:
     writer = start_fake_writer(pki)
     try:
-        db_url = f"sqlite:///{workdir / 'policy.db'}"
         with built(pki, workdir / "data", writer, db_url) as harness:
-            target = PolicyTarget(harness)
+            target = PolicyTarget(harness, backend)
             _seed(target)
             yield target
     finally:

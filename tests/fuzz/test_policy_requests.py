@@ -10,12 +10,21 @@ from tests.fuzz import policy_strategies as fz
 from tests.fuzz.policy_checks import OnSuccess, assert_chain_verifies, exercise
 from tests.fuzz.policy_target import IDENTITIES, PolicyTarget
 
-EXAMPLES = 120
-fuzz = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+# Per backend: PostgreSQL's round trips make each example several times dearer, and the
+# suite's time stays bounded; SQLite covers the breadth.
+EXAMPLES = {"sqlite": 120, "postgres": 30}
+
+
+def fuzz(target: PolicyTarget, examples: int | None = None) -> settings:
+    """Hypothesis settings for TARGET's backend; EXAMPLES caps a test's own smaller count."""
+    limit = EXAMPLES[target.backend]
+    return settings(
+        max_examples=limit if examples is None else min(examples, limit),
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+
+
 identities = st.sampled_from(IDENTITIES)
 
 
@@ -31,7 +40,7 @@ def caller(natural: str) -> st.SearchStrategy[str]:
 def test_create_order_preview_when_fields_are_fuzzed_then_clear_status(
     policy: PolicyTarget,
 ) -> None:
-    @fuzz
+    @fuzz(policy)
     @given(identity=caller("upstream"), request=fz.create_order_preview())
     def run(identity: str, request: policy_pb2.CreateOrderPreviewRequest) -> None:
         exercise(policy, identity, "CreateOrderPreview", request, OnSuccess.PREVIEWS)
@@ -43,7 +52,7 @@ def test_create_order_preview_when_fields_are_fuzzed_then_clear_status(
 def test_create_modify_preview_when_fields_are_fuzzed_then_clear_status(
     policy: PolicyTarget,
 ) -> None:
-    @fuzz
+    @fuzz(policy)
     @given(identity=caller("upstream"), request=fz.create_modify_preview(policy.orders))
     def run(identity: str, request: policy_pb2.CreateModifyPreviewRequest) -> None:
         exercise(policy, identity, "CreateModifyPreview", request, OnSuccess.PREVIEWS)
@@ -55,7 +64,7 @@ def test_create_modify_preview_when_fields_are_fuzzed_then_clear_status(
 def test_create_bracket_preview_when_fields_are_fuzzed_then_clear_status(
     policy: PolicyTarget,
 ) -> None:
-    @fuzz
+    @fuzz(policy)
     @given(identity=caller("upstream"), request=fz.create_bracket_preview())
     def run(identity: str, request: policy_pb2.CreateBracketPreviewRequest) -> None:
         exercise(policy, identity, "CreateBracketPreview", request, OnSuccess.PREVIEWS)
@@ -65,7 +74,7 @@ def test_create_bracket_preview_when_fields_are_fuzzed_then_clear_status(
 
 
 def test_approve_preview_when_fields_are_fuzzed_then_clear_status(policy: PolicyTarget) -> None:
-    @fuzz
+    @fuzz(policy)
     @given(identity=caller("approver"), request=fz.approve_preview(policy.previews))
     def run(identity: str, request: policy_pb2.ApprovePreviewRequest) -> None:
         exercise(policy, identity, "ApprovePreview", request, OnSuccess.APPROVALS)
@@ -75,7 +84,7 @@ def test_approve_preview_when_fields_are_fuzzed_then_clear_status(policy: Policy
 
 
 def test_submit_order_when_fields_are_fuzzed_then_clear_status(policy: PolicyTarget) -> None:
-    @fuzz
+    @fuzz(policy)
     @given(
         identity=caller("upstream"),
         switch_open=switch_states,
@@ -90,7 +99,7 @@ def test_submit_order_when_fields_are_fuzzed_then_clear_status(policy: PolicyTar
 
 
 def test_cancel_order_when_fields_are_fuzzed_then_clear_status(policy: PolicyTarget) -> None:
-    @fuzz
+    @fuzz(policy)
     @given(
         identity=caller("upstream"),
         switch_open=switch_states,
@@ -105,7 +114,7 @@ def test_cancel_order_when_fields_are_fuzzed_then_clear_status(policy: PolicyTar
 
 
 def test_get_broker_order_when_fields_are_fuzzed_then_clear_status(policy: PolicyTarget) -> None:
-    @fuzz
+    @fuzz(policy)
     @given(identity=caller("upstream"), request=fz.get_broker_order(policy.orders))
     def run(identity: str, request: policy_pb2.GetBrokerOrderRequest) -> None:
         exercise(policy, identity, "GetBrokerOrder", request, OnSuccess.NOTHING)
@@ -115,7 +124,7 @@ def test_get_broker_order_when_fields_are_fuzzed_then_clear_status(policy: Polic
 
 
 def test_modify_order_when_fields_are_fuzzed_then_clear_status(policy: PolicyTarget) -> None:
-    @fuzz
+    @fuzz(policy)
     @given(
         identity=caller("upstream"),
         switch_open=switch_states,
@@ -130,7 +139,7 @@ def test_modify_order_when_fields_are_fuzzed_then_clear_status(policy: PolicyTar
 
 
 def test_submit_bracket_when_fields_are_fuzzed_then_clear_status(policy: PolicyTarget) -> None:
-    @fuzz
+    @fuzz(policy)
     @given(
         identity=caller("upstream"),
         switch_open=switch_states,
@@ -145,7 +154,7 @@ def test_submit_bracket_when_fields_are_fuzzed_then_clear_status(policy: PolicyT
 
 
 def test_set_kill_switch_when_fields_are_fuzzed_then_clear_status(policy: PolicyTarget) -> None:
-    @fuzz
+    @fuzz(policy)
     @given(identity=caller("operator"), request=fz.set_kill_switch())
     def run(identity: str, request: policy_pb2.SetKillSwitchRequest) -> None:
         exercise(policy, identity, "SetKillSwitch", request, OnSuccess.ANYTHING)
@@ -163,7 +172,7 @@ def test_read_calls_when_caller_is_fuzzed_then_nothing_changes(policy: PolicyTar
         ]
     )
 
-    @settings(fuzz, max_examples=20)
+    @fuzz(policy, 20)
     @given(identity=identities, call=reads)
     def run(identity: str, call: tuple[str, object]) -> None:
         exercise(policy, identity, call[0], call[1], OnSuccess.NOTHING)
@@ -175,7 +184,7 @@ def test_read_calls_when_caller_is_fuzzed_then_nothing_changes(policy: PolicyTar
 def test_list_audit_events_when_filters_are_fuzzed_then_clear_status(
     policy: PolicyTarget,
 ) -> None:
-    @fuzz
+    @fuzz(policy)
     @given(identity=caller("operator"), request=fz.list_audit_events())
     def run(identity: str, request: policy_pb2.ListAuditEventsRequest) -> None:
         exercise(policy, identity, "ListAuditEvents", request, OnSuccess.NOTHING)
@@ -185,7 +194,7 @@ def test_list_audit_events_when_filters_are_fuzzed_then_clear_status(
 
 
 def test_export_audit_when_until_is_fuzzed_then_clear_status(policy: PolicyTarget) -> None:
-    @settings(fuzz, max_examples=30)
+    @fuzz(policy, 30)
     @given(identity=caller("operator"), request=fz.export_audit())
     def run(identity: str, request: policy_pb2.ExportAuditRequest) -> None:
         exercise(policy, identity, "ExportAudit", request, OnSuccess.ANYTHING)
@@ -195,7 +204,7 @@ def test_export_audit_when_until_is_fuzzed_then_clear_status(policy: PolicyTarge
 
 
 def test_purge_audit_when_before_is_fuzzed_then_refused_clearly(policy: PolicyTarget) -> None:
-    @fuzz
+    @fuzz(policy)
     @given(identity=caller("operator"), request=fz.purge_audit())
     def run(identity: str, request: policy_pb2.PurgeAuditRequest) -> None:
         # Nothing is past the 2555-day retention here, so every purge must be refused.

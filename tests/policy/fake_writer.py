@@ -1,10 +1,11 @@
-"""A fake WriterService over real mTLS that records every call (the real writer comes later)."""
+"""A fake WriterService over real mTLS that records every call, for unit tests of policy rules."""
 
 from __future__ import annotations
 
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,36 @@ from livegate_common.identity import PrincipalMap
 from livegate_common.server import create_server
 from livegate_common.tls import TLSFiles
 from tests.policy.fake_reference import FakeReference, FakeReferenceState
+from writer_service.config import Role
+from writer_service.kill_switch import SwitchSnapshot, SwitchState
+from writer_service.probe import Answer, Observation, ProbeResult, decide
+from writer_service.servicer import permission_message
+
+_ANSWERED = Observation(Answer.ANSWERED, "answered: 0 orders, no 321")
+_READ_ONLY = Observation(Answer.READ_ONLY, "error 321 The API interface is in Read-Only mode.")
+_MARGINS = Observation(Answer.ANSWERED, "margin values: initMarginChange=100 maintMarginChange=90")
+TRADE_CAPABLE = "trade_capable"
+QUERIES_REFUSED = "queries_refused"
+WHAT_IF_REFUSED = "what_if_refused"
+# What a gateway of each kind answers the probe: (order queries, what-if).
+GATEWAYS: dict[str, tuple[tuple[tuple[str, Observation], ...], Observation]] = {
+    TRADE_CAPABLE: (
+        (("open_orders_query", _ANSWERED), ("completed_orders_query", _ANSWERED)),
+        _MARGINS,
+    ),
+    QUERIES_REFUSED: (
+        (("open_orders_query", _READ_ONLY), ("completed_orders_query", _READ_ONLY)),
+        _READ_ONLY,
+    ),
+    WHAT_IF_REFUSED: (
+        (("open_orders_query", _ANSWERED), ("completed_orders_query", _ANSWERED)),
+        _READ_ONLY,
+    ),
+}
+
+# The broker timeout the fake reports and the policy harness declares: small, so the policy's
+# derived deadline (livegate_common.deadlines) stays short in unit tests.
+FAKE_BROKER_TIMEOUT_S = 0.25
 
 
 @dataclass
@@ -36,9 +67,20 @@ class FakeWriterState:
     next_id: int = 100
     kill_switch: common_pb2.KillSwitchState = common_pb2.KILL_SWITCH_STATE_CLOSED
     kill_switch_version: int = 0
+    # The real writer's rule (writer_service.kill_switch): a CLOSED always applies; an OPEN
+    # must be newer than every version seen up to the last CLOSED.
+    kill_switch_seen: int = -1
+    kill_switch_open_floor: int = -1
     refuse_next: Refusal | None = None
     submit_delay_s: float = 0.0
-    verdict: writer_pb2.ProbeVerdict = writer_pb2.PROBE_VERDICT_MATCHES_ROLE
+    # What GetPermission reports comes from the real writer's probe rule and answer builder,
+    # given the writer's role, its accounts and what its gateway does (GATEWAYS).
+    role: Role = Role.W
+    accounts: tuple[str, ...] = ("U1234567",)
+    gateway: str = TRADE_CAPABLE
+    broker_connected: bool = True
+    # What it reports as its broker.request_timeout_s, as a real writer does.
+    broker_timeout_s: float = FAKE_BROKER_TIMEOUT_S
     # ListOpenOrders is a periodic read: counted here, not in calls (tests count live writes).
     open_order_lists: int = 0
     open_orders_unavailable: bool = False
@@ -69,11 +111,26 @@ class FakeWriter(FakeReference, writer_pb2_grpc.WriterServiceServicer):
             )
 
     def _place(
-        self, account: str, order: common_pb2.Order, ref: str, parent: int = 0
+        self,
+        context: grpc.ServicerContext,
+        account: str,
+        order: common_pb2.Order,
+        ref: str,
+        parent: int = 0,
     ) -> common_pb2.BrokerOrder:
         for existing in self.state.orders.values():
-            if existing.order_ref == ref:
-                return existing
+            if existing.order_ref != ref:
+                continue
+            # Like the real writer: the ref counts only with the request's account and order.
+            if existing.account_id != account or existing.order != order:
+                context.abort_with_status(
+                    status_with_reason(
+                        grpc.StatusCode.FAILED_PRECONDITION,
+                        "ORDER_REF_MISMATCH",
+                        "an order with this ref differs from the request",
+                    )
+                )
+            return existing
         self.state.next_id += 1
         placed = common_pb2.BrokerOrder(
             broker_order_id=self.state.next_id,
@@ -97,7 +154,7 @@ class FakeWriter(FakeReference, writer_pb2_grpc.WriterServiceServicer):
             context.abort_with_status(
                 status_with_reason(
                     grpc.StatusCode.FAILED_PRECONDITION,
-                    "KILL_SWITCH_CLOSED",
+                    "WRITER_KILL_SWITCH_CLOSED",
                     "writer switch closed",
                 )
             )
@@ -107,7 +164,9 @@ class FakeWriter(FakeReference, writer_pb2_grpc.WriterServiceServicer):
         self._maybe_refuse(context)
         with self.lock:
             self._closed(context)
-            placed = self._place(request.account_id, request.order, request.idempotency_key)
+            placed = self._place(
+                context, request.account_id, request.order, request.idempotency_key
+            )
             delay = self.state.submit_delay_s
         if delay:
             time.sleep(delay)  # placed already: an answer lost to a deadline
@@ -119,12 +178,16 @@ class FakeWriter(FakeReference, writer_pb2_grpc.WriterServiceServicer):
         key = request.idempotency_key
         with self.lock:
             self._closed(context)
-            parent = self._place(request.account_id, request.parent, key)
+            parent = self._place(context, request.account_id, request.parent, key)
             take = self._place(
-                request.account_id, request.take_profit, f"{key}.tp", parent.broker_order_id
+                context,
+                request.account_id,
+                request.take_profit,
+                f"{key}~tp",
+                parent.broker_order_id,
             )
             stop = self._place(
-                request.account_id, request.stop_loss, f"{key}.sl", parent.broker_order_id
+                context, request.account_id, request.stop_loss, f"{key}~sl", parent.broker_order_id
             )
         return writer_pb2.WriterBracketResult(parent=parent, take_profit=take, stop_loss=stop)
 
@@ -191,9 +254,19 @@ class FakeWriter(FakeReference, writer_pb2_grpc.WriterServiceServicer):
     def SetKillSwitch(self, request: Any, context: grpc.ServicerContext) -> Any:
         self._record("SetKillSwitch", request)
         with self.lock:
-            if request.version >= self.state.kill_switch_version:
-                self.state.kill_switch = request.state
-                self.state.kill_switch_version = request.version
+            st = self.state
+            closing = request.state == common_pb2.KILL_SWITCH_STATE_CLOSED
+            # A resent CLOSED older than the writer's version is a stale heartbeat: ignored.
+            if not (request.resend and closing and request.version < st.kill_switch_version):
+                st.kill_switch_seen = max(st.kill_switch_seen, request.version)
+                if closing:
+                    st.kill_switch_open_floor = st.kill_switch_seen
+                    st.kill_switch, st.kill_switch_version = request.state, request.version
+                elif request.version > st.kill_switch_open_floor and (
+                    st.kill_switch != common_pb2.KILL_SWITCH_STATE_OPEN
+                    or request.version > st.kill_switch_version
+                ):
+                    st.kill_switch, st.kill_switch_version = request.state, request.version
             return writer_pb2.WriterKillSwitchAnswer(
                 kill_switch=common_pb2.KillSwitch(
                     state=self.state.kill_switch, version=self.state.kill_switch_version
@@ -227,10 +300,22 @@ class FakeWriter(FakeReference, writer_pb2_grpc.WriterServiceServicer):
 
     def GetPermission(self, request: Any, context: grpc.ServicerContext) -> Any:
         with self.lock:
-            verdict = self.state.verdict
-        return writer_pb2.Permission(
-            role=common_pb2.INSTANCE_ROLE_W, verdict=verdict, broker_connected=True
-        )
+            state = self.state
+            role, accounts, gateway = state.role, state.accounts, state.gateway
+            connected, timeout_s = state.broker_connected, state.broker_timeout_s
+            switch = SwitchSnapshot(
+                SwitchState.OPEN
+                if state.kill_switch == common_pb2.KILL_SWITCH_STATE_OPEN
+                else SwitchState.CLOSED,
+                "",
+                "policy",
+                datetime.now(UTC),
+                state.kill_switch_version,
+            )
+        queries, what_if = GATEWAYS[gateway]
+        verdict, evidence = decide(role, accounts, list(accounts), dict(queries), what_if)
+        probe = ProbeResult(role, accounts, verdict, evidence, datetime.now(UTC))
+        return permission_message(probe, [], connected, switch, timeout_s)
 
 
 @dataclass

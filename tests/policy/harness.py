@@ -19,9 +19,10 @@ import yaml
 from livegate_api.v1 import common_pb2, policy_pb2, policy_pb2_grpc
 from livegate_common.devconfig import policy_principals, tls_section
 from livegate_common.errors import error_info
+from livegate_common.pki import spiffe_id
 from policy_service import config as policy_config
 from policy_service.server import PolicyService, build_service
-from tests.policy.fake_writer import RunningFakeWriter
+from tests.policy.fake_writer import FAKE_BROKER_TIMEOUT_S, RunningFakeWriter
 from tests.support.grpc_clients import channel_as
 
 ACCOUNT = "U1234567"
@@ -68,9 +69,12 @@ def policy_doc(
     writer_port: int,
     db_url: str,
     limits: dict[str, Any] | None = None,
+    broker_timeout_s: float = FAKE_BROKER_TIMEOUT_S,
     instruments: list[dict[str, Any]] | None = None,
     version: int = 1,
 ) -> dict[str, Any]:
+    """BROKER_TIMEOUT_S: the writer's broker.request_timeout_s; the writer deadline and the
+    pending timeout derive from it (the pending timeout is set longer, see below)."""
     data.mkdir(parents=True, exist_ok=True)
     policy_file = data / "risk.yaml"
     merged = {**LIMITS, **(limits or {})}
@@ -95,8 +99,9 @@ def policy_doc(
         },
         "writer": {
             "address": f"localhost:{writer_port}",
+            "expected_san": spiffe_id("writer"),
             "tls": tls_section(pki, "policy"),
-            "deadline_s": 2,
+            "broker_timeout_s": broker_timeout_s,
             "sync_interval_s": 0.5,
             # Off in effect: tests that compare the database before and after a call must not
             # see the periodic check change it; the tests of that check run it themselves.

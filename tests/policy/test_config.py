@@ -34,6 +34,8 @@ def _doc(tmp_path: Path, dev_pki: Path, **overrides: Any) -> dict[str, Any]:
         ({"audit__export_before_purge": False}, "audit.export_before_purge"),
         ({"live_trading__allowed_accounts": ["bad id!"]}, "live_trading.allowed_accounts"),
         ({"writer__deadline_s": 0}, "writer.deadline_s"),
+        ({"approvals__four_eyes": False}, "approvals.four_eyes"),
+        ({"writer__expected_san": ""}, "writer.expected_san"),
     ],
 )
 def test_load_when_config_unsafe_then_refused_naming_key(
@@ -50,6 +52,36 @@ def test_load_when_flags_absent_then_live_trading_off(tmp_path: Path, dev_pki: P
     config = policy_config.from_document(doc, tmp_path)
     assert (config.live.enabled, config.live.safety_enabled) == (False, False)
     assert config.four_eyes and config.preview_ttl_s == 300.0
+
+
+def test_load_when_live_trading_off_then_four_eyes_and_expected_san_may_be_off(
+    tmp_path: Path, dev_pki: Path
+) -> None:
+    doc = _doc(tmp_path, dev_pki, approvals__four_eyes=False, writer__expected_san="")
+    del doc["live_trading"], doc["safety"]
+    config = policy_config.from_document(doc, tmp_path)
+    assert not config.four_eyes and config.writer.expected_san == ""
+
+
+def _main_on(doc: dict[str, Any], tmp_path: Path) -> int:
+    """main() on DOC; its JSON log handler is taken off again afterwards."""
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        return main(["--config", str(path)])
+    finally:
+        # main() logs through a handler on capsys's stream, which closes with the test.
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+
+def test_main_when_live_and_four_eyes_off_then_exits_2_naming_the_key(
+    tmp_path: Path, dev_pki: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _main_on(_doc(tmp_path, dev_pki, approvals__four_eyes=False), tmp_path) == 2
+    assert "config key approvals.four_eyes" in capsys.readouterr().err
 
 
 def test_load_when_env_overrides_then_env_wins(tmp_path: Path, dev_pki: Path) -> None:
@@ -79,16 +111,7 @@ def test_dev_config_when_loaded_then_live_for_the_sim_account(
 def test_main_when_cpus_cannot_be_pinned_then_exits_2_naming_the_key(
     tmp_path: Path, dev_pki: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = tmp_path / "policy.yaml"
-    path.write_text(yaml.safe_dump(_doc(tmp_path, dev_pki, server__cpus=[4095])))
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    try:
-        assert main(["--config", str(path)]) == 2
-    finally:
-        # main() logs through a handler on capsys's stream, which closes with this test.
-        root.handlers[:] = handlers
-        root.setLevel(level)
+    assert _main_on(_doc(tmp_path, dev_pki, server__cpus=[4095]), tmp_path) == 2
     assert "config key server.cpus: cannot pin to CPUs [4095]" in capsys.readouterr().err
 
 

@@ -8,8 +8,9 @@ import grpc
 import pytest
 
 from livegate_api.v1 import common_pb2, policy_pb2
+from livegate_common.deadlines import min_writer_deadline_s
 from tests.policy.conftest import MakePolicy
-from tests.policy.fake_writer import start_fake_writer
+from tests.policy.fake_writer import FAKE_BROKER_TIMEOUT_S, start_fake_writer
 from tests.policy.harness import Harness, new_key, reason_of
 from tests.support.net import wait_until
 
@@ -46,10 +47,11 @@ def test_submit_when_fifty_concurrent_duplicates_then_one_writer_call(policy: Ha
 def test_submit_when_answer_lost_to_deadline_then_retry_settles_without_resubmitting(
     make_policy: MakePolicy,
 ) -> None:
-    h = make_policy(overrides={"writer.deadline_s": 0.5})
+    h = make_policy()
     pid, aid = h.approved()
     key = new_key()
-    h.writer.servicer.state.submit_delay_s = 1.5
+    # Longer than the writer deadline derived from the fake's broker timeout.
+    h.writer.servicer.state.submit_delay_s = min_writer_deadline_s(FAKE_BROKER_TIMEOUT_S) + 0.5
     with pytest.raises(grpc.RpcError) as caught:
         h.submit(pid, aid, key=key)
     assert reason_of(caught.value) == "WRITER_OUTCOME_UNKNOWN"
@@ -57,8 +59,9 @@ def test_submit_when_answer_lost_to_deadline_then_retry_settles_without_resubmit
     h.writer.servicer.state.submit_delay_s = 0
     settled = h.submit(pid, aid, key=key)
     assert settled.replayed and settled.order.order_ref == key
-    assert len(h.writer.servicer.calls("SubmitOrder")) == 1
-    assert h.writer.servicer.calls("GetOrder")[-1].order_ref == key
+    # The retry asks the writer to settle (read the broker back by orderRef), not to place.
+    assert [c.settle for c in h.writer.servicer.calls("SubmitOrder")] == [False, True]
+    assert len(h.writer.servicer.state.orders) == 1
     assert h.rows("approvals")[0]["consumed_at_us"] is not None
 
 
@@ -89,8 +92,8 @@ def test_submit_when_lost_call_never_reached_broker_then_retry_places_once(
 
         assert wait_until(retried, timeout_s=15, interval_s=0.2)
         assert answers[0].order.order_ref == key
-        assert {c.order_ref for c in restarted.servicer.calls("GetOrder")} == {key}
-        assert len(restarted.servicer.calls("SubmitOrder")) == 1
+        assert [c.settle for c in restarted.servicer.calls("SubmitOrder")] == [True]
+        assert len(restarted.servicer.state.orders) == 1
     finally:
         restarted.stop()
 
@@ -104,6 +107,6 @@ def test_submit_when_pending_row_fresh_then_in_progress(policy: Harness) -> None
         assert wait_until(lambda: policy.count("idempotency_records") == 1, 5)
         with pytest.raises(grpc.RpcError) as caught:
             policy.submit(pid, aid, key=key)
-        assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert caught.value.code() == grpc.StatusCode.ABORTED
         assert reason_of(caught.value) == "IDEMPOTENCY_IN_PROGRESS"
         assert slow.result(timeout=10).order.order_ref == key

@@ -141,7 +141,7 @@ def test_bracket_when_one_group_approved_then_three_legs_placed(policy: Harness)
     assert {group.parent.group_id, group.stop_loss.group_id} == {group.group_id}
     res = _bracket(policy, _ids(group), _approve_group(policy, group))
     assert res.take_profit.parent_id == res.parent.broker_order_id
-    assert res.stop_loss.order_ref.endswith(".sl")
+    assert res.stop_loss.order_ref.endswith("~sl")
     assert len(policy.writer.servicer.calls("SubmitBracket")) == 1
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -11,17 +12,18 @@ import pytest
 
 from livegate_api.v1 import common_pb2, policy_pb2
 from tests.policy.fake_writer import RunningFakeWriter
-from tests.policy.harness import Harness, built, new_key, reason_of
+from tests.policy.harness import ACCOUNT, Harness, built, new_key, reason_of
 
 
 @pytest.fixture()
 def replicas(
     dev_pki: Path, tmp_path: Path, writer: RunningFakeWriter, pg_url: str
 ) -> Iterator[tuple[Harness, Harness]]:
-    with built(dev_pki, tmp_path / "a", writer, pg_url) as a:
-        # Same database and the same account-hash key: one gate, two processes' worth of state.
-        with built(dev_pki, tmp_path / "b", writer, pg_url) as b:
-            b.service.gate.settings = a.service.gate.settings
+    # Same database and the same account-hash key (from config, as deployed replicas get it):
+    # one gate, two processes' worth of state.
+    shared = {"audit.account_hash_key": secrets.token_hex(16)}
+    with built(dev_pki, tmp_path / "a", writer, pg_url, overrides=shared) as a:
+        with built(dev_pki, tmp_path / "b", writer, pg_url, overrides=shared) as b:
             a.open_switch()
             yield a, b
 
@@ -82,3 +84,20 @@ def test_submit_when_switch_closed_on_replica_a_then_replica_b_refuses_at_once(
         b.submit(pid, aid)
     assert reason_of(caught.value) == "KILL_SWITCH_CLOSED"
     assert a.writer.servicer.calls("SubmitOrder") == []
+
+
+def test_submit_when_each_replica_audits_one_account_then_both_use_one_account_hash(
+    replicas: tuple[Harness, Harness],
+) -> None:
+    """Usage counters and the audit join an account across replicas only if its hash agrees."""
+    a, b = replicas
+    a.submit(*a.approved())
+    b.submit(*b.approved())
+    executed = [
+        e["account_id_hash"]
+        for e in a.rows("audit_events")
+        if (e["method"], e["outcome"]) == ("SubmitOrder", "EXECUTED")
+    ]
+    assert len(executed) == 2
+    assert set(executed) == {a.service.gate.account_hash(ACCOUNT)}
+    assert b.service.gate.account_hash(ACCOUNT) == a.service.gate.account_hash(ACCOUNT)

@@ -50,6 +50,8 @@ def client(dev_pki: Path) -> Iterator[tuple[WriterClient, int]]:
         server_name="localhost",
         expected_san="",
         tls=TLSFiles(dev_pki / "ca.pem", dev_pki / "policy.pem", dev_pki / "policy.key"),
+        # Built here, not loaded: no writer behind it writes, so no deadline derives from this.
+        broker_timeout_s=0.1,
         deadline_s=1.0,
         sync_interval_s=2.0,
         open_orders_check_s=5.0,

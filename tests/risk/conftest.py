@@ -22,7 +22,7 @@ MakeStack = Callable[..., Stack]
 
 @pytest.fixture
 def make_stack(dev_pki: Path, tmp_path: Path, stack_vault: DevVault) -> Iterator[MakeStack]:
-    """make_stack(db_url=..., replicas=1, limits={...}, instruments=[...], overrides={...},
+    """make_stack(db_url=..., replicas=1, limits={...}, instruments=[...], policy_overrides={...},
     clock=...) -> a running stack with the checklist acknowledged and the kill switch open."""
     with ExitStack() as cleanup:
         counter = iter(range(10))

@@ -59,7 +59,7 @@ def test_acknowledgement_when_it_ages_past_its_days_then_writes_refused_until_re
     clock = FakeClock()
     ages = {"max_reference_age_s": str(3 * DAY_S), "max_contract_details_age_s": str(3 * DAY_S)}
     stack = make_stack(db_url=db_url, clock=clock, limits=ages,
-                       overrides={"live_trading.checklist_max_age_days": 1})  # fmt: skip
+                       policy_overrides={"live_trading.checklist_max_age_days": 1})  # fmt: skip
     status = _status(stack)
     ack = status.checklist
     assert (ack.acknowledged_by, ack.valid) == ("operator", True)

@@ -79,7 +79,7 @@ def test_submit_when_inside_a_blackout_window_then_refused_but_cancels_pass(
     span = {"from": _utc(starts).isoformat(), "to": _utc(starts + MIN_US).isoformat()}
     window = {"name": "gateway-restart", "once": span}
     clock = PinnedClock(starts - 1)
-    stack = make_stack(db_url=db_url, clock=clock, overrides={"blackouts": [window]},
+    stack = make_stack(db_url=db_url, clock=clock, policy_overrides={"blackouts": [window]},
                        limits={"max_reference_age_s": "600"})  # fmt: skip
     resting = submit(stack, limit("1", "189.00")).order
     assert resting is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -23,6 +24,9 @@ from tests.support.writers import ACCOUNT, make_config, writer_document
 from writer_service.app import WriterHandle, start_writer
 from writer_service.config import Role
 
+# The writer's broker.request_timeout_s in a stack, declared to the policy too: its deadlines
+# derive from it (a write may take the writer 4.5 s, the policy waits 5 s).
+BROKER_TIMEOUT_S = 1.0
 # The simulator quotes AAPL 189.20/189.30; resting buy limits inside the test risk collar.
 RESTING_BUY = "189.00"
 
@@ -55,23 +59,26 @@ class Stack:
     writer: WriterHandle
     replicas: list[Replica] = field(default_factory=list)
     limits: dict[str, Any] | None = None
-    # The risk policy's per-instrument entries, config keys (dotted) to set, and the policy's
-    # clock (a test moves it instead of sleeping): what a test of the risk rules varies.
+    # Dotted config paths over the test defaults, e.g. {"broker.request_timeout_s": 0.5}.
+    writer_overrides: dict[str, Any] = field(default_factory=dict)
+    policy_overrides: dict[str, Any] = field(default_factory=dict)
+    accounts: tuple[str, ...] = (ACCOUNT,)
+    # The risk policy's per-instrument entries, its version and the policy's clock (a test
+    # moves it instead of sleeping): what a test of the risk rules varies.
     instruments: list[dict[str, Any]] | None = None
-    overrides: dict[str, Any] | None = None
     clock: Clock | None = None
     policy_version: int = 1
-    _hash_key: str = ""
+    _hash_key: str = field(default_factory=lambda: secrets.token_hex(16))
 
     @property
     def policy(self) -> Replica:
         return self.replicas[0]
 
     def start_writer(self) -> WriterHandle:
-        doc = writer_document(
-            self.pki, self.vault, Role.W, self.workdir, gateway_port=self.sim.port
-        )
-        self.writer = start_writer(make_config(doc, self.workdir))
+        self.writer = _start_writer(
+            self.pki, self.vault, self.workdir, self.sim, self.writer_overrides, self.accounts,
+            self._hash_key,
+        )  # fmt: skip
         return self.writer
 
     def add_replica(self) -> Replica:
@@ -83,15 +90,15 @@ class Stack:
             self.writer.port,
             self.db_url,
             self.limits,
-            self.instruments,
-            self.policy_version,
+            BROKER_TIMEOUT_S,
+            instruments=self.instruments,
+            version=self.policy_version,
         )
-        for dotted, value in (self.overrides or {}).items():
+        doc["live_trading"]["allowed_accounts"] = list(self.accounts)
+        for dotted, value in self.policy_overrides.items():
             set_path(doc, dotted, value)
-        if self.replicas:  # replicas share the account-hash key, as deployed replicas do
-            doc["audit"]["account_hash_key"] = self._hash_key
-        else:
-            self._hash_key = doc["audit"]["account_hash_key"]
+        # Replicas and the writer share the account-hash key, as a deployment's do.
+        doc["audit"]["account_hash_key"] = self._hash_key
         service = build_service(policy_config.from_document(doc, data), clock=self.clock).start()
         channels = [
             channel_as(self.pki, n, service.port) for n in ("upstream", "approver", "operator")
@@ -141,6 +148,24 @@ class Stack:
         return [o for o in self.sim.orders() if o.order_ref == key]
 
 
+def _start_writer(
+    pki: Path,
+    vault: DevVault,
+    workdir: Path,
+    sim: GatewaySimulator,
+    overrides: dict[str, Any],
+    accounts: tuple[str, ...],
+    hash_key: str,
+) -> WriterHandle:
+    doc = writer_document(
+        pki, vault, Role.W, workdir, gateway_port=sim.port, accounts=",".join(accounts),
+        account_hash_key=hash_key, request_timeout_s=BROKER_TIMEOUT_S,
+    )  # fmt: skip
+    for dotted, value in overrides.items():
+        set_path(doc, dotted, value)
+    return start_writer(make_config(doc, workdir))
+
+
 def _close_all(replicas: list[Replica]) -> None:
     for replica in replicas:
         replica.close()
@@ -154,17 +179,22 @@ def live_stack(
     db_url: str | None = None,
     replicas: int = 1,
     limits: dict[str, Any] | None = None,
+    writer_overrides: dict[str, Any] | None = None,
+    policy_overrides: dict[str, Any] | None = None,
+    accounts: tuple[str, ...] = (ACCOUNT,),
     **policy: Any,
 ) -> Iterator[Stack]:
     """Start everything, open the kill switch, and tear it all down in reverse order."""
     with ExitStack() as cleanup:
-        sim = start_sim()
+        sim = start_sim(accounts=accounts)
         cleanup.callback(sim.stop)
-        doc = writer_document(pki, vault, Role.W, workdir, gateway_port=sim.port)
-        writer = start_writer(make_config(doc, workdir))
+        hash_key = secrets.token_hex(16)
+        writer = _start_writer(pki, vault, workdir, sim, writer_overrides or {}, accounts, hash_key)
         stack = Stack(
             sim=sim, vault=vault, pki=pki, workdir=workdir,
             db_url=db_url or f"sqlite:///{workdir / 'policy.db'}", writer=writer, limits=limits,
+            writer_overrides=writer_overrides or {}, policy_overrides=policy_overrides or {},
+            accounts=accounts, _hash_key=hash_key,
             **policy,
         )  # fmt: skip
         cleanup.callback(lambda: stack.writer.stop())

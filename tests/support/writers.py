@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import logging
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -10,9 +13,12 @@ from livegate_common.pki import spiffe_id
 from livegate_common.vault_layout import provision, wrapped_secret_id, write_broker_secret
 from tests.support.vault import DevVault
 from writer_service import config as writer_config
+from writer_service.__main__ import main as writer_main
 from writer_service.config import Role, WriterConfig
 
 ACCOUNT = "U1234567"
+# Made per test run, never committed: the key of the account hash in the writer's logs.
+TEST_ACCOUNT_HASH_KEY = secrets.token_hex(16)
 
 
 def role_ids(vault: DevVault) -> dict[Role, str]:
@@ -30,6 +36,8 @@ def writer_document(
     client_id: int = 11,
     peer_timeout_s: float = 60.0,
     vault_addr: str | None = None,
+    request_timeout_s: float = 5.0,
+    account_hash_key: str = TEST_ACCOUNT_HASH_KEY,
 ) -> dict[str, Any]:
     """Store ROLE's broker secret, issue a wrapped secret id, and return a config document."""
     client = vault.client()
@@ -41,6 +49,7 @@ def writer_document(
             "gateway_port": gateway_port,
             "client_id": client_id,
             "accounts": accounts,
+            "account_hash_key": account_hash_key,
         },
     )
     wrap_file = workdir / f"secret-id-{role.value}.wrap"
@@ -58,7 +67,11 @@ def writer_document(
             "wrapped_secret_id_file": str(wrap_file),
             "secret_path": f"livegate/{role.value}/broker",
         },
-        "broker": {"connect_timeout_s": 5, "probe_timeout_s": 3, "request_timeout_s": 5},
+        "broker": {
+            "connect_timeout_s": 5,
+            "probe_timeout_s": 3,
+            "request_timeout_s": request_timeout_s,
+        },
         "kill_switch": {"policy_peer_timeout_s": peer_timeout_s},
         "logging": {"level": "INFO"},
     }
@@ -66,3 +79,16 @@ def writer_document(
 
 def make_config(doc: dict[str, Any], workdir: Path) -> WriterConfig:
     return writer_config.from_document(doc, workdir)
+
+
+def main_with(doc: dict[str, Any], workdir: Path) -> int:
+    """Run the writer's main() on DOC (written to WORKDIR) in this process; its exit code."""
+    path = workdir / "writer.yaml"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        return writer_main(["--config", str(path)])
+    finally:
+        root.handlers[:] = handlers  # main() installs its JSON handler; give pytest its own back
+        root.setLevel(level)

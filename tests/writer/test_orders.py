@@ -153,13 +153,13 @@ def test_submit_bracket_when_valid_then_native_parent_children_in_one_oca_group(
         timeout=10,
     )
     parent, tp, sl = result.parent, result.take_profit, result.stop_loss
-    assert [parent.order_ref, tp.order_ref, sl.order_ref] == ["key-br", "key-br.tp", "key-br.sl"]
+    assert [parent.order_ref, tp.order_ref, sl.order_ref] == ["key-br", "key-br~tp", "key-br~sl"]
     assert tp.parent_id == parent.broker_order_id == sl.parent_id
     assert tp.oca_group and tp.oca_group == sl.oca_group
     held = {o.order_ref: o for o in running.sim.orders()}
-    assert [held[r].transmit for r in ("key-br", "key-br.tp", "key-br.sl")] == [False, False, True]
-    assert held["key-br.tp"].oca_group == held["key-br.sl"].oca_group == tp.oca_group
-    assert held["key-br.tp"].parent_id == held["key-br"].order_id
+    assert [held[r].transmit for r in ("key-br", "key-br~tp", "key-br~sl")] == [False, False, True]
+    assert held["key-br~tp"].oca_group == held["key-br~sl"].oca_group == tp.oca_group
+    assert held["key-br~tp"].parent_id == held["key-br"].order_id
     again = running.policy.SubmitBracket(
         writer_pb2.WriterSubmitBracketRequest(
             account_id=ACCOUNT,

@@ -157,23 +157,91 @@ def test_writes_when_kill_switch_closed_then_refused_and_nothing_reaches_the_sim
     assert len(running.sim.received_writes()) == before
 
 
-def test_set_kill_switch_when_version_is_older_then_ignored(running: RunningWriter) -> None:
-    opened = running.policy.SetKillSwitch(
+def test_settle_when_switch_closed_and_order_at_broker_then_answers_it_and_sends_nothing(
+    running: RunningWriter,
+) -> None:
+    """A settle reads the broker back; finding the order, it sends nothing, so a closed switch
+    does not refuse it: a refusal would tell the policy nothing is there, and free the approval."""
+    placed = submit(running, "key-settle-closed")
+    _close(running, version=2)
+    before = len(running.sim.received_writes())
+
+    def settle(key: str) -> writer_pb2.WriterOrderResult:
+        return running.policy.SubmitOrder(  # type: ignore[no-any-return]
+            writer_pb2.WriterSubmitOrderRequest(
+                request_id="r-settle", account_id=ACCOUNT, order=limit_order(),
+                idempotency_key=key, settle=True,
+            ),
+            timeout=15,
+        )  # fmt: skip
+
+    found = settle("key-settle-closed")
+    assert found.reconciled and found.order.broker_order_id == placed.order.broker_order_id
+    with pytest.raises(grpc.RpcError) as absent:
+        settle("key-settle-absent")
+    assert refusal(absent)[:2] == (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "WRITER_KILL_SWITCH_CLOSED",
+    )
+    assert len(running.sim.received_writes()) == before
+
+
+def _sync(
+    running: RunningWriter, state: common_pb2.KillSwitchState, version: int, resend: bool = False
+) -> common_pb2.KillSwitch:
+    answer = running.policy.SetKillSwitch(
         writer_pb2.WriterSetKillSwitchRequest(
-            state=common_pb2.KILL_SWITCH_STATE_OPEN, reason="go", version=5
+            state=state, reason="sync", version=version, resend=resend
         ),
         timeout=5,
     )
-    switch = opened.kill_switch
-    assert switch.state == common_pb2.KILL_SWITCH_STATE_OPEN and switch.version == 5
-    _close(running, version=4)
+    return answer.kill_switch
+
+
+def test_set_kill_switch_when_closed_with_a_lower_version_then_closed(
+    running: RunningWriter,
+) -> None:
+    """A restored policy database, or a replica on another one, closes with a lower version."""
+    opened = _sync(running, common_pb2.KILL_SWITCH_STATE_OPEN, 5)
+    assert (opened.state, opened.version) == (common_pb2.KILL_SWITCH_STATE_OPEN, 5)
+    closed = _sync(running, common_pb2.KILL_SWITCH_STATE_CLOSED, 4)
+    assert (closed.state, closed.version) == (common_pb2.KILL_SWITCH_STATE_CLOSED, 4)
+    assert not running.handle.kill_switch.is_open()
+    # The other replica's heartbeat still says OPEN 5: not newer than what the writer had seen
+    # when it closed, so it does not reopen it.
+    assert _sync(running, common_pb2.KILL_SWITCH_STATE_OPEN, 5).state == (
+        common_pb2.KILL_SWITCH_STATE_CLOSED
+    )
+    reopened = _sync(running, common_pb2.KILL_SWITCH_STATE_OPEN, 6)
+    assert (reopened.state, reopened.version) == (common_pb2.KILL_SWITCH_STATE_OPEN, 6)
+
+
+def test_set_kill_switch_when_a_resent_close_is_older_than_the_open_then_ignored(
+    running: RunningWriter,
+) -> None:
+    """A replica's heartbeat read its CLOSED before another replica's OPEN reached the writer."""
+    _sync(running, common_pb2.KILL_SWITCH_STATE_OPEN, 7)
+    stale = _sync(running, common_pb2.KILL_SWITCH_STATE_CLOSED, 6, resend=True)
+    assert (stale.state, stale.version) == (common_pb2.KILL_SWITCH_STATE_OPEN, 7)
+    assert running.handle.kill_switch.is_open()
+    current = _sync(running, common_pb2.KILL_SWITCH_STATE_CLOSED, 8, resend=True)
+    assert (current.state, current.version) == (common_pb2.KILL_SWITCH_STATE_CLOSED, 8)
+
+
+def test_set_kill_switch_when_open_is_stale_then_ignored(running: RunningWriter) -> None:
+    _sync(running, common_pb2.KILL_SWITCH_STATE_OPEN, 5)
+    _sync(running, common_pb2.KILL_SWITCH_STATE_CLOSED, 6)
+    late = _sync(running, common_pb2.KILL_SWITCH_STATE_OPEN, 5)  # a slow replica's OPEN
+    assert (late.state, late.version) == (common_pb2.KILL_SWITCH_STATE_CLOSED, 6)
+    assert _sync(running, common_pb2.KILL_SWITCH_STATE_OPEN, 8).state == (
+        common_pb2.KILL_SWITCH_STATE_OPEN
+    )
+    older = _sync(running, common_pb2.KILL_SWITCH_STATE_OPEN, 7)
     current = running.policy.GetKillSwitch(writer_pb2.WriterGetKillSwitchRequest(), timeout=5)
-    assert (current.state, current.version) == (common_pb2.KILL_SWITCH_STATE_OPEN, 5)
-    _close(running, version=6)
-    current = running.policy.GetKillSwitch(writer_pb2.WriterGetKillSwitchRequest(), timeout=5)
-    assert (current.state, current.version, current.changed_by) == (
-        common_pb2.KILL_SWITCH_STATE_CLOSED,
-        6,
+    assert (older.version, current.state, current.version, current.changed_by) == (
+        8,
+        common_pb2.KILL_SWITCH_STATE_OPEN,
+        8,
         "policy",
     )
 

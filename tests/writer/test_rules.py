@@ -76,11 +76,45 @@ def test_kill_switch_when_started_then_closed_until_synced_open() -> None:
     assert switch.is_open()
 
 
-def test_kill_switch_when_sync_version_older_then_ignored() -> None:
+def test_kill_switch_when_close_version_older_then_still_closes() -> None:
     switch = WriterKillSwitch(10, clock=FakeClock())
     switch.sync(SwitchState.OPEN, "go", "policy", 3)
-    result = switch.sync(SwitchState.CLOSED, "late", "policy", 2)
-    assert (result.state, result.version) == (SwitchState.OPEN, 3)
+    result = switch.sync(SwitchState.CLOSED, "restored database", "policy", 2)
+    assert (result.state, result.version) == (SwitchState.CLOSED, 2)
+
+
+@pytest.mark.parametrize(("version", "opens"), [(2, False), (3, False), (4, True)])
+def test_kill_switch_when_open_after_a_close_then_only_a_newer_version_opens(
+    version: int, opens: bool
+) -> None:
+    """After a close, an OPEN must be newer than every version seen (3 here, from the OPEN)."""
+    switch = WriterKillSwitch(10, clock=FakeClock())
+    switch.sync(SwitchState.OPEN, "go", "policy", 3)
+    switch.sync(SwitchState.CLOSED, "stop", "policy", 2)
+    assert switch.sync(SwitchState.OPEN, "again", "policy", version).state is (
+        SwitchState.OPEN if opens else SwitchState.CLOSED
+    )
+
+
+@pytest.mark.parametrize(("resend", "closes"), [(True, False), (False, True)])
+def test_kill_switch_when_a_lower_close_is_a_resend_then_only_a_close_of_its_own_applies(
+    resend: bool, closes: bool
+) -> None:
+    """A replica's heartbeat read before another replica's OPEN must not close it again."""
+    switch = WriterKillSwitch(10, clock=FakeClock())
+    switch.sync(SwitchState.OPEN, "go", "policy", 7)
+    result = switch.sync(SwitchState.CLOSED, "stored", "policy", 6, resend=resend)
+    assert result.state is (SwitchState.CLOSED if closes else SwitchState.OPEN)
+    assert switch.sync(SwitchState.OPEN, "go", "policy", 7).state is (
+        SwitchState.CLOSED if closes else SwitchState.OPEN
+    )
+
+
+def test_kill_switch_when_open_older_than_the_open_one_then_ignored() -> None:
+    switch = WriterKillSwitch(10, clock=FakeClock())
+    switch.sync(SwitchState.OPEN, "go", "policy", 5)
+    result = switch.sync(SwitchState.OPEN, "late", "policy", 4)
+    assert (result.state, result.version, result.reason) == (SwitchState.OPEN, 5, "go")
 
 
 def test_kill_switch_when_policy_silent_past_timeout_then_closes_and_reopens_on_next_sync() -> None:
@@ -109,44 +143,72 @@ Q_SLOW = {
 }
 MARGINS = Observation(Answer.ANSWERED, "margins")
 REFUSED = Observation(Answer.READ_ONLY, "321")
+OTHER_REFUSAL = Observation(Answer.REFUSED, "201")
 SILENT = Observation(Answer.TIMED_OUT, "-")
 
 
+# Gateway flavors: trade-capable (Q_OK, MARGINS); read-only refusing the queries (Q_321, with
+# the what-if refused or priced); read-only refusing only the what-if (Q_OK, REFUSED).
 @pytest.mark.parametrize(
-    ("role", "accounts", "queries", "what_if", "verdict"),
+    ("role", "managed", "queries", "what_if", "verdict"),
     [
         (Role.W, ["U1"], Q_OK, MARGINS, Verdict.MATCHES_ROLE),
         (Role.W, ["U1"], Q_321, REFUSED, Verdict.MISMATCH),
+        (Role.W, ["U1"], Q_321, MARGINS, Verdict.MISMATCH),
         (Role.W, ["U1"], Q_OK, REFUSED, Verdict.MISMATCH),
+        (Role.W, ["U1"], Q_OK, OTHER_REFUSAL, Verdict.MISMATCH),
         (Role.W, ["U1"], Q_OK, SILENT, Verdict.INCONCLUSIVE),
         (Role.W, ["U1"], Q_SLOW, MARGINS, Verdict.INCONCLUSIVE),
         (Role.W, ["DU1"], Q_OK, MARGINS, Verdict.MISMATCH),
+        (Role.W, ["U1", "DU9"], Q_OK, MARGINS, Verdict.MISMATCH),
         (Role.W, ["U2"], Q_OK, MARGINS, Verdict.MISMATCH),
         (Role.R, ["U1"], Q_321, REFUSED, Verdict.MATCHES_ROLE),
         (Role.R, ["U1"], Q_321, SILENT, Verdict.MATCHES_ROLE),
         (Role.R, ["U1"], Q_321, MARGINS, Verdict.MATCHES_ROLE),
+        (Role.R, ["U1"], Q_OK, REFUSED, Verdict.MATCHES_ROLE),
+        (Role.R, ["U1"], Q_OK, MARGINS, Verdict.MISMATCH),
+        (Role.R, ["DU1"], Q_OK, MARGINS, Verdict.MISMATCH),
         (Role.R, ["U1"], Q_SLOW, MARGINS, Verdict.MISMATCH),
+        (Role.R, ["U1"], Q_OK, SILENT, Verdict.INCONCLUSIVE),
+        (Role.R, ["U1"], Q_OK, OTHER_REFUSAL, Verdict.INCONCLUSIVE),
         (Role.R, ["U2"], Q_321, REFUSED, Verdict.MISMATCH),
-        (Role.ABH, ["U1"], Q_OK, SILENT, Verdict.MISMATCH),
+        (Role.ABH, ["U1"], Q_321, REFUSED, Verdict.MATCHES_ROLE),
+        (Role.ABH, ["U1"], Q_OK, REFUSED, Verdict.MATCHES_ROLE),
+        (Role.ABH, ["DU1"], Q_OK, MARGINS, Verdict.MATCHES_ROLE),
+        (Role.ABH, ["DU1", "DU2"], Q_OK, MARGINS, Verdict.MATCHES_ROLE),
+        (Role.ABH, ["DU1", "U3"], Q_OK, MARGINS, Verdict.MISMATCH),
+        (Role.ABH, ["U1"], Q_OK, MARGINS, Verdict.MISMATCH),
+        (Role.ABH, ["DU1"], Q_SLOW, MARGINS, Verdict.MISMATCH),
+        (Role.ABH, ["U1"], Q_OK, SILENT, Verdict.INCONCLUSIVE),
         (Role.ABH, ["U1"], Q_SLOW, SILENT, Verdict.INCONCLUSIVE),
     ],
 )
 def test_decide_when_observations_given_then_verdict(
     role: Role,
-    accounts: list[str],
+    managed: list[str],
     queries: dict[str, Observation],
     what_if: Observation,
     verdict: Verdict,
 ) -> None:
-    configured = ("DU1",) if accounts == ["DU1"] else ("U1",)
-    got, evidence = decide(role, configured, accounts, queries, what_if)
-    assert got is verdict
-    assert [e.check for e in evidence] == [
-        "managed_accounts",
-        "open_orders_query",
-        "completed_orders_query",
-        "what_if",
-    ]
+    # ["U2"]: the gateway manages another account than the configured U1.
+    configured = ("U1",) if managed == ["U2"] else (managed[0],)
+    got, evidence = decide(role, configured, managed, queries, what_if)
+    assert got is verdict, [(e.check, e.passed, e.observed) for e in evidence]
+    checks = ["managed_accounts", "open_orders_query", "completed_orders_query", "what_if"]
+    if role is Role.ABH:
+        checks.insert(1, "paper_accounts")
+    assert [e.check for e in evidence] == checks
+    # A matching verdict rests on evidence that passed, every check of it.
+    assert (verdict is Verdict.MATCHES_ROLE) is all(e.passed for e in evidence)
+
+
+def test_decide_when_label_given_then_evidence_names_accounts_only_by_it() -> None:
+    _verdict, evidence = decide(
+        Role.W, ("U1234567",), ["U1234567", "DU7654321"], Q_OK, MARGINS, lambda a: "h" + a[-2:]
+    )
+    text = " ".join(e.observed for e in evidence)
+    assert "U1234567" not in text and "DU7654321" not in text
+    assert "h21" in text  # the paper account that makes W's verdict a mismatch
 
 
 def _order(**fields: Any) -> common_pb2.Order:

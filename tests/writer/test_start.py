@@ -16,19 +16,25 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from gateway_sim import GatewaySimulator
 from livegate_api.v1 import common_pb2, writer_pb2
+from livegate_common.account_hash import account_hash
+from livegate_common.errors import error_info
 from livegate_common.vault_layout import provision
 from tests.support.affinity import one_cpu, thread_cpus
 from tests.support.grpc_clients import channel_as
+from tests.support.logs import captured_lines, json_lines, lines_naming
 from tests.support.net import free_port, wait_until
 from tests.support.sim import running_sim
 from tests.support.vault import DevVault, dev_vault
-from tests.support.writers import make_config, writer_document
-from tests.writer.conftest import stub
-from writer_service.__main__ import main
+from tests.support.writers import ACCOUNT, main_with, make_config, writer_document
+from tests.writer.conftest import open_switch, stub
+from tests.writer.test_orders import limit_order
 from writer_service.app import WriterStartError, start_writer
 from writer_service.config import Role
+from writer_service.ib_convert import contract_for, ib_order_for
+from writer_service.ib_session import IbSession
 from writer_service.probe import Verdict
 from writer_service.vault_credentials import VaultStartError
+from writer_service.wire import order as order_from_wire
 
 ROLE_ENUMS = {
     Role.W: common_pb2.INSTANCE_ROLE_W,
@@ -153,30 +159,14 @@ def test_start_when_vault_is_sealed_then_writer_does_not_start(
         assert sim.connected_client_ids() == []
 
 
-def _main_with(doc: dict[str, object], tmp_path: Path) -> int:
-    path = tmp_path / "writer.yaml"
-    path.write_text(json.dumps(doc), encoding="utf-8")
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    try:
-        return main(["--config", str(path)])
-    finally:
-        root.handlers[:] = handlers  # main() installs its JSON handler; give pytest its own back
-        root.setLevel(level)
-
-
-def _json_lines(text: str) -> list[dict[str, object]]:
-    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
-
-
 def test_main_when_vault_is_down_then_exits_4_and_logs_why(
     dev_pki: Path, vault: DevVault, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     dead = f"http://127.0.0.1:{free_port()}"
     doc = writer_document(dev_pki, vault, Role.W, tmp_path, gateway_port=1, vault_addr=dead)
-    code = _main_with(doc, tmp_path)
+    code = main_with(doc, tmp_path)
     assert code == 4
-    lines = _json_lines(capsys.readouterr().err)
+    lines = json_lines(capsys.readouterr().err)
     assert any("unreachable" in str(line.get("error")) for line in lines)
 
 
@@ -185,9 +175,9 @@ def test_main_when_role_is_invalid_then_exits_2_naming_the_key(
 ) -> None:
     doc = writer_document(dev_pki, vault, Role.W, tmp_path, gateway_port=1)
     doc["role"] = "X"
-    code = _main_with(doc, tmp_path)
+    code = main_with(doc, tmp_path)
     assert code == 2
-    lines = _json_lines(capsys.readouterr().err)
+    lines = json_lines(capsys.readouterr().err)
     assert any("config key role" in str(line.get("error")) for line in lines)
 
 
@@ -197,8 +187,8 @@ def test_main_when_cpus_cannot_be_pinned_then_exits_2_before_vault(
     dead = f"http://127.0.0.1:{free_port()}"  # reached only if pinning were skipped
     doc = writer_document(dev_pki, vault, Role.W, tmp_path, gateway_port=1, vault_addr=dead)
     doc["server"]["cpus"] = [4095]  # type: ignore[index]
-    assert _main_with(doc, tmp_path) == 2
-    lines = _json_lines(capsys.readouterr().err)
+    assert main_with(doc, tmp_path) == 2
+    lines = json_lines(capsys.readouterr().err)
     assert any("config key server.cpus" in str(line.get("error")) for line in lines)
 
 
@@ -208,9 +198,9 @@ def test_main_when_probe_mismatches_then_exits_3_with_one_probe_line(
     with running_sim(read_only=True) as sim:
         doc = writer_document(dev_pki, vault, Role.W, tmp_path, gateway_port=sim.port)
         wrapping_token = Path(str(doc["vault"]["wrapped_secret_id_file"])).read_text().strip()
-        assert _main_with(doc, tmp_path) == 3
+        assert main_with(doc, tmp_path) == 3
     err = capsys.readouterr().err
-    probes = [line for line in _json_lines(err) if line.get("event") == "probe"]
+    probes = [line for line in json_lines(err) if line.get("event") == "probe"]
     assert len(probes) == 1
     assert probes[0]["verdict"] == "MISMATCH" and probes[0]["role"] == "W"
     # Nothing Vault handed over is logged: no wrapping token, no Vault token of any kind.
@@ -218,6 +208,8 @@ def test_main_when_probe_mismatches_then_exits_3_with_one_probe_line(
     # The gateway address is part of the broker secret too.
     assert f":{sim.port}" not in err and f", {sim.port})" not in err
     assert "Connecting to [gateway]" in err  # ib_async's own line, masked rather than dropped
+    # Nor the account: the Vault hand-over and the probe name it by its keyed hash only.
+    assert lines_naming([err], [ACCOUNT]) == []
     assert re.search(r"\b(hvs|s)\.[A-Za-z0-9]{20,}", err) is None
 
 
@@ -259,3 +251,80 @@ def test_process_when_started_pinned_and_sigterm_then_serves_on_its_cpu_then_exi
                 proc.wait(timeout=5)
     err = proc.stderr.read() if proc.stderr else ""
     assert '"event":"probe"' in err and '"verdict":"MATCHES_ROLE"' in err
+
+
+def test_logs_when_writer_starts_trades_reconciles_and_probes_then_no_account_id_in_clear(
+    dev_pki: Path, vault: DevVault, tmp_path: Path
+) -> None:
+    """Every line of a full run names the account only by its keyed hash, DEBUG included (where
+    ib_async logs each raw message)."""
+    key = "k" * 32
+    expected = account_hash(key.encode(), ACCOUNT)
+    with running_sim() as sim, captured_lines(logging.DEBUG) as lines:
+        doc = writer_document(
+            dev_pki, vault, Role.W, tmp_path, gateway_port=sim.port, account_hash_key=key
+        )
+        doc["broker"]["probe_interval_s"] = 1
+        handle = start_writer(make_config(doc, tmp_path))
+        try:
+            policy = stub(dev_pki, "policy", handle.port)
+            open_switch(policy)
+            placed = policy.SubmitOrder(
+                writer_pb2.WriterSubmitOrderRequest(
+                    account_id=ACCOUNT, order=limit_order(), idempotency_key="k-logs-1"
+                ),
+                timeout=10,
+            )
+            policy.CancelOrder(
+                writer_pb2.WriterCancelOrderRequest(
+                    account_id=ACCOUNT,
+                    broker_order_id=placed.order.broker_order_id,
+                    idempotency_key="k-logs-2",
+                ),
+                timeout=10,
+            )
+            with pytest.raises(grpc.RpcError) as refused:
+                policy.SubmitOrder(
+                    writer_pb2.WriterSubmitOrderRequest(
+                        account_id="U7654321", order=limit_order(), idempotency_key="k-logs-3"
+                    ),
+                    timeout=10,
+                )
+            _place_foreign_order(sim.port)  # reconciliation reports it, with its account
+            probes = len(_probe_lines(lines))
+            sim.drop_connections()
+            assert wait_until(lambda: len(_probe_lines(lines)) >= probes + 2, timeout_s=20)
+        finally:
+            handle.stop()
+    assert dict(error_info(refused.value).metadata)["account_id_hash"] == account_hash(  # type: ignore[union-attr]
+        key.encode(), "U7654321"
+    )
+    assert lines_naming(lines, [ACCOUNT, "U7654321"]) == []
+    parsed = json_lines("\n".join(lines))
+    [handover] = [p for p in parsed if p["msg"] == "broker credentials loaded from vault"]
+    assert handover["account_id_hashes"] == [expected]
+    unexplained = [p for p in parsed if p["msg"] == "unexplained order at the broker"]
+    assert unexplained and {p["account_id_hash"] for p in unexplained} == {expected}
+    assert {p["account_id_hashes"][0] for p in parsed if p.get("event") == "probe"} == {expected}
+
+
+def _probe_lines(lines: list[str]) -> list[str]:
+    return [line for line in lines if '"event":"probe"' in line]
+
+
+def _place_foreign_order(port: int) -> None:
+    """An order with no orderRef from another client id, as TWS by hand would leave one."""
+    other = IbSession(5)
+    try:
+        other.connect("127.0.0.1", port, 99, 5)
+        spec = order_from_wire(limit_order("3", "120.00"))
+
+        async def place() -> None:
+            order_id = await other.next_order_id()
+            await other.place(
+                contract_for(spec.instrument), ib_order_for(spec, ACCOUNT, "", order_id)
+            )
+
+        other.call(place())
+    finally:
+        other.stop()

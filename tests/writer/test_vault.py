@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import hvac
 import hvac.exceptions
 import pytest
 
-from livegate_common.vault_layout import LIVE_SECRET_PATH, provision, wrapped_secret_id
+from livegate_common.vault_layout import LAYOUT, LIVE_SECRET_PATH, provision, wrapped_secret_id
+from tests.support.logs import captured_lines
 from tests.support.net import free_port
 from tests.support.vault import DevVault, dev_vault
 from tests.support.writers import make_config, role_ids, writer_document
@@ -107,14 +109,34 @@ def test_load_credentials_when_vault_sealed_then_message_says_sealed(tmp_path: P
             load_credentials(make_config(doc, tmp_path).vault)
 
 
-def test_renewal_when_running_then_token_ttl_is_extended(vault: DevVault, tmp_path: Path) -> None:
-    doc = writer_document(Path("/pki"), vault, Role.R, tmp_path, gateway_port=1)
-    session = load_credentials(make_config(doc, tmp_path).vault)
-    try:
-        before = session.client.auth.token.lookup_self()["data"]["ttl"]
-        session.client.auth.token.renew_self()
-        after = session.client.auth.token.lookup_self()["data"]
-        assert after["ttl"] >= before - 1
-        assert after["policies"] == ["default", "livegate-writer-r"]
-    finally:
-        session.stop()
+def test_renewal_when_token_ttl_is_short_then_the_writers_loop_keeps_the_token_alive(
+    tmp_path: Path,
+) -> None:
+    """The writer's own renewal loop, not a renew by hand: past several TTLs the token lives."""
+    ttl_s = 2
+    with dev_vault() as own, captured_lines() as lines:
+        provision(own.client())
+        # The document provisions again (role ids): the short TTL goes on after it, before login.
+        doc = writer_document(Path("/pki"), own, Role.R, tmp_path, gateway_port=1)
+        layout = LAYOUT[Role.R]
+        own.client().auth.approle.create_or_update_approle(
+            role_name=layout.approle_name,
+            token_policies=[layout.policy_name],
+            token_ttl=f"{ttl_s}s",
+            token_max_ttl="120s",
+            secret_id_num_uses=1,
+            secret_id_ttl="1h",
+        )
+        session = load_credentials(make_config(doc, tmp_path).vault)
+        try:
+            assert session.client.auth.token.lookup_self()["data"]["ttl"] <= ttl_s
+            session.start_renewal()
+            time.sleep(3 * ttl_s)  # without renewals the token would have died twice over
+            data = session.client.auth.token.lookup_self()["data"]  # 403 if it had expired
+        finally:
+            session.stop()
+    # The lookup above answered (a dead token gets 403), and the token was renewed after the
+    # moment its first TTL ran out.
+    assert data["last_renewal_time"] > data["creation_time"] + ttl_s
+    assert data["policies"] == ["default", "livegate-writer-r"]
+    assert sum(1 for line in lines if "vault token renewed" in line) >= 2

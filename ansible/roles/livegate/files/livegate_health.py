@@ -123,12 +123,14 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return EXIT_UNIT_DOWN
-        if time.monotonic() + args.interval >= deadline:
+        left = deadline - time.monotonic()
+        if left <= 0:
             # A serving status (NOT_SERVING, ...) is an answer; anything else is an error.
             status = said in health_pb2.HealthCheckResponse.ServingStatus.keys()
             print(said, file=sys.stdout if status else sys.stderr)
             return EXIT_UNHEALTHY
-        time.sleep(args.interval)
+        # The last ask lands on the deadline, not an interval before it.
+        time.sleep(min(args.interval, left))
 
 
 if __name__ == "__main__":
