@@ -71,6 +71,7 @@ def check_reference_data(policy: RiskPolicy, leg: Leg) -> Denial | None:
             writer_reason=leg.details_error or "NONE",
         )
     age_s = Decimal(max(0, leg.now_us - leg.details.as_of_us)) / _MICROS
+    observe_use("max_contract_details_age_s", age_s, policy.max_contract_details_age_s)
     if age_s > policy.max_contract_details_age_s:
         return _deny(
             reasons.REFERENCE_DATA_STALE,
@@ -120,6 +121,7 @@ def check_tick(policy: RiskPolicy, leg: Leg) -> Denial | None:
 def check_reference(policy: RiskPolicy, leg: Leg) -> Denial | None:
     if leg.reference_price is None:
         return _deny(reasons.REFERENCE_PRICE_MISSING, "no reference price for the instrument")
+    observe_use("max_reference_age_s", leg.reference_age_s, policy.max_reference_age_s)
     if leg.reference_age_s > policy.max_reference_age_s:
         return _deny(
             reasons.REFERENCE_PRICE_STALE,

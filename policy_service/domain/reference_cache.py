@@ -7,6 +7,7 @@ from collections import OrderedDict
 from dataclasses import replace
 from decimal import Decimal
 
+from livegate_common.metrics import observe_use
 from policy_service import reasons
 from policy_service.domain.denials import reference_unavailable
 from policy_service.domain.model import Denial, Instrument
@@ -73,6 +74,7 @@ class ReferenceData:
             with self._lock:
                 self._accounts[account_id] = cached
         age_us = now - cached.as_of_us
+        observe_use("max_account_state_age_s", age_us, self._account_max_us)
         if age_us > self._account_max_us:
             return Denial(
                 reasons.REFERENCE_DATA_STALE,

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from livegate_common.metrics import observe_use
 from policy_service import reasons
 from policy_service.domain import model as m
 from policy_service.domain.denials import scope_denial
@@ -102,6 +103,7 @@ class FillWatch:
             if stop is not None and (stop.active or time_us < stop.reset_at_us):
                 continue  # stopped already, or a fill the operator's reset has let go
             counts[(principal, con_id)] += 1
+        observe_use("runaway_max_fills", max(counts.values(), default=0), limit)
         stopped = 0
         for (principal, con_id), fills in sorted(counts.items()):
             current = stops.get(principal)

@@ -19,6 +19,7 @@ from tests.risk.flows import (
     submit,
     submit_approved,
 )
+from tests.risk.test_positions import use
 
 FUTURES = {"allowed_sec_types": ["STOCK", "ETF", "FUTURE"]}
 ES = {"symbol": "ES", "sec_type": "FUTURE", "max_quantity": "5", "max_notional_per_order": "500000"}
@@ -56,10 +57,10 @@ def test_submit_when_future_named_then_multiplier_counts_and_tick_is_the_brokers
 
 
 def test_submit_when_broker_tick_is_a_nickel_then_cent_prices_refused(
-    make_stack: MakeStack,
+    make_stack: MakeStack, db_url: str
 ) -> None:
     """The tick comes from the broker's market rule: a fixed cent would pass 189.01."""
-    stack = make_stack()
+    stack = make_stack(db_url=db_url)
     stack.sim.set_market_rule(900, [("0", "0.05")])
     stack.sim.set_stock_details("AAPL", market_rule_id=900, min_tick=Decimal("0.05"))
     on_tick = submit(stack, limit("1", "189.05"))
@@ -115,3 +116,5 @@ def test_submit_when_contract_details_unavailable_or_stale_then_refused(
         approval_id = approve(stack, p.preview_id)
         clock.advance(advance_s)
         assert submit_approved(stack, p, approval_id).reason == reason
+        used = use("max_contract_details_age_s")
+        assert used is not None and (used > 1) is bool(reason)

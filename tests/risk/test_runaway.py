@@ -9,6 +9,7 @@ from tests.policy.harness import new_key
 from tests.risk.conftest import MakeStack
 from tests.risk.flows import limit, submit
 from tests.risk.test_checklist import run_cli, run_grpcurl, runbook_line
+from tests.risk.test_positions import use
 from tests.support.writers import ACCOUNT
 
 RUNAWAY = {"runaway_max_fills": 3, "runaway_window_s": "60"}
@@ -24,8 +25,10 @@ def test_fills_when_they_reach_the_runaway_bound_then_the_principal_stops_until_
     for _ in range(2):
         assert submit(stack, limit("1", "190.00")).order is not None  # above the ask: fills
     assert fills.run() == 0  # two fills: under the bound
+    assert use("runaway_max_fills") == 2 / 3  # in the metrics, as every limit's use
     assert submit(stack, limit("1", "190.00")).order is not None  # the third: at it
     assert fills.run() == 1
+    assert use("runaway_max_fills") == 1.0
     status = stack.policy.operator.GetLiveStatus(policy_pb2.GetLiveStatusRequest(), timeout=10)
     [stop] = status.principal_stops
     assert (stop.principal, stop.reason, stop.detail["fills"]) == ("upstream", "RUNAWAY_FILLS", "3")
