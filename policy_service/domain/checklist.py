@@ -88,17 +88,24 @@ class Checklist:
         return self._gate.policy.digest()
 
     def latest(self) -> tuple[Acknowledgement | None, Verdict]:
-        gate = self._gate
         try:
-            ack = gate.store.latest_acknowledgement()
+            return self._read()
         except StoreUnavailable:
-            ack = None
+            return self._judged(None)
+
+    def _read(self) -> tuple[Acknowledgement | None, Verdict]:
+        return self._judged(self._gate.store.latest_acknowledgement())
+
+    def _judged(self, ack: Acknowledgement | None) -> tuple[Acknowledgement | None, Verdict]:
+        gate = self._gate
         s = gate.settings
         return ack, judge(
             ack, self._digest, s.livegate_version, s.checklist_max_age_us, gate.clock.now_us()
         )
 
     def denial(self, now_us: int) -> m.Denial | None:
+        """Step 4's refusal, or None. Raises StoreUnavailable when no valid acknowledgement is
+        known and the store cannot say: unknown is not absent (the gate asks again later)."""
         s = self._gate.settings
         with self._lock:
             cached = self._valid
@@ -108,7 +115,7 @@ class Checklist:
             )
             if verdict.valid:
                 return None
-        ack, verdict = self.latest()
+        ack, verdict = self._read()
         if verdict.valid:
             with self._lock:
                 self._valid = ack

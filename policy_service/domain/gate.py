@@ -138,7 +138,15 @@ class Gate:
             return refuse(scope)
         if self._enablement is not None:
             return refuse(self._enablement)
-        checklist = self.checklist.denial(now)
+        # A store that cannot say whether the checklist was acknowledged is a store outage:
+        # steps 6-7 answer it (a close this replica holds first), and once the store has
+        # answered them the checklist is asked again, never skipped.
+        try:
+            checklist = self.checklist.denial(now)
+        except StoreUnavailable:
+            checklist, checklist_unread = None, True
+        else:
+            checklist_unread = False
         if checklist is not None:
             return refuse(checklist)
         acct = account_denial(self.settings, cmd.account_id, self.account_hash(cmd.account_id))
@@ -147,14 +155,14 @@ class Gate:
         # One pinned connection serves the decision's reads (steps 6-9), and where the store
         # reads and writes through one pool (PostgreSQL) its two transactions too.
         with self.store.reading():
-            checked = self._check(call, cmd, ids, now)
+            checked = self._check(call, cmd, ids, now, checklist_unread)
             if not isinstance(checked, tuple):
                 return checked
             plan, digest = checked
             return self._run(call, cmd, plan, digest, ids, now)
 
     def _check(
-        self, call: m.Call, cmd: Command, ids: dict[str, Any], now: int
+        self, call: m.Call, cmd: Command, ids: dict[str, Any], now: int, checklist_unread: bool
     ) -> tuple[Plan, str] | Outcome | m.Denial:
         """Steps 6-9: the plan and request digest to run, or the answer to give now."""
 
@@ -172,6 +180,13 @@ class Gate:
             return refuse(closed(switch))
         if not self.store.audit_available():
             return refuse(audit_down())
+        if checklist_unread:
+            try:
+                checklist = self.checklist.denial(now)
+            except StoreUnavailable:
+                return refuse(audit_down())
+            if checklist is not None:
+                return refuse(checklist)
         digest = request_hash(cmd)
         existing = self.store.get_record(cmd.key)
         if existing is not None:
