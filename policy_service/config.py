@@ -16,6 +16,8 @@ from livegate_common.roles import Role
 from livegate_common.scopes import POLICY_SCOPES
 from livegate_common.tls import TLSFiles
 from policy_service import instance_role
+from policy_service.domain.instrument_policy import PolicyKeyError
+from policy_service.domain.sessions import Blackout, blackouts_from
 
 ENV_PREFIX: Final = "LIVEGATE_POLICY"
 DEFAULT_LISTEN: Final = "127.0.0.1:50051"
@@ -32,7 +34,10 @@ class LiveTradingConfig:
     safety_enabled: bool
     allowed_accounts: frozenset[str]
     risk_policy_id: str
+    # No longer enough by itself: writes also need an acknowledgement recorded by an operator
+    # (AcknowledgeChecklist), which expires after checklist_max_age_days.
     checklist_acknowledged: bool
+    checklist_max_age_days: float = 90.0
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,8 @@ class WriterClientConfig:
     # How often orders that ended at the broker stop counting towards max_open_orders; until
     # then the count is high by them (refusing more, never fewer).
     open_orders_check_s: float
+    # How often fills are read from the writer (runaway stops, the order efficiency ratio).
+    fills_check_s: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,8 @@ class PolicyConfig:
     pending_timeout_s: float
     # host:port of the Prometheus /metrics endpoint; empty means not served.
     metrics_listen: str = ""
+    # Windows in which only cancels go out (gateway restart, weekend maintenance, declared).
+    blackouts: tuple[Blackout, ...] = ()
 
 
 def _positive_float(doc: Mapping[str, Any], key: str, default: float) -> float:
@@ -120,6 +129,7 @@ def _live(doc: Mapping[str, Any], role: Role) -> LiveTradingConfig:
         checklist_acknowledged=cfg.get(
             doc, "live_trading.paper_to_live_checklist_acknowledged", bool, False
         ),
+        checklist_max_age_days=_positive_float(doc, "live_trading.checklist_max_age_days", 90.0),
     )
 
 
@@ -196,7 +206,15 @@ def _writer(doc: Mapping[str, Any], base: Path) -> WriterClientConfig:
         deadline_s=_writer_deadline(doc, broker_timeout),
         sync_interval_s=_positive_float(doc, "writer.sync_interval_s", 2.0),
         open_orders_check_s=_positive_float(doc, "writer.open_orders_check_s", 5.0),
+        fills_check_s=_positive_float(doc, "writer.fills_check_s", 2.0),
     )
+
+
+def _blackouts(doc: Mapping[str, Any]) -> tuple[Blackout, ...]:
+    try:
+        return blackouts_from(doc.get("blackouts"))
+    except PolicyKeyError as exc:
+        raise ConfigError(exc.key, str(exc)) from exc
 
 
 def _live_safeguards(config: PolicyConfig) -> PolicyConfig:
@@ -238,6 +256,7 @@ def _from_document(
         approval_ttl_s=_positive_float(doc, "approvals.ttl_s", 300.0),
         four_eyes=cfg.get(doc, "approvals.four_eyes", bool, True),
         pending_timeout_s=_pending_timeout(doc, writer.deadline_s),
+        blackouts=_blackouts(doc),
     )
 
 

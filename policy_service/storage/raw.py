@@ -226,7 +226,7 @@ _EVENT_COLS: Final = (
 EVENT_SERVER_SIDE: Final = frozenset(("event_id", "prev_hash", "hash"))
 _INSERT_RECORD_COLS: Final = (
     "idempotency_key request_hash kind account_hash status approval_ids notional new_orders "
-    "day created_at_us updated_at_us"
+    "day created_at_us updated_at_us principal con_id buy_qty sell_qty fingerprint modifies_order"
 ).split()
 
 
@@ -291,7 +291,8 @@ class Statements:
             "daily_notional",
         )
         self.set_usage = q(
-            f"UPDATE account_usage SET daily_notional = :b_notional WHERE {usage_where}"
+            "UPDATE account_usage SET daily_notional = :b_notional, "
+            f"messages = messages + :b_messages WHERE {usage_where}"
         )
         self.usage_all = q(
             "SELECT "

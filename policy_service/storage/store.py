@@ -20,6 +20,7 @@ from policy_service.storage import audit_store, raw
 from policy_service.storage import statements as sql
 from policy_service.storage.group_commit import GroupCommit
 from policy_service.storage.idempotency import IdempotencyStore, _Abort
+from policy_service.storage.risk_store import RiskStore
 from policy_service.storage.rows import preview_body, preview_from, switch_from
 from policy_service.storage.tables import (
     approvals,
@@ -36,7 +37,7 @@ class RiskPolicyConflict(RuntimeError):
     """The same policy id and version is already stored with different limits."""
 
 
-class SqlStore(IdempotencyStore):
+class SqlStore(IdempotencyStore, RiskStore):
     """Implements domain.ports.Store on SQLAlchemy Core."""
 
     def __init__(self, write: Engine, read: Engine):

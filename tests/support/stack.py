@@ -14,8 +14,9 @@ import grpc
 from gateway_sim import GatewaySimulator
 from livegate_api.v1 import common_pb2, policy_pb2, policy_pb2_grpc
 from policy_service import config as policy_config
+from policy_service.domain.ports import Clock
 from policy_service.server import PolicyService, build_service
-from tests.policy.harness import new_key, order_msg, policy_doc, set_path
+from tests.policy.harness import acknowledge, new_key, order_msg, policy_doc, set_path
 from tests.support.grpc_clients import channel_as
 from tests.support.sim import start_sim
 from tests.support.vault import DevVault
@@ -62,6 +63,11 @@ class Stack:
     writer_overrides: dict[str, Any] = field(default_factory=dict)
     policy_overrides: dict[str, Any] = field(default_factory=dict)
     accounts: tuple[str, ...] = (ACCOUNT,)
+    # The risk policy's per-instrument entries, its version and the policy's clock (a test
+    # moves it instead of sleeping): what a test of the risk rules varies.
+    instruments: list[dict[str, Any]] | None = None
+    clock: Clock | None = None
+    policy_version: int = 1
     _hash_key: str = field(default_factory=lambda: secrets.token_hex(16))
 
     @property
@@ -79,14 +85,21 @@ class Stack:
         index = len(self.replicas)
         data = self.workdir / f"policy-{index}"
         doc = policy_doc(
-            self.pki, data, self.writer.port, self.db_url, self.limits, BROKER_TIMEOUT_S
+            self.pki,
+            data,
+            self.writer.port,
+            self.db_url,
+            self.limits,
+            BROKER_TIMEOUT_S,
+            instruments=self.instruments,
+            version=self.policy_version,
         )
         doc["live_trading"]["allowed_accounts"] = list(self.accounts)
         for dotted, value in self.policy_overrides.items():
             set_path(doc, dotted, value)
         # Replicas and the writer share the account-hash key, as a deployment's do.
         doc["audit"]["account_hash_key"] = self._hash_key
-        service = build_service(policy_config.from_document(doc, data)).start()
+        service = build_service(policy_config.from_document(doc, data), clock=self.clock).start()
         channels = [
             channel_as(self.pki, n, service.port) for n in ("upstream", "approver", "operator")
         ]
@@ -96,6 +109,7 @@ class Stack:
         return replica
 
     def open_switch(self) -> None:
+        acknowledge(self.policy.operator)
         self.policy.operator.SetKillSwitch(
             policy_pb2.SetKillSwitchRequest(state=common_pb2.KILL_SWITCH_STATE_OPEN, reason="test"),
             timeout=10,
@@ -168,6 +182,7 @@ def live_stack(
     writer_overrides: dict[str, Any] | None = None,
     policy_overrides: dict[str, Any] | None = None,
     accounts: tuple[str, ...] = (ACCOUNT,),
+    **policy: Any,
 ) -> Iterator[Stack]:
     """Start everything, open the kill switch, and tear it all down in reverse order."""
     with ExitStack() as cleanup:
@@ -180,6 +195,7 @@ def live_stack(
             db_url=db_url or f"sqlite:///{workdir / 'policy.db'}", writer=writer, limits=limits,
             writer_overrides=writer_overrides or {}, policy_overrides=policy_overrides or {},
             accounts=accounts, _hash_key=hash_key,
+            **policy,
         )  # fmt: skip
         cleanup.callback(lambda: stack.writer.stop())
         cleanup.callback(lambda: _close_all(stack.replicas))
