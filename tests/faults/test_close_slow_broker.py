@@ -91,10 +91,13 @@ def _sent_ids(stack: Stack, after_ns: int = 0, until_ns: int | None = None) -> l
     ]
 
 
-def _round(stack: Stack, number: int, pool: deque[tuple[str, str]]) -> Round:
+def _round(stack: Stack, number: int) -> Round:
     seen = Round()
     if number:
         stack.open_switch()
+    # Approvals die with a close: each round's are granted after its reopen, before the delay.
+    with ThreadPoolExecutor(max_workers=8) as prepare:
+        pool = deque(prepare.map(lambda _: stack.approved(), range(SUBMITTERS * 2)))
     stack.sim.set_delay(BROKER_DELAY_S)
     before = len(_sent_ids(stack))
     stop = threading.Event()
@@ -126,13 +129,7 @@ def _round(stack: Stack, number: int, pool: deque[tuple[str, str]]) -> Round:
 def test_close_when_broker_slow_and_48_submitters_then_writer_closed_and_nothing_new_sent(
     stack: Stack,
 ) -> None:
-    per_round = SUBMITTERS * 2
-    with ThreadPoolExecutor(max_workers=8) as prepare:
-        approved = list(prepare.map(lambda _: stack.approved(), range(ROUNDS * per_round)))
-    rounds = []
-    for number in range(ROUNDS):
-        pool = deque(approved[number * per_round : (number + 1) * per_round])
-        rounds.append(_round(stack, number, pool))
+    rounds = [_round(stack, number) for number in range(ROUNDS)]
     for number, seen in enumerate(rounds):
         reply = seen.reply
         assert reply is not None
