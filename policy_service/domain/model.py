@@ -190,6 +190,8 @@ class Approval:
     expires_at_us: int
     reserved_key: str | None = None
     consumed_at_us: int | None = None
+    # Set by the kill switch's close: an approval granted before a close never outlives it.
+    revoked_at_us: int | None = None
 
 
 @dataclass(frozen=True)

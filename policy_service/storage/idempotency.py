@@ -121,7 +121,7 @@ class IdempotencyStore(PinnedReads):
                         approval_ids, cursors[3 : fixed - 2], strict=True
                     ):
                         if raw.count_of(cursor) != 1:
-                            raise _Abort(BeginResult(denial=_approval_taken(approval_id)))
+                            raise _Abort(BeginResult(denial=_approval_taken(conn, approval_id)))
                     row = raw.first_of(cursors[fixed - 2], q.usage_row_locked)
                     figures = raw.first_of(cursors[fixed - 1], q.usage_all)
                     usage = None if row is None else _usage_from(figures)
@@ -395,7 +395,17 @@ def _usage_from(row: Any) -> Usage:
     return Usage(int(row.recent), int(row.opened) + int(row.pending_new), Decimal(row.daily or "0"))
 
 
-def _approval_taken(approval_id: str) -> m.Denial:
+def _approval_taken(conn: Connection, approval_id: str) -> m.Denial:
+    # A close that revoked it since step 8 read it: the caller must approve again, not wait.
+    row = raw.first(conn, raw.statements(conn).approval_by_id, {"b_id": approval_id})
+    if row is not None and row.revoked_at_us is not None and row.consumed_at_us is None:
+        return m.Denial(
+            reasons.APPROVAL_REVOKED,
+            "FAILED_PRECONDITION",
+            8,
+            "approval revoked by a kill-switch close; preview and approve again",
+            {"approval_id": approval_id, "revoked_at_us": str(row.revoked_at_us)},
+        )
     return m.Denial(
         reasons.APPROVAL_CONSUMED,
         "FAILED_PRECONDITION",

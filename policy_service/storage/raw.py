@@ -215,7 +215,8 @@ _PREVIEW_COLS: Final = (
     "preview_id kind account_id group_id created_by created_at_us expires_at_us body"
 )
 _APPROVAL_COLS: Final = (
-    "approval_id preview_id approved_by created_at_us expires_at_us reserved_key consumed_at_us"
+    "approval_id preview_id approved_by created_at_us expires_at_us reserved_key consumed_at_us "
+    "revoked_at_us"
 )
 _EVENT_COLS: Final = (
     "event_id occurred_at_us method request_id principal account_id_hash preview_id "
@@ -275,7 +276,8 @@ class Statements:
         )
         self.reserve_approval = q(
             "UPDATE approvals SET reserved_key = :b_key WHERE approval_id = :b_id "
-            "AND reserved_key IS NULL AND consumed_at_us IS NULL AND expires_at_us > :b_now"
+            "AND reserved_key IS NULL AND consumed_at_us IS NULL AND revoked_at_us IS NULL "
+            "AND expires_at_us > :b_now"
         )
         self.consume_approval = q(
             "UPDATE approvals SET consumed_at_us = :b_now "

@@ -44,7 +44,11 @@ approvals = Table(
     # Set in the pending transaction; cleared again if the broker refuses.
     Column("reserved_key", String(64), nullable=True),
     Column("consumed_at_us", BigInteger, nullable=True),
+    # Set by a kill-switch close, in the close's transaction (migration 0004).
+    Column("revoked_at_us", BigInteger, nullable=True),
     Index("ix_approvals_preview", "preview_id"),
+    # A close revokes the unexpired approvals: a short range of this index, not the table.
+    Index("ix_approvals_expires", "expires_at_us"),
 )
 
 idempotency_records = Table(

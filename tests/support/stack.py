@@ -118,15 +118,25 @@ class Stack:
     def approved(
         self, replica: Replica | None = None, qty: str = "1", limit: str = RESTING_BUY
     ) -> tuple[str, str]:
+        preview_id = self.preview(replica, qty, limit)
+        return preview_id, self.approve(preview_id, replica)
+
+    def preview(
+        self, replica: Replica | None = None, qty: str = "1", limit: str = RESTING_BUY
+    ) -> str:
         r = replica or self.policy
         preview = r.upstream.CreateOrderPreview(
             policy_pb2.CreateOrderPreviewRequest(account_id=ACCOUNT, order=order_msg(qty, limit)),
             timeout=10,
         )
+        return str(preview.preview_id)
+
+    def approve(self, preview_id: str, replica: Replica | None = None) -> str:
+        r = replica or self.policy
         approval = r.approver.ApprovePreview(
-            policy_pb2.ApprovePreviewRequest(preview_id=preview.preview_id), timeout=10
+            policy_pb2.ApprovePreviewRequest(preview_id=preview_id), timeout=10
         )
-        return preview.preview_id, approval.approval_id
+        return str(approval.approval_id)
 
     def submit(
         self,
