@@ -73,8 +73,20 @@ class GateClient:
 
     def set_switch(self, open_: bool, reason: str = "bench") -> policy_pb2.SetKillSwitchResponse:
         state = common_pb2.KILL_SWITCH_STATE_OPEN if open_ else common_pb2.KILL_SWITCH_STATE_CLOSED
+        if open_:
+            self.acknowledge()
         return self.operator.SetKillSwitch(
             policy_pb2.SetKillSwitchRequest(state=state, reason=reason), timeout=10
+        )
+
+    def acknowledge(self) -> None:
+        """The operator's checklist acknowledgement: writes need one for the deployed policy."""
+        status = self.operator.GetLiveStatus(policy_pb2.GetLiveStatusRequest(), timeout=10)
+        self.operator.AcknowledgeChecklist(
+            policy_pb2.AcknowledgeChecklistRequest(
+                risk_policy_digest=status.risk_policy_digest, note="bench"
+            ),
+            timeout=10,
         )
 
     def reuse_refused(self, ticket: Ticket) -> str:

@@ -9,9 +9,11 @@ import signal
 import sys
 import threading
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 
 from gateway_sim.config import MAX_SERVER_VERSION, QuoteSpec, SimConfig
 from gateway_sim.faults import READ_ONLY_REFUSES
+from gateway_sim.login import EXIT_LOGIN_FAILED, LoginFailed, log_in
 from gateway_sim.server import GatewaySimulator
 
 
@@ -40,7 +42,49 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--quote", action="append", type=_quote, default=[])
     p.add_argument("--log-level", default="INFO")
+    login = p.add_argument_group(
+        "login mode", "log in like IB Gateway under IBC: accounts, read-only and port come from it"
+    )
+    login.add_argument("--ibc-config", type=Path, help="the IBC config.ini the launcher rendered")
+    login.add_argument("--users", type=Path, help="IBKR users: login -> password, accounts, ...")
     return p
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def _config(args: argparse.Namespace) -> SimConfig | int:
+    """The simulator's config: from the flags, or in login mode from what the login allows."""
+    common = {
+        "max_server_version": args.max_server_version,
+        "host": args.host,
+        "what_if_refused_in_read_only": args.what_if_in_read_only == "refuse",
+        "read_only_flavor": args.read_only_flavor,
+        "quotes": tuple(args.quote),
+    }
+    if args.ibc_config is None and args.users is None:
+        return SimConfig(
+            accounts=tuple(args.account) or ("U1234567",),
+            read_only=args.read_only,
+            port=args.port,
+            **common,
+        )
+    if args.ibc_config is None or args.users is None or args.account or args.read_only:
+        print(
+            "livegate-gateway-sim: login mode needs --ibc-config and --users, and takes its "
+            "accounts and read-only mode from the login (no --account, no --read-only)",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        session = log_in(args.ibc_config, args.users, _say)
+    except LoginFailed as exc:
+        _say(str(exc))
+        return EXIT_LOGIN_FAILED
+    return SimConfig(
+        accounts=session.accounts, read_only=session.read_only, port=session.api_port, **common
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,19 +95,12 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
     try:
-        config = SimConfig(
-            accounts=tuple(args.account) or ("U1234567",),
-            read_only=args.read_only,
-            max_server_version=args.max_server_version,
-            host=args.host,
-            port=args.port,
-            what_if_refused_in_read_only=args.what_if_in_read_only == "refuse",
-            read_only_flavor=args.read_only_flavor,
-            quotes=tuple(args.quote),
-        )
+        config = _config(args)
     except ValueError as exc:
         print(f"livegate-gateway-sim: {exc}", file=sys.stderr)
         return 2
+    if isinstance(config, int):
+        return config
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda _signo, _frame: stop.set())

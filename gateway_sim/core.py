@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from gateway_sim.answers import Answers
 from gateway_sim.config import SimConfig
+from gateway_sim.contracts import Contracts
 from gateway_sim.engine import Engine
 from gateway_sim.events import (
     CommissionOut,
@@ -19,7 +20,7 @@ from gateway_sim.events import (
 )
 from gateway_sim.faults import READ_ONLY_REFUSES
 from gateway_sim.ledger import Ledger
-from gateway_sim.market import QuoteBook, contract_info
+from gateway_sim.market import QuoteBook
 from gateway_sim.models import ReceivedMessage
 from gateway_sim.scripts import Scripts, event_key
 from gateway_sim.wire_out_misc import account_value, portfolio, position, quote_ticks
@@ -41,7 +42,9 @@ class SimCore:
         quotes = QuoteBook()
         for spec in config.quotes:
             quotes.set(spec.symbol, spec.bid, spec.ask, spec.last)
-        self.engine = Engine(Ledger(config.accounts, config.starting_cash), quotes)
+        contracts = Contracts()
+        ledger = Ledger(config.accounts, config.starting_cash, contracts)
+        self.engine = Engine(ledger, quotes, contracts)
         self.read_only = config.read_only
         self.read_only_flavor = config.flavor
         self.scripts = Scripts()
@@ -62,7 +65,8 @@ class SimCore:
         silent = self.scripts.silent
         for event in events:
             if isinstance(event, ExecOut):
-                filled[(event.execution.account, event.execution.symbol)] = None
+                execution = event.execution
+                filled[(execution.account, execution.local_symbol or execution.symbol)] = None
             if silent and event_key(event) in silent:
                 continue
             session = self.sessions.get(event.client_id)
@@ -89,7 +93,7 @@ class SimCore:
         pos = engine.ledger.positions.get((account, symbol))
         if pos is None:
             return
-        info = contract_info(symbol)
+        info = engine.contracts.by_key(symbol)
         values = engine.ledger.values(account, engine.quotes)
         for session in list(self.connections):
             if session.positions_subscribed:

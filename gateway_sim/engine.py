@@ -7,6 +7,7 @@ import heapq
 from collections.abc import Iterable
 from decimal import Decimal
 
+from gateway_sim.contracts import Contracts
 from gateway_sim.events import (
     CommissionOut,
     ErrorOut,
@@ -16,7 +17,7 @@ from gateway_sim.events import (
     StatusOut,
 )
 from gateway_sim.ledger import Ledger, commission_for
-from gateway_sim.market import QuoteBook, contract_info
+from gateway_sim.market import QuoteBook
 from gateway_sim.models import HELD, SimExecution, SimOrder
 from gateway_sim.protocol import parse_bool, parse_decimal, parse_int
 from gateway_sim.wire_in import Parsed
@@ -41,9 +42,10 @@ def _snap(order: SimOrder) -> SimOrder:
 class Engine:
     """All orders, fills and account state; callers serialise access (one event loop)."""
 
-    def __init__(self, ledger: Ledger, quotes: QuoteBook) -> None:
+    def __init__(self, ledger: Ledger, quotes: QuoteBook, contracts: Contracts | None = None):
         self.ledger = ledger
         self.quotes = quotes
+        self.contracts = contracts or Contracts()
         self.orders: dict[Key, SimOrder] = {}
         # Indexes over self.orders so a placement costs the same with 10 or 10,000 orders held.
         # Rank = position in self.orders (placement order), which is the order a full scan of
@@ -53,8 +55,9 @@ class Engine:
         self._children: dict[Key, list[SimOrder]] = {}
         # (account, oca group) -> rank -> members not yet done.
         self._oca: dict[tuple[str, str], dict[int, SimOrder]] = {}
-        # symbol -> rank -> transmitted orders not yet done (all working: nothing goes back to
-        # Held), i.e. the orders a quote change for that symbol may fill.
+        # local symbol (a stock's symbol, a derivative's own) -> rank -> transmitted orders not
+        # yet done (all working: nothing goes back to Held), i.e. the orders a quote change for
+        # that contract may fill.
         self._working_by_symbol: dict[str, dict[int, SimOrder]] = {}
         self.executions: list[SimExecution] = []
         self.highest_id: dict[int, int] = {}
@@ -141,7 +144,7 @@ class Engine:
 
     def preview(self, client_id: int, p: Parsed, default_account: str) -> SimOrder:
         """Build the order a placeOrder describes, without storing it (also used by what-if)."""
-        info = contract_info(p["symbol"], p["sec_type"], p["currency"])
+        info = self.contracts.for_order(p)
         qty = parse_decimal(p["total_quantity"]) or Decimal(0)
         return SimOrder(
             order_id=parse_int(p["order_id"]),
@@ -167,6 +170,11 @@ class Engine:
             what_if=parse_bool(p["what_if"]),
             con_id=info.con_id,
             primary_exchange=info.primary_exchange,
+            local_symbol=info.local_symbol,
+            expiry=info.expiry,
+            strike=info.strike,
+            right=info.right,
+            multiplier=info.multiplier,
             oca_type=parse_int(p["oca_type"]),
             outside_rth=parse_bool(p["outside_rth"]),
             placed_fields=dict(p),
@@ -208,7 +216,7 @@ class Engine:
             self._oca.setdefault((order.account, group), {})[rank] = order
 
     def _work(self, order: SimOrder) -> None:
-        self._working_by_symbol.setdefault(order.symbol, {})[self._rank_of(order)] = order
+        self._working_by_symbol.setdefault(order.key, {})[self._rank_of(order)] = order
 
     def _rank_of(self, order: SimOrder) -> int:
         return self._rank[(order.client_id, order.order_id)]
@@ -278,7 +286,7 @@ class Engine:
     def _retire(self, order: SimOrder) -> None:
         """Drop a done order from the indexes that only hold live orders."""
         rank = self._rank_of(order)
-        working = self._working_by_symbol.get(order.symbol)
+        working = self._working_by_symbol.get(order.key)
         if working is not None:
             working.pop(rank, None)
         if order.oca_group:
@@ -312,7 +320,7 @@ class Engine:
         return "Submitted"
 
     def _fill_price(self, order: SimOrder) -> Decimal | None:
-        quote = self.quotes.get(order.symbol)
+        quote = self.quotes.get(order.key)
         buy = order.action == "BUY"
         if order.order_type in STOP_TYPES and not order.triggered:
             assert order.aux_price is not None
@@ -385,7 +393,7 @@ class Engine:
             order.status = self._desired_status(order)
             self._work(order)
         if price is None:
-            quote = self.quotes.get(order.symbol)
+            quote = self.quotes.get(order.key)
             price = order.lmt_price or (quote.ask if order.action == "BUY" else quote.bid)
         events: list[Event] = []
         self._fill(order, price, events, shares)
@@ -427,13 +435,18 @@ class Engine:
             client_id=order.client_id,
             con_id=order.con_id,
             sec_type=order.sec_type,
+            local_symbol=order.key,
+            expiry=order.expiry,
+            strike=order.strike,
+            right=order.right,
+            multiplier=order.multiplier,
             exchange="ISLAND",
             currency=order.currency,
             cum_qty=order.filled,
             avg_price=order.avg_fill_price,
         )
         self.executions.append(execution)
-        self.ledger.apply_fill(order.account, order.symbol, side, shares, price, fee)
+        self.ledger.apply_fill(order.account, order.key, side, shares, price, fee)
         snap = _snap(order)
         events.append(ExecOut(order.client_id, execution, snap))
         events.append(StatusOut(order.client_id, snap))

@@ -8,12 +8,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from gateway_sim import handlers_orders as orders
-from gateway_sim.market import KNOWN_CON_IDS, contract_info
+from gateway_sim.contracts import always_open
+from gateway_sim.market import KNOWN_CON_IDS, ContractInfo
 from gateway_sim.protocol import Out, parse_bool, parse_int
 from gateway_sim.wire_out_misc import (
     account_update_multi,
     account_value,
     contract_details,
+    market_rule,
     portfolio,
     position,
     quote_ticks,
@@ -68,7 +70,7 @@ def positions(s: Session, _fields: list[str]) -> None:
     ledger = s.core.engine.ledger
     for account in ledger.accounts:
         for symbol, pos in ledger.positions_of(account):
-            s.send(position(account, contract_info(symbol), pos))
+            s.send(position(account, ledger.contracts.by_key(symbol), pos))
     s.send([Out.POSITION_END, 1])
 
 
@@ -84,7 +86,8 @@ def account_updates(s: Session, fields: list[str]) -> None:
         s.send(account_value(tag, value, "USD", account))
     s.send(account_value("AccountCode", account, "", account))
     for symbol, pos in engine.ledger.positions_of(account):
-        s.send(portfolio(account, contract_info(symbol), pos, engine.quotes.get(symbol)))
+        info = engine.contracts.by_key(symbol)
+        s.send(portfolio(account, info, pos, engine.quotes.get(symbol)))
     s.send([Out.ACCT_UPDATE_TIME, 1, dt.datetime.now(dt.UTC).strftime("%H:%M")])
     s.send([Out.ACCT_DOWNLOAD_END, 1, account])
 
@@ -109,34 +112,61 @@ def account_summary(s: Session, fields: list[str]) -> None:
     s.send([Out.ACCOUNT_SUMMARY_END, 1, req_id])
 
 
+def _contract_fields(fields: list[str], at: int) -> dict[str, str]:
+    """The contract a request describes from FIELDS[AT] on (conId, symbol, ..., currency)."""
+    names = ("con_id", "symbol", "sec_type", "last_trade_date", "strike", "right", "multiplier",
+             "exchange", "primary_exchange", "currency")  # fmt: skip
+    return dict(zip(names, fields[at : at + len(names)], strict=True))
+
+
 def contract_data(s: Session, fields: list[str]) -> None:
     # [9, 8, reqId, conId, symbol, secType, lastTrade, strike, right, multiplier, exchange,
     #  primaryExchange, currency, localSymbol, tradingClass, includeExpired, secIdType, secId..]
-    req_id, con_id, symbol, sec_type = parse_int(fields[2]), parse_int(fields[3]), *fields[4:6]
+    req_id, con_id, symbol = parse_int(fields[2]), parse_int(fields[3]), fields[4]
+    described = _contract_fields(fields, 3)
     if not symbol and con_id:
-        symbol = next((sym for sym, cid in KNOWN_CON_IDS.items() if cid == con_id), "")
-    if not symbol or sec_type not in ("", "STK"):
+        described["symbol"] = next((sym for sym, cid in KNOWN_CON_IDS.items() if cid == con_id), "")
+    found = s.core.engine.contracts.matching(described)
+    if described["sec_type"] not in ("", "STK", "FUT", "OPT") or not found:
         s.send_error(req_id, 200, "No security definition has been found for the request")
         return
-    s.send(contract_details(req_id, contract_info(symbol, "STK", fields[12]), s.version))
+    for info in found:
+        s.send(contract_details(req_id, info, s.version, *_hours(info)))
     s.send([Out.CONTRACT_DATA_END, 1, req_id])
+
+
+def _hours(info: ContractInfo) -> tuple[str, str]:
+    """(tradingHours, liquidHours) as IB sends them, today's when the contract is always open."""
+    trading = always_open(info.time_zone) if info.trading_hours is None else info.trading_hours
+    liquid = info.liquid_hours if info.liquid_hours is not None else trading
+    return trading, liquid
+
+
+def req_market_rule(s: Session, fields: list[str]) -> None:
+    # [91, marketRuleId]; an unknown rule gets no answer, as from TWS.
+    rule_id = parse_int(fields[1])
+    increments = s.core.engine.contracts.rules.get(rule_id)
+    if increments is not None:
+        s.send(market_rule(rule_id, increments))
 
 
 def market_data(s: Session, fields: list[str]) -> None:
     # [1, 11, reqId, <12 contract fields>, dncFlag, (dnc x3), ticks, snapshot, regSnapshot, opts]
-    req_id, symbol, sec_type = parse_int(fields[2]), fields[4].upper(), fields[5]
-    if sec_type == "BAG":
+    req_id, sec_type = parse_int(fields[2]), fields[5]
+    found = s.core.engine.contracts.matching(_contract_fields(fields, 3))
+    if sec_type == "BAG" or not found:
         s.send_error(req_id, 200, "No security definition has been found for the request")
         return
+    key = found[0].local_symbol
     pos = 16 + (3 if fields[15] == "1" else 0)
     snapshot = parse_bool(fields[pos + 1])
     s.send([Out.MARKET_DATA_TYPE, 1, req_id, s.market_data_type])
-    for msg in quote_ticks(req_id, s.core.engine.quotes.get(symbol)):
+    for msg in quote_ticks(req_id, s.core.engine.quotes.get(key)):
         s.send(msg)
     if snapshot:
         s.send([Out.TICK_SNAPSHOT_END, 1, req_id])
     else:
-        s.subscriptions[req_id] = symbol
+        s.subscriptions[req_id] = key
 
 
 def cancel_market_data(s: Session, fields: list[str]) -> None:
@@ -178,5 +208,6 @@ HANDLERS: dict[int, Handler] = {
     71: start_api,
     76: account_updates_multi,
     77: ignore,
+    91: req_market_rule,
     99: orders.completed_orders,
 }

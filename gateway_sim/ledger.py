@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from gateway_sim.contracts import Contracts
 from gateway_sim.market import QuoteBook
 from gateway_sim.models import Position
 
@@ -21,10 +22,13 @@ def commission_for(shares: Decimal, price: Decimal) -> Decimal:
 
 
 class Ledger:
-    """Account state; positions keyed by (account, symbol)."""
+    """Account state; positions keyed by (account, local symbol: a stock's symbol)."""
 
-    def __init__(self, accounts: tuple[str, ...], starting_cash: Decimal) -> None:
+    def __init__(
+        self, accounts: tuple[str, ...], starting_cash: Decimal, contracts: Contracts | None = None
+    ) -> None:
         self.accounts = accounts
+        self.contracts = contracts or Contracts()
         self.cash: dict[str, Decimal] = {a: starting_cash for a in accounts}
         self.positions: dict[tuple[str, str], Position] = {}
 
@@ -38,7 +42,8 @@ class Ledger:
         self, account: str, symbol: str, side: str, shares: Decimal, price: Decimal, fee: Decimal
     ) -> None:
         signed = shares if side == "BOT" else -shares
-        self.cash[account] = self.cash.get(account, Decimal(0)) - signed * price - fee
+        units = self.units(symbol)
+        self.cash[account] = self.cash.get(account, Decimal(0)) - signed * price * units - fee
         key = (account, symbol.upper())
         pos = self.positions.get(key, Position(Decimal(0), Decimal(0)))
         new_qty = pos.quantity + signed
@@ -55,15 +60,25 @@ class Ledger:
     def positions_of(self, account: str) -> list[tuple[str, Position]]:
         return [(sym, p) for (acct, sym), p in sorted(self.positions.items()) if acct == account]
 
+    def units(self, key: str) -> Decimal:
+        """A position's multiplier (1 for stocks)."""
+        return self.contracts.by_key(key).units
+
     def gross_value(self, account: str, quotes: QuoteBook) -> Decimal:
         return sum(
-            (abs(p.quantity) * quotes.get(sym).last for sym, p in self.positions_of(account)),
+            (
+                abs(p.quantity) * quotes.get(key).last * self.units(key)
+                for key, p in self.positions_of(account)
+            ),
             Decimal(0),
         )
 
     def net_liquidation(self, account: str, quotes: QuoteBook) -> Decimal:
         market = sum(
-            (p.quantity * quotes.get(sym).last for sym, p in self.positions_of(account)),
+            (
+                p.quantity * quotes.get(key).last * self.units(key)
+                for key, p in self.positions_of(account)
+            ),
             Decimal(0),
         )
         return self.cash.get(account, Decimal(0)) + market
@@ -82,4 +97,5 @@ class Ledger:
             "InitMarginReq": (gross * INIT_MARGIN_RATE).quantize(CENT),
             "MaintMarginReq": (gross * MAINT_MARGIN_RATE).quantize(CENT),
             "EquityWithLoanValue": net_liq.quantize(CENT),
+            "ExcessLiquidity": (net_liq - gross * MAINT_MARGIN_RATE).quantize(CENT),
         }

@@ -18,9 +18,15 @@ UNKNOWN_QUOTE = Quote(Decimal("100.00"), Decimal("100.10"), Decimal("100.05"))
 KNOWN_CON_IDS = {"AAPL": 265598, "MSFT": 272093}
 
 
+# IB's order types as contract details list them (STK on SMART).
+STOCK_ORDER_TYPES = "ACTIVETIM,ADJUST,ALERT,ALLOC,LMT,MKT,STP,STPLMT,TRAIL"
+# IB's market rule 26: US stocks, one cent at every price.
+STOCK_MARKET_RULE = 26
+
+
 @dataclass(frozen=True)
 class ContractInfo:
-    """What the simulated sec-def server says about a stock."""
+    """What the simulated sec-def server says about a contract (stocks unless registered)."""
 
     con_id: int
     symbol: str
@@ -31,6 +37,31 @@ class ContractInfo:
     local_symbol: str
     trading_class: str
     long_name: str
+    # Futures and options: lastTradeDateOrContractMonth, strike, right ("C"/"P"); IB sends
+    # an empty multiplier for stocks.
+    expiry: str = ""
+    strike: Decimal | None = None
+    right: str = ""
+    multiplier: str = ""
+    min_tick: Decimal = Decimal("0.01")
+    market_rule_id: int = STOCK_MARKET_RULE
+    order_types: str = STOCK_ORDER_TYPES
+    time_zone: str = "US/Eastern"
+    # IB's tradingHours / liquidHours strings; None: open around the clock, generated per
+    # request for the days around today (contracts.always_open).
+    trading_hours: str | None = None
+    liquid_hours: str | None = None
+
+    @property
+    def valid_exchanges(self) -> list[str]:
+        if self.sec_type != "STK":
+            return [self.exchange]
+        return ["SMART", self.primary_exchange, "ISLAND", "ARCA"]
+
+    @property
+    def units(self) -> Decimal:
+        """What one unit of quantity is worth in prices: the multiplier (1 for stocks)."""
+        return Decimal(self.multiplier) if self.multiplier else Decimal(1)
 
 
 def con_id_for(symbol: str) -> int:

@@ -52,6 +52,18 @@ class SimOrder:
     # until the reason clears; reported in orderStatus.whyHeld.
     why_held: str = ""
     placed_fields: dict[str, str] = field(default_factory=dict, repr=False)
+    # The contract beyond the symbol: a derivative's own local symbol, expiry, strike, right
+    # and multiplier (empty for stocks).
+    local_symbol: str = ""
+    expiry: str = ""
+    strike: Decimal | None = None
+    right: str = ""
+    multiplier: str = ""
+
+    @property
+    def key(self) -> str:
+        """What quotes and positions are kept under: the local symbol (a stock's symbol)."""
+        return self.local_symbol or self.symbol
 
     @property
     def is_working(self) -> bool:
@@ -84,6 +96,11 @@ class SimExecution:
     currency: str = "USD"
     cum_qty: Decimal = Decimal(0)
     avg_price: Decimal = Decimal(0)
+    local_symbol: str = ""
+    expiry: str = ""
+    strike: Decimal | None = None
+    right: str = ""
+    multiplier: str = ""
 
 
 @dataclass(frozen=True)

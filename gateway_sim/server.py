@@ -15,13 +15,14 @@ from gateway_sim.core import SimCore, log
 from gateway_sim.fault_api import FaultApi
 from gateway_sim.models import HELD, WORKING_STATES, ReceivedMessage, SimExecution, SimOrder
 from gateway_sim.protocol import WRITE_MSG_IDS
+from gateway_sim.reference_api import ReferenceApi
 from gateway_sim.session import Session
 
 T = TypeVar("T")
 CALL_TIMEOUT_S = 10.0
 
 
-class GatewaySimulator(FaultApi):
+class GatewaySimulator(FaultApi, ReferenceApi):
     """A TWS/IB Gateway stand-in that ib_async reaches over TCP; all methods are thread-safe."""
 
     def __init__(self, config: SimConfig | None = None) -> None:
@@ -181,6 +182,7 @@ class GatewaySimulator(FaultApi):
         self._call(apply)
 
     def set_position(self, account: str, symbol: str, qty: Decimal, avg_cost: Decimal) -> None:
+        """SYMBOL: a stock's symbol, or a derivative's local symbol (add_future / add_option)."""
         ledger = self._core.engine.ledger
         self._call(lambda: ledger.set_position(account, symbol, Decimal(qty), Decimal(avg_cost)))
 

@@ -14,15 +14,16 @@ from gateway_sim.wire_in import Parsed
 def what_if(ledger: Ledger, quotes: QuoteBook, p: Parsed, default_account: str) -> WhatIfState:
     """The margin and commission impact IB reports for a what-if order; nothing is stored."""
     account = p["account"] or default_account
-    quote = quotes.get(p["symbol"])
+    info = ledger.contracts.for_order(p)
+    quote = quotes.get(info.local_symbol)
     qty = parse_decimal(p["total_quantity"]) or Decimal(0)
     buy = p["action"] == "BUY"
     price = parse_decimal(p["lmt_price"]) or (quote.ask if buy else quote.bid)
-    held = ledger.positions.get((account, p["symbol"].upper()))
+    held = ledger.positions.get((account, info.local_symbol))
     before_qty = held.quantity if held else Decimal(0)
     after_qty = before_qty + (qty if buy else -qty)
     gross_before = ledger.gross_value(account, quotes)
-    gross_after = gross_before + (abs(after_qty) - abs(before_qty)) * quote.last
+    gross_after = gross_before + (abs(after_qty) - abs(before_qty)) * quote.last * info.units
     fee = commission_for(qty, price)
     equity_before = ledger.net_liquidation(account, quotes)
     init_b, init_a = gross_before * INIT_MARGIN_RATE, gross_after * INIT_MARGIN_RATE

@@ -19,8 +19,9 @@ def error(req_id: int, code: int, message: str, version: int) -> list[Field]:
 
 def _contract_short(info: ContractInfo, exchange: str) -> list[Field]:
     """conId .. tradingClass in the 11-field layout used by position messages."""
-    return [info.con_id, info.symbol, info.sec_type, "", "0", "", "", exchange, info.currency,
-            info.local_symbol, info.trading_class]  # fmt: skip
+    return [info.con_id, info.symbol, info.sec_type, info.expiry, info.strike or "0", info.right,
+            info.multiplier, exchange, info.currency, info.local_symbol,
+            info.trading_class]  # fmt: skip
 
 
 def position(account: str, info: ContractInfo, pos: Position) -> list[Field]:
@@ -47,53 +48,66 @@ def account_update_multi(
     return [Out.ACCOUNT_UPDATE_MULTI, 1, req_id, account, model, tag, value, currency]
 
 
-def contract_details(req_id: int, info: ContractInfo, version: int) -> list[Field]:
+def contract_details(
+    req_id: int, info: ContractInfo, version: int, trading_hours: str, liquid_hours: str
+) -> list[Field]:
     """CONTRACT_DATA (10); before 164 it had a version field and mdSizeMultiplier."""
     head: list[Field] = [Out.CONTRACT_DATA]
     if version < 164:
         head.append(8)
+    exchanges = info.valid_exchanges
     head += [
         req_id,
         info.symbol,
         info.sec_type,
-        "",
-        "0",
-        "",
+        info.expiry,
+        info.strike or "0",
+        info.right,
         info.exchange,
         info.currency,
         info.local_symbol,
         info.trading_class,
         info.trading_class,
         info.con_id,
-        "0.01",
+        info.min_tick,
     ]
     if version < 164:
         head.append("1")
     head += [
-        "",
-        "ACTIVETIM,ADJUST,ALERT,ALLOC,LMT,MKT,STP,STPLMT,TRAIL",
-        f"SMART,{info.primary_exchange},ISLAND,ARCA",
+        info.multiplier,
+        info.order_types,
+        ",".join(exchanges),
         "1",
         "0",
         info.long_name,
         info.primary_exchange,
-        "",
-        "Technology",
-        "Computers",
-        "Computers",
-        "US/Eastern",
-        "",
-        "",
+        info.expiry[:6],
+        "Technology" if info.sec_type == "STK" else "",
+        "Computers" if info.sec_type == "STK" else "",
+        "Computers" if info.sec_type == "STK" else "",
+        info.time_zone,
+        trading_hours,
+        liquid_hours,
         "",
         "",
         "0",
     ]
-    head += ["1", "", "", "26", "", "COMMON"]
+    # One market rule id per valid exchange, in the same order.
+    rules = ",".join(str(info.market_rule_id) for _ in exchanges)
+    head += ["1", "", "", rules, info.expiry, "COMMON" if info.sec_type == "STK" else ""]
     if version == 163:
         head.append("1")
     if version >= 164:
         head += ["1", "1", "100"]
     return head  # fmt: skip
+
+
+def market_rule(rule_id: int, increments: tuple[tuple[Decimal, Decimal], ...]) -> list[Field]:
+    """MARKET_RULE (93): no version field; (lowEdge, increment) pairs from the lowest price."""
+    fields: list[Field] = [Out.MARKET_RULE, rule_id, len(increments)]
+    for low_edge, increment in increments:
+        fields += [low_edge, increment]
+    return fields
 
 
 def tick_price(req_id: int, tick_type: int, price: Decimal, size: Decimal) -> list[Field]:

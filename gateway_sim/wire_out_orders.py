@@ -12,7 +12,8 @@ E = ""
 
 def _contract(o: SimOrder) -> list[Field]:
     """conId .. tradingClass as openOrder/completedOrder carry it (no primaryExchange)."""
-    return [o.con_id, o.symbol, o.sec_type, E, "0", E, E, o.exchange, o.currency, o.symbol, "NMS"]
+    return [o.con_id, o.symbol, o.sec_type, o.expiry, o.strike or "0", o.right, o.multiplier,
+            o.exchange, o.currency, o.key, o.symbol if o.expiry else "NMS"]  # fmt: skip
 
 
 def _price(value: object) -> Field:
@@ -110,7 +111,19 @@ def order_status(o: SimOrder) -> list[Field]:
 def exec_details(x: SimExecution, req_id: int, version: int) -> list[Field]:
     """EXECUTION_DATA (11), reqId first; pendingPriceRevision appears at 178."""
     f: list[Field] = [Out.EXECUTION_DATA, req_id, x.order_id]
-    f += [x.con_id, x.symbol, x.sec_type, E, "0", E, E, x.exchange, x.currency, x.symbol, "NMS"]
+    f += [
+        x.con_id,
+        x.symbol,
+        x.sec_type,
+        x.expiry,
+        x.strike or "0",
+        x.right,
+        x.multiplier,
+        x.exchange,
+        x.currency,
+        x.local_symbol or x.symbol,
+        x.symbol if x.expiry else "NMS",
+    ]
     f += [x.exec_id, x.time.strftime("%Y%m%d %H:%M:%S UTC"), x.account, x.exchange, x.side]
     f += [x.shares, x.price, x.perm_id, x.client_id, "0", x.cum_qty, x.avg_price, x.order_ref]
     f += [E, E, E, "1"]  # evRule, evMultiplier, modelCode, lastLiquidity (1 = added)

@@ -108,7 +108,23 @@ def _approved_order(a: Actors, order: common_pb2.Order) -> tuple[str, str]:
     return preview.preview_id, approval.approval_id
 
 
+def _acknowledge(a: Actors) -> None:
+    """The operator records the paper-to-live walk-through for the deployed risk policy."""
+    status = a.operator.GetLiveStatus(policy_pb2.GetLiveStatusRequest(), timeout=10)
+    if status.checklist.valid:
+        return
+    request = policy_pb2.AcknowledgeChecklistRequest(
+        risk_policy_digest=status.risk_policy_digest, note="dev stack demo"
+    )
+    _say(f"     operator: {grpcurl_line(a.targets['operator'], 'AcknowledgeChecklist', request)}")
+    _call(
+        "operator acknowledges the paper-to-live checklist",
+        lambda: a.operator.AcknowledgeChecklist(request, timeout=10),
+    )
+
+
 def _script(a: Actors) -> None:
+    _acknowledge(a)
     switch = a.operator.GetKillSwitch(policy_pb2.GetKillSwitchRequest(), timeout=10)
     if switch.state != common_pb2.KILL_SWITCH_STATE_OPEN:
         _set_switch(a, common_pb2.KILL_SWITCH_STATE_OPEN, "start of the demo session")
@@ -228,6 +244,15 @@ def _script(a: Actors) -> None:
         f"head {verified.head_hash[:16]}"
     )
     _say("     incident report: livegate incident --request-id <id>  (audit: livegate audit list)")
+
+
+def acknowledge_checklist(pki: Path, address: str) -> None:
+    """The operator's paper-to-live acknowledgement, unless a valid one is recorded already."""
+    actors = Actors(pki, address)
+    try:
+        _acknowledge(actors)
+    finally:
+        actors.close()
 
 
 def run(pki: Path, address: str) -> bool:

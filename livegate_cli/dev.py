@@ -71,7 +71,9 @@ def run_example(home: Path, ports: Ports) -> bool:
     if not EXAMPLE.is_file():
         print(f"FAIL no example at {EXAMPLE} (it ships in the source tree, not the wheel)")
         return False
-    # The stack starts closed; opening it is the operator's call, made here as the demo does.
+    # The stack starts closed; opening it is the operator's call, made here as the demo does,
+    # after the checklist acknowledgement writes need.
+    demo.acknowledge_checklist(home / "pki", f"localhost:{ports.policy}")
     operator = ClientTls.from_dir(home / "pki", "operator")
     with Client.connect(f"localhost:{ports.policy}", operator) as client:
         opened = client.set_kill_switch(KillSwitchState.OPEN, "dev: start of the example")

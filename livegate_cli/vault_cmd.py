@@ -1,5 +1,6 @@
-"""livegate vault: provision the Vault layout (policies, AppRoles) of the writer and the policy
-per instance role; issue wrapped secret ids; rotate the audit keyring."""
+"""livegate vault: provision the Vault layout (policies, AppRoles) of the writer, the gateway
+launcher and the policy service per instance role; issue wrapped secret ids; rotate the audit
+keyring."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import requests
 
 from livegate_common.vault_layout import (
     APPROLE_MOUNT,
+    GATEWAY_LAYOUT,
     KV_MOUNT,
     LAYOUT,
     POLICY_LAYOUT,
@@ -26,7 +28,9 @@ from livegate_common.vault_layout import (
 from policy_service.domain.audit_keys import Keyring, KeyringError, new_keyring
 from writer_service.config import Role
 
-TABLES = {"writer": LAYOUT, "policy": POLICY_LAYOUT}
+# Each identity's own AppRoles: the writer reads its broker secret, the gateway launcher its
+# role's IB login, the policy service its role's audit keyring.
+TABLES = {"writer": LAYOUT, "gateway": GATEWAY_LAYOUT, "policy": POLICY_LAYOUT}
 
 
 def _client(args: argparse.Namespace) -> hvac.Client | None:
@@ -84,11 +88,11 @@ def _wrap_secret_id(args: argparse.Namespace) -> int:
     except (hvac.exceptions.VaultError, requests.exceptions.RequestException) as exc:
         print(f"issuing a secret id failed: {type(exc).__name__}", file=sys.stderr)
         return 1
-    # Written with 0600 so only the writer's user can read the (single-use) wrapping token.
+    # Written with 0600 so only the service's user can read the (single-use) wrapping token.
     fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         out.write(token + "\n")
-    print(f"wrapped secret id for role {args.role} written to {args.out}")
+    print(f"wrapped secret id for the {args.identity} of role {args.role} written to {args.out}")
     return 0
 
 
@@ -138,10 +142,18 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--ca-cert", default=None, help="CA bundle to verify Vault's TLS")
     parser.add_argument("--approle-mount", default=APPROLE_MOUNT)
+    parser.add_argument(
+        "--identity",
+        choices=sorted(TABLES),
+        default="writer",
+        help="whose AppRoles: the writer's (broker secret) or the gateway launcher's (IB login)",
+    )
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    vault = subparsers.add_parser("vault", help="provision the Vault layout, rotate audit keys")
+    vault = subparsers.add_parser(
+        "vault", help="provision the Vault layout of each identity, rotate audit keys"
+    )
     sub = vault.add_subparsers(dest="vault_command", required=True)
 
     prov = sub.add_parser("provision", help="create/update policies and AppRoles per role")

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import yaml
 
 from livegate_common.identity import PrincipalMap
+from livegate_common.roles import Role
 from livegate_common.tls import TLSFiles
 
 T = TypeVar("T")
@@ -80,6 +81,23 @@ def get(doc: Mapping[str, Any], key: str, kind: type[T], default: T = _MISSING) 
     if kind in (bool, int):
         return node  # type: ignore[no-any-return]
     raise ConfigError(key, f"must be a {kind.__name__}, got {type(node).__name__}")
+
+
+def positive(doc: Mapping[str, Any], key: str, default: float) -> float:
+    """Dotted KEY as a number > 0 (seconds, mostly); anything else fails naming the key."""
+    value = get(doc, key, float, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ConfigError(key, f"must be a positive number, got {value!r}")
+    return float(value)
+
+
+def instance_role(doc: Mapping[str, Any], key: str = "role") -> Role:
+    """Dotted KEY as an instance role (W, R, ABH); required."""
+    raw = get(doc, key, str)
+    try:
+        return Role(raw)
+    except ValueError:
+        raise ConfigError(key, f"must be one of W, R, ABH, got {raw!r}") from None
 
 
 def get_path(doc: Mapping[str, Any], key: str, base: Path, default: str | None = None) -> Path:

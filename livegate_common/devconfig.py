@@ -24,7 +24,12 @@ DEV_POLICY_PRINCIPALS: dict[str, list[str]] = {
         scopes.ORDERS_READ,
     ],
     "approver": [scopes.APPROVAL_GRANT, scopes.AUDIT_READ],
-    "operator": [scopes.KILLSWITCH_OPERATE, scopes.AUDIT_READ, scopes.AUDIT_EXPORT],
+    "operator": [
+        scopes.KILLSWITCH_OPERATE,
+        scopes.AUDIT_READ,
+        scopes.AUDIT_EXPORT,
+        scopes.CHECKLIST_ACKNOWLEDGE,
+    ],
 }
 
 

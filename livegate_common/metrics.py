@@ -47,6 +47,27 @@ UNAUDITED = Counter(
     ["method", "reason"],
 )
 KILL_SWITCH_CLOSED = Gauge("livegate_kill_switch_closed", "1 when the kill switch is closed")
+# Policy: how much of each risk limit the last checked write used (used / bound; above 1 was
+# refused). A floor (min_excess_liquidity) reports bound / value the same way.
+LIMIT_USE = Gauge(
+    "livegate_limit_use_ratio", "Policy: the last checked write's use of a limit", ["limit"]
+)
+LIMIT_USE_MAX = Gauge(
+    "livegate_limit_use_ratio_max", "Policy: the highest use of a limit since start", ["limit"]
+)
+_use_max: dict[str, float] = {}
+
+
+def observe_use(limit: str, used: object, bound: object) -> None:
+    """Record USED against BOUND (numbers) for LIMIT; a zero bound records nothing."""
+    try:
+        ratio = float(used) / float(bound)  # type: ignore[arg-type]
+    except (TypeError, ValueError, ZeroDivisionError):
+        return
+    LIMIT_USE.labels(limit=limit).set(ratio)
+    if ratio > _use_max.get(limit, float("-inf")):
+        _use_max[limit] = ratio
+        LIMIT_USE_MAX.labels(limit=limit).set(ratio)
 
 
 def record_refusal(reason: str) -> None:

@@ -15,6 +15,8 @@ ORDERS_READ: Final = "orders.read"
 KILLSWITCH_OPERATE: Final = "killswitch.operate"
 AUDIT_READ: Final = "audit.read"
 AUDIT_EXPORT: Final = "audit.export"
+# Record the paper-to-live checklist acknowledgement (an operator, with a name on it).
+CHECKLIST_ACKNOWLEDGE: Final = "checklist.acknowledge"
 # The writer's only scope: held by the policy service's identity.
 WRITER_CALL: Final = "writer.call"
 
@@ -30,6 +32,7 @@ POLICY_SCOPES: Final = frozenset(
         KILLSWITCH_OPERATE,
         AUDIT_READ,
         AUDIT_EXPORT,
+        CHECKLIST_ACKNOWLEDGE,
     }
 )
 WRITER_SCOPES: Final = frozenset({WRITER_CALL})

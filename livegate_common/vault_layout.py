@@ -1,8 +1,10 @@
 """Vault layout as code: per-role KV paths, policies and AppRoles of each identity; a provisioner.
 
-Shared by every identity that reads Vault (the writer's broker secret, the policy's audit
-keyring); each identity keeps its own table of per-role paths and AppRoles here, so one module
-says who may read what.
+Shared by every identity that reads Vault: the writer (its broker secret), the gateway launcher
+(the IB login) and the policy service (the audit chain's keyring). Each identity keeps its own
+table of per-role paths and AppRoles here, so one module says who may read what: no identity
+reads another identity's path, nor another role's. provision() and wrapped_secret_id() take the
+identity's table (the writer's by default).
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ BROKER_SECRET_KEYS: Final = (
     "accounts",
     "account_hash_key",
 )
+# The IB login the gateway of a role's host logs in with; only the launcher's AppRole reads it.
+IB_LOGIN_KEYS: Final = ("login_id", "password", "trading_mode")
+TRADING_MODES: Final = ("live", "paper")
 
 
 @dataclass(frozen=True)
@@ -60,8 +65,12 @@ def identity_table(identity: str, secret: str) -> Mapping[Role, RoleLayout]:
     }
 
 
+# The writer's table: its broker connection secret (gateway host/port, client id, accounts).
 LAYOUT: Final = identity_table("writer", "broker")
+# The gateway launcher's table: the IB login (the credential that trades, on W only).
+GATEWAY_LAYOUT: Final = identity_table("gateway", "ib_login")
 LIVE_SECRET_PATH: Final = LAYOUT[Role.W].secret_path
+LIVE_LOGIN_PATH: Final = GATEWAY_LAYOUT[Role.W].secret_path
 # The policy service's own identity: the audit chain's keyring ({"current": id, "keys": {id:
 # hex}}), read once at start. No other identity may read it: not the writer, not another role.
 POLICY_LAYOUT: Final = identity_table("policy", "audit")
@@ -87,32 +96,30 @@ def provision(
     identity whose TABLE it is (the writer's by default)."""
     _ensure_kv_v2(client, kv_mount)
     _ensure_approle(client, approle_mount)
-    out: list[Provisioned] = []
-    for role in roles:
-        layout = table[role]
-        client.sys.create_or_update_policy(
-            name=layout.policy_name, policy=layout.policy_hcl(kv_mount)
-        )
-        client.auth.approle.create_or_update_approle(
-            role_name=layout.approle_name,
-            token_policies=[layout.policy_name],
-            token_ttl=TOKEN_TTL,
-            token_max_ttl=TOKEN_MAX_TTL,
-            secret_id_num_uses=SECRET_ID_NUM_USES,
-            secret_id_ttl=SECRET_ID_TTL,
-            mount_point=approle_mount,
-        )
-        role_id = client.auth.approle.read_role_id(layout.approle_name, mount_point=approle_mount)
-        out.append(
-            Provisioned(
-                role,
-                layout.approle_name,
-                layout.policy_name,
-                role_id["data"]["role_id"],
-                layout.secret_path,
-            )
-        )
-    return out
+    return [_provision_one(client, table[role], kv_mount, approle_mount) for role in roles]
+
+
+def _provision_one(
+    client: hvac.Client, layout: RoleLayout, kv_mount: str, approle_mount: str
+) -> Provisioned:
+    client.sys.create_or_update_policy(name=layout.policy_name, policy=layout.policy_hcl(kv_mount))
+    client.auth.approle.create_or_update_approle(
+        role_name=layout.approle_name,
+        token_policies=[layout.policy_name],
+        token_ttl=TOKEN_TTL,
+        token_max_ttl=TOKEN_MAX_TTL,
+        secret_id_num_uses=SECRET_ID_NUM_USES,
+        secret_id_ttl=SECRET_ID_TTL,
+        mount_point=approle_mount,
+    )
+    role_id = client.auth.approle.read_role_id(layout.approle_name, mount_point=approle_mount)
+    return Provisioned(
+        layout.role,
+        layout.approle_name,
+        layout.policy_name,
+        role_id["data"]["role_id"],
+        layout.secret_path,
+    )
 
 
 def write_broker_secret(
@@ -165,6 +172,25 @@ def read_audit_keyring(
         path=POLICY_LAYOUT[role].secret_path, mount_point=kv_mount, raise_on_deleted_version=True
     )
     return dict(response["data"]["data"])
+
+
+def write_ib_login(
+    client: hvac.Client, role: Role, values: Mapping[str, Any], kv_mount: str = KV_MOUNT
+) -> None:
+    """Store a role's IB login (login id, password, trading mode) for its gateway launcher."""
+    missing = [k for k in IB_LOGIN_KEYS if not values.get(k)]
+    if missing:
+        raise ValueError(f"IB login misses {missing}")
+    if values["trading_mode"] not in TRADING_MODES:
+        raise ValueError(f"IB login trading_mode must be one of {TRADING_MODES}")
+    # Only W's host may hold a login that trades live (seed ADR 38).
+    if role is not Role.W and values["trading_mode"] == "live":
+        raise ValueError(f"role {role.value} may not hold a live IB login")
+    client.secrets.kv.v2.create_or_update_secret(
+        path=GATEWAY_LAYOUT[role].secret_path,
+        secret={k: str(values[k]) for k in IB_LOGIN_KEYS},
+        mount_point=kv_mount,
+    )
 
 
 def wrapped_secret_id(

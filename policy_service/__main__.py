@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         extra={
             "port": service.port,
             "listen": config.server.listen,
+            "instance_role": config.instance_role.value,
             "live_trading_enabled": config.live.enabled,
             "risk_policy_id": service.gate.policy.policy_id,
             "cpus": sorted(os.sched_getaffinity(0)),

@@ -12,9 +12,13 @@ from livegate_common import config as cfg
 from livegate_common import deadlines
 from livegate_common.config import ConfigError
 from livegate_common.identity import PrincipalMap
+from livegate_common.roles import Role
 from livegate_common.scopes import POLICY_SCOPES
 from livegate_common.tls import TLSFiles
+from policy_service import instance_role
 from policy_service.audit_config import AuditConfig, audit_config
+from policy_service.domain.instrument_policy import PolicyKeyError
+from policy_service.domain.sessions import Blackout, blackouts_from
 
 ENV_PREFIX: Final = "LIVEGATE_POLICY"
 DEFAULT_LISTEN: Final = "127.0.0.1:50051"
@@ -29,7 +33,10 @@ class LiveTradingConfig:
     safety_enabled: bool
     allowed_accounts: frozenset[str]
     risk_policy_id: str
+    # No longer enough by itself: writes also need an acknowledgement recorded by an operator
+    # (AcknowledgeChecklist), which expires after checklist_max_age_days.
     checklist_acknowledged: bool
+    checklist_max_age_days: float = 90.0
 
 
 @dataclass(frozen=True)
@@ -46,10 +53,14 @@ class WriterClientConfig:
     # How often orders that ended at the broker stop counting towards max_open_orders; until
     # then the count is high by them (refusing more, never fewer).
     open_orders_check_s: float
+    # How often fills are read from the writer (runaway stops, the order efficiency ratio).
+    fills_check_s: float = 2.0
 
 
 @dataclass(frozen=True)
 class PolicyConfig:
+    # The host's instance role: what the gate may be enabled for (see instance_role).
+    instance_role: Role
     server: cfg.ServerConfig
     principals: PrincipalMap
     log_level: str
@@ -65,6 +76,8 @@ class PolicyConfig:
     pending_timeout_s: float
     # host:port of the Prometheus /metrics endpoint; empty means not served.
     metrics_listen: str = ""
+    # Windows in which only cancels go out (gateway restart, weekend maintenance, declared).
+    blackouts: tuple[Blackout, ...] = ()
 
 
 def _positive_float(doc: Mapping[str, Any], key: str, default: float) -> float:
@@ -74,7 +87,7 @@ def _positive_float(doc: Mapping[str, Any], key: str, default: float) -> float:
     return float(value)
 
 
-def _live(doc: Mapping[str, Any]) -> LiveTradingConfig:
+def _live(doc: Mapping[str, Any], role: Role) -> LiveTradingConfig:
     enabled = cfg.get(doc, "live_trading.enabled", bool, False)
     safety = cfg.get(doc, "safety.live_trading_enabled", bool, False)
     # Two flags exist so that one edit cannot turn live trading on; one without the other is a
@@ -96,6 +109,9 @@ def _live(doc: Mapping[str, Any]) -> LiveTradingConfig:
     policy_id = cfg.get(doc, "live_trading.risk_policy_id", str, "")
     if enabled and not policy_id:
         raise ConfigError("live_trading.risk_policy_id", "is required when live trading is on")
+    wrong = instance_role.violation(role, enabled, accounts)
+    if wrong is not None:
+        raise ConfigError(*wrong)
     return LiveTradingConfig(
         enabled=enabled,
         safety_enabled=safety,
@@ -104,6 +120,7 @@ def _live(doc: Mapping[str, Any]) -> LiveTradingConfig:
         checklist_acknowledged=cfg.get(
             doc, "live_trading.paper_to_live_checklist_acknowledged", bool, False
         ),
+        checklist_max_age_days=_positive_float(doc, "live_trading.checklist_max_age_days", 90.0),
     )
 
 
@@ -151,7 +168,15 @@ def _writer(doc: Mapping[str, Any], base: Path) -> WriterClientConfig:
         deadline_s=_writer_deadline(doc, broker_timeout),
         sync_interval_s=_positive_float(doc, "writer.sync_interval_s", 2.0),
         open_orders_check_s=_positive_float(doc, "writer.open_orders_check_s", 5.0),
+        fills_check_s=_positive_float(doc, "writer.fills_check_s", 2.0),
     )
+
+
+def _blackouts(doc: Mapping[str, Any]) -> tuple[Blackout, ...]:
+    try:
+        return blackouts_from(doc.get("blackouts"))
+    except PolicyKeyError as exc:
+        raise ConfigError(exc.key, str(exc)) from exc
 
 
 def _live_safeguards(config: PolicyConfig) -> PolicyConfig:
@@ -177,12 +202,14 @@ def _from_document(
     doc: Mapping[str, Any], base: Path, data_dir: Path, default_url: str
 ) -> PolicyConfig:
     writer = _writer(doc, base)
+    role = cfg.instance_role(doc, "instance_role")
     return PolicyConfig(
+        instance_role=role,
         server=cfg.server_config(doc, base, DEFAULT_LISTEN),
         principals=cfg.principal_map(doc, POLICY_SCOPES),
         log_level=cfg.get(doc, "logging.level", str, "INFO"),
         metrics_listen=cfg.get(doc, "metrics.listen", str, ""),
-        live=_live(doc),
+        live=_live(doc, role),
         audit=audit_config(doc, base, data_dir),
         writer=writer,
         risk_policy_file=cfg.get_path(doc, "risk.policy_file", base),
@@ -191,6 +218,7 @@ def _from_document(
         approval_ttl_s=_positive_float(doc, "approvals.ttl_s", 300.0),
         four_eyes=cfg.get(doc, "approvals.four_eyes", bool, True),
         pending_timeout_s=_pending_timeout(doc, writer.deadline_s),
+        blackouts=_blackouts(doc),
     )
 
 

@@ -19,14 +19,15 @@ DEV_RISK_POLICY_ID = "dev-risk-policy"
 def dev_risk_policy() -> dict[str, Any]:
     return {
         "id": DEV_RISK_POLICY_ID,
-        "version": 1,
+        # 2: allowed_symbols names the symbols (an empty list allows none since issue 19).
+        "version": 2,
         "limits": {
             "max_quantity": "1000",
             "max_notional_per_order": "100000",
             "price_collar_bps": "500",
             "max_reference_age_s": "60",
             "allowed_sec_types": ["STOCK", "ETF"],
-            "allowed_symbols": [],
+            "allowed_symbols": ["AAPL", "MSFT", "SPY"],
             "max_orders_per_minute": 600,
             "max_open_orders": 500,
             "max_daily_notional": "10000000",
@@ -57,6 +58,8 @@ def dev_config(
     account_hash_key(data_dir)
     key_file = data_dir / "account-hash.key"
     return {
+        # The dev stack plays the live host against the simulator's live (U...) account.
+        "instance_role": "W",
         "server": {"listen": listen, "tls": tls_section(pki_dir, "policy")},
         "principals": policy_principals(),
         "logging": {"level": "INFO"},

@@ -19,8 +19,6 @@ QUANTITY_NOT_POSITIVE: Final = "QUANTITY_NOT_POSITIVE"
 """Quantity or price is zero or negative (metadata: field, value)."""
 QUANTITY_NOT_WHOLE: Final = "QUANTITY_NOT_WHOLE"
 """Stocks and ETFs trade whole shares (metadata: quantity)."""
-PRICE_NOT_ON_TICK: Final = "PRICE_NOT_ON_TICK"
-"""A price is not a multiple of the tick (metadata: field, price, tick)."""
 PRICE_NOT_ALLOWED: Final = "PRICE_NOT_ALLOWED"
 """A price was given that the order type does not take (metadata: field, order_type)."""
 IDEMPOTENCY_KEY_INVALID: Final = "IDEMPOTENCY_KEY_INVALID"
@@ -42,7 +40,17 @@ SCOPE_MISSING: Final = "SCOPE_MISSING"
 LIVE_TRADING_DISABLED: Final = "LIVE_TRADING_DISABLED"
 """live_trading.enabled or safety.live_trading_enabled is false (metadata: condition)."""
 CHECKLIST_NOT_ACKNOWLEDGED: Final = "CHECKLIST_NOT_ACKNOWLEDGED"
-"""live_trading.paper_to_live_checklist_acknowledged is false."""
+"""live_trading.paper_to_live_checklist_acknowledged is false, or no acknowledgement was
+recorded (AcknowledgeChecklist) (metadata: condition, detail)."""
+CHECKLIST_EXPIRED: Final = "CHECKLIST_EXPIRED"
+"""The recorded acknowledgement is older than live_trading.checklist_max_age_days (metadata:
+condition, detail with its expiry)."""
+CHECKLIST_OUTDATED: Final = "CHECKLIST_OUTDATED"
+"""The recorded acknowledgement names another risk-policy digest or livegate version than the
+deployed ones (metadata: condition, detail)."""
+CHECKLIST_DIGEST_MISMATCH: Final = "CHECKLIST_DIGEST_MISMATCH"
+"""AcknowledgeChecklist named another digest than the deployed policy's (metadata: given,
+deployed)."""
 RISK_POLICY_MISMATCH: Final = "RISK_POLICY_MISMATCH"
 """live_trading.risk_policy_id differs from the deployed policy (metadata: configured, deployed)."""
 AUDIT_RETENTION_INSUFFICIENT: Final = "AUDIT_RETENTION_INSUFFICIENT"
@@ -58,6 +66,9 @@ ACCOUNT_NOT_ALLOWED: Final = "ACCOUNT_NOT_ALLOWED"
 # --- step 6: kill switch (FAILED_PRECONDITION) ------------------------------------------------
 KILL_SWITCH_CLOSED: Final = "KILL_SWITCH_CLOSED"
 """The kill switch is closed (metadata: version, changed_by)."""
+PRINCIPAL_STOPPED: Final = "PRINCIPAL_STOPPED"
+"""The caller's principal is stopped (runaway fills) until an operator resets it; cancels still
+pass. Checked with the pending row (metadata: principal, stop_reason, stopped_at_us)."""
 
 # --- step 7: audit (UNAVAILABLE) --------------------------------------------------------------
 AUDIT_UNAVAILABLE: Final = "AUDIT_UNAVAILABLE"
@@ -82,6 +93,9 @@ APPROVAL_EXPIRED: Final = "APPROVAL_EXPIRED"
 """The approval is past its expiry (metadata: approval_id, expires_at)."""
 APPROVAL_CONSUMED: Final = "APPROVAL_CONSUMED"
 """The approval was already used, or is reserved by a request in flight (metadata: approval_id)."""
+APPROVAL_REVOKED: Final = "APPROVAL_REVOKED"
+"""A kill-switch close revoked the approval; preview and approve again (metadata: approval_id,
+revoked_at_us)."""
 APPROVAL_PREVIEW_MISMATCH: Final = "APPROVAL_PREVIEW_MISMATCH"
 """The approval references another preview (metadata: approval_id, preview_id)."""
 BRACKET_GROUP_MIXED: Final = "BRACKET_GROUP_MIXED"
@@ -114,6 +128,45 @@ OPEN_ORDERS_EXCEEDED: Final = "OPEN_ORDERS_EXCEEDED"
 """Metadata: max_open_orders, open_orders, new_orders."""
 DAILY_NOTIONAL_EXCEEDED: Final = "DAILY_NOTIONAL_EXCEEDED"
 """Metadata: max_daily_notional, used, notional."""
+ORDER_TYPE_NOT_ALLOWED: Final = "ORDER_TYPE_NOT_ALLOWED"
+"""The instrument's allowed_order_types omit it; MARKET must be named (metadata: order_type,
+allowed)."""
+PRICE_NOT_ON_TICK: Final = "PRICE_NOT_ON_TICK"
+"""A price is not a multiple of the broker's increment at that price (its market rule, or the
+minimum tick) (metadata: field, price, tick). Step 2 checks only the decimal's form."""
+REFERENCE_DATA_UNAVAILABLE: Final = "REFERENCE_DATA_UNAVAILABLE"
+"""UNAVAILABLE: the broker's contract details, account state or what-if margin could not be had
+through the writer (metadata: data, writer_reason)."""
+REFERENCE_DATA_STALE: Final = "REFERENCE_DATA_STALE"
+"""Contract details or account state older than the policy allows (metadata: data, max_age_s,
+age_s)."""
+MARKET_CLOSED: Final = "MARKET_CLOSED"
+"""The instrument has no trading session now, per its contract details (metadata: time_zone,
+now, next_open)."""
+OUTSIDE_REGULAR_HOURS: Final = "OUTSIDE_REGULAR_HOURS"
+"""In extended hours, and the order does not ask for outside-RTH or the policy does not allow it
+(metadata: outside_rth_requested, outside_rth_allowed, regular_opens_at)."""
+BLACKOUT_WINDOW: Final = "BLACKOUT_WINDOW"
+"""A configured blackout window (gateway restart, weekend maintenance, declared); only cancels
+pass (metadata: window, ends_at)."""
+MARGIN_INSUFFICIENT: Final = "MARGIN_INSUFFICIENT"
+"""Excess liquidity after the order (the preview's what-if) is under the policy's floor
+(metadata: min_excess_liquidity, excess_liquidity_after, init_margin_change)."""
+POSITION_LIMIT_EXCEEDED: Final = "POSITION_LIMIT_EXCEEDED"
+"""The projected net position (broker position + working orders + this one) over the bound
+(metadata: max_net_position, projected_net, position, working_buy, working_sell, quantity)."""
+GROSS_POSITION_EXCEEDED: Final = "GROSS_POSITION_EXCEEDED"
+"""The projected gross position over the bound (metadata: max_gross_position, projected_gross,
+position, working_buy, working_sell, quantity)."""
+EXPOSURE_LIMIT_EXCEEDED: Final = "EXPOSURE_LIMIT_EXCEEDED"
+"""The account's market-value exposure over the bound (metadata: max_gross_exposure, exposure,
+gross_position_value, working_notional, notional)."""
+DUPLICATE_ORDER_SUSPECTED: Final = "DUPLICATE_ORDER_SUSPECTED"
+"""The same account, instrument, side, quantity and price within the window under another key,
+not marked intended (metadata: window_s, age_s, duplicate_of)."""
+ORDER_EFFICIENCY_RATIO_EXCEEDED: Final = "ORDER_EFFICIENCY_RATIO_EXCEEDED"
+"""The day's order messages per executed order over the ceiling (metadata: max_ratio, ratio,
+messages_today, executed_today)."""
 
 # --- step 10: idempotency ---------------------------------------------------------------------
 IDEMPOTENCY_KEY_REUSED: Final = "IDEMPOTENCY_KEY_REUSED"
@@ -188,6 +241,8 @@ ORDER_ACCOUNT_MISMATCH: Final = "ORDER_ACCOUNT_MISMATCH"
 """CreateModifyPreview: the broker order belongs to another account (PERMISSION_DENIED)."""
 KILL_SWITCH_OPEN_REFUSED: Final = "KILL_SWITCH_OPEN_REFUSED"
 """SetKillSwitch OPEN while an enablement condition fails (metadata: failed conditions)."""
+PRINCIPAL_NOT_STOPPED: Final = "PRINCIPAL_NOT_STOPPED"
+"""ResetPrincipalStop: the principal is not stopped (NOT_FOUND, metadata: principal)."""
 KILL_SWITCH_CLOSE_NOT_STORED: Final = "KILL_SWITCH_CLOSE_NOT_STORED"
 """UNAVAILABLE: SetKillSwitch CLOSED closed this replica (in memory) and was sent to the writer,
 but could not be stored; the replica stays closed and retries the store in the background

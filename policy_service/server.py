@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
 import threading
 import time
@@ -30,6 +31,7 @@ from policy_service.domain.orders import OrderReads
 from policy_service.domain.ports import Clock, Writer, WriterError
 from policy_service.domain.previews import Previews
 from policy_service.domain.refusal_flood import RefusalFlood
+from policy_service.domain.runaway import FillWatch
 from policy_service.domain.settings import GateSettings
 from policy_service.plumbing_audit import audit_sink
 from policy_service.refusal_summaries import flush_refusal_summaries
@@ -60,7 +62,18 @@ def settings_from(config: PolicyConfig) -> GateSettings:
         approval_ttl_us=int(config.approval_ttl_s * 1_000_000),
         four_eyes=config.four_eyes,
         pending_timeout_us=int(config.pending_timeout_s * 1_000_000),
+        checklist_max_age_us=int(config.live.checklist_max_age_days * 86_400_000_000),
+        livegate_version=livegate_version(),
+        blackouts=config.blackouts,
     )
+
+
+def livegate_version() -> str:
+    """The installed livegate's version: what a checklist acknowledgement must name."""
+    try:
+        return importlib.metadata.version("livegate")
+    except importlib.metadata.PackageNotFoundError:
+        return "0+unknown"
 
 
 # An operator's close must not queue behind submits that wait on the writer (a slow broker).
@@ -89,6 +102,8 @@ class PolicyService:
     watch: AuditWatch
     verify_interval_s: float
     refusal_interval_s: float
+    fills: FillWatch
+    fills_check_s: float
     _closers: list[object] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _loops: list[threading.Thread] = field(default_factory=list)
@@ -109,13 +124,17 @@ class PolicyService:
                 lambda: flush_refusal_summaries(self.gate),
                 self.refusal_interval_s or 1.0,
             ),
+            self._every("fills-watch", self.fills.run, self.fills_check_s),
         ]
         self.anchors.start()
         mark_serving(self.health, [POLICY_SERVICE_NAME], True)
         return self
 
     def _prune_rate_buckets(self) -> None:
-        self.store.prune_rate_buckets(self.gate.clock.now_us() // 1_000_000 - RATE_BUCKETS_KEEP_S)
+        now = self.gate.clock.now_us()
+        self.store.prune_rate_buckets(now // 1_000_000 - RATE_BUCKETS_KEEP_S)
+        # An account state is trusted for seconds; an hour of ended orders is plenty.
+        self.store.prune_ended_orders(now - RATE_BUCKETS_KEEP_S * 1_000_000)
 
     def _every(
         self, name: str, work: Callable[[], object], every_s: float, now: bool = False
@@ -223,8 +242,12 @@ def build_service(
         switch=switch,
         store=store,
         sync_interval_s=config.writer.sync_interval_s,
-        open_orders=OpenOrderSync(store, writer, gate.settings.allowed_accounts, gate.account_hash),
+        open_orders=OpenOrderSync(
+            store, writer, gate.settings.allowed_accounts, gate.account_hash, clock
+        ),
         open_orders_check_s=config.writer.open_orders_check_s,
+        fills=FillWatch(gate, gate.settings.allowed_accounts, gate.account_hash),
+        fills_check_s=config.writer.fills_check_s,
         _closers=closers,
     )
 

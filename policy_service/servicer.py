@@ -17,14 +17,16 @@ from livegate_common.errors import status_with_reason
 from livegate_common.identity import PrincipalMap
 from livegate_common.metrics import record_refusal
 from livegate_common.text import escaped
-from policy_service import reasons, wire
+from policy_service import reasons, wire, wire_reference
 from policy_service.audit_ops import AuditOps
 from policy_service.audit_wire import verdict_to_wire
 from policy_service.domain import model as m
+from policy_service.domain import runaway
 from policy_service.domain.commands import BracketCmd, CancelCmd, ModifyCmd, Outcome, SubmitCmd
 from policy_service.domain.gate import Gate
 from policy_service.domain.killswitch import KillSwitchService, SetResult
 from policy_service.domain.orders import OrderReads
+from policy_service.domain.ports import StoreUnavailable
 from policy_service.domain.previews import Previews
 from policy_service.domain.unaudited import unaudited
 from policy_service.domain.writer_switch import WriterSwitchState
@@ -151,8 +153,10 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
     def CreateOrderPreview(self, call: m.Call, req: policy_pb2.CreateOrderPreviewRequest) -> Any:
         if not req.HasField("order"):
             raise ShapeError(reasons.FIELD_REQUIRED, "order is required", field="order")
-        result = self._previews.order(call, wire.account(req.account_id), wire.order(req.order))
-        return result if isinstance(result, m.Denial) else wire.preview_to_wire(result)
+        result = self._previews.order(
+            call, wire.account(req.account_id), wire.order(req.order), req.intended_duplicate
+        )
+        return result if isinstance(result, m.Denial) else wire_reference.preview_to_wire(result)
 
     @rpc
     def CreateModifyPreview(self, call: m.Call, req: policy_pb2.CreateModifyPreviewRequest) -> Any:
@@ -162,16 +166,18 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
             wire.broker_id(req.broker_order_id),
             wire.changes(req.changes),
         )
-        return result if isinstance(result, m.Denial) else wire.preview_to_wire(result)
+        return result if isinstance(result, m.Denial) else wire_reference.preview_to_wire(result)
 
     @rpc
     def CreateBracketPreview(
         self, call: m.Call, req: policy_pb2.CreateBracketPreviewRequest
     ) -> Any:
-        result = self._previews.bracket(call, wire.account(req.account_id), wire.bracket_legs(req))
+        result = self._previews.bracket(
+            call, wire.account(req.account_id), wire.bracket_legs(req), req.intended_duplicate
+        )
         if isinstance(result, m.Denial):
             return result
-        parent, take, stop = (wire.preview_to_wire(p) for p in result)
+        parent, take, stop = (wire_reference.preview_to_wire(p) for p in result)
         return policy_pb2.BracketPreview(
             group_id=result[0].group_id, parent=parent, take_profit=take, stop_loss=stop
         )
@@ -315,10 +321,42 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
                 for c in status.conditions
             ],
             risk_policy_id=self._gate.policy.policy_id,
+            risk_policy_digest=self._gate.policy.digest(),
+            livegate_version=self._gate.settings.livegate_version,
         )
         if status.switch is not None:
             msg.kill_switch.CopyFrom(wire.switch_to_wire(status.switch))
+        ack, verdict = self._gate.checklist.latest()
+        if ack is not None:
+            msg.checklist.CopyFrom(wire_reference.acknowledgement_to_wire(ack, verdict))
+        msg.principal_stops.extend(
+            wire_reference.stop_to_wire(s) for s in self._stops() if s.active
+        )
         return msg
+
+    def _stops(self) -> list[Any]:
+        try:
+            return self._gate.store.principal_stops()
+        except StoreUnavailable:
+            return []
+
+    @rpc
+    def AcknowledgeChecklist(
+        self, call: m.Call, req: policy_pb2.AcknowledgeChecklistRequest
+    ) -> Any:
+        digest = wire.bounded(req.risk_policy_digest, "risk_policy_digest", 64)
+        note = wire.bounded(req.note, "note", 500)
+        result = self._gate.checklist.acknowledge(call, digest, note)
+        if isinstance(result, m.Denial):
+            return result
+        return wire_reference.acknowledgement_to_wire(result, self._gate.checklist.latest()[1])
+
+    @rpc
+    def ResetPrincipalStop(self, call: m.Call, req: policy_pb2.ResetPrincipalStopRequest) -> Any:
+        principal = wire.bounded(req.principal, "principal", 128)
+        why = wire.bounded(req.reason, "reason", 500)
+        result = runaway.reset(self._gate, call, principal, why)
+        return result if isinstance(result, m.Denial) else wire_reference.stop_to_wire(result)
 
     # ---- audit -----------------------------------------------------------------------------
 

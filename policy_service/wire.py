@@ -22,6 +22,7 @@ _DECIMAL_RE: Final = re.compile(r"^[0-9]{1,12}(\.[0-9]{1,8})?\Z")
 _SYMBOL_RE: Final = re.compile(r"^[A-Z0-9.\-]{1,16}\Z")
 _EXCHANGE_RE: Final = re.compile(r"^[A-Z0-9.\-_]{1,16}\Z")
 _CURRENCY_RE: Final = re.compile(r"^[A-Z]{3}\Z")
+_EXPIRY_RE: Final = re.compile(r"^[0-9]{6}([0-9]{2})?\Z")
 _ACCOUNT_RE: Final = re.compile(r"^[A-Za-z0-9]{1,32}\Z")
 _KEY_RE: Final = re.compile(r"^[A-Za-z0-9._:\-]{8,64}\Z")
 _ID_RE: Final = re.compile(r"^[A-Za-z0-9_\-]{1,64}\Z")
@@ -31,8 +32,6 @@ _TS_MAX_S: Final = 253_402_300_799
 # BrokerOrder.messages, as the contract bounds them.
 MAX_BROKER_MESSAGES: Final = 16
 MAX_BROKER_MESSAGE: Final = 500
-PENNY: Final = Decimal("0.01")
-SUB_PENNY: Final = Decimal("0.0001")
 
 ACTIONS: Final = {common_pb2.ACTION_BUY: m.Action.BUY, common_pb2.ACTION_SELL: m.Action.SELL}
 ORDER_TYPES: Final = {
@@ -42,6 +41,10 @@ ORDER_TYPES: Final = {
     common_pb2.ORDER_TYPE_STOP_LIMIT: m.OrderType.STOP_LIMIT,
 }
 TIFS: Final = {common_pb2.TIME_IN_FORCE_DAY: m.Tif.DAY, common_pb2.TIME_IN_FORCE_GTC: m.Tif.GTC}
+RIGHTS: Final = {
+    common_pb2.OPTION_RIGHT_CALL: m.OptionRight.CALL,
+    common_pb2.OPTION_RIGHT_PUT: m.OptionRight.PUT,
+}
 SEC_TYPES: Final = {
     common_pb2.SEC_TYPE_STOCK: m.SecType.STOCK,
     common_pb2.SEC_TYPE_ETF: m.SecType.ETF,
@@ -68,6 +71,7 @@ ACTION_TO_WIRE: Final = _inverse(ACTIONS)
 ORDER_TYPE_TO_WIRE: Final = _inverse(ORDER_TYPES)
 TIF_TO_WIRE: Final = _inverse(TIFS)
 SEC_TYPE_TO_WIRE: Final = _inverse(SEC_TYPES)
+RIGHT_TO_WIRE: Final = _inverse(RIGHTS)
 
 
 # ---- primitives ------------------------------------------------------------------------------
@@ -161,17 +165,9 @@ def decimal(value: str, field: str) -> Decimal:
 
 
 def price(value: str, field: str) -> Decimal:
-    number = decimal(value, field)
-    tick = PENNY if number >= 1 else SUB_PENNY
-    if number % tick != 0:
-        raise ShapeError(
-            reasons.PRICE_NOT_ON_TICK,
-            f"{field} is not on the tick",
-            field=field,
-            price=value,
-            tick=tick,
-        )
-    return number
+    """A positive decimal; whether it is on the instrument's tick is the broker's to say (the
+    tick comes from its contract details and market rule: step 9, PRICE_NOT_ON_TICK)."""
+    return decimal(value, field)
 
 
 def known(value: int, table: Mapping[Any, T], field: str) -> T:
@@ -199,8 +195,39 @@ def instrument(msg: common_pb2.Instrument) -> m.Instrument:
         raise ShapeError(
             reasons.FIELD_INVALID, "currency must be ISO 4217", field="instrument.currency"
         )
-    return m.Instrument(
-        symbol, known(msg.sec_type, SEC_TYPES, "instrument.sec_type"), exchange, currency, primary
+    sec_type = known(msg.sec_type, SEC_TYPES, "instrument.sec_type")
+    expiry, strike, right = _contract(msg, sec_type)
+    return m.Instrument(symbol, sec_type, exchange, currency, primary, expiry, strike, right)
+
+
+def _contract(
+    msg: common_pb2.Instrument, sec_type: m.SecType
+) -> tuple[str, Decimal | None, m.OptionRight | None]:
+    """A derivative's expiry (futures, options), strike and right (options): required where they
+    apply, refused elsewhere."""
+    derivative, option = (
+        sec_type in (m.SecType.FUTURE, m.SecType.OPTION),
+        sec_type is m.SecType.OPTION,
+    )
+    if bool(msg.expiry) != derivative or (msg.expiry and not _EXPIRY_RE.match(msg.expiry)):
+        raise ShapeError(
+            reasons.FIELD_INVALID,
+            "expiry: YYYYMM or YYYYMMDD, for futures and options only",
+            field="instrument.expiry",
+        )
+    has_right = msg.right != common_pb2.OPTION_RIGHT_UNSPECIFIED
+    if bool(msg.strike) != option or has_right != option:
+        raise ShapeError(
+            reasons.FIELD_INVALID,
+            "strike and right: for options only, and both required there",
+            field="instrument.strike",
+        )
+    if not option:
+        return msg.expiry, None, None
+    return (
+        msg.expiry,
+        decimal(msg.strike, "instrument.strike"),
+        known(msg.right, RIGHTS, "instrument.right"),
     )
 
 
@@ -319,6 +346,9 @@ def instrument_to_wire(ins: m.Instrument) -> common_pb2.Instrument:
         exchange=ins.exchange,
         currency=ins.currency,
         primary_exchange=ins.primary_exchange,
+        expiry=ins.expiry,
+        strike=_str(ins.strike),
+        right=RIGHT_TO_WIRE[ins.right.value] if ins.right else 0,  # type: ignore[arg-type]
     )
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC
-from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
 import grpc
@@ -20,11 +19,13 @@ from livegate_common.deadlines import SWITCH_SYNC_DEADLINE_S
 from livegate_common.errors import error_info
 from livegate_common.metrics import WRITER_LATENCY
 from livegate_common.tls import secure_channel
-from policy_service import reasons, wire
+from policy_service import reasons, wire, wire_reference
 from policy_service.config import WriterClientConfig
 from policy_service.domain import model as m
 from policy_service.domain.ports import WriterError
+from policy_service.domain.reference import AccountState, ContractDetails, Fill, Margin
 from policy_service.domain.writer_switch import InFlightWrite, WriterSwitch
+from policy_service.wire_reference import decimal_or_none
 from policy_service.writer_identity import IdentityCache
 
 log = logging.getLogger(__name__)
@@ -75,14 +76,6 @@ _SWITCH_TO_WIRE = {
     m.SwitchState.CLOSED: common_pb2.KILL_SWITCH_STATE_CLOSED,
 }
 _SWITCH_FROM_WIRE = {v: k for k, v in _SWITCH_TO_WIRE.items()}
-
-
-def _dec(value: str) -> Decimal | None:
-    try:
-        number = Decimal(value) if value else None
-    except InvalidOperation:
-        return None
-    return number if number is not None and number.is_finite() else None
 
 
 class WriterClient:
@@ -196,7 +189,12 @@ class WriterClient:
         res = self._call(
             "GetQuote", writer_pb2.GetQuoteRequest(instrument=wire.instrument_to_wire(instrument))
         )
-        return m.Quote(_dec(res.bid), _dec(res.ask), _dec(res.last), wire.ts_us(res.as_of))
+        return m.Quote(
+            decimal_or_none(res.bid),
+            decimal_or_none(res.ask),
+            decimal_or_none(res.last),
+            wire.ts_us(res.as_of),
+        )
 
     def set_kill_switch(
         self,
@@ -232,6 +230,24 @@ class WriterClient:
     def open_order_ids(self, account_id: str) -> list[int]:
         req = writer_pb2.ListOpenOrdersRequest(account_id=account_id)
         return list(self._call("ListOpenOrders", req).broker_order_ids)
+
+    def contract_details(self, instrument: m.Instrument) -> ContractDetails:
+        req = writer_pb2.GetContractDetailsRequest(instrument=wire.instrument_to_wire(instrument))
+        return wire_reference.contract_details(self._call("GetContractDetails", req))
+
+    def account_state(self, account_id: str) -> AccountState:
+        req = writer_pb2.GetAccountStateRequest(account_id=account_id)
+        return wire_reference.account_state(self._call("GetAccountState", req))
+
+    def preview_margin(self, request_id: str, account_id: str, order: m.OrderSpec) -> Margin:
+        req = writer_pb2.PreviewMarginRequest(
+            request_id=request_id, account_id=account_id, order=wire.order_to_wire(order)
+        )
+        return wire_reference.margin(self._call("PreviewMargin", req, request_id))
+
+    def fills(self, account_id: str, since_us: int) -> list[Fill]:
+        req = writer_pb2.ListFillsRequest(account_id=account_id, since=wire.ts(since_us))
+        return wire_reference.fills(self._call("ListFills", req))
 
     def permission_ok(self) -> tuple[bool, str]:
         res = self._call("GetPermission", writer_pb2.GetPermissionRequest())

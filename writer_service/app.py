@@ -18,6 +18,7 @@ from writer_service import log_redaction
 from writer_service.admission import WriteAdmission
 from writer_service.config import WriterConfig
 from writer_service.errors import WriterError
+from writer_service.ib_reference import BrokerReference
 from writer_service.ib_session import IbSession
 from writer_service.kill_switch import WriterKillSwitch
 from writer_service.live_writer import LiveOrderWriter
@@ -149,8 +150,15 @@ def start_writer(config: WriterConfig) -> WriterHandle:
             writer.reconcile()
         except WriterError as exc:
             raise WriterStartError(EXIT_PROBE, f"reconciliation failed: {exc.message}") from None
+        reference = BrokerReference(session, secret.accounts, config.broker.request_timeout_s)
         state = WriterState(
-            config.role, config.principals, writer, kill_switch, permission, session.is_connected
+            config.role,
+            config.principals,
+            writer,
+            kill_switch,
+            permission,
+            session.is_connected,
+            reference,
         )
         server, port, health_servicer = build_server(config, state)
         server.start()

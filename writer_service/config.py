@@ -49,21 +49,6 @@ class WriterConfig:
     metrics_listen: str = ""
 
 
-def _positive(doc: Mapping[str, Any], key: str, default: float) -> float:
-    value = cfg.get(doc, key, float, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise cfg.ConfigError(key, f"must be a positive number, got {value!r}")
-    return float(value)
-
-
-def _role(doc: Mapping[str, Any]) -> Role:
-    raw = cfg.get(doc, "role", str)
-    try:
-        return Role(raw)
-    except ValueError:
-        raise cfg.ConfigError("role", f"must be one of W, R, ABH, got {raw!r}") from None
-
-
 def _pacing(doc: Mapping[str, Any]) -> int:
     value = cfg.get(doc, "broker.max_messages_per_s", int, 45)
     if value < 0:
@@ -72,7 +57,7 @@ def _pacing(doc: Mapping[str, Any]) -> int:
 
 
 def _probe_interval(doc: Mapping[str, Any]) -> float:
-    value = _positive(doc, "broker.probe_interval_s", 60.0)
+    value = cfg.positive(doc, "broker.probe_interval_s", 60.0)
     low, high = PROBE_INTERVAL_BOUNDS_S
     if not low <= value <= high:
         raise cfg.ConfigError("broker.probe_interval_s", f"must be within {low:g}..{high:g} s")
@@ -81,19 +66,19 @@ def _probe_interval(doc: Mapping[str, Any]) -> float:
 
 def from_document(doc: Mapping[str, Any], base: Path) -> WriterConfig:
     return WriterConfig(
-        role=_role(doc),
+        role=cfg.instance_role(doc),
         server=cfg.server_config(doc, base, DEFAULT_LISTEN),
         principals=cfg.principal_map(doc, WRITER_SCOPES),
         vault=vault_config(doc, base),
         broker=BrokerConfig(
-            connect_timeout_s=_positive(doc, "broker.connect_timeout_s", 10.0),
-            probe_timeout_s=_positive(doc, "broker.probe_timeout_s", 10.0),
-            request_timeout_s=_positive(doc, "broker.request_timeout_s", 10.0),
+            connect_timeout_s=cfg.positive(doc, "broker.connect_timeout_s", 10.0),
+            probe_timeout_s=cfg.positive(doc, "broker.probe_timeout_s", 10.0),
+            request_timeout_s=cfg.positive(doc, "broker.request_timeout_s", 10.0),
             probe_symbol=cfg.get(doc, "broker.probe_symbol", str, "SPY"),
             max_messages_per_s=_pacing(doc),
             probe_interval_s=_probe_interval(doc),
         ),
-        policy_peer_timeout_s=_positive(doc, "kill_switch.policy_peer_timeout_s", 10.0),
+        policy_peer_timeout_s=cfg.positive(doc, "kill_switch.policy_peer_timeout_s", 10.0),
         log_level=cfg.get(doc, "logging.level", str, "INFO"),
         metrics_listen=cfg.get(doc, "metrics.listen", str, ""),
     )

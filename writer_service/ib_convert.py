@@ -14,6 +14,7 @@ from writer_service.orders import (
     BrokerMessage,
     BrokerOrderView,
     InstrumentSpec,
+    OptionRight,
     OrderKind,
     OrderSpec,
     SecKind,
@@ -90,13 +91,20 @@ def to_decimal(value: Any) -> Decimal | None:
 
 def contract_for(spec: InstrumentSpec, kind: type[Contract] = Contract) -> Contract:
     """The contract for a quote (a plain Contract: ib_async keys tickers by it)."""
-    return kind(
+    contract = kind(
         secType=_SEC_TO_IB[spec.sec_kind],
         symbol=spec.symbol,
         exchange=spec.exchange,
         currency=spec.currency,
         primaryExchange=spec.primary_exchange,
     )
+    if spec.expiry:
+        contract.lastTradeDateOrContractMonth = spec.expiry
+    if spec.strike is not None:
+        contract.strike = float(spec.strike)  # ib_async sends it with str(): exact for strikes
+    if spec.right is not None:
+        contract.right = spec.right.value
+    return contract
 
 
 def placement_contract_for(spec: InstrumentSpec) -> Contract:
@@ -148,13 +156,7 @@ def spec_from_ib(contract: Contract, order: Order) -> OrderSpec | None:
     if quantity is None:
         return None
     return OrderSpec(
-        instrument=InstrumentSpec(
-            symbol=contract.symbol,
-            sec_kind=sec,
-            exchange=contract.exchange or "SMART",
-            currency=contract.currency or "USD",
-            primary_exchange=contract.primaryExchange,
-        ),
+        instrument=instrument_from_ib(contract, sec),
         side=side,
         quantity=quantity,
         kind=kind,
@@ -163,6 +165,29 @@ def spec_from_ib(contract: Contract, order: Order) -> OrderSpec | None:
         tif=tif,
         outside_rth=bool(order.outsideRth),
     )
+
+
+_RIGHT_BY_IB: Final = {right.value: right for right in OptionRight}
+
+
+def instrument_from_ib(contract: Contract, sec: SecKind) -> InstrumentSpec:
+    """The instrument an IB contract is, with a derivative's expiry, strike and right."""
+    derivative = sec in (SecKind.FUTURE, SecKind.OPTION)
+    strike = to_decimal(contract.strike) if sec is SecKind.OPTION else None
+    return InstrumentSpec(
+        symbol=contract.symbol,
+        sec_kind=sec,
+        exchange=contract.exchange or "SMART",
+        currency=contract.currency or "USD",
+        primary_exchange=contract.primaryExchange,
+        expiry=contract.lastTradeDateOrContractMonth if derivative else "",
+        strike=strike.normalize() if strike is not None else None,
+        right=_RIGHT_BY_IB.get(contract.right[:1]) if sec is SecKind.OPTION else None,
+    )
+
+
+def sec_kind_of(contract: Contract) -> SecKind | None:
+    return _SEC_FROM_IB.get(contract.secType)
 
 
 def view_from_trade(trade: Trade, messages: tuple[BrokerMessage, ...] = ()) -> BrokerOrderView:

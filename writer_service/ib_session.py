@@ -640,6 +640,10 @@ class IbSession:
         if not self.ib.isConnected():
             raise errors.broker_unavailable("the writer is not connected to the gateway")
 
+    def require_connected(self) -> None:
+        """Refuse (BROKER_UNAVAILABLE) unless connected: enough for reads of reference data."""
+        self._require_connected()
+
     def require_ready(self) -> None:
         """Refuse (BROKER_UNAVAILABLE) until connected and reconciled after a reconnect."""
         self._require_ready()

@@ -44,6 +44,11 @@ class SecKind(enum.Enum):
         return self in (SecKind.STOCK, SecKind.ETF)
 
 
+class OptionRight(enum.Enum):
+    CALL = "C"
+    PUT = "P"
+
+
 @dataclass(frozen=True)
 class InstrumentSpec:
     symbol: str
@@ -51,6 +56,11 @@ class InstrumentSpec:
     exchange: str = "SMART"
     currency: str = "USD"
     primary_exchange: str = ""
+    # Futures and options: contract month or last trading day (YYYYMM[DD]); options: strike and
+    # right. The broker's contract details say which contract it is.
+    expiry: str = ""
+    strike: Decimal | None = None
+    right: OptionRight | None = None
 
 
 @dataclass(frozen=True)

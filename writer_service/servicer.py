@@ -17,9 +17,10 @@ from livegate_common.errors import abort
 from livegate_common.identity import Principal, PrincipalMap
 from livegate_common.scopes import WRITER_CALL
 from livegate_common.text import bad_character
-from writer_service import wire
+from writer_service import wire, wire_reference
 from writer_service.config import Role
 from writer_service.errors import ErrorKind, WriterError, invalid
+from writer_service.ib_reference import BrokerReference
 from writer_service.in_flight import Flight
 from writer_service.kill_switch import SwitchSnapshot, SwitchState, WriterKillSwitch
 from writer_service.live_writer import LiveOrderWriter
@@ -50,6 +51,7 @@ class WriterState:
     kill_switch: WriterKillSwitch
     permission: PermissionMonitor
     broker_connected: Callable[[], bool]
+    reference: BrokerReference
 
 
 def rpc(method: Callable[..., R]) -> Callable[..., R]:
@@ -237,6 +239,32 @@ class WriterServicer(writer_pb2_grpc.WriterServiceServicer):
             last=wire.decimal_text(quote.last),
             as_of=wire.timestamp(received_at),
         )
+
+    # ---- reference data for the policy's checks (reads: no kill-switch check) ------------
+
+    @rpc
+    def GetContractDetails(
+        self, request: Any, context: Any, _p: Principal
+    ) -> writer_pb2.ContractDetails:
+        view = self._s.reference.contract(wire.instrument(request.instrument))
+        return wire_reference.contract_details(view)
+
+    @rpc
+    def GetAccountState(self, request: Any, context: Any, _p: Principal) -> writer_pb2.AccountState:
+        wire.common_fields("", request.account_id, None)
+        return wire_reference.account_state(self._s.reference.account(request.account_id))
+
+    @rpc
+    def PreviewMargin(self, request: Any, context: Any, _p: Principal) -> common_pb2.MarginImpact:
+        wire.common_fields(request.request_id, request.account_id, None)
+        spec = wire.order(request.order)
+        return wire_reference.margin(self._s.reference.margin(request.account_id, spec))
+
+    @rpc
+    def ListFills(self, request: Any, context: Any, _p: Principal) -> writer_pb2.ListFillsResponse:
+        wire.common_fields("", request.account_id, None)
+        since = wire_reference.since(request.since)
+        return wire_reference.fills(self._s.reference.fills(request.account_id, since))
 
 
 def _clean_reason(request: Any, *, refuse: bool) -> str:

@@ -19,6 +19,7 @@ from writer_service.orders import (
     LEG_SUFFIXES,
     BrokerOrderView,
     InstrumentSpec,
+    OptionRight,
     OrderChangeSet,
     OrderKind,
     OrderSpec,
@@ -42,6 +43,7 @@ MAX_REASON: Final = 500
 _DECIMAL: Final = re.compile(r"^-?[0-9]{1,15}(\.[0-9]{1,10})?\Z")
 _SYMBOL: Final = re.compile(r"^[A-Z0-9.\-]{1,16}\Z")
 _CURRENCY: Final = re.compile(r"^[A-Z]{3}\Z")
+_EXPIRY: Final = re.compile(r"^[0-9]{6}([0-9]{2})?\Z")
 
 _SIDES: Final = {common_pb2.ACTION_BUY: Side.BUY, common_pb2.ACTION_SELL: Side.SELL}
 _KINDS: Final = {
@@ -53,6 +55,10 @@ _KINDS: Final = {
 _TIFS: Final = {
     common_pb2.TIME_IN_FORCE_DAY: TimeInForce.DAY,
     common_pb2.TIME_IN_FORCE_GTC: TimeInForce.GTC,
+}
+_RIGHTS: Final = {
+    common_pb2.OPTION_RIGHT_CALL: OptionRight.CALL,
+    common_pb2.OPTION_RIGHT_PUT: OptionRight.PUT,
 }
 _SECS: Final = {
     common_pb2.SEC_TYPE_STOCK: SecKind.STOCK,
@@ -71,6 +77,7 @@ _SECS_OUT: Final = _reverse(_SECS)
 _SIDES_OUT: Final = _reverse(_SIDES)
 _KINDS_OUT: Final = _reverse(_KINDS)
 _TIFS_OUT: Final = _reverse(_TIFS)
+_RIGHTS_OUT: Final = _reverse(_RIGHTS)
 
 
 def decimal_field(raw: str, field: str) -> Decimal:
@@ -134,7 +141,24 @@ def instrument(msg: common_pb2.Instrument, field: str = "instrument") -> Instrum
         raise invalid("FIELD_INVALID", f"{field}.currency", "must be 3 upper-case letters")
     sec = _enum(msg.sec_type, _SECS, f"{field}.sec_type")
     primary = bounded(msg.primary_exchange, f"{field}.primary_exchange", 16, required=False)
-    return InstrumentSpec(msg.symbol, sec, exchange, currency, primary)
+    return InstrumentSpec(msg.symbol, sec, exchange, currency, primary, *_contract(msg, sec, field))
+
+
+def _contract(
+    msg: common_pb2.Instrument, sec: SecKind, field: str
+) -> tuple[str, Decimal | None, OptionRight | None]:
+    """A derivative's expiry, strike and right: required where they apply, refused elsewhere."""
+    derivative, option = sec in (SecKind.FUTURE, SecKind.OPTION), sec is SecKind.OPTION
+    if bool(msg.expiry) != derivative:
+        raise invalid("FIELD_INVALID", f"{field}.expiry", "required for futures and options only")
+    if msg.expiry and not _EXPIRY.match(msg.expiry):
+        raise invalid("FIELD_INVALID", f"{field}.expiry", "must be YYYYMM or YYYYMMDD")
+    if bool(msg.strike) != option or (msg.right != common_pb2.OPTION_RIGHT_UNSPECIFIED) != option:
+        raise invalid("FIELD_INVALID", f"{field}.strike", "strike and right: options only")
+    if not option:
+        return msg.expiry, None, None
+    strike = decimal_field(msg.strike, f"{field}.strike")
+    return msg.expiry, strike, _enum(msg.right, _RIGHTS, f"{field}.right")
 
 
 def order(msg: common_pb2.Order, field: str = "order") -> OrderSpec:
@@ -194,15 +218,22 @@ def _dec(value: Decimal | None) -> str:
     return "" if value is None else format(value.normalize(), "f")
 
 
+def instrument_to_wire(spec: InstrumentSpec) -> common_pb2.Instrument:
+    return common_pb2.Instrument(
+        symbol=spec.symbol,
+        sec_type=_SECS_OUT[spec.sec_kind],
+        exchange=spec.exchange,
+        currency=spec.currency,
+        primary_exchange=spec.primary_exchange,
+        expiry=spec.expiry,
+        strike=_dec(spec.strike),
+        right=_RIGHTS_OUT[spec.right] if spec.right else common_pb2.OPTION_RIGHT_UNSPECIFIED,
+    )
+
+
 def order_to_wire(spec: OrderSpec) -> common_pb2.Order:
     return common_pb2.Order(
-        instrument=common_pb2.Instrument(
-            symbol=spec.instrument.symbol,
-            sec_type=_SECS_OUT[spec.instrument.sec_kind],
-            exchange=spec.instrument.exchange,
-            currency=spec.instrument.currency,
-            primary_exchange=spec.instrument.primary_exchange,
-        ),
+        instrument=instrument_to_wire(spec.instrument),
         action=_SIDES_OUT[spec.side],
         quantity=_dec(spec.quantity),
         order_type=_KINDS_OUT[spec.kind],

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1clivegate_api/v1/common.proto\x12\x0blivegate.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x82\x01\n\nInstrument\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12&\n\x08sec_type\x18\x02 \x01(\x0e\x32\x14.livegate.v1.SecType\x12\x10\n\x08\x65xchange\x18\x03 \x01(\t\x12\x10\n\x08\x63urrency\x18\x04 \x01(\t\x12\x18\n\x10primary_exchange\x18\x05 \x01(\t\"\x86\x02\n\x05Order\x12+\n\ninstrument\x18\x01 \x01(\x0b\x32\x17.livegate.v1.Instrument\x12#\n\x06\x61\x63tion\x18\x02 \x01(\x0e\x32\x13.livegate.v1.Action\x12\x10\n\x08quantity\x18\x03 \x01(\t\x12*\n\norder_type\x18\x04 \x01(\x0e\x32\x16.livegate.v1.OrderType\x12\x13\n\x0blimit_price\x18\x05 \x01(\t\x12\x12\n\nstop_price\x18\x06 \x01(\t\x12/\n\rtime_in_force\x18\x07 \x01(\x0e\x32\x18.livegate.v1.TimeInForce\x12\x13\n\x0boutside_rth\x18\x08 \x01(\x08\"\xcc\x01\n\x0cOrderChanges\x12\x15\n\x08quantity\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x18\n\x0blimit_price\x18\x02 \x01(\tH\x01\x88\x01\x01\x12\x17\n\nstop_price\x18\x03 \x01(\tH\x02\x88\x01\x01\x12\x34\n\rtime_in_force\x18\x04 \x01(\x0e\x32\x18.livegate.v1.TimeInForceH\x03\x88\x01\x01\x42\x0b\n\t_quantityB\x0e\n\x0c_limit_priceB\r\n\x0b_stop_priceB\x10\n\x0e_time_in_force\"\xa0\x02\n\x0b\x42rokerOrder\x12\x17\n\x0f\x62roker_order_id\x18\x01 \x01(\x03\x12\x0f\n\x07perm_id\x18\x02 \x01(\x03\x12\x12\n\naccount_id\x18\x03 \x01(\t\x12!\n\x05order\x18\x04 \x01(\x0b\x32\x12.livegate.v1.Order\x12\x0e\n\x06status\x18\x05 \x01(\t\x12\x0e\n\x06\x66illed\x18\x06 \x01(\t\x12\x11\n\tremaining\x18\x07 \x01(\t\x12\x16\n\x0e\x61vg_fill_price\x18\x08 \x01(\t\x12\x11\n\torder_ref\x18\t \x01(\t\x12\x11\n\tparent_id\x18\n \x01(\x03\x12\x11\n\toca_group\x18\x0b \x01(\t\x12,\n\x08messages\x18\x0c \x03(\x0b\x32\x1a.livegate.v1.BrokerMessage\"G\n\rBrokerMessage\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x17\n\x0f\x62roker_order_id\x18\x03 \x01(\x03\"\x9e\x01\n\nKillSwitch\x12+\n\x05state\x18\x01 \x01(\x0e\x32\x1c.livegate.v1.KillSwitchState\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x12\n\nchanged_by\x18\x03 \x01(\t\x12.\n\nchanged_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07version\x18\x05 \x01(\x03\"h\n\rInFlightWrite\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x11\n\toperation\x18\x02 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x03 \x01(\t\x12\x17\n\x0f\x62roker_order_id\x18\x04 \x01(\x03*A\n\x06\x41\x63tion\x12\x16\n\x12\x41\x43TION_UNSPECIFIED\x10\x00\x12\x0e\n\nACTION_BUY\x10\x01\x12\x0f\n\x0b\x41\x43TION_SELL\x10\x02*\x84\x01\n\tOrderType\x12\x1a\n\x16ORDER_TYPE_UNSPECIFIED\x10\x00\x12\x14\n\x10ORDER_TYPE_LIMIT\x10\x01\x12\x15\n\x11ORDER_TYPE_MARKET\x10\x02\x12\x13\n\x0fORDER_TYPE_STOP\x10\x03\x12\x19\n\x15ORDER_TYPE_STOP_LIMIT\x10\x04*Z\n\x0bTimeInForce\x12\x1d\n\x19TIME_IN_FORCE_UNSPECIFIED\x10\x00\x12\x15\n\x11TIME_IN_FORCE_DAY\x10\x01\x12\x15\n\x11TIME_IN_FORCE_GTC\x10\x02*s\n\x07SecType\x12\x18\n\x14SEC_TYPE_UNSPECIFIED\x10\x00\x12\x12\n\x0eSEC_TYPE_STOCK\x10\x01\x12\x10\n\x0cSEC_TYPE_ETF\x10\x02\x12\x13\n\x0fSEC_TYPE_FUTURE\x10\x03\x12\x13\n\x0fSEC_TYPE_OPTION\x10\x04*n\n\x0fKillSwitchState\x12!\n\x1dKILL_SWITCH_STATE_UNSPECIFIED\x10\x00\x12\x1a\n\x16KILL_SWITCH_STATE_OPEN\x10\x01\x12\x1c\n\x18KILL_SWITCH_STATE_CLOSED\x10\x02*n\n\x0cInstanceRole\x12\x1d\n\x19INSTANCE_ROLE_UNSPECIFIED\x10\x00\x12\x13\n\x0fINSTANCE_ROLE_W\x10\x01\x12\x13\n\x0fINSTANCE_ROLE_R\x10\x02\x12\x15\n\x11INSTANCE_ROLE_ABH\x10\x03*y\n\nBracketLeg\x12\x1b\n\x17\x42RACKET_LEG_UNSPECIFIED\x10\x00\x12\x16\n\x12\x42RACKET_LEG_PARENT\x10\x01\x12\x1b\n\x17\x42RACKET_LEG_TAKE_PROFIT\x10\x02\x12\x19\n\x15\x42RACKET_LEG_STOP_LOSS\x10\x03\x42\x03\x90\x01\x00\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1clivegate_api/v1/common.proto\x12\x0blivegate.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcb\x01\n\nInstrument\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12&\n\x08sec_type\x18\x02 \x01(\x0e\x32\x14.livegate.v1.SecType\x12\x10\n\x08\x65xchange\x18\x03 \x01(\t\x12\x10\n\x08\x63urrency\x18\x04 \x01(\t\x12\x18\n\x10primary_exchange\x18\x05 \x01(\t\x12\x0e\n\x06\x65xpiry\x18\x06 \x01(\t\x12\x0e\n\x06strike\x18\x07 \x01(\t\x12\'\n\x05right\x18\x08 \x01(\x0e\x32\x18.livegate.v1.OptionRight\"5\n\x0ePriceIncrement\x12\x10\n\x08low_edge\x18\x01 \x01(\t\x12\x11\n\tincrement\x18\x02 \x01(\t\"d\n\x0eTradingSession\x12)\n\x05start\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03\x65nd\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xf8\x02\n\x0cMarginImpact\x12\x1a\n\x12init_margin_before\x18\x01 \x01(\t\x12\x1a\n\x12init_margin_change\x18\x02 \x01(\t\x12\x19\n\x11init_margin_after\x18\x03 \x01(\t\x12\x1b\n\x13maint_margin_before\x18\x04 \x01(\t\x12\x1b\n\x13maint_margin_change\x18\x05 \x01(\t\x12\x1a\n\x12maint_margin_after\x18\x06 \x01(\t\x12\x1f\n\x17\x65quity_with_loan_before\x18\x07 \x01(\t\x12\x1f\n\x17\x65quity_with_loan_change\x18\x08 \x01(\t\x12\x1e\n\x16\x65quity_with_loan_after\x18\t \x01(\t\x12\x1e\n\x16\x65xcess_liquidity_after\x18\n \x01(\t\x12\x12\n\ncommission\x18\x0b \x01(\t\x12)\n\x05\x61s_of\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x86\x02\n\x05Order\x12+\n\ninstrument\x18\x01 \x01(\x0b\x32\x17.livegate.v1.Instrument\x12#\n\x06\x61\x63tion\x18\x02 \x01(\x0e\x32\x13.livegate.v1.Action\x12\x10\n\x08quantity\x18\x03 \x01(\t\x12*\n\norder_type\x18\x04 \x01(\x0e\x32\x16.livegate.v1.OrderType\x12\x13\n\x0blimit_price\x18\x05 \x01(\t\x12\x12\n\nstop_price\x18\x06 \x01(\t\x12/\n\rtime_in_force\x18\x07 \x01(\x0e\x32\x18.livegate.v1.TimeInForce\x12\x13\n\x0boutside_rth\x18\x08 \x01(\x08\"\xcc\x01\n\x0cOrderChanges\x12\x15\n\x08quantity\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x18\n\x0blimit_price\x18\x02 \x01(\tH\x01\x88\x01\x01\x12\x17\n\nstop_price\x18\x03 \x01(\tH\x02\x88\x01\x01\x12\x34\n\rtime_in_force\x18\x04 \x01(\x0e\x32\x18.livegate.v1.TimeInForceH\x03\x88\x01\x01\x42\x0b\n\t_quantityB\x0e\n\x0c_limit_priceB\r\n\x0b_stop_priceB\x10\n\x0e_time_in_force\"\xa0\x02\n\x0b\x42rokerOrder\x12\x17\n\x0f\x62roker_order_id\x18\x01 \x01(\x03\x12\x0f\n\x07perm_id\x18\x02 \x01(\x03\x12\x12\n\naccount_id\x18\x03 \x01(\t\x12!\n\x05order\x18\x04 \x01(\x0b\x32\x12.livegate.v1.Order\x12\x0e\n\x06status\x18\x05 \x01(\t\x12\x0e\n\x06\x66illed\x18\x06 \x01(\t\x12\x11\n\tremaining\x18\x07 \x01(\t\x12\x16\n\x0e\x61vg_fill_price\x18\x08 \x01(\t\x12\x11\n\torder_ref\x18\t \x01(\t\x12\x11\n\tparent_id\x18\n \x01(\x03\x12\x11\n\toca_group\x18\x0b \x01(\t\x12,\n\x08messages\x18\x0c \x03(\x0b\x32\x1a.livegate.v1.BrokerMessage\"G\n\rBrokerMessage\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x17\n\x0f\x62roker_order_id\x18\x03 \x01(\x03\"\x9e\x01\n\nKillSwitch\x12+\n\x05state\x18\x01 \x01(\x0e\x32\x1c.livegate.v1.KillSwitchState\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x12\n\nchanged_by\x18\x03 \x01(\t\x12.\n\nchanged_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07version\x18\x05 \x01(\x03\"h\n\rInFlightWrite\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x11\n\toperation\x18\x02 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x03 \x01(\t\x12\x17\n\x0f\x62roker_order_id\x18\x04 \x01(\x03*A\n\x06\x41\x63tion\x12\x16\n\x12\x41\x43TION_UNSPECIFIED\x10\x00\x12\x0e\n\nACTION_BUY\x10\x01\x12\x0f\n\x0b\x41\x43TION_SELL\x10\x02*\x84\x01\n\tOrderType\x12\x1a\n\x16ORDER_TYPE_UNSPECIFIED\x10\x00\x12\x14\n\x10ORDER_TYPE_LIMIT\x10\x01\x12\x15\n\x11ORDER_TYPE_MARKET\x10\x02\x12\x13\n\x0fORDER_TYPE_STOP\x10\x03\x12\x19\n\x15ORDER_TYPE_STOP_LIMIT\x10\x04*Z\n\x0bTimeInForce\x12\x1d\n\x19TIME_IN_FORCE_UNSPECIFIED\x10\x00\x12\x15\n\x11TIME_IN_FORCE_DAY\x10\x01\x12\x15\n\x11TIME_IN_FORCE_GTC\x10\x02*s\n\x07SecType\x12\x18\n\x14SEC_TYPE_UNSPECIFIED\x10\x00\x12\x12\n\x0eSEC_TYPE_STOCK\x10\x01\x12\x10\n\x0cSEC_TYPE_ETF\x10\x02\x12\x13\n\x0fSEC_TYPE_FUTURE\x10\x03\x12\x13\n\x0fSEC_TYPE_OPTION\x10\x04*n\n\x0fKillSwitchState\x12!\n\x1dKILL_SWITCH_STATE_UNSPECIFIED\x10\x00\x12\x1a\n\x16KILL_SWITCH_STATE_OPEN\x10\x01\x12\x1c\n\x18KILL_SWITCH_STATE_CLOSED\x10\x02*n\n\x0cInstanceRole\x12\x1d\n\x19INSTANCE_ROLE_UNSPECIFIED\x10\x00\x12\x13\n\x0fINSTANCE_ROLE_W\x10\x01\x12\x13\n\x0fINSTANCE_ROLE_R\x10\x02\x12\x15\n\x11INSTANCE_ROLE_ABH\x10\x03*X\n\x0bOptionRight\x12\x1c\n\x18OPTION_RIGHT_UNSPECIFIED\x10\x00\x12\x15\n\x11OPTION_RIGHT_CALL\x10\x01\x12\x14\n\x10OPTION_RIGHT_PUT\x10\x02*y\n\nBracketLeg\x12\x1b\n\x17\x42RACKET_LEG_UNSPECIFIED\x10\x00\x12\x16\n\x12\x42RACKET_LEG_PARENT\x10\x01\x12\x1b\n\x17\x42RACKET_LEG_TAKE_PROFIT\x10\x02\x12\x19\n\x15\x42RACKET_LEG_STOP_LOSS\x10\x03\x42\x03\x90\x01\x00\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,32 +33,40 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'livegate_api.v1.common_pb2'
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\220\001\000'
-  _globals['_ACTION']._serialized_start=1314
-  _globals['_ACTION']._serialized_end=1379
-  _globals['_ORDERTYPE']._serialized_start=1382
-  _globals['_ORDERTYPE']._serialized_end=1514
-  _globals['_TIMEINFORCE']._serialized_start=1516
-  _globals['_TIMEINFORCE']._serialized_end=1606
-  _globals['_SECTYPE']._serialized_start=1608
-  _globals['_SECTYPE']._serialized_end=1723
-  _globals['_KILLSWITCHSTATE']._serialized_start=1725
-  _globals['_KILLSWITCHSTATE']._serialized_end=1835
-  _globals['_INSTANCEROLE']._serialized_start=1837
-  _globals['_INSTANCEROLE']._serialized_end=1947
-  _globals['_BRACKETLEG']._serialized_start=1949
-  _globals['_BRACKETLEG']._serialized_end=2070
+  _globals['_ACTION']._serialized_start=1923
+  _globals['_ACTION']._serialized_end=1988
+  _globals['_ORDERTYPE']._serialized_start=1991
+  _globals['_ORDERTYPE']._serialized_end=2123
+  _globals['_TIMEINFORCE']._serialized_start=2125
+  _globals['_TIMEINFORCE']._serialized_end=2215
+  _globals['_SECTYPE']._serialized_start=2217
+  _globals['_SECTYPE']._serialized_end=2332
+  _globals['_KILLSWITCHSTATE']._serialized_start=2334
+  _globals['_KILLSWITCHSTATE']._serialized_end=2444
+  _globals['_INSTANCEROLE']._serialized_start=2446
+  _globals['_INSTANCEROLE']._serialized_end=2556
+  _globals['_OPTIONRIGHT']._serialized_start=2558
+  _globals['_OPTIONRIGHT']._serialized_end=2646
+  _globals['_BRACKETLEG']._serialized_start=2648
+  _globals['_BRACKETLEG']._serialized_end=2769
   _globals['_INSTRUMENT']._serialized_start=79
-  _globals['_INSTRUMENT']._serialized_end=209
-  _globals['_ORDER']._serialized_start=212
-  _globals['_ORDER']._serialized_end=474
-  _globals['_ORDERCHANGES']._serialized_start=477
-  _globals['_ORDERCHANGES']._serialized_end=681
-  _globals['_BROKERORDER']._serialized_start=684
-  _globals['_BROKERORDER']._serialized_end=972
-  _globals['_BROKERMESSAGE']._serialized_start=974
-  _globals['_BROKERMESSAGE']._serialized_end=1045
-  _globals['_KILLSWITCH']._serialized_start=1048
-  _globals['_KILLSWITCH']._serialized_end=1206
-  _globals['_INFLIGHTWRITE']._serialized_start=1208
-  _globals['_INFLIGHTWRITE']._serialized_end=1312
+  _globals['_INSTRUMENT']._serialized_end=282
+  _globals['_PRICEINCREMENT']._serialized_start=284
+  _globals['_PRICEINCREMENT']._serialized_end=337
+  _globals['_TRADINGSESSION']._serialized_start=339
+  _globals['_TRADINGSESSION']._serialized_end=439
+  _globals['_MARGINIMPACT']._serialized_start=442
+  _globals['_MARGINIMPACT']._serialized_end=818
+  _globals['_ORDER']._serialized_start=821
+  _globals['_ORDER']._serialized_end=1083
+  _globals['_ORDERCHANGES']._serialized_start=1086
+  _globals['_ORDERCHANGES']._serialized_end=1290
+  _globals['_BROKERORDER']._serialized_start=1293
+  _globals['_BROKERORDER']._serialized_end=1581
+  _globals['_BROKERMESSAGE']._serialized_start=1583
+  _globals['_BROKERMESSAGE']._serialized_end=1654
+  _globals['_KILLSWITCH']._serialized_start=1657
+  _globals['_KILLSWITCH']._serialized_end=1815
+  _globals['_INFLIGHTWRITE']._serialized_start=1817
+  _globals['_INFLIGHTWRITE']._serialized_end=1921
 # @@protoc_insertion_point(module_scope)

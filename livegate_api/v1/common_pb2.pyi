@@ -51,6 +51,12 @@ class InstanceRole(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     INSTANCE_ROLE_R: _ClassVar[InstanceRole]
     INSTANCE_ROLE_ABH: _ClassVar[InstanceRole]
 
+class OptionRight(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    OPTION_RIGHT_UNSPECIFIED: _ClassVar[OptionRight]
+    OPTION_RIGHT_CALL: _ClassVar[OptionRight]
+    OPTION_RIGHT_PUT: _ClassVar[OptionRight]
+
 class BracketLeg(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     BRACKET_LEG_UNSPECIFIED: _ClassVar[BracketLeg]
@@ -80,24 +86,77 @@ INSTANCE_ROLE_UNSPECIFIED: InstanceRole
 INSTANCE_ROLE_W: InstanceRole
 INSTANCE_ROLE_R: InstanceRole
 INSTANCE_ROLE_ABH: InstanceRole
+OPTION_RIGHT_UNSPECIFIED: OptionRight
+OPTION_RIGHT_CALL: OptionRight
+OPTION_RIGHT_PUT: OptionRight
 BRACKET_LEG_UNSPECIFIED: BracketLeg
 BRACKET_LEG_PARENT: BracketLeg
 BRACKET_LEG_TAKE_PROFIT: BracketLeg
 BRACKET_LEG_STOP_LOSS: BracketLeg
 
 class Instrument(_message.Message):
-    __slots__ = ("symbol", "sec_type", "exchange", "currency", "primary_exchange")
+    __slots__ = ("symbol", "sec_type", "exchange", "currency", "primary_exchange", "expiry", "strike", "right")
     SYMBOL_FIELD_NUMBER: _ClassVar[int]
     SEC_TYPE_FIELD_NUMBER: _ClassVar[int]
     EXCHANGE_FIELD_NUMBER: _ClassVar[int]
     CURRENCY_FIELD_NUMBER: _ClassVar[int]
     PRIMARY_EXCHANGE_FIELD_NUMBER: _ClassVar[int]
+    EXPIRY_FIELD_NUMBER: _ClassVar[int]
+    STRIKE_FIELD_NUMBER: _ClassVar[int]
+    RIGHT_FIELD_NUMBER: _ClassVar[int]
     symbol: str
     sec_type: SecType
     exchange: str
     currency: str
     primary_exchange: str
-    def __init__(self, symbol: _Optional[str] = ..., sec_type: _Optional[_Union[SecType, str]] = ..., exchange: _Optional[str] = ..., currency: _Optional[str] = ..., primary_exchange: _Optional[str] = ...) -> None: ...
+    expiry: str
+    strike: str
+    right: OptionRight
+    def __init__(self, symbol: _Optional[str] = ..., sec_type: _Optional[_Union[SecType, str]] = ..., exchange: _Optional[str] = ..., currency: _Optional[str] = ..., primary_exchange: _Optional[str] = ..., expiry: _Optional[str] = ..., strike: _Optional[str] = ..., right: _Optional[_Union[OptionRight, str]] = ...) -> None: ...
+
+class PriceIncrement(_message.Message):
+    __slots__ = ("low_edge", "increment")
+    LOW_EDGE_FIELD_NUMBER: _ClassVar[int]
+    INCREMENT_FIELD_NUMBER: _ClassVar[int]
+    low_edge: str
+    increment: str
+    def __init__(self, low_edge: _Optional[str] = ..., increment: _Optional[str] = ...) -> None: ...
+
+class TradingSession(_message.Message):
+    __slots__ = ("start", "end")
+    START_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
+    start: _timestamp_pb2.Timestamp
+    end: _timestamp_pb2.Timestamp
+    def __init__(self, start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class MarginImpact(_message.Message):
+    __slots__ = ("init_margin_before", "init_margin_change", "init_margin_after", "maint_margin_before", "maint_margin_change", "maint_margin_after", "equity_with_loan_before", "equity_with_loan_change", "equity_with_loan_after", "excess_liquidity_after", "commission", "as_of")
+    INIT_MARGIN_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    INIT_MARGIN_CHANGE_FIELD_NUMBER: _ClassVar[int]
+    INIT_MARGIN_AFTER_FIELD_NUMBER: _ClassVar[int]
+    MAINT_MARGIN_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    MAINT_MARGIN_CHANGE_FIELD_NUMBER: _ClassVar[int]
+    MAINT_MARGIN_AFTER_FIELD_NUMBER: _ClassVar[int]
+    EQUITY_WITH_LOAN_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    EQUITY_WITH_LOAN_CHANGE_FIELD_NUMBER: _ClassVar[int]
+    EQUITY_WITH_LOAN_AFTER_FIELD_NUMBER: _ClassVar[int]
+    EXCESS_LIQUIDITY_AFTER_FIELD_NUMBER: _ClassVar[int]
+    COMMISSION_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_FIELD_NUMBER: _ClassVar[int]
+    init_margin_before: str
+    init_margin_change: str
+    init_margin_after: str
+    maint_margin_before: str
+    maint_margin_change: str
+    maint_margin_after: str
+    equity_with_loan_before: str
+    equity_with_loan_change: str
+    equity_with_loan_after: str
+    excess_liquidity_after: str
+    commission: str
+    as_of: _timestamp_pb2.Timestamp
+    def __init__(self, init_margin_before: _Optional[str] = ..., init_margin_change: _Optional[str] = ..., init_margin_after: _Optional[str] = ..., maint_margin_before: _Optional[str] = ..., maint_margin_change: _Optional[str] = ..., maint_margin_after: _Optional[str] = ..., equity_with_loan_before: _Optional[str] = ..., equity_with_loan_change: _Optional[str] = ..., equity_with_loan_after: _Optional[str] = ..., excess_liquidity_after: _Optional[str] = ..., commission: _Optional[str] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Order(_message.Message):
     __slots__ = ("instrument", "action", "quantity", "order_type", "limit_price", "stop_price", "time_in_force", "outside_rth")

@@ -77,7 +77,7 @@ class LimitCheck(_message.Message):
     def __init__(self, name: _Optional[str] = ..., passed: _Optional[bool] = ..., reason: _Optional[str] = ..., metadata: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class Preview(_message.Message):
-    __slots__ = ("preview_id", "kind", "account_id", "order", "reference_price", "estimated_notional", "checks", "would_pass", "risk_policy_id", "created_by", "created_at", "expires_at", "broker_order_id", "changes", "group_id", "leg")
+    __slots__ = ("preview_id", "kind", "account_id", "order", "reference_price", "estimated_notional", "checks", "would_pass", "risk_policy_id", "created_by", "created_at", "expires_at", "broker_order_id", "changes", "group_id", "leg", "instrument_details", "margin", "market_order_collared", "intended_duplicate")
     PREVIEW_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -94,6 +94,10 @@ class Preview(_message.Message):
     CHANGES_FIELD_NUMBER: _ClassVar[int]
     GROUP_ID_FIELD_NUMBER: _ClassVar[int]
     LEG_FIELD_NUMBER: _ClassVar[int]
+    INSTRUMENT_DETAILS_FIELD_NUMBER: _ClassVar[int]
+    MARGIN_FIELD_NUMBER: _ClassVar[int]
+    MARKET_ORDER_COLLARED_FIELD_NUMBER: _ClassVar[int]
+    INTENDED_DUPLICATE_FIELD_NUMBER: _ClassVar[int]
     preview_id: str
     kind: PreviewKind
     account_id: str
@@ -110,15 +114,35 @@ class Preview(_message.Message):
     changes: _common_pb2.OrderChanges
     group_id: str
     leg: _common_pb2.BracketLeg
-    def __init__(self, preview_id: _Optional[str] = ..., kind: _Optional[_Union[PreviewKind, str]] = ..., account_id: _Optional[str] = ..., order: _Optional[_Union[_common_pb2.Order, _Mapping]] = ..., reference_price: _Optional[str] = ..., estimated_notional: _Optional[str] = ..., checks: _Optional[_Iterable[_Union[LimitCheck, _Mapping]]] = ..., would_pass: _Optional[bool] = ..., risk_policy_id: _Optional[str] = ..., created_by: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., broker_order_id: _Optional[int] = ..., changes: _Optional[_Union[_common_pb2.OrderChanges, _Mapping]] = ..., group_id: _Optional[str] = ..., leg: _Optional[_Union[_common_pb2.BracketLeg, str]] = ...) -> None: ...
+    instrument_details: InstrumentDetails
+    margin: _common_pb2.MarginImpact
+    market_order_collared: bool
+    intended_duplicate: bool
+    def __init__(self, preview_id: _Optional[str] = ..., kind: _Optional[_Union[PreviewKind, str]] = ..., account_id: _Optional[str] = ..., order: _Optional[_Union[_common_pb2.Order, _Mapping]] = ..., reference_price: _Optional[str] = ..., estimated_notional: _Optional[str] = ..., checks: _Optional[_Iterable[_Union[LimitCheck, _Mapping]]] = ..., would_pass: _Optional[bool] = ..., risk_policy_id: _Optional[str] = ..., created_by: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., broker_order_id: _Optional[int] = ..., changes: _Optional[_Union[_common_pb2.OrderChanges, _Mapping]] = ..., group_id: _Optional[str] = ..., leg: _Optional[_Union[_common_pb2.BracketLeg, str]] = ..., instrument_details: _Optional[_Union[InstrumentDetails, _Mapping]] = ..., margin: _Optional[_Union[_common_pb2.MarginImpact, _Mapping]] = ..., market_order_collared: _Optional[bool] = ..., intended_duplicate: _Optional[bool] = ...) -> None: ...
+
+class InstrumentDetails(_message.Message):
+    __slots__ = ("con_id", "local_symbol", "multiplier", "price_tick", "time_zone")
+    CON_ID_FIELD_NUMBER: _ClassVar[int]
+    LOCAL_SYMBOL_FIELD_NUMBER: _ClassVar[int]
+    MULTIPLIER_FIELD_NUMBER: _ClassVar[int]
+    PRICE_TICK_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    con_id: int
+    local_symbol: str
+    multiplier: str
+    price_tick: str
+    time_zone: str
+    def __init__(self, con_id: _Optional[int] = ..., local_symbol: _Optional[str] = ..., multiplier: _Optional[str] = ..., price_tick: _Optional[str] = ..., time_zone: _Optional[str] = ...) -> None: ...
 
 class CreateOrderPreviewRequest(_message.Message):
-    __slots__ = ("account_id", "order")
+    __slots__ = ("account_id", "order", "intended_duplicate")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     ORDER_FIELD_NUMBER: _ClassVar[int]
+    INTENDED_DUPLICATE_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     order: _common_pb2.Order
-    def __init__(self, account_id: _Optional[str] = ..., order: _Optional[_Union[_common_pb2.Order, _Mapping]] = ...) -> None: ...
+    intended_duplicate: bool
+    def __init__(self, account_id: _Optional[str] = ..., order: _Optional[_Union[_common_pb2.Order, _Mapping]] = ..., intended_duplicate: _Optional[bool] = ...) -> None: ...
 
 class CreateModifyPreviewRequest(_message.Message):
     __slots__ = ("account_id", "broker_order_id", "changes")
@@ -131,7 +155,7 @@ class CreateModifyPreviewRequest(_message.Message):
     def __init__(self, account_id: _Optional[str] = ..., broker_order_id: _Optional[int] = ..., changes: _Optional[_Union[_common_pb2.OrderChanges, _Mapping]] = ...) -> None: ...
 
 class CreateBracketPreviewRequest(_message.Message):
-    __slots__ = ("account_id", "instrument", "action", "quantity", "entry_limit_price", "take_profit_price", "stop_loss_price", "time_in_force")
+    __slots__ = ("account_id", "instrument", "action", "quantity", "entry_limit_price", "take_profit_price", "stop_loss_price", "time_in_force", "intended_duplicate")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     INSTRUMENT_FIELD_NUMBER: _ClassVar[int]
     ACTION_FIELD_NUMBER: _ClassVar[int]
@@ -140,6 +164,7 @@ class CreateBracketPreviewRequest(_message.Message):
     TAKE_PROFIT_PRICE_FIELD_NUMBER: _ClassVar[int]
     STOP_LOSS_PRICE_FIELD_NUMBER: _ClassVar[int]
     TIME_IN_FORCE_FIELD_NUMBER: _ClassVar[int]
+    INTENDED_DUPLICATE_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     instrument: _common_pb2.Instrument
     action: _common_pb2.Action
@@ -148,7 +173,8 @@ class CreateBracketPreviewRequest(_message.Message):
     take_profit_price: str
     stop_loss_price: str
     time_in_force: _common_pb2.TimeInForce
-    def __init__(self, account_id: _Optional[str] = ..., instrument: _Optional[_Union[_common_pb2.Instrument, _Mapping]] = ..., action: _Optional[_Union[_common_pb2.Action, str]] = ..., quantity: _Optional[str] = ..., entry_limit_price: _Optional[str] = ..., take_profit_price: _Optional[str] = ..., stop_loss_price: _Optional[str] = ..., time_in_force: _Optional[_Union[_common_pb2.TimeInForce, str]] = ...) -> None: ...
+    intended_duplicate: bool
+    def __init__(self, account_id: _Optional[str] = ..., instrument: _Optional[_Union[_common_pb2.Instrument, _Mapping]] = ..., action: _Optional[_Union[_common_pb2.Action, str]] = ..., quantity: _Optional[str] = ..., entry_limit_price: _Optional[str] = ..., take_profit_price: _Optional[str] = ..., stop_loss_price: _Optional[str] = ..., time_in_force: _Optional[_Union[_common_pb2.TimeInForce, str]] = ..., intended_duplicate: _Optional[bool] = ...) -> None: ...
 
 class BracketPreview(_message.Message):
     __slots__ = ("group_id", "parent", "take_profit", "stop_loss")
@@ -345,16 +371,89 @@ class EnablementCondition(_message.Message):
     def __init__(self, name: _Optional[str] = ..., passed: _Optional[bool] = ..., detail: _Optional[str] = ...) -> None: ...
 
 class LiveStatus(_message.Message):
-    __slots__ = ("live_enabled", "conditions", "kill_switch", "risk_policy_id")
+    __slots__ = ("live_enabled", "conditions", "kill_switch", "risk_policy_id", "checklist", "principal_stops", "risk_policy_digest", "livegate_version")
     LIVE_ENABLED_FIELD_NUMBER: _ClassVar[int]
     CONDITIONS_FIELD_NUMBER: _ClassVar[int]
     KILL_SWITCH_FIELD_NUMBER: _ClassVar[int]
     RISK_POLICY_ID_FIELD_NUMBER: _ClassVar[int]
+    CHECKLIST_FIELD_NUMBER: _ClassVar[int]
+    PRINCIPAL_STOPS_FIELD_NUMBER: _ClassVar[int]
+    RISK_POLICY_DIGEST_FIELD_NUMBER: _ClassVar[int]
+    LIVEGATE_VERSION_FIELD_NUMBER: _ClassVar[int]
     live_enabled: bool
     conditions: _containers.RepeatedCompositeFieldContainer[EnablementCondition]
     kill_switch: _common_pb2.KillSwitch
     risk_policy_id: str
-    def __init__(self, live_enabled: _Optional[bool] = ..., conditions: _Optional[_Iterable[_Union[EnablementCondition, _Mapping]]] = ..., kill_switch: _Optional[_Union[_common_pb2.KillSwitch, _Mapping]] = ..., risk_policy_id: _Optional[str] = ...) -> None: ...
+    checklist: ChecklistAcknowledgement
+    principal_stops: _containers.RepeatedCompositeFieldContainer[PrincipalStop]
+    risk_policy_digest: str
+    livegate_version: str
+    def __init__(self, live_enabled: _Optional[bool] = ..., conditions: _Optional[_Iterable[_Union[EnablementCondition, _Mapping]]] = ..., kill_switch: _Optional[_Union[_common_pb2.KillSwitch, _Mapping]] = ..., risk_policy_id: _Optional[str] = ..., checklist: _Optional[_Union[ChecklistAcknowledgement, _Mapping]] = ..., principal_stops: _Optional[_Iterable[_Union[PrincipalStop, _Mapping]]] = ..., risk_policy_digest: _Optional[str] = ..., livegate_version: _Optional[str] = ...) -> None: ...
+
+class AcknowledgeChecklistRequest(_message.Message):
+    __slots__ = ("risk_policy_digest", "note")
+    RISK_POLICY_DIGEST_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    risk_policy_digest: str
+    note: str
+    def __init__(self, risk_policy_digest: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
+
+class ChecklistAcknowledgement(_message.Message):
+    __slots__ = ("acknowledged_by", "acknowledged_at", "risk_policy_id", "risk_policy_digest", "livegate_version", "expires_at", "note", "valid", "detail", "audit_event_id")
+    ACKNOWLEDGED_BY_FIELD_NUMBER: _ClassVar[int]
+    ACKNOWLEDGED_AT_FIELD_NUMBER: _ClassVar[int]
+    RISK_POLICY_ID_FIELD_NUMBER: _ClassVar[int]
+    RISK_POLICY_DIGEST_FIELD_NUMBER: _ClassVar[int]
+    LIVEGATE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    VALID_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    AUDIT_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    acknowledged_by: str
+    acknowledged_at: _timestamp_pb2.Timestamp
+    risk_policy_id: str
+    risk_policy_digest: str
+    livegate_version: str
+    expires_at: _timestamp_pb2.Timestamp
+    note: str
+    valid: bool
+    detail: str
+    audit_event_id: int
+    def __init__(self, acknowledged_by: _Optional[str] = ..., acknowledged_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., risk_policy_id: _Optional[str] = ..., risk_policy_digest: _Optional[str] = ..., livegate_version: _Optional[str] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., note: _Optional[str] = ..., valid: _Optional[bool] = ..., detail: _Optional[str] = ..., audit_event_id: _Optional[int] = ...) -> None: ...
+
+class PrincipalStop(_message.Message):
+    __slots__ = ("principal", "reason", "stopped_at", "detail", "reset_by", "reset_at", "audit_event_id")
+    class DetailEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    PRINCIPAL_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    STOPPED_AT_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    RESET_BY_FIELD_NUMBER: _ClassVar[int]
+    RESET_AT_FIELD_NUMBER: _ClassVar[int]
+    AUDIT_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    principal: str
+    reason: str
+    stopped_at: _timestamp_pb2.Timestamp
+    detail: _containers.ScalarMap[str, str]
+    reset_by: str
+    reset_at: _timestamp_pb2.Timestamp
+    audit_event_id: int
+    def __init__(self, principal: _Optional[str] = ..., reason: _Optional[str] = ..., stopped_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., detail: _Optional[_Mapping[str, str]] = ..., reset_by: _Optional[str] = ..., reset_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., audit_event_id: _Optional[int] = ...) -> None: ...
+
+class ResetPrincipalStopRequest(_message.Message):
+    __slots__ = ("principal", "reason")
+    PRINCIPAL_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    principal: str
+    reason: str
+    def __init__(self, principal: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class AuditEvent(_message.Message):
     __slots__ = ("event_id", "occurred_at", "method", "request_id", "principal", "account_id_hash", "preview_id", "approval_id", "idempotency_key", "broker_order_id", "kill_switch_state", "risk_policy_id", "outcome", "status_code", "reason", "gate_step", "detail", "prev_hash", "hash", "key_id")

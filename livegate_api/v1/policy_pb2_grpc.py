@@ -115,6 +115,16 @@ class PolicyServiceStub:
                 request_serializer=livegate__api_dot_v1_dot_policy__pb2.PurgeAuditRequest.SerializeToString,
                 response_deserializer=livegate__api_dot_v1_dot_policy__pb2.PurgeAuditResponse.FromString,
                 _registered_method=True)
+        self.AcknowledgeChecklist = channel.unary_unary(
+                '/livegate.v1.PolicyService/AcknowledgeChecklist',
+                request_serializer=livegate__api_dot_v1_dot_policy__pb2.AcknowledgeChecklistRequest.SerializeToString,
+                response_deserializer=livegate__api_dot_v1_dot_policy__pb2.ChecklistAcknowledgement.FromString,
+                _registered_method=True)
+        self.ResetPrincipalStop = channel.unary_unary(
+                '/livegate.v1.PolicyService/ResetPrincipalStop',
+                request_serializer=livegate__api_dot_v1_dot_policy__pb2.ResetPrincipalStopRequest.SerializeToString,
+                response_deserializer=livegate__api_dot_v1_dot_policy__pb2.PrincipalStop.FromString,
+                _registered_method=True)
 
 
 class PolicyServiceServicer:
@@ -233,6 +243,21 @@ class PolicyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AcknowledgeChecklist(self, request, context):
+        """scope checklist.acknowledge: record that the paper-to-live checklist was walked through
+        for the deployed risk policy and livegate version (audited). Writes need a valid one.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResetPrincipalStop(self, request, context):
+        """scope killswitch.operate: let a principal stopped for runaway fills write again (audited).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PolicyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -315,6 +340,16 @@ def add_PolicyServiceServicer_to_server(servicer, server):
                     servicer.PurgeAudit,
                     request_deserializer=livegate__api_dot_v1_dot_policy__pb2.PurgeAuditRequest.FromString,
                     response_serializer=livegate__api_dot_v1_dot_policy__pb2.PurgeAuditResponse.SerializeToString,
+            ),
+            'AcknowledgeChecklist': grpc.unary_unary_rpc_method_handler(
+                    servicer.AcknowledgeChecklist,
+                    request_deserializer=livegate__api_dot_v1_dot_policy__pb2.AcknowledgeChecklistRequest.FromString,
+                    response_serializer=livegate__api_dot_v1_dot_policy__pb2.ChecklistAcknowledgement.SerializeToString,
+            ),
+            'ResetPrincipalStop': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResetPrincipalStop,
+                    request_deserializer=livegate__api_dot_v1_dot_policy__pb2.ResetPrincipalStopRequest.FromString,
+                    response_serializer=livegate__api_dot_v1_dot_policy__pb2.PrincipalStop.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -749,6 +784,60 @@ class PolicyService:
             '/livegate.v1.PolicyService/PurgeAudit',
             livegate__api_dot_v1_dot_policy__pb2.PurgeAuditRequest.SerializeToString,
             livegate__api_dot_v1_dot_policy__pb2.PurgeAuditResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AcknowledgeChecklist(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/livegate.v1.PolicyService/AcknowledgeChecklist',
+            livegate__api_dot_v1_dot_policy__pb2.AcknowledgeChecklistRequest.SerializeToString,
+            livegate__api_dot_v1_dot_policy__pb2.ChecklistAcknowledgement.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResetPrincipalStop(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/livegate.v1.PolicyService/ResetPrincipalStop',
+            livegate__api_dot_v1_dot_policy__pb2.ResetPrincipalStopRequest.SerializeToString,
+            livegate__api_dot_v1_dot_policy__pb2.PrincipalStop.FromString,
             options,
             channel_credentials,
             insecure,

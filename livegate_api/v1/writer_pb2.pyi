@@ -218,3 +218,137 @@ class Quote(_message.Message):
     last: str
     as_of: _timestamp_pb2.Timestamp
     def __init__(self, instrument: _Optional[_Union[_common_pb2.Instrument, _Mapping]] = ..., bid: _Optional[str] = ..., ask: _Optional[str] = ..., last: _Optional[str] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class GetContractDetailsRequest(_message.Message):
+    __slots__ = ("instrument",)
+    INSTRUMENT_FIELD_NUMBER: _ClassVar[int]
+    instrument: _common_pb2.Instrument
+    def __init__(self, instrument: _Optional[_Union[_common_pb2.Instrument, _Mapping]] = ...) -> None: ...
+
+class ContractDetails(_message.Message):
+    __slots__ = ("instrument", "con_id", "local_symbol", "min_tick", "market_rule_id", "price_increments", "multiplier", "time_zone", "trading_sessions", "liquid_sessions", "order_types", "as_of")
+    INSTRUMENT_FIELD_NUMBER: _ClassVar[int]
+    CON_ID_FIELD_NUMBER: _ClassVar[int]
+    LOCAL_SYMBOL_FIELD_NUMBER: _ClassVar[int]
+    MIN_TICK_FIELD_NUMBER: _ClassVar[int]
+    MARKET_RULE_ID_FIELD_NUMBER: _ClassVar[int]
+    PRICE_INCREMENTS_FIELD_NUMBER: _ClassVar[int]
+    MULTIPLIER_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    TRADING_SESSIONS_FIELD_NUMBER: _ClassVar[int]
+    LIQUID_SESSIONS_FIELD_NUMBER: _ClassVar[int]
+    ORDER_TYPES_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_FIELD_NUMBER: _ClassVar[int]
+    instrument: _common_pb2.Instrument
+    con_id: int
+    local_symbol: str
+    min_tick: str
+    market_rule_id: int
+    price_increments: _containers.RepeatedCompositeFieldContainer[_common_pb2.PriceIncrement]
+    multiplier: str
+    time_zone: str
+    trading_sessions: _containers.RepeatedCompositeFieldContainer[_common_pb2.TradingSession]
+    liquid_sessions: _containers.RepeatedCompositeFieldContainer[_common_pb2.TradingSession]
+    order_types: _containers.RepeatedScalarFieldContainer[str]
+    as_of: _timestamp_pb2.Timestamp
+    def __init__(self, instrument: _Optional[_Union[_common_pb2.Instrument, _Mapping]] = ..., con_id: _Optional[int] = ..., local_symbol: _Optional[str] = ..., min_tick: _Optional[str] = ..., market_rule_id: _Optional[int] = ..., price_increments: _Optional[_Iterable[_Union[_common_pb2.PriceIncrement, _Mapping]]] = ..., multiplier: _Optional[str] = ..., time_zone: _Optional[str] = ..., trading_sessions: _Optional[_Iterable[_Union[_common_pb2.TradingSession, _Mapping]]] = ..., liquid_sessions: _Optional[_Iterable[_Union[_common_pb2.TradingSession, _Mapping]]] = ..., order_types: _Optional[_Iterable[str]] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class GetAccountStateRequest(_message.Message):
+    __slots__ = ("account_id",)
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    def __init__(self, account_id: _Optional[str] = ...) -> None: ...
+
+class AccountPosition(_message.Message):
+    __slots__ = ("con_id", "instrument", "quantity", "avg_cost", "multiplier")
+    CON_ID_FIELD_NUMBER: _ClassVar[int]
+    INSTRUMENT_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    AVG_COST_FIELD_NUMBER: _ClassVar[int]
+    MULTIPLIER_FIELD_NUMBER: _ClassVar[int]
+    con_id: int
+    instrument: _common_pb2.Instrument
+    quantity: str
+    avg_cost: str
+    multiplier: str
+    def __init__(self, con_id: _Optional[int] = ..., instrument: _Optional[_Union[_common_pb2.Instrument, _Mapping]] = ..., quantity: _Optional[str] = ..., avg_cost: _Optional[str] = ..., multiplier: _Optional[str] = ...) -> None: ...
+
+class WorkingOrder(_message.Message):
+    __slots__ = ("broker_order_id", "con_id", "action", "remaining", "order_ref")
+    BROKER_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    CON_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    REMAINING_FIELD_NUMBER: _ClassVar[int]
+    ORDER_REF_FIELD_NUMBER: _ClassVar[int]
+    broker_order_id: int
+    con_id: int
+    action: _common_pb2.Action
+    remaining: str
+    order_ref: str
+    def __init__(self, broker_order_id: _Optional[int] = ..., con_id: _Optional[int] = ..., action: _Optional[_Union[_common_pb2.Action, str]] = ..., remaining: _Optional[str] = ..., order_ref: _Optional[str] = ...) -> None: ...
+
+class AccountState(_message.Message):
+    __slots__ = ("account_id", "positions", "working_orders", "net_liquidation", "gross_position_value", "excess_liquidity", "maint_margin", "as_of")
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    POSITIONS_FIELD_NUMBER: _ClassVar[int]
+    WORKING_ORDERS_FIELD_NUMBER: _ClassVar[int]
+    NET_LIQUIDATION_FIELD_NUMBER: _ClassVar[int]
+    GROSS_POSITION_VALUE_FIELD_NUMBER: _ClassVar[int]
+    EXCESS_LIQUIDITY_FIELD_NUMBER: _ClassVar[int]
+    MAINT_MARGIN_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    positions: _containers.RepeatedCompositeFieldContainer[AccountPosition]
+    working_orders: _containers.RepeatedCompositeFieldContainer[WorkingOrder]
+    net_liquidation: str
+    gross_position_value: str
+    excess_liquidity: str
+    maint_margin: str
+    as_of: _timestamp_pb2.Timestamp
+    def __init__(self, account_id: _Optional[str] = ..., positions: _Optional[_Iterable[_Union[AccountPosition, _Mapping]]] = ..., working_orders: _Optional[_Iterable[_Union[WorkingOrder, _Mapping]]] = ..., net_liquidation: _Optional[str] = ..., gross_position_value: _Optional[str] = ..., excess_liquidity: _Optional[str] = ..., maint_margin: _Optional[str] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class PreviewMarginRequest(_message.Message):
+    __slots__ = ("request_id", "account_id", "order")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    account_id: str
+    order: _common_pb2.Order
+    def __init__(self, request_id: _Optional[str] = ..., account_id: _Optional[str] = ..., order: _Optional[_Union[_common_pb2.Order, _Mapping]] = ...) -> None: ...
+
+class ListFillsRequest(_message.Message):
+    __slots__ = ("account_id", "since")
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    since: _timestamp_pb2.Timestamp
+    def __init__(self, account_id: _Optional[str] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class Fill(_message.Message):
+    __slots__ = ("exec_id", "broker_order_id", "order_ref", "con_id", "instrument", "action", "quantity", "price", "time")
+    EXEC_ID_FIELD_NUMBER: _ClassVar[int]
+    BROKER_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    ORDER_REF_FIELD_NUMBER: _ClassVar[int]
+    CON_ID_FIELD_NUMBER: _ClassVar[int]
+    INSTRUMENT_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    PRICE_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    exec_id: str
+    broker_order_id: int
+    order_ref: str
+    con_id: int
+    instrument: _common_pb2.Instrument
+    action: _common_pb2.Action
+    quantity: str
+    price: str
+    time: _timestamp_pb2.Timestamp
+    def __init__(self, exec_id: _Optional[str] = ..., broker_order_id: _Optional[int] = ..., order_ref: _Optional[str] = ..., con_id: _Optional[int] = ..., instrument: _Optional[_Union[_common_pb2.Instrument, _Mapping]] = ..., action: _Optional[_Union[_common_pb2.Action, str]] = ..., quantity: _Optional[str] = ..., price: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListFillsResponse(_message.Message):
+    __slots__ = ("fills",)
+    FILLS_FIELD_NUMBER: _ClassVar[int]
+    fills: _containers.RepeatedCompositeFieldContainer[Fill]
+    def __init__(self, fills: _Optional[_Iterable[_Union[Fill, _Mapping]]] = ...) -> None: ...

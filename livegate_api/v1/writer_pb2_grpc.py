@@ -90,6 +90,26 @@ class WriterServiceStub:
                 request_serializer=livegate__api_dot_v1_dot_writer__pb2.GetQuoteRequest.SerializeToString,
                 response_deserializer=livegate__api_dot_v1_dot_writer__pb2.Quote.FromString,
                 _registered_method=True)
+        self.GetContractDetails = channel.unary_unary(
+                '/livegate.v1.WriterService/GetContractDetails',
+                request_serializer=livegate__api_dot_v1_dot_writer__pb2.GetContractDetailsRequest.SerializeToString,
+                response_deserializer=livegate__api_dot_v1_dot_writer__pb2.ContractDetails.FromString,
+                _registered_method=True)
+        self.GetAccountState = channel.unary_unary(
+                '/livegate.v1.WriterService/GetAccountState',
+                request_serializer=livegate__api_dot_v1_dot_writer__pb2.GetAccountStateRequest.SerializeToString,
+                response_deserializer=livegate__api_dot_v1_dot_writer__pb2.AccountState.FromString,
+                _registered_method=True)
+        self.PreviewMargin = channel.unary_unary(
+                '/livegate.v1.WriterService/PreviewMargin',
+                request_serializer=livegate__api_dot_v1_dot_writer__pb2.PreviewMarginRequest.SerializeToString,
+                response_deserializer=livegate__api_dot_v1_dot_common__pb2.MarginImpact.FromString,
+                _registered_method=True)
+        self.ListFills = channel.unary_unary(
+                '/livegate.v1.WriterService/ListFills',
+                request_serializer=livegate__api_dot_v1_dot_writer__pb2.ListFillsRequest.SerializeToString,
+                response_deserializer=livegate__api_dot_v1_dot_writer__pb2.ListFillsResponse.FromString,
+                _registered_method=True)
 
 
 class WriterServiceServicer:
@@ -170,6 +190,35 @@ class WriterServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetContractDetails(self, request, context):
+        """The broker's contract details of one instrument: tick, market rule, multiplier, sessions.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAccountState(self, request, context):
+        """The account's positions, working orders and margin values, asked of the broker now.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PreviewMargin(self, request, context):
+        """A what-if of one order: its margin impact. Nothing that can execute is sent; allowed with
+        the kill switch closed (it only reads).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListFills(self, request, context):
+        """The account's fills at or after a time, as the writer's session has them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_WriterServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -227,6 +276,26 @@ def add_WriterServiceServicer_to_server(servicer, server):
                     servicer.GetQuote,
                     request_deserializer=livegate__api_dot_v1_dot_writer__pb2.GetQuoteRequest.FromString,
                     response_serializer=livegate__api_dot_v1_dot_writer__pb2.Quote.SerializeToString,
+            ),
+            'GetContractDetails': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetContractDetails,
+                    request_deserializer=livegate__api_dot_v1_dot_writer__pb2.GetContractDetailsRequest.FromString,
+                    response_serializer=livegate__api_dot_v1_dot_writer__pb2.ContractDetails.SerializeToString,
+            ),
+            'GetAccountState': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAccountState,
+                    request_deserializer=livegate__api_dot_v1_dot_writer__pb2.GetAccountStateRequest.FromString,
+                    response_serializer=livegate__api_dot_v1_dot_writer__pb2.AccountState.SerializeToString,
+            ),
+            'PreviewMargin': grpc.unary_unary_rpc_method_handler(
+                    servicer.PreviewMargin,
+                    request_deserializer=livegate__api_dot_v1_dot_writer__pb2.PreviewMarginRequest.FromString,
+                    response_serializer=livegate__api_dot_v1_dot_common__pb2.MarginImpact.SerializeToString,
+            ),
+            'ListFills': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListFills,
+                    request_deserializer=livegate__api_dot_v1_dot_writer__pb2.ListFillsRequest.FromString,
+                    response_serializer=livegate__api_dot_v1_dot_writer__pb2.ListFillsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -526,6 +595,114 @@ class WriterService:
             '/livegate.v1.WriterService/GetQuote',
             livegate__api_dot_v1_dot_writer__pb2.GetQuoteRequest.SerializeToString,
             livegate__api_dot_v1_dot_writer__pb2.Quote.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetContractDetails(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/livegate.v1.WriterService/GetContractDetails',
+            livegate__api_dot_v1_dot_writer__pb2.GetContractDetailsRequest.SerializeToString,
+            livegate__api_dot_v1_dot_writer__pb2.ContractDetails.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAccountState(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/livegate.v1.WriterService/GetAccountState',
+            livegate__api_dot_v1_dot_writer__pb2.GetAccountStateRequest.SerializeToString,
+            livegate__api_dot_v1_dot_writer__pb2.AccountState.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PreviewMargin(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/livegate.v1.WriterService/PreviewMargin',
+            livegate__api_dot_v1_dot_writer__pb2.PreviewMarginRequest.SerializeToString,
+            livegate__api_dot_v1_dot_common__pb2.MarginImpact.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListFills(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/livegate.v1.WriterService/ListFills',
+            livegate__api_dot_v1_dot_writer__pb2.ListFillsRequest.SerializeToString,
+            livegate__api_dot_v1_dot_writer__pb2.ListFillsResponse.FromString,
             options,
             channel_credentials,
             insecure,

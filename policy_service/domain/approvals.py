@@ -62,6 +62,16 @@ def check_approval(
         or (approval.reserved_key is not None and not own_key)
     ):
         return _deny(reasons.APPROVAL_CONSUMED, "approval already used", approval_id=approval_id)
+    # A close revokes every approval outstanding then. The one exception: the key that had
+    # reserved it before the close, settling its own attempt (the broker may hold that write).
+    settling_own = bool(own_key) and approval.reserved_key == own_key
+    if approval.revoked_at_us is not None and not settling_own:
+        return _deny(
+            reasons.APPROVAL_REVOKED,
+            "approval revoked by a kill-switch close; preview and approve again",
+            approval_id=approval_id,
+            revoked_at_us=approval.revoked_at_us,
+        )
     if now_us >= approval.expires_at_us:
         return _deny(
             reasons.APPROVAL_EXPIRED,

@@ -37,6 +37,14 @@ def audit_down() -> m.Denial:
     return m.Denial(reasons.AUDIT_UNAVAILABLE, "UNAVAILABLE", 7, "the audit log cannot be written")
 
 
+def reference_unavailable(data: str, message: str, **numbers: str) -> m.Denial:
+    """Step 9: broker reference data (DATA) the check needs could not be had: a refusal, never
+    a check skipped."""
+    return m.Denial(
+        reasons.REFERENCE_DATA_UNAVAILABLE, "UNAVAILABLE", 9, message, {"data": data, **numbers}
+    )
+
+
 def writer_denial(err: WriterError, step: int) -> m.Denial:
     """A read through the writer that failed: not found, refused, or unreachable."""
     if err.kind == "NOT_FOUND":

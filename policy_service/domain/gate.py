@@ -11,6 +11,7 @@ from policy_service import reasons
 from policy_service.domain import limits
 from policy_service.domain import model as m
 from policy_service.domain.audit import AuditDraft, account_hash
+from policy_service.domain.checklist import Checklist
 from policy_service.domain.close_latch import CloseLatch
 from policy_service.domain.commands import (
     BracketCmd,
@@ -22,6 +23,7 @@ from policy_service.domain.commands import (
     request_hash,
 )
 from policy_service.domain.denials import audit_down, closed, day_of, from_dict, scope_denial
+from policy_service.domain.depth import Depth
 from policy_service.domain.drafts import Drafts
 from policy_service.domain.enablement import account_denial, enablement_denial, static_conditions
 from policy_service.domain.forwarding import Forwarder
@@ -87,6 +89,8 @@ class Gate:
         # send through the forwarder, which records the outcome and calls nobody back.
         self._forwarder = Forwarder(store, clock, self._drafts)
         self._settler = Settler(self._planner, self._forwarder)
+        self.checklist = Checklist(self)
+        self.depth = Depth(self)
 
     # ---- audit helpers ---------------------------------------------------------------------
 
@@ -139,20 +143,31 @@ class Gate:
             return refuse(scope)
         if self._enablement is not None:
             return refuse(self._enablement)
+        # A store that cannot say whether the checklist was acknowledged is a store outage:
+        # steps 6-7 answer it (a close this replica holds first), and once the store has
+        # answered them the checklist is asked again, never skipped.
+        try:
+            checklist = self.checklist.denial(now)
+        except StoreUnavailable:
+            checklist, checklist_unread = None, True
+        else:
+            checklist_unread = False
+        if checklist is not None:
+            return refuse(checklist)
         acct = account_denial(self.settings, cmd.account_id, self.account_hash(cmd.account_id))
         if acct is not None:
             return refuse(acct)
         # One pinned connection serves the decision's reads (steps 6-9), and where the store
         # reads and writes through one pool (PostgreSQL) its two transactions too.
         with self.store.reading():
-            checked = self._check(call, cmd, ids, now)
+            checked = self._check(call, cmd, ids, now, checklist_unread)
             if not isinstance(checked, tuple):
                 return checked
             plan, digest = checked
             return self._run(call, cmd, plan, digest, ids, now)
 
     def _check(
-        self, call: m.Call, cmd: Command, ids: dict[str, Any], now: int
+        self, call: m.Call, cmd: Command, ids: dict[str, Any], now: int, checklist_unread: bool
     ) -> tuple[Plan, str] | Outcome | m.Denial:
         """Steps 6-9: the plan and request digest to run, or the answer to give now."""
 
@@ -170,6 +185,13 @@ class Gate:
             return refuse(closed(switch))
         if not self.store.audit_available():
             return refuse(audit_down())
+        if checklist_unread:
+            try:
+                checklist = self.checklist.denial(now)
+            except StoreUnavailable:
+                return refuse(audit_down())
+            if checklist is not None:
+                return refuse(checklist)
         digest = request_hash(cmd)
         existing = self.store.get_record(cmd.key)
         if existing is not None:
@@ -182,9 +204,14 @@ class Gate:
             if raced is not None:
                 return self._existing(call, cmd, raced, digest, ids)
             return refuse(plan)
-        denial = limits.first_denial(self.policy, plan.legs)
+        cancel = isinstance(cmd, CancelCmd)
+        denial = self.depth.blackout(cancel, now) or limits.first_denial(self.policy, plan.legs)
         if denial is not None:
             return refuse(denial)
+        state = self.depth.account_state(cmd.account_id, plan)
+        if isinstance(state, m.Denial):
+            return refuse(state)
+        plan.account_state = state
         return plan, digest
 
     def _run(
@@ -205,17 +232,25 @@ class Gate:
             notional=plan.notional,
             new_orders=plan.new_orders,
             day=day_of(now),
+            **self.depth.pending_fields(call, cmd, plan, self.account_hash(cmd.account_id)),
         )
         counts_as_open = plan.new_orders > 0
+        state = plan.account_state
+        cancel = isinstance(cmd, CancelCmd)
+        query = self.depth.query(call, cancel, plan, pending.fingerprint, state, now)
 
         def usage_check(usage: limits.Usage) -> m.Denial | None:
-            return limits.check_usage(
-                self.policy, usage, plan.new_orders, plan.notional, counts_as_open
+            return (
+                self.depth.stopped(call, usage)
+                or limits.check_usage(
+                    self.policy, usage, plan.new_orders, plan.notional, counts_as_open
+                )
+                or self.depth.usage_denial(pending.messages, plan, usage, state, now)
             )
 
         draft = self.draft(call, "PENDING", None, gate_step=10, kill_switch_state="OPEN", **ids)
         try:
-            begun = self.store.begin(pending, usage_check, draft, now)
+            begun = self.store.begin(pending, usage_check, draft, now, query)
         except StoreUnavailable:
             log.exception("pending transaction failed")
             return self.refuse(call, audit_down(), **ids)

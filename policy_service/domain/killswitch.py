@@ -71,6 +71,7 @@ class KillSwitchService:
         """Everything that must hold for live trading, except the switch's own state."""
         gate = self._gate
         conds = static_conditions(gate.settings, gate.policy)
+        conds.append(gate.checklist.condition())
         audit_ok = gate.store.audit_available()
         conds.append(
             Condition(

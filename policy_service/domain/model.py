@@ -33,6 +33,11 @@ class SecType(enum.StrEnum):
     OPTION = "OPTION"
 
 
+class OptionRight(enum.StrEnum):
+    CALL = "CALL"
+    PUT = "PUT"
+
+
 class Kind(enum.StrEnum):
     """What a preview (and an idempotency record) is for."""
 
@@ -62,6 +67,14 @@ class Instrument:
     exchange: str = "SMART"
     currency: str = "USD"
     primary_exchange: str = ""
+    # Futures and options: contract month or last trading day; options: strike and right.
+    expiry: str = ""
+    strike: Decimal | None = None
+    right: OptionRight | None = None
+
+    @property
+    def is_derivative(self) -> bool:
+        return self.sec_type in (SecType.FUTURE, SecType.OPTION)
 
 
 @dataclass(frozen=True)
@@ -151,6 +164,17 @@ class Preview:
     changes: Changes | None = None
     group_id: str = ""
     leg: Leg | None = None
+    # Since issue 19 (reference.py types; Any here to keep this module free of them): the
+    # broker's contract details and what-if margin (None with the writer's reason when they
+    # could not be had), MARKET when the order was collared into a limit, the caller's mark
+    # on an intended repeat, and the quantity a modify replaces.
+    details: Any = None
+    details_error: str = ""
+    margin: Any = None
+    margin_error: str = ""
+    requested_type: OrderType | None = None
+    intended_duplicate: bool = False
+    replaced_quantity: Decimal | None = None
 
     @property
     def would_pass(self) -> bool:
@@ -166,6 +190,8 @@ class Approval:
     expires_at_us: int
     reserved_key: str | None = None
     consumed_at_us: int | None = None
+    # Set by the kill switch's close: an approval granted before a close never outlives it.
+    revoked_at_us: int | None = None
 
 
 @dataclass(frozen=True)
@@ -223,16 +249,35 @@ def _undec(value: Any) -> Decimal | None:
     return None if value is None else Decimal(str(value))
 
 
-def order_to_dict(order: OrderSpec) -> dict[str, Any]:
-    ins = order.instrument
+def instrument_to_dict(ins: Instrument) -> dict[str, Any]:
     return {
-        "instrument": {
-            "symbol": ins.symbol,
-            "sec_type": ins.sec_type.value,
-            "exchange": ins.exchange,
-            "currency": ins.currency,
-            "primary_exchange": ins.primary_exchange,
-        },
+        "symbol": ins.symbol,
+        "sec_type": ins.sec_type.value,
+        "exchange": ins.exchange,
+        "currency": ins.currency,
+        "primary_exchange": ins.primary_exchange,
+        "expiry": ins.expiry,
+        "strike": _dec(ins.strike),
+        "right": ins.right.value if ins.right else None,
+    }
+
+
+def instrument_from_dict(ins: Mapping[str, Any]) -> Instrument:
+    return Instrument(
+        symbol=ins["symbol"],
+        sec_type=SecType(ins["sec_type"]),
+        exchange=ins["exchange"],
+        currency=ins["currency"],
+        primary_exchange=ins.get("primary_exchange", ""),
+        expiry=ins.get("expiry", ""),
+        strike=_undec(ins.get("strike")),
+        right=OptionRight(ins["right"]) if ins.get("right") else None,
+    )
+
+
+def order_to_dict(order: OrderSpec) -> dict[str, Any]:
+    return {
+        "instrument": instrument_to_dict(order.instrument),
         "action": order.action.value,
         "quantity": str(order.quantity),
         "order_type": order.order_type.value,
@@ -244,15 +289,8 @@ def order_to_dict(order: OrderSpec) -> dict[str, Any]:
 
 
 def order_from_dict(data: Mapping[str, Any]) -> OrderSpec:
-    ins = data["instrument"]
     return OrderSpec(
-        instrument=Instrument(
-            symbol=ins["symbol"],
-            sec_type=SecType(ins["sec_type"]),
-            exchange=ins["exchange"],
-            currency=ins["currency"],
-            primary_exchange=ins.get("primary_exchange", ""),
-        ),
+        instrument=instrument_from_dict(data["instrument"]),
         action=Action(data["action"]),
         quantity=Decimal(data["quantity"]),
         order_type=OrderType(data["order_type"]),

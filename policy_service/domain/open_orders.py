@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 
-from policy_service.domain.ports import Store, StoreUnavailable, Writer, WriterError
+from policy_service.domain.ports import Clock, Store, StoreUnavailable, Writer, WriterError
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +31,15 @@ class OpenOrderSync:
         writer: Writer,
         accounts: Iterable[str],
         account_hash: Callable[[str], str],
+        clock: Clock | None = None,
     ):
         self._store = store
         self._writer = writer
         self._accounts = sorted(accounts)
         self._hash = account_hash
+        # When an order stopped counting is remembered (the position checks read it) by the
+        # gate's clock.
+        self._clock = clock
 
     def run(self) -> int:
         """One pass over the allowed accounts; how many orders stopped counting."""
@@ -59,7 +63,8 @@ class OpenOrderSync:
         if not ended:
             return 0
         try:
-            removed = self._store.forget_open_orders(account_hash, ended)
+            now = self._clock.now_us() if self._clock is not None else 0
+            removed = self._store.forget_open_orders(account_hash, ended, now)
         except StoreUnavailable as exc:
             log.warning("ended orders still counted", extra={"error": str(exc)[:200]})
             return 0

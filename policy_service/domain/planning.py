@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from policy_service.domain import approvals as appr
 from policy_service.domain import limits
 from policy_service.domain import model as m
 from policy_service.domain.commands import BracketCmd, CancelCmd, Command, ModifyCmd, SubmitCmd
 from policy_service.domain.denials import internal
+from policy_service.domain.legs import from_preview
 from policy_service.domain.ports import Store, Writer
 
 
@@ -25,6 +27,8 @@ class Plan:
     # (request id, settle) -> what the broker holds; settle: the key's first answer was lost.
     send: Callable[[str, bool], tuple[m.BrokerOrder, ...]] = lambda _rid, _settle: ()
     preview_id: str = ""
+    # The broker's account state the position and exposure limits use (step 9), if any.
+    account_state: Any = None
 
 
 class Planner:
@@ -110,5 +114,4 @@ class Planner:
         )
 
     def _leg(self, preview: m.Preview, now: int) -> limits.Leg:
-        age = Decimal(max(0, now - preview.reference_as_of_us)) / Decimal(1_000_000)
-        return limits.Leg(preview.order, preview.reference_price, age)
+        return from_preview(preview, now)

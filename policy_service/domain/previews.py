@@ -6,10 +6,9 @@ import uuid
 from decimal import Decimal
 
 from policy_service import reasons
-from policy_service.domain import limits
 from policy_service.domain import model as m
+from policy_service.domain import preview_checks
 from policy_service.domain.denials import (
-    day_of,
     order_account_mismatch,
     scope_denial,
     writer_denial,
@@ -40,35 +39,44 @@ class Previews:
         order: m.OrderSpec,
         quote: m.Quote,
         kind: m.Kind,
+        *,
+        intended_duplicate: bool = False,
+        replaced_quantity: Decimal | None = None,
         **extra: object,
     ) -> m.Preview:
         gate = self._gate
-        now = gate.clock.now_us()
-        reference = quote.reference()
-        age = Decimal(max(0, now - quote.as_of_us)) / Decimal(1_000_000)
-        leg = limits.Leg(order, reference, age)
-        checks = list(limits.report(gate.policy, leg))
-        usage = gate.store.usage(gate.account_hash(account_id), day_of(now), now)
-        new_orders = 0 if kind is m.Kind.MODIFY else 1
-        denial = limits.check_usage(gate.policy, usage, new_orders, leg.notional, new_orders > 0)
-        checks.append(
-            m.LimitCheck("account_usage", True)
-            if denial is None
-            else m.LimitCheck("account_usage", False, denial.reason, dict(denial.metadata))
+        exit_leg = extra.get("leg") in (m.Leg.TAKE_PROFIT, m.Leg.STOP_LOSS)
+        rec = preview_checks.record(
+            gate,
+            call,
+            account_id,
+            order,
+            quote,
+            exit_leg=exit_leg,
+            intended_duplicate=intended_duplicate,
+            replaced_quantity=replaced_quantity,
         )
+        now = rec.leg.now_us
         return m.Preview(
             preview_id=f"pv_{uuid.uuid4().hex}",
             kind=kind,
             account_id=account_id,
-            order=order,
-            reference_price=reference,
+            order=rec.order,
+            reference_price=rec.leg.reference_price,
             reference_as_of_us=quote.as_of_us,
-            estimated_notional=leg.notional,
-            checks=tuple(checks),
+            estimated_notional=rec.leg.notional,
+            checks=tuple(preview_checks.checks(gate, call, account_id, rec.leg, kind)),
             risk_policy_id=gate.policy.policy_id,
             created_by=call.principal,
             created_at_us=now,
             expires_at_us=now + gate.settings.preview_ttl_us,
+            details=rec.details,
+            details_error=rec.details_error,
+            margin=rec.margin,
+            margin_error=rec.margin_error,
+            requested_type=rec.requested_type,
+            intended_duplicate=intended_duplicate,
+            replaced_quantity=replaced_quantity,
             **extra,  # type: ignore[arg-type]
         )
 
@@ -89,7 +97,9 @@ class Previews:
             return gate.refuse(call, _storage_down(), account_id=account_id)
         return None
 
-    def order(self, call: m.Call, account_id: str, order: m.OrderSpec) -> m.Preview | m.Denial:
+    def order(
+        self, call: m.Call, account_id: str, order: m.OrderSpec, intended_duplicate: bool = False
+    ) -> m.Preview | m.Denial:
         gate = self._gate
         denial = self._admit(call, PREVIEW_SCOPE, account_id)
         if denial is not None:
@@ -98,7 +108,9 @@ class Previews:
             quote = gate.writer.get_quote(order.instrument)
         except WriterError as err:
             return gate.refuse(call, writer_denial(err, 8), account_id=account_id)
-        preview = self._build(call, account_id, order, quote, m.Kind.ORDER)
+        preview = self._build(
+            call, account_id, order, quote, m.Kind.ORDER, intended_duplicate=intended_duplicate
+        )
         denial = self._save(call, [preview], account_id)
         return denial or preview
 
@@ -130,13 +142,18 @@ class Previews:
             replacement,
             quote,
             m.Kind.MODIFY,
+            replaced_quantity=live.order.quantity,
             broker_order_id=broker_order_id,
             changes=changes,
         )
         return self._save(call, [preview], account_id) or preview
 
     def bracket(
-        self, call: m.Call, account_id: str, legs: tuple[m.OrderSpec, m.OrderSpec, m.OrderSpec]
+        self,
+        call: m.Call,
+        account_id: str,
+        legs: tuple[m.OrderSpec, m.OrderSpec, m.OrderSpec],
+        intended_duplicate: bool = False,
     ) -> list[m.Preview] | m.Denial:
         gate = self._gate
         denial = self._admit(call, PREVIEW_SCOPE, account_id)
@@ -148,7 +165,16 @@ class Previews:
             return gate.refuse(call, writer_denial(err, 8), account_id=account_id)
         group = f"bg_{uuid.uuid4().hex}"
         items = [
-            self._build(call, account_id, order, quote, m.Kind.BRACKET_LEG, group_id=group, leg=leg)
+            self._build(
+                call,
+                account_id,
+                order,
+                quote,
+                m.Kind.BRACKET_LEG,
+                intended_duplicate=intended_duplicate,
+                group_id=group,
+                leg=leg,
+            )
             for order, leg in zip(
                 legs, (m.Leg.PARENT, m.Leg.TAKE_PROFIT, m.Leg.STOP_LOSS), strict=True
             )

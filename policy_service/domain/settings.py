@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from policy_service.domain.sessions import Blackout
+
 
 @dataclass(frozen=True)
 class GateSettings:
@@ -19,3 +21,8 @@ class GateSettings:
     approval_ttl_us: int
     four_eyes: bool
     pending_timeout_us: int
+    # Since issue 19: how long a checklist acknowledgement enables writes, the version it must
+    # name, and the blackout windows in which only cancels go out.
+    checklist_max_age_us: int = 90 * 86_400_000_000
+    livegate_version: str = "0"
+    blackouts: tuple[Blackout, ...] = ()

@@ -17,6 +17,8 @@ from typing import Final
 
 from sqlalchemy import Connection, text
 
+from policy_service.storage import tables
+
 # Seven years: the same floor as the service's config (policy_service.config), enforced again
 # here so that a purge with a smaller retention cannot run even by calling the function.
 MIN_RETENTION_DAYS: Final = 2555
@@ -140,18 +142,10 @@ def postgres(schema: str) -> tuple[str, ...]:
     )
 
 
-# Tables the service changes freely (its working state); the audit tables are listed below.
-_WORKING_TABLES: Final = (
-    "previews",
-    "approvals",
-    "idempotency_records",
-    "open_orders",
-    "open_order_counts",
-    "rate_buckets",
-    "account_usage",
-    "kill_switch",
-    "kill_switch_history",
-    "risk_policies",
+# Tables the service changes freely (its working state): every table but the audit ones, so a
+# table a later migration adds is granted too instead of failing on PostgreSQL as deployed.
+_WORKING_TABLES: Final = tuple(
+    sorted(name for name in tables.metadata.tables if not name.startswith("audit_"))
 )
 
 

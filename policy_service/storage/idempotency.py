@@ -3,31 +3,34 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import BigInteger, Connection, delete, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from policy_service import reasons
 from policy_service.domain import model as m
 from policy_service.domain.audit import AuditDraft
 from policy_service.domain.denials import closed
-from policy_service.domain.limits import Usage
 from policy_service.domain.ports import BeginResult, IdemRecord, PendingWrite, StoreUnavailable
-from policy_service.storage import audit_store, raw
+from policy_service.domain.usage import Usage, UsageQuery
+from policy_service.storage import audit_store, raw, raw_risk
 from policy_service.storage.pinned import PinnedReads
 from policy_service.storage.rows import switch_from
 from policy_service.storage.tables import (
     account_usage,
     approvals,
+    ended_orders,
     idempotency_records,
     open_orders,
     rate_buckets,
 )
 
 MINUTE_US = 60_000_000
+NO_EXTRAS = UsageQuery()
 _FORGET_CHUNK = 500
 
 
@@ -51,9 +54,13 @@ class IdempotencyStore(PinnedReads):
         with self._reader() as conn:
             return self._record(conn, key)
 
-    def usage(self, account_hash: str, day: str, now_us: int) -> Usage:
+    def usage(
+        self, account_hash: str, day: str, now_us: int, query: UsageQuery = NO_EXTRAS
+    ) -> Usage:
         with self._reader() as conn:
-            return self._usage(conn, account_hash, day, now_us)
+            usage = self._usage(conn, account_hash, day, now_us)
+            extras = raw_risk.extra_steps(conn, query, account_hash, day, "")
+            return raw_risk.with_extras(usage, query, [raw.run(conn, q, a) for q, a in extras])
 
     def begin(
         self,
@@ -61,6 +68,7 @@ class IdempotencyStore(PinnedReads):
         check_usage: Callable[[Usage], m.Denial | None],
         draft: AuditDraft,
         now_us: int,
+        query: UsageQuery = NO_EXTRAS,
     ) -> BeginResult:
         """Step 10 in one transaction: pending row, approval reservations, usage, audit.
 
@@ -91,6 +99,12 @@ class IdempotencyStore(PinnedReads):
                     (q.usage_row_locked, where),
                     (q.usage_all, params),
                 ]
+                fixed = len(steps)
+                # After the usage row's lock: each reads what the account's last decision left.
+                extras = raw_risk.extra_steps(
+                    conn, query, pending.account_hash, pending.day, pending.key
+                )
+                steps += extras
                 # One round trip. Whatever is found below, the statements after it only ran
                 # inside this transaction, which then rolls back: nothing of them stays.
                 cursors = raw.batch(conn, steps)
@@ -103,23 +117,35 @@ class IdempotencyStore(PinnedReads):
                         raise _Abort(BeginResult(existing=_idem_record(existing)))
                     if raw.count_of(cursors[2]) != 1:
                         raise _Raced("another request inserted this key first")
-                    for approval_id, cursor in zip(approval_ids, cursors[3:-2], strict=True):
+                    for approval_id, cursor in zip(
+                        approval_ids, cursors[3 : fixed - 2], strict=True
+                    ):
                         if raw.count_of(cursor) != 1:
-                            raise _Abort(BeginResult(denial=_approval_taken(approval_id)))
-                    row = raw.first_of(cursors[-2], q.usage_row_locked)
-                    figures = raw.first_of(cursors[-1], q.usage_all)
+                            raise _Abort(BeginResult(denial=_approval_taken(conn, approval_id)))
+                    row = raw.first_of(cursors[fixed - 2], q.usage_row_locked)
+                    figures = raw.first_of(cursors[fixed - 1], q.usage_all)
+                    usage = None if row is None else _usage_from(figures)
+                    if usage is not None:
+                        usage = raw_risk.with_extras(usage, query, cursors[fixed:])
                 finally:
                     for cursor in cursors:
                         cursor.close()
-                if row is None:  # the account's first write of the day: make the row, lock it
+                if row is None or usage is None:
+                    # The account's first write of the day: make the row, lock it, read again.
                     raw.run(conn, q.ensure_usage, where).close()
                     row = raw.one(conn, q.usage_row_locked, where)
                     figures = raw.one(conn, q.usage_all, params)
-                denial = check_usage(_usage_from(figures))
+                    usage = raw_risk.with_extras(
+                        _usage_from(figures), query, [raw.run(conn, a, b) for a, b in extras]
+                    )
+                denial = check_usage(usage)
                 if denial is not None:
                     raise _Abort(BeginResult(denial=denial))
                 notional = str(Decimal(row.daily_notional) + pending.notional)
-                set_usage = (q.set_usage, {**where, "b_notional": notional})
+                set_usage = (
+                    q.set_usage,
+                    {**where, "b_notional": notional, "b_messages": pending.messages},
+                )
                 event_id = audit_store.append(
                     conn, self.chain.keyring, event, now_us, [set_usage], commit=True
                 )
@@ -171,7 +197,7 @@ class IdempotencyStore(PinnedReads):
                     )
                 self._refund(conn, record)
             if closed:
-                _uncount(conn, record.account_hash, closed)
+                _uncount(conn, record.account_hash, closed, now_us)
             steps: list[raw.Step] = [
                 (
                     q.set_outcome,
@@ -253,14 +279,18 @@ class IdempotencyStore(PinnedReads):
             raise StoreUnavailable(str(exc)) from exc
         return {int(row.broker_order_id) for row in rows}
 
-    def forget_open_orders(self, account_hash: str, broker_order_ids: Iterable[int]) -> int:
+    def forget_open_orders(
+        self, account_hash: str, broker_order_ids: Iterable[int], now_us: int = 0
+    ) -> int:
         """Stop counting these orders (they ended at the broker); how many rows went."""
+        now_us = now_us or time.time_ns() // 1000
         ids = sorted(set(broker_order_ids))
         removed = 0
         # Bounded IN lists: after a cancel-all there may be thousands.
         for start in range(0, len(ids), _FORGET_CHUNK):
             with self._tx() as conn:
-                removed += _uncount(conn, account_hash, ids[start : start + _FORGET_CHUNK])
+                chunk = ids[start : start + _FORGET_CHUNK]
+                removed += _uncount(conn, account_hash, chunk, now_us)
         return removed
 
     def prune_rate_buckets(self, before_s: int) -> int:
@@ -309,11 +339,40 @@ def _record_values(pending: PendingWrite, now_us: int) -> dict[str, Any]:
         "day": pending.day,
         "created_at_us": now_us,
         "updated_at_us": now_us,
+        "principal": pending.principal,
+        "con_id": pending.con_id,
+        "buy_qty": str(pending.buy_qty),
+        "sell_qty": str(pending.sell_qty),
+        "fingerprint": pending.fingerprint,
+        "modifies_order": pending.modifies_order,
     }
 
 
-def _uncount(conn: Connection, account_hash: str, broker_order_ids: Sequence[int]) -> int:
-    """Delete the account's open_orders rows of these orders; how many there were."""
+def _uncount(
+    conn: Connection, account_hash: str, broker_order_ids: Sequence[int], now_us: int
+) -> int:
+    """Delete the account's open_orders rows of these orders (remembering when they ended, for
+    the position checks); how many there were."""
+    ids = list(broker_order_ids)
+    ended = ended_orders.c
+    conn.execute(
+        delete(ended_orders).where(
+            ended.account_hash == account_hash, ended.broker_order_id.in_(ids)
+        )
+    )
+    conn.execute(
+        insert(ended_orders).from_select(
+            ["account_hash", "broker_order_id", "idempotency_key", "ended_at_us"],
+            select(
+                open_orders.c.account_hash,
+                open_orders.c.broker_order_id,
+                open_orders.c.idempotency_key,
+                literal(now_us, BigInteger),
+            ).where(
+                open_orders.c.account_hash == account_hash, open_orders.c.broker_order_id.in_(ids)
+            ),
+        )
+    )
     result = conn.execute(
         delete(open_orders).where(
             open_orders.c.account_hash == account_hash,
@@ -338,7 +397,17 @@ def _usage_from(row: Any) -> Usage:
     return Usage(int(row.recent), int(row.opened) + int(row.pending_new), Decimal(row.daily or "0"))
 
 
-def _approval_taken(approval_id: str) -> m.Denial:
+def _approval_taken(conn: Connection, approval_id: str) -> m.Denial:
+    # A close that revoked it since step 8 read it: the caller must approve again, not wait.
+    row = raw.first(conn, raw.statements(conn).approval_by_id, {"b_id": approval_id})
+    if row is not None and row.revoked_at_us is not None and row.consumed_at_us is None:
+        return m.Denial(
+            reasons.APPROVAL_REVOKED,
+            "FAILED_PRECONDITION",
+            8,
+            "approval revoked by a kill-switch close; preview and approve again",
+            {"approval_id": approval_id, "revoked_at_us": str(row.revoked_at_us)},
+        )
     return m.Denial(
         reasons.APPROVAL_CONSUMED,
         "FAILED_PRECONDITION",

@@ -215,7 +215,8 @@ _PREVIEW_COLS: Final = (
     "preview_id kind account_id group_id created_by created_at_us expires_at_us body"
 )
 _APPROVAL_COLS: Final = (
-    "approval_id preview_id approved_by created_at_us expires_at_us reserved_key consumed_at_us"
+    "approval_id preview_id approved_by created_at_us expires_at_us reserved_key consumed_at_us "
+    "revoked_at_us"
 )
 _EVENT_COLS: Final = (
     "event_id occurred_at_us method request_id principal account_id_hash preview_id "
@@ -224,7 +225,7 @@ _EVENT_COLS: Final = (
 ).split()
 _INSERT_RECORD_COLS: Final = (
     "idempotency_key request_hash kind account_hash status approval_ids notional new_orders "
-    "day created_at_us updated_at_us"
+    "day created_at_us updated_at_us principal con_id buy_qty sell_qty fingerprint modifies_order"
 ).split()
 
 
@@ -273,7 +274,8 @@ class Statements:
         )
         self.reserve_approval = q(
             "UPDATE approvals SET reserved_key = :b_key WHERE approval_id = :b_id "
-            "AND reserved_key IS NULL AND consumed_at_us IS NULL AND expires_at_us > :b_now"
+            "AND reserved_key IS NULL AND consumed_at_us IS NULL AND revoked_at_us IS NULL "
+            "AND expires_at_us > :b_now"
         )
         self.consume_approval = q(
             "UPDATE approvals SET consumed_at_us = :b_now "
@@ -289,7 +291,8 @@ class Statements:
             "daily_notional",
         )
         self.set_usage = q(
-            f"UPDATE account_usage SET daily_notional = :b_notional WHERE {usage_where}"
+            "UPDATE account_usage SET daily_notional = :b_notional, "
+            f"messages = messages + :b_messages WHERE {usage_where}"
         )
         self.usage_all = q(
             "SELECT "

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from policy_service.domain import model as m
+from policy_service.domain.reference import ContractDetails, Margin
 
 
 def switch_from(row: Any) -> m.KillSwitch:
@@ -33,6 +34,13 @@ def preview_body(p: m.Preview) -> dict[str, Any]:
         "broker_order_id": p.broker_order_id,
         "changes": m.changes_to_dict(p.changes) if p.changes else None,
         "leg": p.leg.value if p.leg else None,
+        "details": p.details.to_dict() if p.details is not None else None,
+        "details_error": p.details_error,
+        "margin": p.margin.to_dict() if p.margin is not None else None,
+        "margin_error": p.margin_error,
+        "requested_type": p.requested_type.value if p.requested_type else None,
+        "intended_duplicate": p.intended_duplicate,
+        "replaced_quantity": str(p.replaced_quantity) if p.replaced_quantity is not None else None,
     }
 
 
@@ -57,4 +65,13 @@ def preview_from(row: Any) -> m.Preview:
         changes=m.changes_from_dict(body["changes"]) if body["changes"] else None,
         group_id=row.group_id,
         leg=m.Leg(body["leg"]) if body["leg"] else None,
+        details=ContractDetails.from_dict(body["details"]) if body.get("details") else None,
+        details_error=body.get("details_error", ""),
+        margin=Margin.from_dict(body["margin"]) if body.get("margin") else None,
+        margin_error=body.get("margin_error", ""),
+        requested_type=m.OrderType(body["requested_type"]) if body.get("requested_type") else None,
+        intended_duplicate=bool(body.get("intended_duplicate", False)),
+        replaced_quantity=Decimal(body["replaced_quantity"])
+        if body.get("replaced_quantity")
+        else None,
     )

@@ -21,6 +21,7 @@ from policy_service.storage import audit_export, audit_store, raw
 from policy_service.storage import statements as sql
 from policy_service.storage.group_commit import GroupCommit
 from policy_service.storage.idempotency import IdempotencyStore, _Abort
+from policy_service.storage.risk_store import RiskStore
 from policy_service.storage.rows import preview_body, preview_from, switch_from
 from policy_service.storage.tables import (
     approvals,
@@ -45,7 +46,7 @@ class PurgeRefused(RuntimeError):
         self.reason = reason
 
 
-class SqlStore(IdempotencyStore):
+class SqlStore(IdempotencyStore, RiskStore):
     """Implements domain.ports.Store on SQLAlchemy Core."""
 
     def __init__(self, write: Engine, read: Engine, chain: ChainKeeper):
@@ -137,6 +138,8 @@ class SqlStore(IdempotencyStore):
             conn.execute(update(kill_switch).where(kill_switch.c.id == 1).values(**values))
             conn.execute(insert(kill_switch_history).values(request_id=request_id, **values))
             detail = {**draft.detail, "version": str(version)}
+            if state is m.SwitchState.CLOSED:
+                detail.update(_revoke_outstanding(conn, now_us))
             event_id = audit_store.append(
                 conn,
                 self.chain.keyring,
@@ -236,6 +239,7 @@ class SqlStore(IdempotencyStore):
                 int(row.expires_at_us),
                 row.reserved_key,
                 None if row.consumed_at_us is None else int(row.consumed_at_us),
+                None if row.revoked_at_us is None else int(row.revoked_at_us),
             )
             for row in rows
         }
@@ -252,6 +256,28 @@ class SqlStore(IdempotencyStore):
             raise
         except SQLAlchemyError as exc:
             raise StoreUnavailable(str(exc)) from exc
+
+
+def _revoke_outstanding(conn: Connection, now_us: int) -> dict[str, str]:
+    """Revoke every approval still usable (reserved ones too: a write the broker refuses
+    releases its reservation, and the approval must not come back); the close's event lists
+    them. One event, not one per approval: it is written atomically with the close, and the
+    close holds the switch row and the audit head for one append, not for hundreds."""
+    rows = conn.execute(
+        update(approvals)
+        .where(
+            approvals.c.consumed_at_us.is_(None),
+            approvals.c.revoked_at_us.is_(None),
+            approvals.c.expires_at_us > now_us,
+        )
+        .values(revoked_at_us=now_us)
+        .returning(approvals.c.approval_id, approvals.c.preview_id)
+    ).all()
+    return {
+        "revoked_approvals": str(len(rows)),
+        "revoked_approval_ids": ",".join(sorted(r.approval_id for r in rows)),
+        "revoked_preview_ids": ",".join(sorted({r.preview_id for r in rows})),
+    }
 
 
 def _with(draft: AuditDraft, **changes: Any) -> AuditDraft:

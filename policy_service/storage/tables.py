@@ -44,7 +44,11 @@ approvals = Table(
     # Set in the pending transaction; cleared again if the broker refuses.
     Column("reserved_key", String(64), nullable=True),
     Column("consumed_at_us", BigInteger, nullable=True),
+    # Set by a kill-switch close, in the close's transaction (migration 0004).
+    Column("revoked_at_us", BigInteger, nullable=True),
     Index("ix_approvals_preview", "preview_id"),
+    # A close revokes the unexpired approvals: a short range of this index, not the table.
+    Index("ix_approvals_expires", "expires_at_us"),
 )
 
 idempotency_records = Table(
@@ -64,9 +68,74 @@ idempotency_records = Table(
     Column("created_at_us", BigInteger, nullable=False),
     Column("updated_at_us", BigInteger, nullable=False),
     Column("outcome", Text, nullable=True),
+    # Migration 0004: who wrote it, what it can add to its instrument, its duplicate
+    # fingerprint, the broker order a modify changes.
+    Column("principal", String(128), nullable=False, server_default=""),
+    Column("con_id", BigInteger, nullable=False, server_default="0"),
+    Column("buy_qty", String(40), nullable=False, server_default="0"),
+    Column("sell_qty", String(40), nullable=False, server_default="0"),
+    Column("fingerprint", String(32), nullable=False, server_default=""),
+    Column("modifies_order", BigInteger, nullable=False, server_default="0"),
     Index("ix_idem_account_time", "account_hash", "created_at_us"),
     # The open-orders limit sums the account's PENDING/UNKNOWN records (migration 0002).
     Index("ix_idem_account_status", "account_hash", "status"),
+    Index("ix_idem_fingerprint", "account_hash", "fingerprint", "created_at_us"),
+    Index("ix_idem_modifies", "account_hash", "modifies_order"),
+)
+
+# When livegate's orders stopped working (cancelled through the gate, or gone from the broker's
+# open orders): kept an hour, so a position read before then is not trusted with their fills.
+ended_orders = Table(
+    "ended_orders",
+    metadata,
+    Column("account_hash", String(64), primary_key=True),
+    Column("broker_order_id", BigInteger, primary_key=True),
+    Column("idempotency_key", String(64), nullable=False),
+    Column("ended_at_us", BigInteger, nullable=False),
+    Index("ix_ended_time", "account_hash", "ended_at_us"),
+)
+
+fills = Table(
+    "fills",
+    metadata,
+    Column("exec_id", String(64), primary_key=True),
+    Column("account_hash", String(64), nullable=False),
+    Column("day", String(10), nullable=False),
+    Column("broker_order_id", BigInteger, nullable=False),
+    Column("idempotency_key", String(64), nullable=False),
+    Column("principal", String(128), nullable=False),
+    Column("con_id", BigInteger, nullable=False),
+    Column("action", String(4), nullable=False),
+    Column("quantity", String(40), nullable=False),
+    Column("price", String(40), nullable=False),
+    Column("time_us", BigInteger, nullable=False),
+    Index("ix_fills_time", "account_hash", "time_us"),
+    Index("ix_fills_day", "account_hash", "day", "broker_order_id"),
+)
+
+principal_stops = Table(
+    "principal_stops",
+    metadata,
+    Column("principal", String(128), primary_key=True),
+    Column("state", String(8), nullable=False),  # STOPPED or RESET
+    Column("reason", String(64), nullable=False),
+    Column("stopped_at_us", BigInteger, nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("reset_by", String(128), nullable=False, server_default=""),
+    Column("reset_at_us", BigInteger, nullable=False, server_default="0"),
+)
+
+checklist_acknowledgements = Table(
+    "checklist_acknowledgements",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("acknowledged_by", String(128), nullable=False),
+    Column("acknowledged_at_us", BigInteger, nullable=False),
+    Column("risk_policy_id", String(128), nullable=False),
+    Column("risk_policy_digest", String(64), nullable=False),
+    Column("livegate_version", String(64), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("audit_event_id", BigInteger, nullable=False),
 )
 
 open_orders = Table(
@@ -104,6 +173,8 @@ account_usage = Table(
     Column("account_hash", String(64), primary_key=True),
     Column("day", String(10), primary_key=True),
     Column("daily_notional", String(40), nullable=False, default="0"),
+    # The day's order messages (submits, modifies, cancels; a bracket counts three).
+    Column("messages", BigInteger, nullable=False, server_default="0"),
 )
 
 kill_switch = Table(

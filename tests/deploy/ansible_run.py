@@ -19,8 +19,9 @@ ANSIBLE_DIR: Final = REPO / "ansible"
 DOCKER_DIR: Final = REPO / "docker"
 BIN: Final = Path(sys.executable).parent
 ROLES: Final = ("W", "R", "ABH")
-# Every playbook run is bounded: a hang is a failure, not a stuck CI job.
-RUN_TIMEOUT_S: Final = 120
+# Every playbook run is bounded: a hang is a failure, not a stuck CI job. A machine shared by
+# several test runs may raise the bound (LIVEGATE_TEST_PLAY_TIMEOUT_S); CI keeps the default.
+RUN_TIMEOUT_S: Final = float(os.environ.get("LIVEGATE_TEST_PLAY_TIMEOUT_S", "120"))
 
 
 def tool(name: str) -> str:
@@ -59,6 +60,9 @@ class RoleFixture:
     account_hash_key: str
     policy_role_id: str
     policy_wrapped_secret_id: str
+    # The gateway launcher's own AppRole material.
+    gateway_role_id: str
+    gateway_wrapped_secret_id: str
 
     @property
     def vault_id(self) -> str:
@@ -101,6 +105,8 @@ def make_role_fixture(tmp: Path, role: str) -> RoleFixture:
         account_hash_key=secrets.token_hex(32),
         policy_role_id=f"policy-role-id-{role.lower()}-{secrets.token_hex(8)}",
         policy_wrapped_secret_id=f"policy-wrap-{role.lower()}-{secrets.token_hex(8)}",
+        gateway_role_id=f"gw-role-id-{role.lower()}-{secrets.token_hex(8)}",
+        gateway_wrapped_secret_id=f"gw-wrap-{role.lower()}-{secrets.token_hex(8)}",
     )
 
 
@@ -134,6 +140,8 @@ def make_inventory(
                 "livegate_vault_client_policy_wrapped_secret_id": (
                     fixture.policy_wrapped_secret_id
                 ),
+                "livegate_gateway_vault_role_id": fixture.gateway_role_id,
+                "livegate_gateway_vault_wrapped_secret_id": fixture.gateway_wrapped_secret_id,
                 **dict((vault_vars or {}).get(role, {})),
             },
         )

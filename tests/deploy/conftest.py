@@ -36,8 +36,14 @@ W_LIVE_SETTINGS: Mapping[str, Any] = {
     "livegate_policy_cpus": [0],
     "livegate_writer_cpus": [1],
 }
-# Paper settings on the non-live hosts: a DU account is allowed outside W.
-R_PAPER_SETTINGS: Mapping[str, Any] = {"livegate_policy_allowed_accounts": []}
+# ABH experiments on paper: its gate may be enabled, for paper (DU...) accounts only.
+ABH_PAPER_SETTINGS: Mapping[str, Any] = {
+    "livegate_policy_live_trading_enabled": True,
+    "livegate_policy_safety_live_trading_enabled": True,
+    "livegate_policy_paper_to_live_checklist_acknowledged": True,
+    "livegate_policy_allowed_accounts": ["DU1234567"],
+    "livegate_policy_risk_policy_id": "risk-paper-1",
+}
 
 
 @dataclass(frozen=True)
@@ -57,7 +63,9 @@ def renders(tmp_path_factory: pytest.TempPathFactory, dev_pki: Path) -> dict[str
     """site.yml rendered for each role, each run with only that role's vault-id, in parallel."""
     tmp = tmp_path_factory.mktemp("render")
     fixtures = {role: make_role_fixture(tmp, role) for role in ROLES}
-    inventory = make_inventory(tmp, dev_pki, fixtures, host_vars={"w1": W_LIVE_SETTINGS})
+    inventory = make_inventory(
+        tmp, dev_pki, fixtures, host_vars={"w1": W_LIVE_SETTINGS, "abh1": ABH_PAPER_SETTINGS}
+    )
     started = {
         role: start_playbook(
             tmp,

@@ -1,4 +1,4 @@
-"""The guard: live settings on an R or ABH host fail the play before anything is written."""
+"""The guard: settings outside a host's role (live on R or ABH) fail the play before any write."""
 
 from __future__ import annotations
 
@@ -48,6 +48,38 @@ CASES: Mapping[str, Case] = {
         "ABH", {"livegate_policy_allowed_accounts": ["U7654321"]}, "LIVE_ACCOUNT_ON_NON_W_HOST"
     ),
     "r_host_claims_w": Case("R", {"livegate_role": "W"}, "ROLE_GROUP_MISMATCH"),
+    # The IB login: only W's gateway logs in live, with W's login and W's launcher AppRole.
+    "r_live_trading_mode": Case(
+        "R", {"livegate_gateway_trading_mode": "live"}, "LIVE_TRADING_MODE_ON_NON_W_HOST", True
+    ),
+    "abh_live_trading_mode": Case(
+        "ABH", {"livegate_gateway_trading_mode": "live"}, "LIVE_TRADING_MODE_ON_NON_W_HOST"
+    ),
+    "abh_w_login_path": Case(
+        "ABH",
+        {"livegate_gateway_vault_secret_path": "livegate/W/ib_login"},
+        "LIVE_LOGIN_PATH_ON_NON_W_HOST",
+    ),
+    "r_w_launcher_approle": Case(
+        "R",
+        {"livegate_gateway_vault_approle": "livegate-gateway-w"},
+        "LIVE_LOGIN_PATH_ON_NON_W_HOST",
+    ),
+    "r_trading_api": Case(
+        "R", {"livegate_gateway_read_only_api": False}, "READ_ONLY_LOGIN_REQUIRED"
+    ),
+    "abh_live_account_enabled": Case(
+        "ABH",
+        {
+            "livegate_policy_live_trading_enabled": True,
+            "livegate_policy_safety_live_trading_enabled": True,
+            "livegate_policy_allowed_accounts": ["DU1234567", "U7654321"],
+        },
+        "LIVE_ACCOUNT_ON_NON_W_HOST",
+    ),
+    "w_read_only_gateway": Case(
+        "W", {"livegate_gateway_read_only_api": True}, "W_GATEWAY_NOT_LIVE"
+    ),
 }
 
 
@@ -77,7 +109,7 @@ def guard_runs(
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_deploy_when_non_w_host_given_live_setting_then_play_fails_with_reason(
+def test_deploy_when_host_given_setting_outside_its_role_then_play_fails_with_reason(
     guard_runs: dict[str, tuple[PlayResult, Path]], name: str
 ) -> None:
     result, _ = guard_runs[name]

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from gateway_launcher import config as launcher_config
 from livegate_common import deadlines
 from policy_service import config as policy_config
 from tests.deploy.ansible_run import ANSIBLE_DIR, files_under, run_playbook, write_yaml
@@ -26,6 +27,8 @@ LIVE_MARKERS = (
     re.compile(r"livegate-writer-w\b"),
     re.compile(r"livegate-policy-w\b"),
     LIVE_ACCOUNT,
+    re.compile(r"livegate-gateway-w\b"),
+    re.compile(r"trading_mode: live"),
 )
 
 
@@ -106,7 +109,8 @@ def test_render_when_role_deployed_then_services_own_loaders_accept_the_configs(
     assert policy.audit.vault.role_id == render.fixture.policy_role_id
     anchors = f"{render.root}/var/lib/livegate/policy/audit-anchors.jsonl"
     assert str(policy.audit.anchor_file) == anchors
-    assert policy.live.enabled is (role == "W")
+    assert policy.instance_role.value == role
+    assert policy.live.enabled is (role != "R")
     assert policy.principals.resolve_sans(["spiffe://livegate.dev/operator"]) is not None
 
 
@@ -147,11 +151,8 @@ def test_render_when_role_deployed_then_policy_pins_the_writer_san_and_four_eyes
     assert doc["approvals"] == {"four_eyes": True}
 
 
-@pytest.mark.parametrize("role", NON_LIVE)
-def test_render_when_non_w_role_then_live_trading_is_off(
-    renders: dict[str, Render], role: str
-) -> None:
-    doc = _doc(renders[role], "etc/livegate/policy.yaml")
+def test_render_when_r_role_then_live_trading_is_off(renders: dict[str, Render]) -> None:
+    doc = _doc(renders["R"], "etc/livegate/policy.yaml")
     assert doc["live_trading"] == {
         "enabled": False,
         "allowed_accounts": [],
@@ -159,6 +160,16 @@ def test_render_when_non_w_role_then_live_trading_is_off(
         "paper_to_live_checklist_acknowledged": False,
     }
     assert doc["safety"] == {"live_trading_enabled": False}
+
+
+def test_render_when_abh_enables_paper_accounts_then_its_policy_loads_with_them_only(
+    renders: dict[str, Render],
+) -> None:
+    doc = _under_root(_doc(renders["ABH"], "etc/livegate/policy.yaml"), renders["ABH"].root)
+    assert isinstance(doc, dict)
+    assert doc["instance_role"] == "ABH"
+    policy = policy_config.from_document(doc, Path("/"))
+    assert policy.live.enabled and policy.live.allowed_accounts == frozenset({"DU1234567"})
 
 
 @pytest.mark.parametrize("role", NON_LIVE)
@@ -179,6 +190,8 @@ def test_render_when_non_w_role_then_no_file_holds_a_live_path_approle_account_o
             w_fixture.account_hash_key,
             w_fixture.policy_role_id,
             w_fixture.policy_wrapped_secret_id,
+            w_fixture.gateway_role_id,
+            w_fixture.gateway_wrapped_secret_id,
         ):
             assert w_secret not in text, f"a W secret in {path}"
 
@@ -186,9 +199,11 @@ def test_render_when_non_w_role_then_no_file_holds_a_live_path_approle_account_o
 def test_render_when_w_role_then_the_same_scan_finds_the_live_markers(
     renders: dict[str, Render],
 ) -> None:
-    # Proves the scan above can fail: W's own render does hold the live path and account.
+    # Proves the scan above can fail: W's own render holds the live paths, account and login
+    # (the AppRole names are not rendered: the configs carry role-ids).
     text = "\n".join(p.read_text(errors="replace") for p in files_under(renders["W"].root))
-    assert LIVE_PATH.search(text) and LIVE_ACCOUNT.search(text)
+    found = [m.pattern for m in LIVE_MARKERS if m.search(text)]
+    assert found == [m.pattern for m in LIVE_MARKERS if not m.pattern.endswith("-w\\b")]
 
 
 @pytest.mark.parametrize("role", ["W", "R", "ABH"])
@@ -263,6 +278,8 @@ def test_render_when_secrets_handled_then_play_output_never_shows_them(
         render.fixture.account_hash_key,
         render.fixture.policy_role_id,
         render.fixture.policy_wrapped_secret_id,
+        render.fixture.gateway_role_id,
+        render.fixture.gateway_wrapped_secret_id,
     ):
         assert secret not in output
 
@@ -281,9 +298,10 @@ def test_render_when_example_inventory_and_example_only_password_then_r_host_ren
             "livegate_root": str(tmp_path / "root"),
             "livegate_pki_src_dir": str(dev_pki),
             "livegate_vault_client_ca_cert_src": "",
-            # A given wrapped id: no Vault is contacted while rendering the example.
+            # Given wrapped ids: no Vault is contacted while rendering the example.
             "livegate_vault_client_wrapped_secret_id": "example-wrapped",
             "livegate_vault_client_policy_wrapped_secret_id": "example-policy-wrapped",
+            "livegate_gateway_vault_wrapped_secret_id": "example-wrapped-gateway",
             "ansible_become": False,
             "ansible_python_interpreter": sys.executable,
         },
@@ -303,3 +321,66 @@ def test_render_when_example_inventory_and_example_only_password_then_r_host_ren
     policy = yaml.safe_load((tmp_path / "root/etc/livegate/policy.yaml").read_text())
     assert policy["audit"]["vault"]["role_id"] == "00000000-0000-0000-0000-000000000102"
     assert policy["audit"]["vault"]["secret_path"] == "livegate/R/audit"
+
+
+SESSIONS = {
+    "W": ("live", False, False, 4001),
+    "R": ("paper", True, True, 4002),
+    "ABH": ("paper", False, False, 4002),
+}
+
+
+@pytest.mark.parametrize("role", ["W", "R", "ABH"])
+def test_render_when_role_deployed_then_launcher_config_loads_with_the_roles_session_and_path(
+    renders: dict[str, Render], role: str
+) -> None:
+    render = renders[role]
+    config = launcher_config.from_document(_doc(render, "etc/livegate/gateway.yaml"), Path("/"))
+    mode, ro_login, ro_api, port = SESSIONS[role]
+    assert config.role.value == role
+    assert (config.ibc.trading_mode, config.ibc.read_only_login, config.ibc.read_only_api) == (
+        mode,
+        ro_login,
+        ro_api,
+    )
+    assert config.ibc.api_port == port
+    assert config.ibc.config_file == Path("/run/livegate-gateway/config.ini")
+    assert config.vault.secret_path == f"livegate/{role}/ib_login"
+    assert config.vault.role_id == render.fixture.gateway_role_id
+    assert config.vault.wrapped_secret_id_file == Path("/etc/livegate/gateway/secret-id.wrapped")
+    assert "--ibc-ini={ibc_ini}" in config.gateway.argv
+    assert config.gateway.argv[0] == "/usr/bin/xvfb-run"
+    wrapped = render.root / "etc/livegate/gateway/secret-id.wrapped"
+    assert wrapped.read_text(encoding="utf-8").strip() == render.fixture.gateway_wrapped_secret_id
+    assert _mode(wrapped) == 0o400
+    assert _mode(render.root / "etc/livegate/gateway.yaml") == 0o640
+
+
+@pytest.mark.parametrize("role", ["W", "R", "ABH"])
+def test_render_when_role_deployed_then_gateway_unit_is_hardened_notify_and_needs_its_firewall(
+    renders: dict[str, Render], role: str
+) -> None:
+    unit = renders[role].text("etc/systemd/system/livegate-gateway.service")
+    assert (
+        "ExecStart=/opt/livegate/venv/bin/livegate-gateway-launcher"
+        " --config /etc/livegate/gateway.yaml" in unit
+    )
+    for directive in (
+        "\nType=notify\n",
+        "\nUser=livegate-gateway\n",
+        "\nRuntimeDirectory=livegate-gateway\n",
+        "\nRuntimeDirectoryMode=0700\n",
+        "\nRequires=livegate-gateway-firewall.service\n",
+        "\nRestart=no\n",
+        "\nNoNewPrivileges=yes\n",
+        "\nProtectSystem=strict\n",
+        "\nCapabilityBoundingSet=\n",
+        "\nUMask=0077\n",
+    ):
+        assert directive in unit, directive
+    assert "InaccessiblePaths=-/var/lib/livegate -/etc/livegate/writer" in unit
+    firewall = renders[role].text("etc/systemd/system/livegate-gateway-firewall.service")
+    assert "ExecStart=/usr/sbin/nft -f /etc/livegate/nftables/gateway.nft" in firewall
+    assert "Before=network-pre.target livegate-gateway.service" in firewall
+    writer = renders[role].text("etc/systemd/system/livegate-writer.service")
+    assert "livegate-gateway.service" in writer.split("[Service]")[0]

@@ -10,14 +10,22 @@ from pathlib import Path
 
 import pytest
 
-from livegate_common.vault_layout import LAYOUT, POLICY_LAYOUT, RoleLayout, read_audit_keyring
+from livegate_common.vault_layout import (
+    GATEWAY_LAYOUT,
+    LAYOUT,
+    POLICY_LAYOUT,
+    RoleLayout,
+    read_audit_keyring,
+)
 from policy_service.domain.audit_keys import Keyring
 from tests.deploy import vault_api
 from tests.deploy.ansible_run import (
     PlayResult,
+    finish,
     make_inventory,
     make_role_fixture,
     run_playbook,
+    start_playbook,
     write_yaml,
 )
 from tests.support.vault import DevVault, dev_vault
@@ -48,6 +56,25 @@ BROKER_SECRETS = {
         "account_hash_key": HASH_KEY,
     },
 }
+IB_LOGINS = {
+    "W": {"login_id": "w-trader", "password": "w-pass#1", "trading_mode": "live"},
+    "R": {"login_id": "r-reader", "password": "r-pass#1", "trading_mode": "paper"},
+    "ABH": {"login_id": "abh-paper", "password": "abh-pass#1", "trading_mode": "paper"},
+}
+# Each identity's secret: the writer's broker secret, the launcher's IB login, the policy's keyring.
+SECRETS = {"writer": "broker", "gateway": "ib_login", "policy": "audit"}
+PATHS = [f"secret/data/livegate/{r}/{s}" for s in SECRETS.values() for r in ("W", "R", "ABH")]
+# Inputs the guard refuses before anything reaches Vault, each with its reason.
+REFUSALS = {
+    "live_login_for_r": (
+        {"ib_logins": dict(IB_LOGINS, R={**IB_LOGINS["R"], "trading_mode": "live"})},
+        "LIVE_LOGIN_ON_NON_W_HOST",
+    ),
+    "remote_gateway": (
+        {"broker": dict(BROKER_SECRETS, W={**BROKER_SECRETS["W"], "gateway_host": "10.0.0.7"})},
+        "BROKER_GATEWAY_NOT_LOOPBACK",
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -61,7 +88,9 @@ class Provisioned:
     keyrings: dict[str, object]
 
 
-def _provision_vars(tmp: Path, vault: DevVault, name: str, secrets: object) -> Path:
+def _provision_vars(
+    tmp: Path, vault: DevVault, name: str, secrets: object, ib_logins: object = None
+) -> Path:
     # The admin token goes in a file (-e @file), never on a command line.
     path = tmp / f"{name}.yml"
     write_yaml(
@@ -70,6 +99,7 @@ def _provision_vars(tmp: Path, vault: DevVault, name: str, secrets: object) -> P
             "livegate_vault_provision_addr": vault.addr,
             "livegate_vault_provision_token": vault.root_token,
             "livegate_vault_provision_broker_secrets": secrets,
+            "livegate_vault_provision_ib_logins": IB_LOGINS if ib_logins is None else ib_logins,
             "livegate_vault_provision_role_id_dir": str(tmp / "role-ids"),
         },
     )
@@ -91,7 +121,7 @@ def provisioned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Provisione
     (tmp / "role-ids").mkdir()
     inventory = _localhost(tmp)
     with dev_vault() as vault:
-        good = _provision_vars(tmp, vault, "good", BROKER_SECRETS)
+        good = _provision_vars(tmp, vault, "good", BROKER_SECRETS, IB_LOGINS)
         first = run_playbook(
             tmp, "vault_provision.yml", inventory, extra_vars_files=[good], log_name="first"
         )
@@ -155,24 +185,37 @@ def test_provision_when_w_approle_reads_live_path_then_gets_the_broker_secret(
     }
 
 
+@pytest.mark.parametrize("identity", sorted(SECRETS))
 @pytest.mark.parametrize("role", ["W", "R", "ABH"])
-def test_provision_when_role_logs_in_then_reads_own_path_and_no_other(
-    provisioned: Provisioned, role: str
+def test_provision_when_identity_logs_in_then_reads_own_path_and_no_other(
+    provisioned: Provisioned, role: str, identity: str
 ) -> None:
     vault = provisioned.vault
-    token = vault_api.login_as(vault.addr, vault.root_token, f"livegate-writer-{role.lower()}")
-    for other in ("W", "R", "ABH"):
-        reply = vault_api.call(vault.addr, "GET", f"secret/data/livegate/{other}/broker", token)
-        assert reply.status_code == (200 if other == role else 403), other
+    approle = f"livegate-{identity}-{role.lower()}"
+    own = f"secret/data/livegate/{role}/{SECRETS[identity]}"
+    token = vault_api.login_as(vault.addr, vault.root_token, approle)
+    codes = {path: vault_api.call(vault.addr, "GET", path, token).status_code for path in PATHS}
+    assert codes == {path: 200 if path == own else 403 for path in PATHS}, approle
     # Nor may it write its own path.
-    write = vault_api.call(
-        vault.addr, "POST", f"secret/data/livegate/{role}/broker", token, {"data": {"x": "1"}}
-    )
+    write = vault_api.call(vault.addr, "POST", own, token, {"data": {"x": "1"}})
     assert write.status_code == 403
 
 
+def test_provision_when_w_launcher_reads_its_login_then_gets_what_was_provisioned(
+    provisioned: Provisioned,
+) -> None:
+    vault = provisioned.vault
+    token = vault_api.login_as(vault.addr, vault.root_token, "livegate-gateway-w")
+    reply = vault_api.call(vault.addr, "GET", "secret/data/livegate/W/ib_login", token)
+    assert reply.status_code == 200
+    assert reply.json()["data"]["data"] == IB_LOGINS["W"]
+    assert IB_LOGINS["W"]["password"] not in provisioned.first.output
+
+
 @pytest.mark.parametrize("role", ["W", "R", "ABH"])
-@pytest.mark.parametrize("table", [LAYOUT, POLICY_LAYOUT], ids=["writer", "policy"])
+@pytest.mark.parametrize(
+    "table", [LAYOUT, GATEWAY_LAYOUT, POLICY_LAYOUT], ids=["writer", "gateway", "policy"]
+)
 def test_provision_when_run_then_layout_matches_vault_layout(
     provisioned: Provisioned, role: str, table: Mapping[Role, RoleLayout]
 ) -> None:
@@ -191,7 +234,7 @@ def test_provision_when_run_then_layout_matches_vault_layout(
     assert data["secret_id_num_uses"] == 1
 
 
-IDENTITY_PATHS = [f"livegate/{r}/{kind}" for kind in ("broker", "audit") for r in ("W", "R", "ABH")]
+IDENTITY_PATHS = [p.removeprefix("secret/data/") for p in PATHS]
 
 
 @pytest.mark.parametrize("role", ["W", "R", "ABH"])
@@ -233,6 +276,11 @@ def test_provision_when_deployer_token_issues_then_only_for_its_own_role(
     assert vault_api.wrapped_secret_id(vault.addr, deployer, "livegate-policy-r").status_code == 200
     assert vault_api.wrapped_secret_id(vault.addr, deployer, "livegate-policy-w").status_code == 403
     assert vault_api.call(vault.addr, "GET", LIVE_PATH, deployer).status_code == 403
+    # The same deployer issues for its role's gateway launcher, never for W's.
+    launcher = vault_api.wrapped_secret_id(vault.addr, deployer, "livegate-gateway-r")
+    assert launcher.status_code == 200 and "wrap_info" in launcher.json()
+    w_launcher = vault_api.wrapped_secret_id(vault.addr, deployer, "livegate-gateway-w")
+    assert w_launcher.status_code == 403
 
 
 def test_provision_when_role_id_dir_given_then_private_files_hold_the_role_ids(
@@ -240,7 +288,7 @@ def test_provision_when_role_id_dir_given_then_private_files_hold_the_role_ids(
 ) -> None:
     vault = provisioned.vault
     for role in ("w", "r", "abh"):
-        for suffix, identity in (("", "writer"), (".policy", "policy")):
+        for suffix, identity in (("", "writer"), (".gateway", "gateway"), (".policy", "policy")):
             path = provisioned.tmp / "role-ids" / f"{role}{suffix}.role-id"
             assert stat.S_IMODE(path.stat().st_mode) == 0o600
             expected = vault_api.role_id(
@@ -318,3 +366,44 @@ def test_deploy_when_issuer_token_given_then_writer_gets_a_wrapped_secret_id_for
     assert (
         vault_api.call(vault.addr, "GET", "secret/data/livegate/W/audit", token).status_code == 403
     )
+
+
+@pytest.fixture(scope="module")
+def refusals(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[dict[str, tuple[PlayResult, int]]]:
+    """Each refused input played against a fresh OpenBao; what Vault holds afterwards."""
+    tmp = tmp_path_factory.mktemp("vault-refusals")
+    inventory = tmp / "localhost.yml"
+    write_yaml(inventory, {"all": {"hosts": {"localhost": {"ansible_connection": "local"}}}})
+    with dev_vault() as vault:
+        started = {
+            name: start_playbook(
+                tmp,
+                "vault_provision.yml",
+                inventory,
+                extra_vars_files=[
+                    _provision_vars(
+                        tmp, vault, name, case.get("broker", BROKER_SECRETS), case.get("ib_logins")
+                    )
+                ],
+                log_name=name,
+            )
+            for name, (case, _) in REFUSALS.items()
+        }
+        results = {name: finish(*proc_log) for name, proc_log in started.items()}
+        left = vault_api.call(
+            vault.addr, "GET", "sys/policies/acl/livegate-gateway-r", vault.root_token
+        ).status_code
+        yield {name: (result, left) for name, result in results.items()}
+
+
+@pytest.mark.parametrize("name", sorted(REFUSALS))
+def test_provision_when_input_would_put_a_live_login_or_remote_gateway_then_refused_before_write(
+    refusals: dict[str, tuple[PlayResult, int]], name: str
+) -> None:
+    result, left_policy = refusals[name]
+    assert result.returncode != 0
+    assert REFUSALS[name][1] in result.output
+    assert left_policy == 404
+    assert "r-pass#1" not in result.output

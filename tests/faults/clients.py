@@ -8,7 +8,7 @@ from pathlib import Path
 import grpc
 
 from livegate_api.v1 import common_pb2, policy_pb2, policy_pb2_grpc
-from tests.policy.harness import order_msg
+from tests.policy.harness import acknowledge, order_msg
 from tests.support.grpc_clients import channel_as
 from tests.support.stack import RESTING_BUY
 from tests.support.writers import ACCOUNT
@@ -36,6 +36,8 @@ class PolicyClients:
     def set_switch(
         self, state: common_pb2.KillSwitchState, reason: str = "test"
     ) -> policy_pb2.SetKillSwitchResponse:
+        if state == common_pb2.KILL_SWITCH_STATE_OPEN:
+            acknowledge(self.operator)  # a fresh service has no acknowledgement yet
         return self.operator.SetKillSwitch(
             policy_pb2.SetKillSwitchRequest(state=state, reason=reason), timeout=10
         )

@@ -15,8 +15,10 @@ from livegate_client import Client, KillSwitchState, RetryPolicy, WriteResult, c
 from livegate_client.keys import KEY_PREFIX
 from tests.client.flows import ACCOUNT, approved
 from tests.client.spy import KeySpy, connect, connect_aio
+from tests.faults.clients import PolicyClients
 from tests.faults.test_policy_restart import PolicyRig, policy_restart_rig
 from tests.faults.test_writer_crash import ACK_DELAY_S, CrashRig, writer_crash_rig
+from tests.policy.harness import acknowledge
 from tests.support.vault import DevVault
 
 # Long enough for a writer or policy process to come back and its key to settle.
@@ -132,6 +134,11 @@ def test_submit_when_writer_killed_mid_call_then_client_retries_one_key_to_one_o
 @pytest.fixture
 def restart_rig(dev_pki: Path, faults_vault: DevVault, tmp_path: Path) -> Iterator[PolicyRig]:
     with policy_restart_rig(dev_pki, faults_vault, tmp_path) as rig:
+        raw = PolicyClients.connect(rig.pki, rig.port)
+        try:
+            acknowledge(raw.operator)  # the operator call livegate_client does not carry
+        finally:
+            raw.close()
         with connect(rig.pki, rig.port, "operator") as operator:
             operator.set_kill_switch(KillSwitchState.OPEN, "test")
         yield rig

@@ -32,6 +32,8 @@ BROKER_DELAY_S = 0.05
 # the switch reaches the writer after A's close has returned, and the writer must refuse it.
 SLOW_LINK_S = 0.25
 CLOSED_REASONS = frozenset({"KILL_SWITCH_CLOSED", "WRITER_KILL_SWITCH_CLOSED"})
+# A submit past step 6 when the close is stored meets its approval revoked at step 8.
+REVOKED = "APPROVAL_REVOKED"
 
 
 @dataclass(frozen=True)
@@ -115,13 +117,16 @@ def _set(replica: Replica, state: common_pb2.KillSwitchState, reason: str) -> No
     assert reply.writer_synced
 
 
-def _round(stack: Stack, round_no: int, pool: deque[tuple[str, str]]) -> int:
+def _round(stack: Stack, round_no: int) -> int:
     """Load, close through one replica, keep loading; check the broker log; return placements."""
     # Mostly the fast replica closes (its slow twin's submits are then still on their way);
     # the last round closes through the slow one.
     closer = stack.replicas[1 if round_no == ROUNDS - 1 else 0]
     if round_no:
         _set(closer, common_pb2.KILL_SWITCH_STATE_OPEN, f"round {round_no}")
+    # Approvals die with a close: each round's are granted after its reopen.
+    with ThreadPoolExecutor(max_workers=SUBMITTERS) as prepare:
+        pool = deque(prepare.map(lambda _: stack.approved(), range(PREVIEWS_PER_ROUND)))
     stop = threading.Event()
     attempts, threads = _hammer(stack, pool, stop)
     assert wait_until(
@@ -148,7 +153,7 @@ def _round(stack: Stack, round_no: int, pool: deque[tuple[str, str]]) -> int:
     assert {a.outcome for a in after} <= CLOSED_REASONS, {a.outcome for a in after}
     placed = [a for a in attempts if a.outcome == "placed"]
     assert all(a.started_ns < returned_ns for a in placed)
-    assert {a.outcome for a in attempts} <= CLOSED_REASONS | {"placed"}
+    assert {a.outcome for a in attempts} <= CLOSED_REASONS | {REVOKED, "placed"}
     return len(placed)
 
 
@@ -156,19 +161,11 @@ def test_close_when_submitters_load_two_replicas_then_nothing_reaches_broker_aft
     stack: Stack,
 ) -> None:
     """Invariant 2: under load through two replicas on PostgreSQL (one slow), close means closed."""
-    with ThreadPoolExecutor(max_workers=SUBMITTERS) as prepare:
-        approved = list(
-            prepare.map(
-                lambda _: stack.approved(),
-                range(ROUNDS * PREVIEWS_PER_ROUND),
-            )
-        )
     # Slow broker replies keep the writer busy, so submits that passed the policy's gate queue
     # at the writer when the close lands: the writer's own switch must stop them.
     stack.sim.set_delay(BROKER_DELAY_S)
     placed_total = 0
     for round_no in range(ROUNDS):
-        pool = deque(approved[round_no * PREVIEWS_PER_ROUND : (round_no + 1) * PREVIEWS_PER_ROUND])
-        placed_total += _round(stack, round_no, pool)
+        placed_total += _round(stack, round_no)
     # Every order at the broker is one the policy reported placed, before a close returned.
     assert len(stack.sim.orders()) == placed_total >= ROUNDS * PLACED_BEFORE_CLOSE

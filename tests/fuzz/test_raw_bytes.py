@@ -141,4 +141,4 @@ def test_raw_strategies_when_drawn_then_cover_every_method() -> None:
     # The lists come from the descriptors: a method added to the contract is fuzzed too.
     assert {n for n, _ in POLICY_METHODS} >= {"SubmitOrder", "PurgeAudit", "GetBrokerOrder"}
     assert {n for n, _ in WRITER_METHODS} >= {"SubmitOrder", "GetPermission", "GetQuote"}
-    assert len(POLICY_METHODS) == 16 and len(WRITER_METHODS) == 11
+    assert len(POLICY_METHODS) == 18 and len(WRITER_METHODS) == 15

@@ -18,6 +18,7 @@ from livegate_common.errors import status_with_reason
 from livegate_common.identity import PrincipalMap
 from livegate_common.server import create_server
 from livegate_common.tls import TLSFiles
+from tests.policy.fake_reference import FakeReference, FakeReferenceState
 from writer_service.config import Role
 from writer_service.kill_switch import SwitchSnapshot, SwitchState
 from writer_service.probe import Answer, Observation, ProbeResult, decide
@@ -83,9 +84,10 @@ class FakeWriterState:
     # ListOpenOrders is a periodic read: counted here, not in calls (tests count live writes).
     open_order_lists: int = 0
     open_orders_unavailable: bool = False
+    reference: FakeReferenceState = field(default_factory=FakeReferenceState)
 
 
-class FakeWriter(writer_pb2_grpc.WriterServiceServicer):
+class FakeWriter(FakeReference, writer_pb2_grpc.WriterServiceServicer):
     """Places orders in memory; reconciles by orderRef like the real writer must."""
 
     def __init__(self) -> None:

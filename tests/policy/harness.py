@@ -35,7 +35,7 @@ LIMITS: dict[str, Any] = {
     "price_collar_bps": "100",
     "max_reference_age_s": "60",
     "allowed_sec_types": ["STOCK", "ETF"],
-    "allowed_symbols": [],
+    "allowed_symbols": ["AAPL", "SPY", "MSFT"],
     "max_orders_per_minute": 1000,
     "max_open_orders": 200,
     "max_daily_notional": "1000000",
@@ -74,14 +74,20 @@ def policy_doc(
     db_url: str,
     limits: dict[str, Any] | None = None,
     broker_timeout_s: float = FAKE_BROKER_TIMEOUT_S,
+    instruments: list[dict[str, Any]] | None = None,
+    version: int = 1,
 ) -> dict[str, Any]:
     """BROKER_TIMEOUT_S: the writer's broker.request_timeout_s; the writer deadline and the
     pending timeout derive from it (the pending timeout is set longer, see below)."""
     data.mkdir(parents=True, exist_ok=True)
     policy_file = data / "risk.yaml"
-    body = {"id": POLICY_ID, "version": 1, "limits": {**LIMITS, **(limits or {})}}
+    merged = {**LIMITS, **(limits or {})}
+    body: dict[str, Any] = {"id": POLICY_ID, "version": version, "limits": merged}
+    if instruments:
+        body["instruments"] = instruments
     policy_file.write_text(yaml.safe_dump(body), encoding="utf-8")
     return {
+        "instance_role": "W",
         "server": {"listen": "127.0.0.1:0", "tls": tls_section(pki, "policy")},
         "principals": policy_principals(),
         "live_trading": {
@@ -131,6 +137,16 @@ def order_msg(
     )
 
 
+def acknowledge(operator: policy_pb2_grpc.PolicyServiceStub) -> policy_pb2.ChecklistAcknowledgement:
+    """The operator's walk-through of the paper-to-live checklist, for the deployed policy."""
+    digest = operator.GetLiveStatus(
+        policy_pb2.GetLiveStatusRequest(), timeout=10
+    ).risk_policy_digest
+    return operator.AcknowledgeChecklist(
+        policy_pb2.AcknowledgeChecklistRequest(risk_policy_digest=digest, note="test"), timeout=10
+    )
+
+
 def new_key() -> str:
     return f"k-{uuid.uuid4().hex}"
 
@@ -174,6 +190,7 @@ class Harness:
     # ---- flows ----------------------------------------------------------------------------
 
     def open_switch(self) -> None:
+        acknowledge(self.operator)
         self.operator.SetKillSwitch(
             policy_pb2.SetKillSwitchRequest(state=common_pb2.KILL_SWITCH_STATE_OPEN, reason="test")
         )

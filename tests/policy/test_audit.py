@@ -57,6 +57,7 @@ def _old_events(make_policy: MakePolicy) -> Harness:
     """A service whose first events happened eight years ago."""
     clock = FakeClock(offset_s=-EIGHT_YEARS_S)
     h = make_policy(clock=clock)
+    h.writer.servicer.state.reference.today_offset_s = -EIGHT_YEARS_S
     h.submit(*h.approved())
     clock.advance(EIGHT_YEARS_S)
     return h

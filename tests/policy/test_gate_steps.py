@@ -66,15 +66,20 @@ def test_preview_when_quantity_not_decimal_then_invalid_argument(policy: Harness
     )
 
 
-def test_preview_when_price_off_tick_then_invalid_argument(policy: Harness) -> None:
+def test_submit_when_price_off_the_brokers_tick_then_refused_at_step_nine(policy: Harness) -> None:
+    """The tick is the broker's (contract details and market rule), not a fixed cent at step 2."""
+    preview = policy.preview(order_msg(limit="100.005"))
+    [tick] = [c for c in preview.checks if c.name == "price_tick"]
+    assert (tick.passed, tick.reason, tick.metadata["tick"]) == (False, "PRICE_NOT_ON_TICK", "0.01")
+    aid = policy.approve(preview.preview_id).approval_id
     meta = refused(
         policy,
-        lambda: policy.preview(order_msg(limit="100.005")),
-        grpc.StatusCode.INVALID_ARGUMENT,
+        lambda: policy.submit(preview.preview_id, aid),
+        grpc.StatusCode.FAILED_PRECONDITION,
         "PRICE_NOT_ON_TICK",
-        2,
+        9,
     )
-    assert meta["tick"] == "0.01"
+    assert (meta["price"], meta["tick"]) == ("100.005", "0.01")
 
 
 def test_submit_when_principal_lacks_scope_then_permission_denied(policy: Harness) -> None:

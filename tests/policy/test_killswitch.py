@@ -131,8 +131,10 @@ def test_close_when_submits_in_flight_then_nothing_reaches_broker_after_return(
             policy.submit(*pair)
         except grpc.RpcError as err:
             # Refused by the policy's switch, or (past step 6 when the close landed) by the
-            # writer's, which the close synced before returning.
-            assert reason_of(err) in ("KILL_SWITCH_CLOSED", "WRITER_KILL_SWITCH_CLOSED"), err
+            # writer's, which the close synced before returning, or at step 8 by the close's
+            # revocation of every outstanding approval.
+            by_close = ("KILL_SWITCH_CLOSED", "WRITER_KILL_SWITCH_CLOSED", "APPROVAL_REVOKED")
+            assert reason_of(err) in by_close, err
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         pending = [pool.submit(attempt, pair) for pair in approved]

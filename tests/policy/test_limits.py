@@ -74,6 +74,15 @@ def test_approval_when_reserved_by_own_key_then_usable_for_settlement() -> None:
     assert denial is not None and denial.reason == "APPROVAL_CONSUMED"
 
 
+def test_approval_when_revoked_then_refused_unless_its_own_key_settles() -> None:
+    revoked = m.Approval("a", "p", "approver", 0, 10, revoked_at_us=3)
+    denial = approvals.check_approval(revoked, "a", "p", 5)
+    assert denial is not None and denial.reason == "APPROVAL_REVOKED"
+    assert denial.step == 8 and denial.metadata["revoked_at_us"] == "3"
+    reserved = m.Approval("a", "p", "approver", 0, 10, reserved_key="k1", revoked_at_us=3)
+    assert approvals.check_approval(reserved, "a", "p", 5, own_key="k1") is None
+
+
 def _chain(n: int) -> list[dict[str, object]]:
     events: list[dict[str, object]] = []
     prev = ""

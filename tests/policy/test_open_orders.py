@@ -96,7 +96,9 @@ class RacingStore:
             raise StoreUnavailable("down")
         return set(self.counted)
 
-    def forget_open_orders(self, account_hash: str, broker_order_ids: Iterable[int]) -> int:
+    def forget_open_orders(
+        self, account_hash: str, broker_order_ids: Iterable[int], now_us: int = 0
+    ) -> int:
         ids = set(broker_order_ids)
         self.forgotten.append(ids)
         self.counted -= ids

@@ -14,8 +14,9 @@ import grpc
 from gateway_sim import GatewaySimulator
 from livegate_api.v1 import common_pb2, policy_pb2, policy_pb2_grpc
 from policy_service import config as policy_config
+from policy_service.domain.ports import Clock
 from policy_service.server import PolicyService, build_service
-from tests.policy.harness import new_key, order_msg, policy_doc, set_path
+from tests.policy.harness import acknowledge, new_key, order_msg, policy_doc, set_path
 from tests.support.grpc_clients import channel_as
 from tests.support.sim import start_sim
 from tests.support.vault import DevVault
@@ -62,6 +63,11 @@ class Stack:
     writer_overrides: dict[str, Any] = field(default_factory=dict)
     policy_overrides: dict[str, Any] = field(default_factory=dict)
     accounts: tuple[str, ...] = (ACCOUNT,)
+    # The risk policy's per-instrument entries, its version and the policy's clock (a test
+    # moves it instead of sleeping): what a test of the risk rules varies.
+    instruments: list[dict[str, Any]] | None = None
+    clock: Clock | None = None
+    policy_version: int = 1
     _hash_key: str = field(default_factory=lambda: secrets.token_hex(16))
     # The audit keyring the replicas share (one chain, one key), as deployed replicas read one
     # Vault path.
@@ -82,7 +88,14 @@ class Stack:
         index = len(self.replicas)
         data = self.workdir / f"policy-{index}"
         doc = policy_doc(
-            self.pki, data, self.writer.port, self.db_url, self.limits, BROKER_TIMEOUT_S
+            self.pki,
+            data,
+            self.writer.port,
+            self.db_url,
+            self.limits,
+            BROKER_TIMEOUT_S,
+            instruments=self.instruments,
+            version=self.policy_version,
         )
         doc["live_trading"]["allowed_accounts"] = list(self.accounts)
         for dotted, value in self.policy_overrides.items():
@@ -94,7 +107,7 @@ class Stack:
             doc["audit"]["keyring_file"] = self.keyring_file
         else:
             self.keyring_file = doc["audit"]["keyring_file"]
-        service = build_service(policy_config.from_document(doc, data)).start()
+        service = build_service(policy_config.from_document(doc, data), clock=self.clock).start()
         channels = [
             channel_as(self.pki, n, service.port) for n in ("upstream", "approver", "operator")
         ]
@@ -104,6 +117,7 @@ class Stack:
         return replica
 
     def open_switch(self) -> None:
+        acknowledge(self.policy.operator)
         self.policy.operator.SetKillSwitch(
             policy_pb2.SetKillSwitchRequest(state=common_pb2.KILL_SWITCH_STATE_OPEN, reason="test"),
             timeout=10,
@@ -112,15 +126,25 @@ class Stack:
     def approved(
         self, replica: Replica | None = None, qty: str = "1", limit: str = RESTING_BUY
     ) -> tuple[str, str]:
+        preview_id = self.preview(replica, qty, limit)
+        return preview_id, self.approve(preview_id, replica)
+
+    def preview(
+        self, replica: Replica | None = None, qty: str = "1", limit: str = RESTING_BUY
+    ) -> str:
         r = replica or self.policy
         preview = r.upstream.CreateOrderPreview(
             policy_pb2.CreateOrderPreviewRequest(account_id=ACCOUNT, order=order_msg(qty, limit)),
             timeout=10,
         )
+        return str(preview.preview_id)
+
+    def approve(self, preview_id: str, replica: Replica | None = None) -> str:
+        r = replica or self.policy
         approval = r.approver.ApprovePreview(
-            policy_pb2.ApprovePreviewRequest(preview_id=preview.preview_id), timeout=10
+            policy_pb2.ApprovePreviewRequest(preview_id=preview_id), timeout=10
         )
-        return preview.preview_id, approval.approval_id
+        return str(approval.approval_id)
 
     def submit(
         self,
@@ -176,6 +200,7 @@ def live_stack(
     writer_overrides: dict[str, Any] | None = None,
     policy_overrides: dict[str, Any] | None = None,
     accounts: tuple[str, ...] = (ACCOUNT,),
+    **policy: Any,
 ) -> Iterator[Stack]:
     """Start everything, open the kill switch, and tear it all down in reverse order."""
     with ExitStack() as cleanup:
@@ -188,6 +213,7 @@ def live_stack(
             db_url=db_url or f"sqlite:///{workdir / 'policy.db'}", writer=writer, limits=limits,
             writer_overrides=writer_overrides or {}, policy_overrides=policy_overrides or {},
             accounts=accounts, _hash_key=hash_key,
+            **policy,
         )  # fmt: skip
         cleanup.callback(lambda: stack.writer.stop())
         cleanup.callback(lambda: _close_all(stack.replicas))

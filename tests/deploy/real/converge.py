@@ -24,8 +24,12 @@ TRACK: Final = "hosts"
 ROLES: Final = ("W", "R", "ABH")
 # What must change when nothing else did: the fresh single-use secret-id, and the writer's one
 # restart to unwrap it.
+# Each identity that unwraps a single-use secret-id at start gets a fresh one and restarts to
+# unwrap it: the writer, and the policy service (its audit keyring), each started once.
 SECOND_PASS: Final = [
     "livegate_vault_client : Install the wrapped secret-id",
+    "livegate_vault_client : Install the policy service's wrapped secret-id",
+    "livegate_policy : Start the policy service once",
     "livegate_writer : Start the writer service once",
 ]
 T = TypeVar("T")
@@ -80,17 +84,30 @@ class Deployment:
 
     def setup(self) -> Inventory:
         token = secrets.token_hex(16)
+        hash_keys = {role: secrets.token_hex(32) for role in ROLES}
         with self.timings.step(TRACK, "boot W, R, ABH systemd hosts and their OpenBao"):
             self.hosts = hostlib.boot(self.engine, ROLES, self.control.ssh_key, self.work / "logs")
             vault_addr, vault_for_hosts = hostlib.start_openbao(self.engine, token)
             _parallel(lambda h: h.install_gateway(self.control.gateway_sim), self.hosts)
             _wait_vault(vault_addr)
         with self.timings.step(TRACK, "vault_provision.yml"):
-            _converged(provision_vault(self.work, vault_addr, token), "vault_provision.yml")
+            _converged(
+                provision_vault(self.work, vault_addr, token, hash_keys), "vault_provision.yml"
+            )
         inventory = Inventory(self.work, self.control, self.hosts)
         for role in ROLES:
-            role_id = (self.work / "role-ids" / f"{role.lower()}.role-id").read_text().strip()
-            inventory.add_secrets(role, role_id, _issuer_token(vault_addr, token, role))
+            ids = {
+                identity: (self.work / "role-ids" / f"{role.lower()}{suffix}.role-id")
+                .read_text()
+                .strip()
+                for identity, suffix in (
+                    ("writer", ""),
+                    ("gateway", ".gateway"),
+                    ("policy", ".policy"),
+                )
+            }
+            issuer = _issuer_token(vault_addr, token, role)
+            inventory.add_secrets(role, ids, issuer, hash_keys[role])
         write_test_vars(self.work, self.control, vault_for_hosts, vault_addr)
         return inventory
 

@@ -102,7 +102,9 @@ class Inventory:
         self.control = control
         self.hosts = list(hosts)
 
-    def add_secrets(self, role: str, role_id: str, issuer_token: str) -> None:
+    def add_secrets(
+        self, role: str, role_ids: Mapping[str, str], issuer_token: str, account_hash_key: str
+    ) -> None:
         """The role's vault.yml (the names the example's main.yml reads) and keys, each
         encrypted with the role's own throwaway vault-id."""
         group = role.lower()
@@ -113,9 +115,12 @@ class Inventory:
         vault_file = _yaml(
             self.dir / "group_vars" / group / "vault.yml",
             {
-                f"vault_{group}_role_id": role_id,
+                f"vault_{group}_role_id": role_ids["writer"],
+                f"vault_{group}_gateway_role_id": role_ids["gateway"],
+                f"vault_{group}_policy_role_id": role_ids["policy"],
                 f"vault_{group}_issuer_token": issuer_token,
-                f"vault_{group}_account_hash_key": secrets.token_hex(32),
+                # The writer's broker secret holds the same key: both services hash alike.
+                f"vault_{group}_account_hash_key": account_hash_key,
             },
         )
         keys = [
@@ -174,6 +179,8 @@ def write_test_vars(
             # Built once by the test, as the play would (tests/deploy/test_wheel.py covers that).
             "livegate_wheel_src": str(control.wheel),
             "livegate_wheelhouse_src": str(control.wheelhouse),
+            # Each host runs the simulator as its gateway (hosts.py), not IB Gateway under IBC.
+            "livegate_gateway_enabled": False,
         },
     )
 
@@ -199,9 +206,12 @@ def ansible_env(work: Path) -> dict[str, str]:
     return env
 
 
-def provision_vault(work: Path, addr: str, root_token: str) -> Play:
+def provision_vault(
+    work: Path, addr: str, root_token: str, account_hash_keys: Mapping[str, str]
+) -> Play:
     """vault_provision.yml from the control node: policies, AppRoles, each role's broker secret."""
     gateway = {"gateway_host": "127.0.0.1", "gateway_port": 4002}
+    keys = {role: {"account_hash_key": key} for role, key in account_hash_keys.items()}
     provision = _yaml(
         work / "provision.yml",
         {
@@ -209,9 +219,9 @@ def provision_vault(work: Path, addr: str, root_token: str) -> Play:
             "livegate_vault_provision_token": root_token,
             "livegate_vault_provision_role_id_dir": str(work / "role-ids"),
             "livegate_vault_provision_broker_secrets": {
-                "W": {**gateway, "client_id": 7, "accounts": "U1234567"},
-                "R": {**gateway, "client_id": 8, "accounts": "DU111"},
-                "ABH": {**gateway, "client_id": 9, "accounts": "DU222"},
+                "W": {**gateway, **keys["W"], "client_id": 7, "accounts": "U1234567"},
+                "R": {**gateway, **keys["R"], "client_id": 8, "accounts": "DU111"},
+                "ABH": {**gateway, **keys["ABH"], "client_id": 9, "accounts": "DU222"},
             },
         },
     )

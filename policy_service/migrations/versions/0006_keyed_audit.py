@@ -16,8 +16,8 @@ from alembic import op
 
 from policy_service.storage import append_only
 
-revision = "0004"
-down_revision = "0003"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

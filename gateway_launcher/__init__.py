@@ -1,0 +1,1 @@
+"""livegate-gateway-launcher: logs IB Gateway in through IBC with the IB login of its role."""
