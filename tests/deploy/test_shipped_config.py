@@ -1,5 +1,5 @@
-"""The principals each shipped config grants are the ones the dev stack (and its tested demo)
-grants: a scope added for a new RPC must reach the compose stack and the Ansible default too."""
+"""What the shipped configs (compose stack, Ansible defaults) grant and limit is what the dev
+stack, whose demo is tested, does: a scope or limit added there must reach them too."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from livegate_common.devconfig import DEV_POLICY_PRINCIPALS
+from policy_service.devconfig import dev_risk_policy
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = {
@@ -32,3 +33,9 @@ def test_shipped_principals_when_compared_with_dev_then_each_holds_the_same_scop
         if name in DEV_POLICY_PRINCIPALS
     }
     assert granted == {name: sorted(s) for name, s in DEV_POLICY_PRINCIPALS.items()}, path
+
+
+def test_compose_risk_policy_when_compared_with_dev_then_the_same_policy() -> None:
+    # The compose stack runs the dev identities and the demo: the same limits let its orders pass.
+    shipped = yaml.safe_load((REPO / "docker" / "config" / "risk-policy.yaml").read_text())
+    assert shipped == dev_risk_policy()
