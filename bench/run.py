@@ -30,7 +30,6 @@ from policy_service.audit_keysource import ensure_dev_keyring
 from tests.policy.harness import policy_doc
 from tests.support.net import free_port
 from tests.support.postgres import postgres_cluster
-from tests.support.stack import BROKER_TIMEOUT_S
 from tests.support.vault import DevVault
 from tests.support.writers import writer_document
 from writer_service.config import Role
@@ -38,6 +37,11 @@ from writer_service.config import Role
 ACCOUNT = "U1234567"
 COMMIT_BATCH = "livegate_policy_commit_batch_writers"
 # Wide enough that thousands of one-share orders a minute pass; every check still runs.
+# The broker timeout of the bench's stack: the tests' 1 s leaves the contract-details fetches of
+# a 16-thread ticket burst timing out on a loaded 2-core machine (REFERENCE_DATA_UNAVAILABLE);
+# latency figures are of answered calls and do not depend on it.
+BROKER_TIMEOUT_S = 5.0
+
 BENCH_LIMITS: dict[str, Any] = {
     "max_orders_per_minute": 1_000_000,
     "max_open_orders": 1_000_000,
@@ -92,6 +96,9 @@ def start_policy(
         doc["audit"]["account_hash_key"] = hash_key
     # ... and the audit keyring: one file per benchmark run, as one Vault path per role.
     doc["audit"]["keyring_file"] = str(ensure_dev_keyring(workdir / "audit-keyring.json"))
+    # The invariant phases are refused by design, hundreds a minute: the throttle would answer
+    # them instead of the gate the bench measures.
+    doc["audit"]["refusal_limit_per_min"] = 0
     proc, _ = start_service(name, "policy_service", doc, workdir)
     return proc, doc["audit"]["account_hash_key"]
 
