@@ -146,7 +146,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
         "--identity",
         choices=sorted(TABLES),
         default="writer",
-        help="whose AppRoles: the writer's (broker secret) or the gateway launcher's (IB login)",
+        help="whose AppRoles: the writer's (broker secret), the gateway launcher's (IB login) or"
+        " the policy service's (audit keyring)",
     )
 
 
@@ -162,10 +163,6 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     prov.add_argument(
         "--role", action="append", choices=[r.value for r in Role], help="repeatable; default all"
     )
-    prov.add_argument(
-        "--identity", choices=sorted(TABLES), default="writer",
-        help="whose AppRoles: the writer's (broker secret) or the policy's (audit keyring)",
-    )  # fmt: skip
     prov.set_defaults(handler=_provision)
 
     wrap = sub.add_parser("wrap-secret-id", help="issue a response-wrapped secret id for a role")
@@ -173,7 +170,6 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     wrap.add_argument("--role", required=True, choices=[r.value for r in Role])
     wrap.add_argument("--wrap-ttl", default="300s")
     wrap.add_argument("--out", required=True, help="file to write the wrapping token to (0600)")
-    wrap.add_argument("--identity", choices=sorted(TABLES), default="writer")
     wrap.set_defaults(handler=_wrap_secret_id)
 
     rotate = sub.add_parser("rotate-audit-key", help="add a current key to a role's keyring")
