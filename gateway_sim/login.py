@@ -24,8 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-import yaml
-
 from gateway_sim import ibc_ini
 
 EXIT_LOGIN_FAILED: Final = 1
@@ -104,6 +102,11 @@ def _accounts(raw: Any, key: str, login_id: str) -> tuple[str, ...]:
 
 
 def read_users(path: Path) -> dict[str, SimUser]:
+    # Imported here, not at the top: the simulator otherwise runs on the standard library alone
+    # (the deployment test's hosts run it with Debian's bare python3), and only login mode
+    # reads a YAML users file.
+    import yaml
+
     loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     if not isinstance(loaded, dict):
         raise ValueError("users file must map login ids to users")
