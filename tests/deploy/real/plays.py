@@ -181,6 +181,9 @@ def write_test_vars(
             "livegate_wheelhouse_src": str(control.wheelhouse),
             # Each host runs the simulator as its gateway (hosts.py), not IB Gateway under IBC.
             "livegate_gateway_enabled": False,
+            # The hosts are containers on overlayfs without CAP_LINUX_IMMUTABLE: chattr +a on the
+            # anchor file cannot be set there. A real host keeps the default (true).
+            "livegate_policy_audit_anchor_append_only": False,
         },
     )
 
