@@ -62,6 +62,10 @@ class BrokerReference:
         self._timeout_s = timeout_s
         # Market rules do not change within a session; contract details are cached policy-side.
         self._rules: dict[int, tuple[tuple[Decimal, Decimal], ...]] = {}
+        # One request per market rule in flight: ib_async keys the answer by the rule id, so a
+        # second request for the same rule replaces the first one's future, which then waits
+        # out its timeout (seen as REFERENCE_DATA_UNAVAILABLE under concurrent first lookups).
+        self._rule_requests: dict[int, asyncio.Task[tuple[tuple[Decimal, Decimal], ...]]] = {}
         # ib_async keeps one positions request and its results under one key: one at a time.
         self._account_lock: asyncio.Lock | None = None
 
@@ -99,6 +103,14 @@ class BrokerReference:
         cached = self._rules.get(rule_id)
         if cached is not None:
             return cached
+        request = self._rule_requests.get(rule_id)
+        if request is None:
+            request = asyncio.ensure_future(self._ask_rule(rule_id))
+            self._rule_requests[rule_id] = request
+            request.add_done_callback(lambda _done: self._rule_requests.pop(rule_id, None))
+        return await asyncio.shield(request)
+
+    async def _ask_rule(self, rule_id: int) -> tuple[tuple[Decimal, Decimal], ...]:
         answer = await self._session.ib.reqMarketRuleAsync(rule_id)  # bounded by ib_async (1 s)
         if not answer:
             raise errors.broker_timeout(f"market rule {rule_id}", 1.0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -10,7 +11,7 @@ import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from gateway_sim.contracts import hours_text
+from gateway_sim.contracts import STOCK_MARKET_RULE, hours_text
 from livegate_api.v1 import common_pb2, writer_pb2
 from tests.support.writers import ACCOUNT
 from tests.writer.conftest import RunningWriter
@@ -175,3 +176,19 @@ def test_list_fills_when_order_filled_then_fill_with_key_and_contract(
     assert not running.policy.ListFills(
         writer_pb2.ListFillsRequest(account_id=ACCOUNT, since=later), timeout=10
     ).fills
+
+
+def test_contract_details_when_many_ask_at_once_with_a_cold_rule_cache_then_every_one_answered(
+    running: RunningWriter,
+) -> None:
+    # ib_async keys a market rule's answer by the rule id: concurrent first lookups used to
+    # replace each other's request, and all but one waited out ib_async's 1 s timeout. Late
+    # answers make the lookups overlap: every rule request goes out before the first answer.
+    running.sim.delay("any", 0.3)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(
+            pool.map(lambda _i: _details(running, symbol="MSFT", sec_type=STOCK), range(8))
+        )
+    assert {(a.market_rule_id, len(a.price_increments)) for a in answers} == {
+        (STOCK_MARKET_RULE, 1)
+    }
