@@ -180,7 +180,9 @@ class Deployment:
         change = extra_vars(
             self.work,
             "config-change",
-            {"livegate_writer_broker_request_timeout_s": 9, "livegate_policy_writer_deadline_s": 4},
+            # The shared broker timeout: both services' configs change, and every deadline above
+            # it is derived again (a policy deadline under the writer's is refused at start).
+            {"livegate_broker_request_timeout_s": 9},
         )
         since = time.time()
         play = inventory.play("W", [change], "w-config-change")
