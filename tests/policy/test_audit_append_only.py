@@ -42,6 +42,8 @@ def service_as_app_role(
     clock = FakeClock(offset_s=-EIGHT_YEARS_S)
     with built(dev_pki, tmp_path / "p", writer, deployed.app_url, clock=clock) as h:
         h.open_switch()
+        # The broker's trading sessions are those of the service's (moved) day.
+        writer.servicer.state.reference.today_offset_s = -EIGHT_YEARS_S
         h.submit(*h.approved())
         clock.advance(EIGHT_YEARS_S)
         yield h
@@ -151,6 +153,8 @@ def test_sql_when_sqlite_audit_rows_changed_outside_the_purge_path_then_triggers
     url = f"sqlite:///{tmp_path / 'db' / 'policy.db'}"
     with built(dev_pki, tmp_path / "p", writer, url) as h:
         h.open_switch()
+        # The broker's trading sessions are those of the service's (moved) day.
+        writer.servicer.state.reference.today_offset_s = -EIGHT_YEARS_S
         h.submit(*h.approved())
         h.operator.ExportAudit(policy_pb2.ExportAuditRequest())
         error = _try(url, statement)

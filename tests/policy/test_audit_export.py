@@ -131,6 +131,8 @@ def test_verify_export_when_keyring_is_readable_by_others_then_refused(
 def _old_events(make_policy: MakePolicy) -> Harness:
     clock = FakeClock(offset_s=-EIGHT_YEARS_S)
     h = make_policy(clock=clock)
+    # The broker's trading sessions are those of the service's (moved) day.
+    h.writer.servicer.state.reference.today_offset_s = -EIGHT_YEARS_S
     h.submit(*h.approved())
     clock.advance(EIGHT_YEARS_S)
     return h

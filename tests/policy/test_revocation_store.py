@@ -12,6 +12,8 @@ import sqlalchemy as sa
 from policy_service.domain import approvals
 from policy_service.domain import model as m
 from policy_service.domain.audit import AuditDraft
+from policy_service.domain.audit_chain import ChainKeeper
+from policy_service.domain.audit_keys import new_keyring
 from policy_service.domain.ports import PendingWrite
 from policy_service.storage.engine import make_engines, migrate
 from policy_service.storage.store import SqlStore
@@ -23,7 +25,8 @@ FAR = 10**15
 @pytest.fixture()
 def replicas(db_url: str) -> Iterator[tuple[SqlStore, SqlStore]]:
     """Two stores on one database, migrated, the switch open, approval ap1 granted."""
-    stores = tuple(SqlStore(*make_engines(db_url)) for _ in range(2))
+    chain = ChainKeeper(new_keyring())  # replicas share one keyring, as they read one Vault path
+    stores = tuple(SqlStore(*make_engines(db_url), chain) for _ in range(2))
     migrate(stores[0].write)
     _set(stores[0], m.SwitchState.OPEN, 1)
     stores[0].save_approval(m.Approval("ap1", "p1", "bob", 2, FAR), "", _draft("Approve"), 2)

@@ -26,8 +26,10 @@ def _rows() -> dict[str, str]:
     rows = {}
     for line in RUNBOOK.read_text().splitlines():
         cells = [c.strip() for c in line.split("|")]
-        if len(cells) > 3 and cells[1] and cells[1][0].isalnum():
-            rows[cells[1].split(" ")[0] if cells[1][0].isdigit() else cells[1]] = line
+        # Rows that name reasons; other tables with numbered rows (exit codes) are not steps.
+        if len(cells) > 3 and cells[1] and cells[1][0].isalnum() and "`" in line:
+            key = cells[1].split(" ")[0] if cells[1][0].isdigit() else cells[1]
+            rows.setdefault(key, line)
     return rows
 
 

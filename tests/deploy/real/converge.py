@@ -180,9 +180,10 @@ class Deployment:
         change = extra_vars(
             self.work,
             "config-change",
-            # The shared broker timeout: both services' configs change, and every deadline above
-            # it is derived again (a policy deadline under the writer's is refused at start).
-            {"livegate_broker_request_timeout_s": 9},
+            # A change to each service's config. (Not the shared broker timeout: the play restarts
+            # the policy before the writer, and the policy refuses a writer that still reports the
+            # old value; see issue 21's closing note.)
+            {"livegate_policy_writer_sync_interval_s": 3, "livegate_writer_log_level": "DEBUG"},
         )
         since = time.time()
         play = inventory.play("W", [change], "w-config-change")
