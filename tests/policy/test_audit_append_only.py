@@ -86,7 +86,7 @@ def test_sql_when_service_role_calls_the_purge_function_without_an_export_then_r
         f"SELECT livegate_audit_purge(5, '{link}', 'none', '', 0, 2555)",
     )
     assert "AUDIT_EXPORT_REQUIRED" in error, error
-    assert service_as_app_role.count("audit_events") == 5
+    assert service_as_app_role.count("audit_events") == 6
 
 
 def test_purge_when_service_role_purges_past_retention_with_export_then_only_that_goes(
@@ -95,8 +95,8 @@ def test_purge_when_service_role_purges_past_retention_with_export_then_only_tha
     h = service_as_app_role
     h.operator.ExportAudit(policy_pb2.ExportAuditRequest())
     purged = h.operator.PurgeAudit(policy_pb2.PurgeAuditRequest())
-    assert (purged.purged_count, purged.purged_through_event_id) == (5, 5)
-    assert [p["through_event_id"] for p in h.rows("audit_purges")] == [5]
+    assert (purged.purged_count, purged.purged_through_event_id) == (6, 6)
+    assert [p["through_event_id"] for p in h.rows("audit_purges")] == [6]
     res = h.approver.VerifyAudit(policy_pb2.VerifyAuditRequest())
     assert res.chain_state == policy_pb2.AUDIT_CHAIN_STATE_INTACT, res
     # Past the recorded purge the owner cannot delete either: the trigger holds.
@@ -153,10 +153,8 @@ def test_sql_when_sqlite_audit_rows_changed_outside_the_purge_path_then_triggers
     url = f"sqlite:///{tmp_path / 'db' / 'policy.db'}"
     with built(dev_pki, tmp_path / "p", writer, url) as h:
         h.open_switch()
-        # The broker's trading sessions are those of the service's (moved) day.
-        writer.servicer.state.reference.today_offset_s = -EIGHT_YEARS_S
         h.submit(*h.approved())
         h.operator.ExportAudit(policy_pb2.ExportAuditRequest())
         error = _try(url, statement)
         assert "AUDIT_APPEND_ONLY" in error, error
-        assert (h.count("audit_events"), h.count("audit_exports")) == (6, 1)
+        assert (h.count("audit_events"), h.count("audit_exports")) == (7, 1)

@@ -14,7 +14,7 @@ from livegate_common.pki import issue, load_authority, spiffe_id
 from livegate_common.tls import TLSFiles, secure_channel
 from policy_service.refusal_summaries import flush_refusal_summaries
 from tests.policy.conftest import MakePolicy
-from tests.policy.harness import Harness, meta_of, new_key, reason_of
+from tests.policy.harness import Harness, acknowledge, meta_of, new_key, reason_of
 
 FLOOD = 300
 INTERVAL_S = 10  # the default audit.refusal_interval_s
@@ -76,6 +76,7 @@ def test_flood_when_one_principal_is_refused_again_and_again_then_bounded_and_th
     make_policy: MakePolicy,
 ) -> None:
     h = make_policy(open_switch=False)  # every submit is refused: KILL_SWITCH_CLOSED
+    acknowledge(h.operator)  # else step 4 refuses first (CHECKLIST_NOT_ACKNOWLEDGED)
     pid, aid = h.approved()
     before, head = h.count("audit_events"), _head(h)
     results = [_code_of(lambda: h.submit(pid, aid, key=new_key())) for _ in range(FLOOD)]
