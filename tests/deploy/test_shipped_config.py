@@ -3,15 +3,13 @@ stack, whose demo is tested, does: a scope or limit added there must reach them 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import yaml
 
 from livegate_common.devconfig import DEV_POLICY_PRINCIPALS
 from policy_service.devconfig import dev_risk_policy
+from tests.deploy.ansible_run import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 SHIPPED = {
     "compose": (REPO / "docker" / "config" / "policy.yaml", "principals"),
     "ansible": (

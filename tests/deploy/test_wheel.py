@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import sys
-import tomllib
 import zipfile
 from pathlib import Path
 
 import pytest
 
 from tests.deploy.ansible_run import REPO, run_playbook, write_yaml
+from tests.support.project import VERSION
 
 # Two wheel builds, each in an isolated build environment.
 pytestmark = pytest.mark.timeout(480)
@@ -53,15 +53,10 @@ def _build(tmp: Path, out: Path) -> Path:
     return wheels[0]
 
 
-def _project_version() -> str:
-    with (REPO / "pyproject.toml").open("rb") as f:
-        return str(tomllib.load(f)["project"]["version"])
-
-
 def test_wheel_when_built_twice_by_the_play_then_the_same_file(tmp_path: Path) -> None:
     first = _build(tmp_path, tmp_path / "first")
     second = _build(tmp_path, tmp_path / "second")
-    assert first.name == f"livegate-{_project_version()}-py3-none-any.whl"
+    assert first.name == f"livegate-{VERSION}-py3-none-any.whl"
     digest = [hashlib.sha256(p.read_bytes()).hexdigest() for p in (first, second)]
     assert digest[0] == digest[1]
     with zipfile.ZipFile(first) as archive:

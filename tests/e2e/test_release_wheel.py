@@ -7,16 +7,13 @@ import subprocess
 import sys
 import tarfile
 import textwrap
-import tomllib
 import zipfile
 from pathlib import Path
 
 import pytest
 
+from tests.support.project import ROOT, VERSION
 from tests.support.stack import Stack
-
-ROOT = Path(__file__).resolve().parents[2]
-VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
 
 # Run by the fresh venv's python, from outside the source tree: the installed client only.
 CLIENT_SCRIPT = textwrap.dedent(
