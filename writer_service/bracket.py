@@ -94,7 +94,7 @@ class BracketWriter:
             state = judge_bracket(legs)
             if state is BracketState.ABSENT:
                 state = BracketState.REFUSED  # sent, and the broker holds none of it
-            return await self._answer(state, legs, said, truth, account), False
+            return await self._answer(state, legs, said, truth, account, sent=ids), False
 
     async def _answer(
         self,
@@ -103,7 +103,10 @@ class BracketWriter:
         said: Sequence[BrokerMessage],
         truth: BrokerTruth,
         account: str,
+        sent: Sequence[int] | None = None,
     ) -> Legs:
+        """SENT: the order ids this call placed, the only ones it may cancel (None on a settle,
+        where every leg matched this request, ref, terms and OCA group)."""
         if state is BracketState.PLACED:
             views = [
                 with_messages(
@@ -117,7 +120,7 @@ class BracketWriter:
             return (views[0], views[1], views[2])
         cancelled: list[int] = []
         if state is BracketState.PARTIAL:
-            cancelled = await self._cancel_strays(legs, said, account)
+            cancelled = await self._cancel_strays(legs, account, sent)
         log.warning(
             "bracket not placed whole",
             extra={"state": state.value, "legs": [leg.found.value for leg in legs]},
@@ -125,7 +128,7 @@ class BracketWriter:
         raise bracket_error(state, legs, said, truth, cancelled)
 
     async def _cancel_strays(
-        self, legs: Legs3, said: Sequence[BrokerMessage], account: str
+        self, legs: Legs3, account: str, sent: Sequence[int] | None
     ) -> list[int]:
         """Risk-reducing: cancel the working legs of a partial bracket, unless its entry has
         filled; then its exits are what protects the position, and they stay."""
@@ -137,6 +140,8 @@ class BracketWriter:
         for leg in legs:
             view = leg.view
             if view is None or view.is_done:
+                continue
+            if sent is not None and view.broker_order_id not in sent:
                 continue
             trade = self._session.trade_by_id(account, view.broker_order_id)
             if trade is None:

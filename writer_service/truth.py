@@ -112,7 +112,14 @@ def judge(
         for v in with_ref
         if same_order(v, account, wanted) and (oca_group is None or v.oca_group == oca_group)
     ]
-    fills = [f for f in truth.fills if f.order_ref == ref and _fill_matches(f, account, wanted)]
+    # An execution names its order, not the order's prices: a fill of an order this ref
+    # holds that is not the requested one is that order's, never evidence for the request.
+    foreign = {v.perm_id for v in with_ref if v.perm_id and v not in ours}
+    fills = [
+        f
+        for f in truth.fills
+        if f.order_ref == ref and f.perm_id not in foreign and _fill_matches(f, account, wanted)
+    ]
     alive = [v for v in ours if v.is_alive]
     if alive:
         return Judged(Found.ALIVE, alive[0])
@@ -156,7 +163,7 @@ class BracketState(enum.Enum):
     REFUSED = "REFUSED"  # no leg alive; nothing works or filled
     ABSENT = "ABSENT"  # no leg anywhere, every query answered
     PARTIAL = "PARTIAL"  # some legs alive, others missing or dead
-    MISMATCH = "MISMATCH"  # no leg alive, and a leg's ref is held by another order
+    MISMATCH = "MISMATCH"  # a leg's ref is held by another order: none of it is ours
     UNKNOWN = "UNKNOWN"
 
 
@@ -167,13 +174,14 @@ def judge_bracket(legs: tuple[Judged, Judged, Judged]) -> BracketState:
     end); a bracket with a leg missing or rejected while another works is PARTIAL.
     """
     found = [leg.found for leg in legs]
+    if Found.MISMATCH in found:
+        # A leg's ref is held by an order that is not the requested one: the bracket at the
+        # broker is another request's, whatever its other legs show. Nothing of it is ours to
+        # answer for or to cancel (its exits may be protecting a filled entry).
+        return BracketState.MISMATCH
     if Found.UNKNOWN in found:
         return BracketState.UNKNOWN
     if Found.ALIVE not in found:
-        # Nothing of the request works or filled: a leg's ref held by another order is a
-        # refusal of its own, and nothing else is one.
-        if Found.MISMATCH in found:
-            return BracketState.MISMATCH
         if all(f is Found.ABSENT for f in found):
             return BracketState.ABSENT
         return BracketState.REFUSED
