@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import time
 from typing import Any
 
 import grpc
@@ -65,14 +66,16 @@ def _check_closed_anyway(
     after: dict[str, Any],
     events_added: int,
 ) -> None:
-    """The close happened, whole: the switch closed, its event (and a cancel-all's, when
-    asked) carrying the refusal, nothing else changed."""
+    """The close happened, whole: the switch closed, every approval still usable revoked,
+    its event (and a cancel-all's, when asked) carrying the refusal, nothing else changed."""
     info = error_info(err)
     assert info is not None
     assert after["kill_switch"][0]["state"] == "CLOSED"
     assert len(after["kill_switch_history"]) == len(before["kill_switch_history"]) + 1
-    unchanged = {k: v for k, v in after.items() if k not in SWITCH_TABLES}
-    assert unchanged == {k: v for k, v in before.items() if k not in SWITCH_TABLES}
+    _check_revoked_by_close(before["approvals"], after["approvals"])
+    untouched = (*SWITCH_TABLES, "approvals")
+    unchanged = {k: v for k, v in after.items() if k not in untouched}
+    assert unchanged == {k: v for k, v in before.items() if k not in untouched}
     assert events_added in (1, 2)
     event_id = int(info.metadata["audit_event_id"])
     [event] = [e for e in target.harness.rows("audit_events") if e["event_id"] == event_id]
@@ -81,6 +84,28 @@ def _check_closed_anyway(
         "RECORDED",
         info.reason,
     )
+
+
+def _check_revoked_by_close(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> None:
+    """A close revokes, at one instant, every approval nobody consumed or revoked that has
+    not expired, and changes no other column (issue 18: nothing approved before a close is
+    spendable after it)."""
+    now_us = time.time_ns() // 1000
+    # Row order is the database's: PostgreSQL moves a row it updated.
+    before, after = (sorted(rows, key=lambda a: str(a["approval_id"])) for rows in (before, after))
+    assert [a["approval_id"] for a in after] == [b["approval_id"] for b in before]
+    stamps = set()
+    for old, new in zip(before, after, strict=True):
+        rest = {k: v for k, v in new.items() if k != "revoked_at_us"}
+        assert rest == {k: v for k, v in old.items() if k != "revoked_at_us"}, old["approval_id"]
+        if old["revoked_at_us"] is not None or old["consumed_at_us"] is not None:
+            assert new["revoked_at_us"] == old["revoked_at_us"], old["approval_id"]
+        elif new["revoked_at_us"] is None:
+            assert new["expires_at_us"] <= now_us, ("usable after a close", old["approval_id"])
+        else:
+            assert new["expires_at_us"] > new["revoked_at_us"], old["approval_id"]
+            stamps.add(new["revoked_at_us"])
+    assert len(stamps) <= 1, stamps
 
 
 def _gate_step(err: grpc.RpcError) -> int:

@@ -20,7 +20,13 @@ fuzz = settings(
 )
 # A request the writer validated and sent may still time out or be refused at the broker.
 WRITER_CODES: Final = CLEAR_CODES | {grpc.StatusCode.DEADLINE_EXCEEDED}
-AT_BROKER: Final = frozenset({"BROKER_REJECTED", "BROKER_TIMEOUT"})
+# Refusals that come after a send: what the call sent may be at the broker.
+AT_BROKER: Final = frozenset(
+    {"BROKER_REJECTED", "BROKER_TIMEOUT", "BROKER_OUTCOME_UNKNOWN", "BRACKET_PARTIALLY_PLACED"}
+)
+# A refused placement or change cancels nothing it did not itself place.
+PLACING: Final = frozenset({"SubmitOrder", "ModifyOrder", "SubmitBracket"})
+CANCEL_ORDER, GLOBAL_CANCEL = 4, 58
 WRITES: Final = frozenset(
     {"SubmitOrder", "CancelOrder", "ModifyOrder", "SubmitBracket", "CancelAllOrders"}
 )
@@ -30,6 +36,7 @@ def exercise(writer: WriterTarget, method: str, request: Any, switch_open: bool)
     """Call as the policy; a refusal is clear, and nothing it refused reached the broker."""
     writer.set_switch(switch_open)
     before = writer.writes_at_broker()
+    seen, existing = len(writer.sim.received()), {o.order_id for o in writer.sim.orders()}
     response, err = invoke(getattr(writer.policy, method), request)
     if err is None:
         if method in WRITES:
@@ -38,8 +45,13 @@ def exercise(writer: WriterTarget, method: str, request: Any, switch_open: bool)
     reason = assert_clear_refusal(err, WRITER_CODES)
     if reason not in AT_BROKER:
         assert writer.writes_at_broker() == before, (method, reason)
+    if method in PLACING:
+        sent = writer.sim.received()[seen:]
+        assert all(m.msg_id != GLOBAL_CANCEL for m in sent), (method, reason)
+        cancelled = {int(m.fields[2]) for m in sent if m.msg_id == CANCEL_ORDER}
+        assert not cancelled & existing, (method, reason, sorted(cancelled & existing))
     if err.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
-        assert reason == "BROKER_TIMEOUT", reason
+        assert reason in ("BROKER_TIMEOUT", "BROKER_OUTCOME_UNKNOWN"), reason
     return None
 
 
