@@ -1,4 +1,4 @@
-"""A bracket request whose key names another order at the broker touches nothing there.
+"""A request whose key names another order at the broker touches nothing there.
 
 CI caught this through the fuzzer: a bracket key re-sent with a different entry found the
 first bracket's entry filled and its exits working, judged the bracket PARTIAL, and cancelled
@@ -15,7 +15,7 @@ from livegate_api.v1 import common_pb2, writer_pb2
 from tests.support.net import wait_until
 from tests.support.writers import ACCOUNT
 from tests.writer.conftest import RunningWriter
-from tests.writer.test_orders import limit_order, refusal, stop_order
+from tests.writer.test_orders import limit_order, refusal, stop_order, submit
 
 KEY = "key-bracket-reused"
 # Marketable against the simulator's AAPL quote (about 189): the entry fills on arrival.
@@ -100,3 +100,19 @@ def test_bracket_when_key_names_another_take_profit_then_refused_and_nothing_can
     assert refusal(refused)[1] == "ORDER_REF_MISMATCH"
     assert _cancels_since(running, seen) == []
     assert all(o.status in ("Submitted", "PreSubmitted") for o in _legs(running).values())
+
+
+def test_submit_when_key_names_a_filled_order_at_another_price_then_refused_not_answered(
+    running: RunningWriter,
+) -> None:
+    """Executions carry no limit price: the old order's fill must not pass for the new one."""
+    submit(running, "key-order-reused", limit_order("5", FILLING_ENTRY))
+    assert wait_until(
+        lambda: _legs(running, "key-order-reused")["key-order-reused"].status == "Filled",
+        timeout_s=10,
+    )
+    writes = len(running.sim.received_writes())
+    with pytest.raises(grpc.RpcError) as refused:
+        submit(running, "key-order-reused", limit_order("5", "201.00"))
+    assert refusal(refused)[1] == "ORDER_REF_MISMATCH"
+    assert len(running.sim.received_writes()) == writes
