@@ -32,8 +32,8 @@ from tests.support.net import free_port
 FAKE = Path(__file__).with_name("fake_systemd.py")
 POLICY = "livegate-policy.service"
 WRITER = "livegate-writer.service"
-# Five full plays share one fixture: the per-test bound covers them all.
-pytestmark = pytest.mark.timeout(480)
+# Seven full plays share one fixture: the per-test bound covers them all.
+pytestmark = pytest.mark.timeout(660)
 PLAYBOOK = """\
 - hosts: all
   gather_facts: false
@@ -141,7 +141,7 @@ Run = tuple[PlayResult, list[str]]
 def runs(tmp_path_factory: pytest.TempPathFactory, dev_pki: Path) -> dict[str, Run]:
     """One host through the runs a deployment sees, in order (each run is a full play)."""
     local = _host(tmp_path_factory.mktemp("one-start"), dev_pki, real_python=False)
-    fresh_ids = iter(f"wrap-run-{n}" for n in range(2, 9))
+    fresh_ids = iter(f"wrap-run-{n}" for n in range(2, 11))
     return {
         "fresh": local.play(),
         "unchanged": local.play(),
@@ -154,6 +154,17 @@ def runs(tmp_path_factory: pytest.TempPathFactory, dev_pki: Path) -> dict[str, R
             livegate_vault_client_wrapped_secret_id=next(fresh_ids),
             livegate_writer_log_level="DEBUG",
             livegate_policy_writer_deadline_s=4,
+        ),
+        "broker_timeout": local.play(
+            livegate_vault_client_wrapped_secret_id=next(fresh_ids),
+            livegate_writer_log_level="DEBUG",
+            livegate_broker_request_timeout_s=12,
+        ),
+        "broker_timeout_again": local.play(
+            livegate_vault_client_wrapped_secret_id=next(fresh_ids),
+            livegate_writer_log_level="DEBUG",
+            livegate_broker_request_timeout_s=12,
+            livegate_policy_writer_deadline_s=30,
         ),
     }
 
@@ -196,6 +207,24 @@ def test_converge_when_policy_config_changes_then_each_service_restarts_once(
     runs: dict[str, Run],
 ) -> None:
     result, actions = runs["policy_config"]
+    _ok(result)
+    assert actions == [f"restart {POLICY}", f"restart {WRITER}"]
+
+
+def test_converge_when_shared_broker_timeout_changes_then_writer_stops_before_the_policy_restarts(
+    runs: dict[str, Run],
+) -> None:
+    # The policy refuses to start beside a writer reporting the old timeout; a stopped writer
+    # it does not ask. The writer then starts once, with the new value.
+    result, actions = runs["broker_timeout"]
+    _ok(result)
+    assert actions == [f"stop {WRITER}", f"restart {POLICY}", f"start {WRITER}"]
+
+
+def test_converge_when_policy_restarts_and_the_timeout_is_unchanged_then_the_writer_keeps_running(
+    runs: dict[str, Run],
+) -> None:
+    result, actions = runs["broker_timeout_again"]
     _ok(result)
     assert actions == [f"restart {POLICY}", f"restart {WRITER}"]
 

@@ -180,10 +180,10 @@ class Deployment:
         change = extra_vars(
             self.work,
             "config-change",
-            # A change to each service's config. (Not the shared broker timeout: the play restarts
-            # the policy before the writer, and the policy refuses a writer that still reports the
-            # old value; see issue 21's closing note.)
-            {"livegate_policy_writer_sync_interval_s": 3, "livegate_writer_log_level": "DEBUG"},
+            # The shared broker timeout: both services' configs change, every deadline above it
+            # is derived again, and the policy, which refuses to start beside a writer that
+            # reports the old value, restarts only after the writer has stopped.
+            {"livegate_broker_request_timeout_s": 9, "livegate_writer_log_level": "DEBUG"},
         )
         since = time.time()
         play = inventory.play("W", [change], "w-config-change")
@@ -192,6 +192,7 @@ class Deployment:
         for task in (
             "livegate_policy : Render the policy config file",
             "livegate_writer : Render the writer config file",
+            "livegate_policy : Stop the writer when the broker timeout changes",
             "livegate_policy : Start the policy service once",
         ):
             _expect(task in tasks, f"{host.name}: the config change did not run {task}: {tasks}")
