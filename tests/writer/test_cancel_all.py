@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gateway_sim.faults import CancelScript
+from gateway_sim.server import GatewaySimulator
 from livegate_api.v1 import common_pb2, writer_pb2
 from tests.support.net import wait_until
 from tests.support.writers import ACCOUNT
@@ -17,11 +18,11 @@ from writer_service.wire import order as order_from_wire
 HAND_CLIENT_ID = 99
 
 
-def _place_by_hand(running: RunningWriter) -> None:
+def place_by_hand(sim: GatewaySimulator) -> None:
     """An order without orderRef from another client id, as TWS by hand or another program."""
     other = IbSession(5)
     try:
-        other.connect("127.0.0.1", running.sim.port, HAND_CLIENT_ID, 5)
+        other.connect("127.0.0.1", sim.port, HAND_CLIENT_ID, 5)
         spec = order_from_wire(limit_order("3", "120.00"))
 
         async def place() -> None:
@@ -31,7 +32,7 @@ def _place_by_hand(running: RunningWriter) -> None:
             )
 
         other.call(place())
-        assert wait_until(lambda: any(o.client_id == HAND_CLIENT_ID for o in running.sim.orders()))
+        assert wait_until(lambda: any(o.client_id == HAND_CLIENT_ID for o in sim.orders()))
     finally:
         other.stop()
 
@@ -64,7 +65,7 @@ def _hand_status(running: RunningWriter) -> str:
 def test_cancel_all_when_hand_placed_and_livegate_orders_work_then_only_livegates_cancelled(
     running: RunningWriter,
 ) -> None:
-    _place_by_hand(running)
+    place_by_hand(running.sim)
     single = submit(running, "key-one").order
     bracket = _bracket(running, "key-br")
     response = _cancel_all(running)
@@ -87,7 +88,7 @@ def test_cancel_all_when_hand_placed_and_livegate_orders_work_then_only_livegate
 def test_cancel_all_when_broker_wide_then_hand_placed_order_cancelled_too(
     running: RunningWriter,
 ) -> None:
-    _place_by_hand(running)
+    place_by_hand(running.sim)
     single = submit(running, "key-one").order
     response = _cancel_all(running, broker_wide=True)
     assert [w.name for w in running.sim.received_writes()][-1] == "REQ_GLOBAL_CANCEL"
