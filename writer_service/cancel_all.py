@@ -8,9 +8,8 @@ from dataclasses import dataclass, replace
 
 from writer_service import errors
 from writer_service.ib_session import IbSession
-from writer_service.orders import DEAD_STATES, BrokerOrderView
+from writer_service.orders import DEAD_STATES, BrokerOrderView, is_livegate_ref
 from writer_service.readback import read_back
-from writer_service.reconciliation import is_explained
 from writer_service.truth import BrokerTruth, by_identity
 
 log = logging.getLogger("livegate.writer.cancel_all")
@@ -36,7 +35,7 @@ def targets(
     if broker_wide:
         return working, 0
     mine = [v for v in working if v.account_id in accounts]
-    ours = [v for v in mine if is_explained(v)]
+    ours = [v for v in mine if is_livegate_ref(v.order_ref)]
     return ours, len(mine) - len(ours)
 
 
@@ -90,7 +89,7 @@ async def cancel_all_orders(
         # Only livegate's own orders are awaited: the session hears no status of another
         # client's orders, and the read-back judges every target anyway.
         await session.global_cancel(
-            [v.broker_order_id for v in targeted if is_explained(v)], timeout_s
+            [v.broker_order_id for v in targeted if is_livegate_ref(v.order_ref)], timeout_s
         )
     elif targeted:
         await session.cancel_ids([(v.account_id, v.broker_order_id) for v in targeted], timeout_s)

@@ -11,30 +11,16 @@ from tests.support.net import wait_until
 from tests.support.writers import ACCOUNT
 from tests.writer.conftest import RunningWriter
 from tests.writer.test_orders import limit_order, stop_order, submit
-from writer_service.ib_convert import contract_for, ib_order_for
-from writer_service.ib_session import IbSession
-from writer_service.wire import order as order_from_wire
+from tests.writer.test_start import place_foreign_order
+from writer_service.orders import is_livegate_ref
 
-HAND_CLIENT_ID = 99
+HAND_CLIENT_ID = 99  # tests.writer.test_start.place_foreign_order's
 
 
 def place_by_hand(sim: GatewaySimulator) -> None:
     """An order without orderRef from another client id, as TWS by hand or another program."""
-    other = IbSession(5)
-    try:
-        other.connect("127.0.0.1", sim.port, HAND_CLIENT_ID, 5)
-        spec = order_from_wire(limit_order("3", "120.00"))
-
-        async def place() -> None:
-            order_id = await other.next_order_id()
-            await other.place(
-                contract_for(spec.instrument), ib_order_for(spec, ACCOUNT, "", order_id)
-            )
-
-        other.call(place())
-        assert wait_until(lambda: any(o.client_id == HAND_CLIENT_ID for o in sim.orders()))
-    finally:
-        other.stop()
+    place_foreign_order(sim.port)
+    assert wait_until(lambda: any(o.client_id == HAND_CLIENT_ID for o in sim.orders()))
 
 
 def _bracket(running: RunningWriter, key: str) -> writer_pb2.WriterBracketResult:
@@ -113,3 +99,22 @@ def test_cancel_all_when_broker_answers_falsely_then_reported_still_working_not_
     assert [(o.broker_order_id, o.order_ref, o.status) for o in response.still_working] == [
         (placed.broker_order_id, "key-false", status)
     ]
+
+
+@pytest.mark.parametrize(
+    ("order_ref", "livegate"),
+    [
+        ("k-1f2e", True),
+        ("key-br~tp", True),
+        ("key-br~sl", True),
+        ("", False),
+        ("~tp", False),
+        ("hand order", False),
+        ("key~xx", False),
+        ("k" * 65, False),
+    ],
+)
+def test_is_livegate_ref_when_ref_is_a_key_or_a_legs_then_true_else_false(
+    order_ref: str, livegate: bool
+) -> None:
+    assert is_livegate_ref(order_ref) is livegate
