@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from gateway_sim.faults import CancelScript
 from livegate_api.v1 import common_pb2, policy_pb2, writer_pb2
 from livegate_api.v1.writer_pb2_grpc import WriterServiceStub
 from tests.support.grpc_clients import channel_as
@@ -108,3 +109,24 @@ def test_close_when_cli_asks_broker_wide_cancel_then_the_hand_placed_order_is_ca
         "0",
     )
     assert str(placed) in cancel_all.detail["cancelled_broker_order_ids"].split(",")
+
+
+def test_close_when_the_broker_ignores_a_cancel_then_audited_as_still_working_not_cancelled(
+    stack: Stack,
+) -> None:
+    placed = stack.submit(*stack.approved()).order.broker_order_id
+    stack.sim.script_cancels(CancelScript(outcome="ignore"))
+    reply = stack.policy.operator.SetKillSwitch(
+        policy_pb2.SetKillSwitchRequest(
+            state=CLOSED, reason="incident", cancel_all_open_orders=True
+        ),
+        timeout=30,
+    )
+    assert reply.cancelled_orders == 0
+    assert [o.order_id for o in stack.sim.working_orders()] == [placed]
+    events = stack.policy.operator.ListAuditEvents(
+        policy_pb2.ListAuditEventsRequest(page_size=1000), timeout=10
+    ).events
+    [cancel_all] = [e for e in events if e.method == "CancelAllOrders"]
+    assert cancel_all.detail["still_working_broker_order_ids"] == str(placed)
+    assert cancel_all.detail["cancelled_broker_order_ids"] == ""
