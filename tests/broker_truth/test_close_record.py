@@ -89,3 +89,31 @@ def test_close_when_cancel_all_then_audit_lists_pending_keys_cancelled_ids_and_a
     assert ACCOUNT not in str(dict(detail)) + str(dict(close.detail))
     hand = [o for o in desk.sim.orders() if o.client_id == HAND_CLIENT_ID]
     assert [o.status for o in hand] == ["Submitted"]
+
+
+def test_close_when_another_replica_holds_a_key_in_doubt_then_the_close_lists_it_on_postgresql(
+    two_replicas: Desk,
+) -> None:
+    desk = two_replicas
+    first, second = desk.stack.replicas
+    key = new_key()
+    desk.sim.drop("place_ack")
+    desk.sim.drop("open_orders")
+    lost = desk.submit(*desk.approved(replica=first), key, replica=first)
+    assert lost.reason == "WRITER_OUTCOME_UNKNOWN"
+    [in_doubt] = desk.broker_orders(key)
+
+    reply = second.operator.SetKillSwitch(
+        policy_pb2.SetKillSwitchRequest(
+            state=CLOSED, reason="incident", cancel_all_open_orders=True
+        ),
+        timeout=60,
+    )
+
+    assert reply.cancelled_orders == 1
+    close = _events(desk, "SetKillSwitch")[-1]
+    assert (close.principal, close.detail["pending_keys"]) == ("operator", key)
+    [cancel_all] = _events(desk, "CancelAllOrders")
+    assert cancel_all.detail["cancelled_broker_order_ids"] == str(in_doubt.order_id)
+    assert cancel_all.detail["cancelled_order_refs"] == key
+    assert [o.status for o in desk.broker_orders(key)] == ["Cancelled"]
