@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from writer_service import errors
 from writer_service.ib_session import IbSession
 from writer_service.orders import DEAD_STATES, BrokerOrderView, is_livegate_ref
-from writer_service.readback import read_back
+from writer_service.readback import read_back, read_open
 from writer_service.truth import BrokerTruth, by_identity
 
 log = logging.getLogger("livegate.writer.cancel_all")
@@ -31,11 +31,13 @@ def targets(
     before: BrokerTruth, accounts: frozenset[str], broker_wide: bool
 ) -> tuple[list[BrokerOrderView], int]:
     """The working orders the cancel is for, and how many working ones it leaves alone."""
-    working = [v for v in before.open if not v.is_done and v.broker_order_id > 0]
+    working = [v for v in before.open if not v.is_done]
     if broker_wide:
         return working, 0
     mine = [v for v in working if v.account_id in accounts]
-    ours = [v for v in mine if is_livegate_ref(v.order_ref)]
+    # livegate's orders always carry the positive id it placed them under; one placed by
+    # hand in TWS may carry none, and is left (and counted) like any other not livegate's.
+    ours = [v for v in mine if is_livegate_ref(v.order_ref) and v.broker_order_id > 0]
     return ours, len(mine) - len(ours)
 
 
@@ -79,7 +81,7 @@ async def cancel_all_orders(
 ) -> CancelAllOutcome:
     """Read the open orders fresh, cancel the targets (every cancel sent before any wait),
     wait up to TIMEOUT_S for the broker to end them, and read back again."""
-    before = await read_back(session, timeout_s)
+    before = await read_open(session, timeout_s)  # only what the selection needs: no delay
     if "open_orders" in before.unanswered:
         # Without the broker's list there is nothing to select from: ib_async's local
         # statuses are no substitute (they mark orders Cancelled that the broker works).

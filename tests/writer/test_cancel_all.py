@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import grpc
 import pytest
 
 from gateway_sim.faults import CancelScript
@@ -10,7 +11,7 @@ from livegate_api.v1 import common_pb2, writer_pb2
 from tests.support.net import wait_until
 from tests.support.writers import ACCOUNT
 from tests.writer.conftest import RunningWriter
-from tests.writer.test_orders import limit_order, stop_order, submit
+from tests.writer.test_orders import limit_order, refusal, stop_order, submit
 from tests.writer.test_start import place_foreign_order
 from writer_service.orders import is_livegate_ref
 
@@ -99,6 +100,19 @@ def test_cancel_all_when_broker_answers_falsely_then_reported_still_working_not_
     assert [(o.broker_order_id, o.order_ref, o.status) for o in response.still_working] == [
         (placed.broker_order_id, "key-false", status)
     ]
+
+
+def test_cancel_all_when_open_orders_go_unanswered_then_broker_timeout_and_nothing_sent(
+    running: RunningWriter,
+) -> None:
+    placed = submit(running, "key-blind").order
+    running.sim.drop("open_orders")
+    sent = len(running.sim.received_writes())
+    with pytest.raises(grpc.RpcError) as call:
+        _cancel_all(running)
+    assert refusal(call)[:2] == (grpc.StatusCode.DEADLINE_EXCEEDED, "BROKER_TIMEOUT")
+    assert running.sim.received_writes()[sent:] == []
+    assert [o.order_id for o in running.sim.working_orders()] == [placed.broker_order_id]
 
 
 @pytest.mark.parametrize(
