@@ -87,6 +87,7 @@ def _killswitch(args: argparse.Namespace) -> int:
             state=_state(args.action),  # type: ignore[arg-type]
             reason=args.reason,
             cancel_all_open_orders=bool(getattr(args, "cancel_all", False)),
+            broker_wide_cancel=bool(getattr(args, "broker_wide", False)),
         )
         reply = _call(args, "SetKillSwitch", request)
         _print(reply)
@@ -230,7 +231,14 @@ def add_parsers(sub: Any) -> None:
     _with_target(ks.add_parser("status")).set_defaults(handler=_killswitch)
     close = _with_target(ks.add_parser("close", help="stop every live write now"))
     close.add_argument("--reason", required=True)
-    close.add_argument("--cancel-all", action="store_true", help="also cancel every open order")
+    close.add_argument(
+        "--cancel-all", action="store_true", help="also cancel the open orders livegate placed"
+    )
+    close.add_argument(
+        "--broker-wide",
+        action="store_true",
+        help="with --cancel-all: IB's global cancel (hand-placed and other programs' orders too)",
+    )
     close.set_defaults(handler=_killswitch)
     opened = _with_target(ks.add_parser("open", help="allow live writes (if enablement holds)"))
     opened.add_argument("--reason", required=True)

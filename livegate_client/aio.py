@@ -134,9 +134,16 @@ class AsyncClient(ClientBase[grpc.aio.Channel]):
     # ---- operator actions ----------------------------------------------------------------
 
     async def set_kill_switch(
-        self, state: m.KillSwitchState, reason: str, *, cancel_all_open_orders: bool = False
+        self,
+        state: m.KillSwitchState,
+        reason: str,
+        *,
+        cancel_all_open_orders: bool = False,
+        broker_wide_cancel: bool = False,
     ) -> m.KillSwitchChange:
-        return await self.run(calls.set_kill_switch(state, reason, cancel_all_open_orders))
+        return await self.run(
+            calls.set_kill_switch(state, reason, cancel_all_open_orders, broker_wide_cancel)
+        )
 
     async def export_audit(self, until: dt.datetime | None = None) -> m.AuditExport:
         return await self.run(calls.export_audit(until))

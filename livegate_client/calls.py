@@ -234,12 +234,16 @@ def verify_audit() -> CallSpec[m.AuditVerification]:
 
 
 def set_kill_switch(
-    state: m.KillSwitchState, reason: str, cancel_all_open_orders: bool = False
+    state: m.KillSwitchState,
+    reason: str,
+    cancel_all_open_orders: bool = False,
+    broker_wide_cancel: bool = False,
 ) -> CallSpec[m.KillSwitchChange]:
     request = policy_pb2.SetKillSwitchRequest(
         state=state.value,  # type: ignore[arg-type]
         reason=reason,
         cancel_all_open_orders=cancel_all_open_orders,
+        broker_wide_cancel=broker_wide_cancel,
     )
     return CallSpec("SetKillSwitch", request, _plain(wire.kill_switch_change_in), retry=False)
 

@@ -133,9 +133,16 @@ class Client(ClientBase[grpc.Channel]):
     # ---- operator actions ----------------------------------------------------------------
 
     def set_kill_switch(
-        self, state: m.KillSwitchState, reason: str, *, cancel_all_open_orders: bool = False
+        self,
+        state: m.KillSwitchState,
+        reason: str,
+        *,
+        cancel_all_open_orders: bool = False,
+        broker_wide_cancel: bool = False,
     ) -> m.KillSwitchChange:
-        return self.run(calls.set_kill_switch(state, reason, cancel_all_open_orders))
+        return self.run(
+            calls.set_kill_switch(state, reason, cancel_all_open_orders, broker_wide_cancel)
+        )
 
     def export_audit(self, until: dt.datetime | None = None) -> m.AuditExport:
         return self.run(calls.export_audit(until))

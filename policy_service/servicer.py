@@ -301,12 +301,20 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
                 "cancel_all_open_orders only with CLOSED",
                 field="cancel_all_open_orders",
             )
+        if req.broker_wide_cancel and not req.cancel_all_open_orders:
+            raise ShapeError(
+                reasons.FIELD_INVALID,
+                "broker_wide_cancel only with cancel_all_open_orders (and CLOSED)",
+                field="broker_wide_cancel",
+            )
         if state is m.SwitchState.OPEN:
             wire.check_text(req)
             reason, refused = wire.bounded(req.reason, "reason", MAX_REASON), None
         else:
             reason, refused = _close_reason(req)
-        result = self._switch.set(call, state, reason, req.cancel_all_open_orders, refused)
+        result = self._switch.set(
+            call, state, reason, req.cancel_all_open_orders, refused, req.broker_wide_cancel
+        )
         if isinstance(result, m.Denial):
             return result
         return _set_response(result)

@@ -22,7 +22,7 @@ from livegate_common.tls import secure_channel
 from policy_service import reasons, wire, wire_reference
 from policy_service.config import WriterClientConfig
 from policy_service.domain import model as m
-from policy_service.domain.ports import WriterError
+from policy_service.domain.ports import CancelAllResult, CancelledOrder, WriterError
 from policy_service.domain.reference import AccountState, ContractDetails, Fill, Margin
 from policy_service.domain.writer_switch import InFlightWrite, WriterSwitch
 from policy_service.wire_reference import decimal_or_none
@@ -223,9 +223,21 @@ class WriterClient:
             ),
         )
 
-    def cancel_all(self, request_id: str, reason: str) -> int:
-        req = writer_pb2.CancelAllOrdersRequest(request_id=request_id, reason=reason)
-        return int(self._call("CancelAllOrders", req, request_id).cancelled_orders)
+    def cancel_all(
+        self, request_id: str, reason: str, broker_wide: bool = False
+    ) -> CancelAllResult:
+        req = writer_pb2.CancelAllOrdersRequest(
+            request_id=request_id, reason=reason, broker_wide=broker_wide
+        )
+        # Two read-backs and the cancels' wait, each bounded by the broker timeout.
+        deadline = 3 * self._config.deadline_s
+        answer = self._call("CancelAllOrders", req, request_id, deadline=deadline)
+        return CancelAllResult(
+            cancelled=tuple(_cancelled(o) for o in answer.cancelled),
+            still_working=tuple(_cancelled(o) for o in answer.still_working),
+            foreign_left=answer.foreign_orders_left,
+            broker_wide=answer.broker_wide,
+        )
 
     def open_order_ids(self, account_id: str) -> list[int]:
         req = writer_pb2.ListOpenOrdersRequest(account_id=account_id)
@@ -290,3 +302,7 @@ def _timeout_mismatch(res: Any, declared_s: float) -> str | None:
         f"the writer's broker.request_timeout_s is {reported_s:g} s but writer.broker_timeout_s "
         f"is {declared_s:g} s (the policy's deadlines derive from the latter)"
     )
+
+
+def _cancelled(order: Any) -> CancelledOrder:
+    return CancelledOrder(order.broker_order_id, order.order_ref, order.account_id, order.status)

@@ -569,15 +569,35 @@ class IbSession:
 
         await self._until(answered, time.monotonic() + timeout_s, (order_id,))
 
-    async def global_cancel(self, timeout_s: float) -> int:
+    async def cancel_ids(self, orders: list[tuple[str, int]], timeout_s: float) -> None:
+        """Send a cancel for each (account, broker order id), every one before any wait (none
+        queues behind another's answer), then wait until the broker ended them all or the
+        deadline passes; the caller reads the outcome back.
+
+        Risk-reducing, like cancel-all itself: a closed kill switch does not stop it.
+        """
         self._require_ready()
-        before = [t for t in self.ib.openTrades()]
+        for account, order_id in orders:
+            trade = self.trade_by_id(account, order_id)
+            # An order of this client id the session holds no trade for (placed before a
+            # restart, say) is still cancelled by its id.
+            self.ib.cancelOrder(trade.order if trade is not None else Order(orderId=order_id))
+        await self._until_done([i for _a, i in orders], timeout_s)
+
+    async def global_cancel(self, order_ids: list[int], timeout_s: float) -> None:
+        """IB's broker-wide reqGlobalCancel (orders of every client and TWS included); waits
+        for ORDER_IDS to end, or the deadline."""
+        self._require_ready()
         self.ib.reqGlobalCancel()
+        await self._until_done(order_ids, timeout_s)
+
+    async def _until_done(self, order_ids: list[int], timeout_s: float) -> None:
+        # The broker's own status (not ib_async's, which marks PendingCancel/Cancelled itself).
         await self._until(
-            lambda: all(t.orderStatus.status in OrderStatus.DoneStates for t in before),
+            lambda: all(self._broker_status.get(i) in OrderStatus.DoneStates for i in order_ids),
             time.monotonic() + timeout_s,
+            order_ids,
         )
-        return sum(1 for t in before if t.orderStatus.status in OrderStatus.DoneStates)
 
     async def snapshot(self, contract: Contract, timeout_s: float) -> Any:
         self._require_connected()

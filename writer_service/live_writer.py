@@ -16,6 +16,7 @@ from livegate_common.deadlines import CLOSE_HOP_S, write_budget_s
 from writer_service import errors
 from writer_service.admission import WriteAdmission
 from writer_service.bracket import BracketWriter
+from writer_service.cancel_all import CancelAllOutcome, cancel_all_orders
 from writer_service.ib_convert import (
     apply_to_ib_order,
     contract_for,
@@ -261,13 +262,25 @@ class LiveOrderWriter:
         contract, order, _state = raw
         return view_from_trade(Trade(contract, order, trade.orderStatus, [], []))
 
-    def cancel_all(self) -> int:
+    def cancel_all(self, broker_wide: bool = False) -> CancelAllOutcome:
         # Allowed with the switch closed: it only reduces risk, and it is the operator's path.
         # Not past the role, though: it reaches every account of the session.
         self._admission.check_role(self._session.managed_accounts())
         # It waits for no write: the broker takes messages in order, so a write sent before
-        # the global cancel (before the close that comes first) is cancelled by it too.
-        return self._session.call(self._session.global_cancel(self._timeout_s), self._timeout_s + 1)
+        # the cancels (before the close that comes first) is in the read-back they start with.
+        outcome = self._session.call(
+            cancel_all_orders(
+                self._session,
+                self._accounts,
+                self._timeout_s,
+                broker_wide,
+                self._admission.account_hash,
+            ),
+            3 * self._timeout_s + 1,  # read-back, the cancels' wait, read-back
+        )
+        for view in (*outcome.cancelled, *outcome.still_working):
+            self._index.record(view)
+        return outcome
 
     # -- reads ------------------------------------------------------------------------------
     def get_order(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -169,6 +170,19 @@ class QuoteView:
 # too), so no key can spell a leg's orderRef: a submit can never find a bracket leg as its own.
 LEG_SEPARATOR = "~"
 LEG_SUFFIXES = (f"{LEG_SEPARATOR}tp", f"{LEG_SEPARATOR}sl")
+
+
+# What the writer's wire accepts as an idempotency key (writer_service.wire.common_fields).
+_KEY_REF = re.compile(r"^[A-Za-z0-9._:\-]{1,64}\Z")
+
+
+def is_livegate_ref(order_ref: str) -> bool:
+    """An orderRef livegate gives its orders: a key, or a key with a bracket leg's suffix."""
+    for suffix in LEG_SUFFIXES:
+        if order_ref.endswith(suffix):
+            order_ref = order_ref[: -len(suffix)]
+            break
+    return bool(_KEY_REF.match(order_ref))
 
 
 def bracket_refs(key: str) -> tuple[str, str, str]:

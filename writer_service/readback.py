@@ -52,6 +52,18 @@ async def read_back(session: IbSession, budget_s: float) -> BrokerTruth:
     return BrokerTruth(open_rows, completed, fills, tuple(unanswered))
 
 
+async def read_open(session: IbSession, budget_s: float) -> BrokerTruth:
+    """Only the fresh open orders (unanswered names them when they do not answer in time)."""
+    try:
+        open_q = await session.open_orders(budget_s, grace_s=0)
+    except errors.WriterError as exc:
+        log.warning("open-orders read interrupted", extra={"reason": exc.reason})
+        return BrokerTruth(unanswered=("open_orders",))
+    if not open_q.answered:
+        return BrokerTruth(unanswered=("open_orders",))
+    return BrokerTruth(open=_open_views(session, open_q))
+
+
 def _open_views(session: IbSession, outcome: QueryOutcome) -> tuple[BrokerOrderView, ...]:
     views = []
     for contract, order, state in outcome.rows:

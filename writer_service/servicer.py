@@ -215,7 +215,14 @@ class WriterServicer(writer_pb2_grpc.WriterServiceServicer):
         wire.bounded(request.request_id, "request_id", wire.MAX_REQUEST_ID, required=False)
         wire.bounded(request.reason, "reason", wire.MAX_REASON, required=False)
         log.warning("cancel all orders", extra={"reason": _clean_reason(request, refuse=False)})
-        return writer_pb2.CancelAllOrdersResponse(cancelled_orders=self._s.writer.cancel_all())
+        outcome = self._s.writer.cancel_all(request.broker_wide)
+        return writer_pb2.CancelAllOrdersResponse(
+            cancelled_orders=len(outcome.cancelled),
+            cancelled=[wire.broker_order(v) for v in outcome.cancelled],
+            still_working=[wire.broker_order(v) for v in outcome.still_working],
+            foreign_orders_left=outcome.foreign_left,
+            broker_wide=outcome.broker_wide,
+        )
 
     @rpc
     def GetPermission(self, request: Any, context: Any, _p: Principal) -> writer_pb2.Permission:

@@ -331,14 +331,16 @@ class GetKillSwitchRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class SetKillSwitchRequest(_message.Message):
-    __slots__ = ("state", "reason", "cancel_all_open_orders")
+    __slots__ = ("state", "reason", "cancel_all_open_orders", "broker_wide_cancel")
     STATE_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     CANCEL_ALL_OPEN_ORDERS_FIELD_NUMBER: _ClassVar[int]
+    BROKER_WIDE_CANCEL_FIELD_NUMBER: _ClassVar[int]
     state: _common_pb2.KillSwitchState
     reason: str
     cancel_all_open_orders: bool
-    def __init__(self, state: _Optional[_Union[_common_pb2.KillSwitchState, str]] = ..., reason: _Optional[str] = ..., cancel_all_open_orders: _Optional[bool] = ...) -> None: ...
+    broker_wide_cancel: bool
+    def __init__(self, state: _Optional[_Union[_common_pb2.KillSwitchState, str]] = ..., reason: _Optional[str] = ..., cancel_all_open_orders: _Optional[bool] = ..., broker_wide_cancel: _Optional[bool] = ...) -> None: ...
 
 class SetKillSwitchResponse(_message.Message):
     __slots__ = ("kill_switch", "writer_synced", "cancelled_orders", "audit_event_id", "writer_state", "writer_in_flight")

@@ -150,18 +150,28 @@ class WriterKillSwitchAnswer(_message.Message):
     def __init__(self, kill_switch: _Optional[_Union[_common_pb2.KillSwitch, _Mapping]] = ..., in_flight: _Optional[_Iterable[_Union[_common_pb2.InFlightWrite, _Mapping]]] = ...) -> None: ...
 
 class CancelAllOrdersRequest(_message.Message):
-    __slots__ = ("request_id", "reason")
+    __slots__ = ("request_id", "reason", "broker_wide")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    BROKER_WIDE_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     reason: str
-    def __init__(self, request_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+    broker_wide: bool
+    def __init__(self, request_id: _Optional[str] = ..., reason: _Optional[str] = ..., broker_wide: _Optional[bool] = ...) -> None: ...
 
 class CancelAllOrdersResponse(_message.Message):
-    __slots__ = ("cancelled_orders",)
+    __slots__ = ("cancelled_orders", "cancelled", "still_working", "foreign_orders_left", "broker_wide")
     CANCELLED_ORDERS_FIELD_NUMBER: _ClassVar[int]
+    CANCELLED_FIELD_NUMBER: _ClassVar[int]
+    STILL_WORKING_FIELD_NUMBER: _ClassVar[int]
+    FOREIGN_ORDERS_LEFT_FIELD_NUMBER: _ClassVar[int]
+    BROKER_WIDE_FIELD_NUMBER: _ClassVar[int]
     cancelled_orders: int
-    def __init__(self, cancelled_orders: _Optional[int] = ...) -> None: ...
+    cancelled: _containers.RepeatedCompositeFieldContainer[_common_pb2.BrokerOrder]
+    still_working: _containers.RepeatedCompositeFieldContainer[_common_pb2.BrokerOrder]
+    foreign_orders_left: int
+    broker_wide: bool
+    def __init__(self, cancelled_orders: _Optional[int] = ..., cancelled: _Optional[_Iterable[_Union[_common_pb2.BrokerOrder, _Mapping]]] = ..., still_working: _Optional[_Iterable[_Union[_common_pb2.BrokerOrder, _Mapping]]] = ..., foreign_orders_left: _Optional[int] = ..., broker_wide: _Optional[bool] = ...) -> None: ...
 
 class GetPermissionRequest(_message.Message):
     __slots__ = ()

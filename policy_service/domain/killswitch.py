@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from policy_service import reasons
 from policy_service.domain import model as m
 from policy_service.domain.close_latch import CloseLatch, PendingClose
+from policy_service.domain.close_record import cancel_detail, pending_detail
 from policy_service.domain.denials import scope_denial
 from policy_service.domain.enablement import Condition, static_conditions
 from policy_service.domain.gate import Gate
@@ -24,6 +25,12 @@ from policy_service.domain.writer_switch import (
 
 log = logging.getLogger(__name__)
 SCOPE = "killswitch.operate"
+
+
+@dataclass(frozen=True)
+class CancelMode:
+    all: bool
+    broker_wide: bool  # IB's global cancel instead of livegate's orders by orderRef
 
 
 @dataclass(frozen=True)
@@ -109,6 +116,7 @@ class KillSwitchService:
         reason: str,
         cancel_all: bool,
         refused_text: m.Denial | None = None,
+        broker_wide: bool = False,
     ) -> SetResult | m.Denial:
         """REFUSED_TEXT: the step-2 refusal a close's text earned; the close goes ahead with
         the text made storable, and answers KILL_SWITCH_CLOSED_TEXT_REFUSED once done."""
@@ -120,7 +128,8 @@ class KillSwitchService:
             self._generation += 1
         try:
             if state is m.SwitchState.CLOSED:
-                return self._close(call, reason, cancel_all, refused_text)
+                mode = CancelMode(cancel_all, broker_wide)
+                return self._close(call, reason, mode, refused_text)
             return self._open(call, reason)
         finally:
             with self._sets:
@@ -130,7 +139,7 @@ class KillSwitchService:
     # ---- close -----------------------------------------------------------------------------
 
     def _close(
-        self, call: m.Call, reason: str, cancel_all: bool, refused_text: m.Denial | None
+        self, call: m.Call, reason: str, cancel: CancelMode, refused_text: m.Denial | None
     ) -> SetResult | m.Denial:
         """Close here (memory), then the writer, then store it: no step waits for the next."""
         pending = PendingClose(call, reason, self._gate.clock.now_us())
@@ -141,13 +150,18 @@ class KillSwitchService:
         in_flight = answer.in_flight if answer else ()
         states = {"replica_state": "CLOSED", "writer_state": writer_state.value}
         pending.detail.update({"reason": reason, **audit_detail(writer_state, answer, error)})
+        # Read once the writer is closed (a close is not held up by the store): writes are
+        # refused from the latch on, so the set only shrinks by writes that were answered.
+        pending.detail.update(pending_detail(self._gate.store))
         if refused_text is not None:
             pending.detail.update({"text_refused": refused_text.reason, **refused_text.metadata})
             # The close's own event records what the caller is told, as a refusal's would.
             pending.denial = _text_refused(refused_text, states, {})
         stored = self._store(pending)
         held = stored[0] if stored else self._latch.view()
-        cancelled = self._cancel_all(call, reason, held) if cancel_all and held else 0
+        cancelled = (
+            self._cancel_all(call, reason, held, cancel.broker_wide) if cancel.all and held else 0
+        )
         if stored is None:
             pending.denial = _not_stored(states, len(in_flight))
             unaudited(
@@ -269,15 +283,25 @@ class KillSwitchService:
             log.error("writer kill switch not synced", extra={"error": str(err)})
             return None, f"{err.code} {err.reason}: {err.message}"
 
-    def _cancel_all(self, call: m.Call, reason: str, switch: m.KillSwitch) -> int:
+    def _cancel_all(
+        self, call: m.Call, reason: str, switch: m.KillSwitch, broker_wide: bool
+    ) -> int:
         try:
-            count = self._gate.writer.cancel_all(call.request_id, reason)
+            result = self._gate.writer.cancel_all(call.request_id, reason, broker_wide)
         except WriterError as err:
             log.error("cancel-all failed", extra={"error": str(err)})
-            self._audit_note(call, "CancelAllOrders", "FAILED", reasons.WRITER_UNAVAILABLE, switch)
+            self._audit_note(
+                call,
+                "CancelAllOrders",
+                "FAILED",
+                reasons.WRITER_UNAVAILABLE,
+                switch,
+                {"broker_wide": str(broker_wide).lower()},
+            )
             return 0
-        self._audit_note(call, "CancelAllOrders", "EXECUTED", "", switch, {"cancelled": str(count)})
-        return count
+        detail = cancel_detail(result, self._gate.account_hash)
+        self._audit_note(call, "CancelAllOrders", "EXECUTED", "", switch, detail)
+        return len(result.cancelled)
 
     def _audit_note(
         self,

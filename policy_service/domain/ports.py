@@ -120,6 +120,7 @@ class Store(Protocol):
     def mark_unknown(self, key: str, draft: AuditDraft, now_us: int) -> int: ...
     def claim_for_settlement(self, key: str, now_us: int, stale_before_us: int) -> bool: ...
     def open_order_ids(self, account_hash: str) -> set[int]: ...
+    def unsettled_keys(self, limit: int) -> list[tuple[str, str]]: ...
     def forget_open_orders(
         self, account_hash: str, broker_order_ids: Iterable[int], now_us: int = ...
     ) -> int: ...
@@ -136,6 +137,26 @@ class Store(Protocol):
     def reset_principal_stop(
         self, principal: str, by: str, draft: AuditDraft, now_us: int
     ) -> PrincipalStop | None: ...
+
+
+@dataclass(frozen=True)
+class CancelledOrder:
+    """One order a cancel-all targeted, as the writer's read-back afterwards shows it."""
+
+    broker_order_id: int
+    order_ref: str
+    account_id: str
+    status: str
+
+
+@dataclass(frozen=True)
+class CancelAllResult:
+    cancelled: tuple[CancelledOrder, ...]
+    # Not shown cancelled: still working, filled instead, or not confirmed.
+    still_working: tuple[CancelledOrder, ...]
+    # Working orders livegate did not place, left alone (0 with broker_wide).
+    foreign_left: int
+    broker_wide: bool
 
 
 class WriterError(Exception):
@@ -192,7 +213,9 @@ class Writer(Protocol):
         version: int,
         resend: bool = False,
     ) -> WriterSwitch: ...
-    def cancel_all(self, request_id: str, reason: str) -> int: ...
+    def cancel_all(
+        self, request_id: str, reason: str, broker_wide: bool = False
+    ) -> CancelAllResult: ...
     def permission_ok(self) -> tuple[bool, str]: ...
     def open_order_ids(self, account_id: str) -> list[int]: ...
     def contract_details(self, instrument: m.Instrument) -> ContractDetails: ...

@@ -279,6 +279,22 @@ class IdempotencyStore(PinnedReads):
             raise StoreUnavailable(str(exc)) from exc
         return {int(row.broker_order_id) for row in rows}
 
+    def unsettled_keys(self, limit: int) -> list[tuple[str, str]]:
+        """(key, account hash) of writes with no outcome yet (PENDING or UNKNOWN), oldest
+        first, at most LIMIT: what a close records as in doubt at that moment."""
+        rec = idempotency_records
+        try:
+            with self._reader() as conn:
+                rows = conn.execute(
+                    select(rec.c.idempotency_key, rec.c.account_hash)
+                    .where(rec.c.status.in_(("PENDING", "UNKNOWN")))
+                    .order_by(rec.c.created_at_us, rec.c.idempotency_key)
+                    .limit(limit)
+                ).all()
+        except SQLAlchemyError as exc:
+            raise StoreUnavailable(str(exc)) from exc
+        return [(str(r.idempotency_key), str(r.account_hash)) for r in rows]
+
     def forget_open_orders(
         self, account_hash: str, broker_order_ids: Iterable[int], now_us: int = 0
     ) -> int:

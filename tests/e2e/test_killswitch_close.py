@@ -7,10 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from gateway_sim.faults import CancelScript
 from livegate_api.v1 import common_pb2, policy_pb2, writer_pb2
 from livegate_api.v1.writer_pb2_grpc import WriterServiceStub
 from tests.support.grpc_clients import channel_as
 from tests.support.stack import Stack
+from tests.writer.test_cancel_all import place_by_hand
 
 CLOSED = common_pb2.KILL_SWITCH_STATE_CLOSED
 
@@ -86,3 +88,45 @@ def test_open_when_writer_answers_closed_then_not_confirmed_and_the_cli_exits_no
     assert body["writer_state"] == "WRITER_SWITCH_STATE_NOT_CONFIRMED"
     assert "not confirmed OPEN" in reopened.stderr
     assert not stack.writer.kill_switch.is_open()
+
+
+def test_close_when_cli_asks_broker_wide_cancel_then_the_hand_placed_order_is_cancelled_too(
+    stack: Stack,
+) -> None:
+    place_by_hand(stack.sim)
+    placed = stack.submit(*stack.approved()).order.broker_order_id
+    closed = _livegate(stack, "close", "--reason", "incident", "--cancel-all", "--broker-wide")
+    assert closed.returncode == 0, closed.stderr
+    assert json.loads(closed.stdout)["cancelled_orders"] == 2
+    assert stack.sim.working_orders() == []
+    assert [w.name for w in stack.sim.received_writes()][-1] == "REQ_GLOBAL_CANCEL"
+    events = stack.policy.operator.ListAuditEvents(
+        policy_pb2.ListAuditEventsRequest(page_size=1000), timeout=10
+    ).events
+    [cancel_all] = [e for e in events if e.method == "CancelAllOrders"]
+    assert (cancel_all.detail["broker_wide"], cancel_all.detail["foreign_orders_left"]) == (
+        "true",
+        "0",
+    )
+    assert str(placed) in cancel_all.detail["cancelled_broker_order_ids"].split(",")
+
+
+def test_close_when_the_broker_ignores_a_cancel_then_audited_as_still_working_not_cancelled(
+    stack: Stack,
+) -> None:
+    placed = stack.submit(*stack.approved()).order.broker_order_id
+    stack.sim.script_cancels(CancelScript(outcome="ignore"))
+    reply = stack.policy.operator.SetKillSwitch(
+        policy_pb2.SetKillSwitchRequest(
+            state=CLOSED, reason="incident", cancel_all_open_orders=True
+        ),
+        timeout=30,
+    )
+    assert reply.cancelled_orders == 0
+    assert [o.order_id for o in stack.sim.working_orders()] == [placed]
+    events = stack.policy.operator.ListAuditEvents(
+        policy_pb2.ListAuditEventsRequest(page_size=1000), timeout=10
+    ).events
+    [cancel_all] = [e for e in events if e.method == "CancelAllOrders"]
+    assert cancel_all.detail["still_working_broker_order_ids"] == str(placed)
+    assert cancel_all.detail["cancelled_broker_order_ids"] == ""

@@ -171,6 +171,7 @@ def set_kill_switch(draw: st.DrawFn) -> policy_pb2.SetKillSwitchRequest:
         state=f("state", st.sampled_from([1, 2]), switch_states),  # type: ignore[arg-type]
         reason=f("reason", st.just("fuzz"), text),
         cancel_all_open_orders=draw(st.booleans()),
+        broker_wide_cancel=draw(st.booleans()),
     )
 
 

@@ -102,7 +102,10 @@ writer_set_kill_switch = st.builds(
     version=int64s,
 )
 writer_cancel_all = st.builds(
-    writer_pb2.CancelAllOrdersRequest, request_id=request_ids, reason=text
+    writer_pb2.CancelAllOrdersRequest,
+    request_id=request_ids,
+    reason=text,
+    broker_wide=st.booleans(),
 )
 
 

@@ -285,7 +285,13 @@ class FakeWriter(FakeReference, writer_pb2_grpc.WriterServiceServicer):
             open_orders = [o for o in self.state.orders.values() if o.status == "Submitted"]
             for order in open_orders:
                 order.status = "Cancelled"
-        return writer_pb2.CancelAllOrdersResponse(cancelled_orders=len(open_orders))
+            # Like the real writer: only orders with a livegate orderRef (all of the fake's),
+            # each listed as the read-back shows it.
+            return writer_pb2.CancelAllOrdersResponse(
+                cancelled_orders=len(open_orders),
+                cancelled=open_orders,
+                broker_wide=request.broker_wide,
+            )
 
     def ListOpenOrders(self, request: Any, context: grpc.ServicerContext) -> Any:
         with self.lock:

@@ -189,8 +189,9 @@ def test_cancel_all_when_switch_closed_then_every_working_order_cancelled(
         writer_pb2.CancelAllOrdersRequest(reason="incident"), timeout=10
     )
     assert response.cancelled_orders == 2
+    assert sorted(o.order_ref for o in response.cancelled) == ["key-ca-1", "key-ca-2"]
     assert all(o.status == "Cancelled" for o in running.sim.orders())
-    assert [w.name for w in running.sim.received_writes()][-1] == "REQ_GLOBAL_CANCEL"
+    assert [w.name for w in running.sim.received_writes()][-2:] == ["CANCEL_ORDER"] * 2
 
 
 def test_get_order_when_looked_up_by_ref_or_id_then_same_order(running: RunningWriter) -> None:

@@ -290,7 +290,7 @@ def test_logs_when_writer_starts_trades_reconciles_and_probes_then_no_account_id
                     ),
                     timeout=10,
                 )
-            _place_foreign_order(sim.port)  # reconciliation reports it, with its account
+            place_foreign_order(sim.port)  # reconciliation reports it, with its account
             probes = len(_probe_lines(lines))
             sim.drop_connections()
             assert wait_until(lambda: len(_probe_lines(lines)) >= probes + 2, timeout_s=20)
@@ -312,7 +312,7 @@ def _probe_lines(lines: list[str]) -> list[str]:
     return [line for line in lines if '"event":"probe"' in line]
 
 
-def _place_foreign_order(port: int) -> None:
+def place_foreign_order(port: int) -> None:
     """An order with no orderRef from another client id, as TWS by hand would leave one."""
     other = IbSession(5)
     try:
