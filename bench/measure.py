@@ -28,6 +28,7 @@ class Latency:
     p99_ms: float
     mean_ms: float
     count: int
+    p95_ms: float = float("nan")
 
     def line(self) -> str:
         return (
@@ -38,7 +39,9 @@ class Latency:
 
 def latency(samples_s: Sequence[float]) -> Latency:
     ms = [s * 1000 for s in samples_s]
-    return Latency(percentile(ms, 50), percentile(ms, 99), statistics.fmean(ms), len(ms))
+    return Latency(
+        percentile(ms, 50), percentile(ms, 99), statistics.fmean(ms), len(ms), percentile(ms, 95)
+    )
 
 
 def timed_sequence(items: Sequence[T], call: Callable[[T], object]) -> list[float]:

@@ -173,8 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        choices=["sqlite", "postgres"],
-        help="run one throughput phase alone (for profiling); no JSON line",
+        choices=["sqlite", "postgres", "close"],
+        help="run one throughput phase, or the kill-switch close, alone; no JSON line",
     )
     args = parser.parse_args(argv)
     args.layout = Layout.for_machine(pin=not args.no_pin)
@@ -211,6 +211,8 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.only is None:
             latency_phases(args, client, writer, broker, pki, cleanup, results, sqlite_url)
+        if args.only in (None, "close"):
+            close_phase(args, client, results)
         ok = True
         if args.only in (None, "sqlite"):
             ok = sqlite_phase(args, client, [policy, writer, sim], broker, sqlite_url, results)
@@ -268,13 +270,16 @@ def latency_phases(
     db_dir = Path(sqlite_url.removeprefix("sqlite:///")).parent
     path_floor(args.latency_n, client, writer_only, db_dir, gate, alone, direct)
 
-    # (c) kill-switch close: SetKillSwitch(CLOSED) returns after the writer is closed too.
+
+def close_phase(args: argparse.Namespace, client: GateClient, results: dict[str, float]) -> None:
+    """(c) SetKillSwitch(CLOSED), idle and under a burst, timed in this process: the ratio."""
     close = latency([timed_close(client) for _ in range(args.switch_n)])
     results["killswitch_close_ms"] = round(close.p50_ms, 2)
     say("\n(c) kill-switch close (policy durable + writer closed), idle")
     say(f"  {close.line()}")
     loaded = close_under_load(client, args)
     say(f"  under load ({args.threads} client threads submitting when it is sent): {loaded.line()}")
+    say(f"  {close_ratio(close, loaded)}")
 
 
 def path_floor(
@@ -308,6 +313,15 @@ def path_floor(
     )
 
 
+def close_ratio(idle: Latency, loaded: Latency) -> str:
+    """The close under a burst against the idle close of the same run (1.0x: no queueing)."""
+    return (
+        f"close p50 {idle.p50_ms:.2f} -> {loaded.p50_ms:.2f} ms "
+        f"({loaded.p50_ms / idle.p50_ms:.1f}x), p95 {idle.p95_ms:.2f} -> {loaded.p95_ms:.2f} ms "
+        f"({loaded.p95_ms / idle.p95_ms:.1f}x) under the burst vs idle"
+    )
+
+
 def timed_close(client: GateClient) -> float:
     """Seconds SetKillSwitch(CLOSED) took; the switch is open again afterwards."""
     start = time.perf_counter()
@@ -326,7 +340,7 @@ def close_under_load(client: GateClient, args: argparse.Namespace) -> Latency:
     waiting for its writes in flight: what an operator waits for on a busy desk. Under a slow
     broker: bench/close_slow.py.
     """
-    rounds, per_round = max(1, args.switch_n // 4), 300
+    rounds, per_round = max(1, args.switch_n // 2), 5 * args.threads
     tickets = client.tickets(rounds * per_round)
     layout: Layout = args.layout
     closes = []
