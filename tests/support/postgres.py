@@ -51,19 +51,17 @@ class PostgresCluster:
 
     def create_database(self, name: str | None = None) -> str:
         """A fresh, empty database; returns its SQLAlchemy URL."""
+        # Over SQL, not by spawning createdb: a fork from a process that runs gRPC's threads
+        # has crashed the child (SIGSEGV in CI), and a test fixture must not be a coin toss.
         name = name or f"t_{uuid.uuid4().hex[:12]}"
-        run_as_postgres(
-            [
-                str(self.bindir / "createdb"),
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "-U",
-                self.user,
-                name,
-            ]
+        admin = create_engine(
+            self.url("postgres"), poolclass=NullPool, isolation_level="AUTOCOMMIT"
         )
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+        finally:
+            admin.dispose()
         return self.url(name)
 
     def create_deployed_database(self, via_cli: bool = False) -> DeployedDatabase:
