@@ -27,6 +27,9 @@ ROUNDS = 4
 SUBMITTERS = 6
 PREVIEWS_PER_ROUND = 25
 PLACED_BEFORE_CLOSE = 5
+# Approvals held back until the close has returned: however many of the pool the submitters
+# used up while the close was on its way, these are tried against the closed switch.
+HELD_BACK = SUBMITTERS
 BROKER_DELAY_S = 0.05
 # Replica B's link to the writer is slow: a submit it let through just before replica A closed
 # the switch reaches the writer after A's close has returned, and the writer must refuse it.
@@ -77,7 +80,7 @@ def _replica_over(stack: Stack, writer_port: int, data: Path) -> Replica:
 def _hammer(
     stack: Stack, pool: deque[tuple[str, str]], stop: threading.Event
 ) -> tuple[list[Attempt], list[threading.Thread]]:
-    """SUBMITTERS threads submit from POOL through alternating replicas until STOP or empty."""
+    """SUBMITTERS threads submit from POOL through alternating replicas until STOP."""
     attempts: list[Attempt] = []
     lock = threading.Lock()
 
@@ -87,7 +90,8 @@ def _hammer(
             try:
                 preview_id, approval_id = pool.popleft()
             except IndexError:
-                return
+                time.sleep(0.005)  # the held-back approvals join the pool after the close
+                continue
             n += 1
             replica = stack.replicas[n % 2]
             started = time.monotonic_ns()
@@ -127,6 +131,7 @@ def _round(stack: Stack, round_no: int) -> int:
     # Approvals die with a close: each round's are granted after its reopen.
     with ThreadPoolExecutor(max_workers=SUBMITTERS) as prepare:
         pool = deque(prepare.map(lambda _: stack.approved(), range(PREVIEWS_PER_ROUND)))
+    held_back = [pool.pop() for _ in range(HELD_BACK)]
     stop = threading.Event()
     attempts, threads = _hammer(stack, pool, stop)
     assert wait_until(
@@ -136,6 +141,7 @@ def _round(stack: Stack, round_no: int) -> int:
     ), attempts
     _set(closer, common_pb2.KILL_SWITCH_STATE_CLOSED, f"incident {round_no}")
     returned_ns = time.monotonic_ns()
+    pool.extend(held_back)
     time.sleep(0.3)  # the submitters keep pushing against the closed switch
     stop.set()
     for thread in threads:
