@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import grpc
 
 from livegate_api.v1 import policy_pb2
-from tests.policy.harness import reason_of
+from tests.policy.harness import meta_of, reason_of
 
 # Refusals that mean "not decided yet, retry the same key": the writer or the policy is away,
 # the outcome is being settled, or the broker session is reconnecting.
@@ -24,6 +24,10 @@ RETRYABLE = frozenset(
         "",  # no ErrorInfo at all: the policy process itself is down
     }
 )
+# The first retry after this, doubling to the most: a client polling a pending key every
+# 100 ms from four threads would be throttled by the policy's refusal limit.
+FIRST_BACKOFF_S = 0.1
+MOST_BACKOFF_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -51,23 +55,29 @@ def settle(
     deadline: float,
 ) -> None:
     """Submit TASK, retrying while the answer is not final, until DEADLINE (monotonic)."""
+    backoff_s = FIRST_BACKOFF_S
     while time.monotonic() < deadline:
         try:
             reply = submit(task)
         except grpc.RpcError as err:
             reason = reason_of(err)
-            if reason in RETRYABLE and err.code() in (
+            if reason == "REFUSAL_RATE_EXCEEDED":
+                # Throttled: the call did not run; the policy says when to come back.
+                wait_s = float(meta_of(err).get("retry_after_s", "1"))
+            elif reason in RETRYABLE and err.code() in (
                 grpc.StatusCode.UNAVAILABLE,
                 grpc.StatusCode.DEADLINE_EXCEEDED,
                 grpc.StatusCode.ABORTED,  # IDEMPOTENCY_IN_PROGRESS: the same key, later
             ):
+                wait_s, backoff_s = backoff_s, min(backoff_s * 2, MOST_BACKOFF_S)
+            else:
                 with results.lock:
-                    results.retries += 1
-                time.sleep(0.1)
-                continue
+                    results.refused.setdefault(task.key, []).append(reason or err.code().name)
+                return
             with results.lock:
-                results.refused.setdefault(task.key, []).append(reason or err.code().name)
-            return
+                results.retries += 1
+            time.sleep(max(0.0, min(wait_s, deadline - time.monotonic())))
+            continue
         with results.lock:
             results.executed.setdefault(task.key, []).append(reply)
         return
