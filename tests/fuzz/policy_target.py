@@ -77,7 +77,9 @@ class PolicyTarget:
     def set_switch(self, open_: bool) -> None:
         current = self.harness.operator.GetKillSwitch(policy_pb2.GetKillSwitchRequest(), timeout=5)
         wanted = common_pb2.KILL_SWITCH_STATE_OPEN if open_ else common_pb2.KILL_SWITCH_STATE_CLOSED
-        if current.state != wanted:
+        if current.state != wanted and open_:
+            self.harness.open_switch()  # the guarded reopen: a second operator confirms
+        elif current.state != wanted:
             self.harness.operator.SetKillSwitch(
                 policy_pb2.SetKillSwitchRequest(state=wanted, reason="fuzz arrange"), timeout=5
             )
