@@ -15,6 +15,9 @@ from tests.fuzz.strategies import ACCOUNT, FRESH, FRESH_APPROVAL, FRESH_PREVIEW
 from tests.policy.fake_writer import start_fake_writer
 from tests.policy.harness import AUDIT_EVERY_REFUSAL, LIVE_WRITE_TABLES, Harness, built
 
+# What a close (and a reopen) may change besides the approvals it revokes.
+SWITCH_TABLES = ("kill_switch", "kill_switch_history", "kill_switch_reopens")
+
 IDENTITIES = ("upstream", "approver", "operator")
 
 
@@ -43,7 +46,7 @@ class PolicyTarget:
         """Every table but the audit log, in full: a refusal must leave all of it as it was."""
         h = self.harness
         snap: dict[str, Any] = {t: h.rows(t) for t in LIVE_WRITE_TABLES}
-        for table in ("previews", "approvals", "kill_switch", "kill_switch_history"):
+        for table in ("previews", "approvals", *SWITCH_TABLES):
             snap[table] = h.rows(table)
         snap["audit_exports"] = h.count("audit_exports")
         return snap
