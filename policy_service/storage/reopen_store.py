@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
@@ -10,10 +9,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from policy_service.domain import model as m
 from policy_service.domain.audit import AuditDraft
-from policy_service.domain.audit_chain import ChainKeeper
 from policy_service.domain.ports import StoreUnavailable
 from policy_service.domain.reopen import OpenClaim, ReopenRequest, SwitchMoved
 from policy_service.storage import audit_store
+from policy_service.storage.part import StorePart
 from policy_service.storage.tables import kill_switch, kill_switch_reopens
 
 PENDING = "PENDING"
@@ -67,17 +66,8 @@ def cancel_pending(conn: Connection, by: str, now_us: int) -> dict[str, str]:
     return {"reopen_cancelled": ",".join(sorted(r.reopen_id for r in rows))} if rows else {}
 
 
-class ReopenStore:
-    """Mixed into SqlStore, which provides the transactions, the read connections and the
-    audit chain's keeper."""
-
-    chain: ChainKeeper
-
-    def _tx(self) -> AbstractContextManager[Connection]:
-        raise NotImplementedError
-
-    def _reader(self) -> AbstractContextManager[Connection]:
-        raise NotImplementedError
+class ReopenStore(StorePart):
+    """Pending reopens of the kill switch."""
 
     def pending_reopen(self) -> ReopenRequest | None:
         """The newest pending request (expired or not: the caller judges it)."""
