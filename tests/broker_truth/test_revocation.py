@@ -38,7 +38,9 @@ _KEY_EVENT = sa.text(
 )
 _CLOSE_EVENT = sa.text(
     "SELECT detail FROM audit_events WHERE method = 'SetKillSwitch' "
-    "AND kill_switch_state = 'CLOSED' ORDER BY event_id DESC LIMIT 1"
+    # A close's event lists its revocations; a reopen request (also CLOSED) has none.
+    "AND kill_switch_state = 'CLOSED' AND detail LIKE '%revoked_approvals%' "
+    "ORDER BY event_id DESC LIMIT 1"
 )
 
 
