@@ -18,7 +18,7 @@ from tests.policy.harness import AUDIT_EVERY_REFUSAL, LIVE_WRITE_TABLES, Harness
 # What a close (and a reopen) may change besides the approvals it revokes.
 SWITCH_TABLES = ("kill_switch", "kill_switch_history", "kill_switch_reopens")
 
-IDENTITIES = ("upstream", "approver", "operator")
+IDENTITIES = ("upstream", "approver", "operator", "operator2")
 
 
 @dataclass
@@ -40,6 +40,7 @@ class PolicyTarget:
             "upstream": self.harness.upstream,
             "approver": self.harness.approver,
             "operator": self.harness.operator,
+            "operator2": self.harness.operator2,
         }[identity]
 
     def state(self) -> dict[str, Any]:
