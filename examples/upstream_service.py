@@ -109,7 +109,7 @@ async def operator_drill(client: AsyncClient, second: AsyncClient) -> None:
     pending = change.kill_switch.pending_reopen
     if pending is not None:
         say("operator", f"reopen requested ({pending.reopen_id}); a second operator confirms")
-        change = await second.confirm_reopen(pending.reopen_id, "drill: checked, all clear")
+        change = await second.confirm_reopen(pending.reopen_id, "drill: all clear")
     say("operator", f"reopened the kill switch (writer synced: {change.writer_synced})")
 
 
