@@ -12,7 +12,7 @@ import grpc
 
 from livegate_api.v1 import common_pb2, policy_pb2, policy_pb2_grpc
 from tests.policy.harness import order_msg
-from tests.support.grpc_clients import channel_as
+from tests.support.grpc_clients import channel_as, reopen
 
 # The simulator quotes AAPL 189.20/189.30: a buy limit at 189.00 rests, so every order stays open.
 RESTING_BUY = "189.00"
@@ -29,6 +29,7 @@ class Ticket:
 
 class GateClient:
     def __init__(self, pki: Path, port: int, account: str):
+        self._pki, self._port = pki, port
         self.account = account
         self._channels = [channel_as(pki, n, port) for n in ("upstream", "approver", "operator")]
         self.upstream, self.approver, self.operator = (
@@ -75,6 +76,7 @@ class GateClient:
         state = common_pb2.KILL_SWITCH_STATE_OPEN if open_ else common_pb2.KILL_SWITCH_STATE_CLOSED
         if open_:
             self.acknowledge()
+            return reopen(self.operator, self._pki, self._port, reason)  # two operators
         return self.operator.SetKillSwitch(
             policy_pb2.SetKillSwitchRequest(state=state, reason=reason), timeout=10
         )

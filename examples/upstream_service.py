@@ -99,12 +99,17 @@ async def wait_for_reopen(client: AsyncClient, timeout_s: float = 60) -> None:
     raise TimeoutError("the kill switch stayed closed")
 
 
-async def operator_drill(client: AsyncClient) -> None:
-    """Stands in for an operator: closes the switch, then reopens it a little later."""
+async def operator_drill(client: AsyncClient, second: AsyncClient) -> None:
+    """Stands in for two operators: one closes the switch, and a little later requests the
+    reopen, which the second confirms (one operator alone cannot reopen a live desk)."""
     change = await client.set_kill_switch(KillSwitchState.CLOSED, "drill: emergency stop")
     say("operator", f"closed the kill switch (writer synced: {change.writer_synced})")
     await asyncio.sleep(2)
     change = await client.set_kill_switch(KillSwitchState.OPEN, "drill: all clear")
+    pending = change.kill_switch.pending_reopen
+    if pending is not None:
+        say("operator", f"reopen requested ({pending.reopen_id}); a second operator confirms")
+        change = await second.confirm_reopen(pending.reopen_id, "drill: all clear")
     say("operator", f"reopened the kill switch (writer synced: {change.writer_synced})")
 
 
@@ -126,24 +131,31 @@ async def trade(args: argparse.Namespace) -> int:
         try:
             await place(up, desk, Decimal(5), Decimal("189.00"))
             if args.drill:
-                async with AsyncClient.connect(
-                    args.target, tls("operator"), server_name=args.server_name
-                ) as op:
-                    await operator_drill_then_trade(up, op, desk)
+                async with (
+                    AsyncClient.connect(
+                        args.target, tls("operator"), server_name=args.server_name
+                    ) as op,
+                    AsyncClient.connect(
+                        args.target, tls("operator2"), server_name=args.server_name
+                    ) as op2,
+                ):
+                    await operator_drill_then_trade(up, (op, op2), desk)
         finally:
             desk_task.cancel()
     say("strategy", "done")
     return 0
 
 
-async def operator_drill_then_trade(up: AsyncClient, op: AsyncClient, desk: ApprovalDesk) -> None:
+async def operator_drill_then_trade(
+    up: AsyncClient, ops: tuple[AsyncClient, AsyncClient], desk: ApprovalDesk
+) -> None:
     """The switch closes between preview and submit: stop, wait, start over with a new preview."""
     preview = await up.create_order_preview(
         ACCOUNT, Order.limit("AAPL", Action.BUY, Decimal(2), Decimal("189.10"))
     )
     say("strategy", f"preview {preview.preview_id}: buy 2 AAPL @ 189.10, waiting for approval")
     approval_id = await desk.approval_of(preview.preview_id)
-    drill = asyncio.create_task(operator_drill(op))
+    drill = asyncio.create_task(operator_drill(*ops))
     await asyncio.sleep(0.5)  # the close lands first
     try:
         await up.submit_order(ACCOUNT, preview.preview_id, approval_id)

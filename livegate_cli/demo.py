@@ -33,12 +33,12 @@ class Actors:
                 address,
                 TLSFiles(ca=pki / "ca.pem", cert=pki / f"{name}.pem", key=pki / f"{name}.key"),
             )
-            for name in ("upstream", "approver", "operator")
+            for name in ("upstream", "approver", "operator", "operator2")
         }
         self._channels = {name: t.channel() for name, t in self.targets.items()}
-        self.upstream, self.approver, self.operator = (
+        self.upstream, self.approver, self.operator, self.operator2 = (
             policy_pb2_grpc.PolicyServiceStub(self._channels[n])
-            for n in ("upstream", "approver", "operator")
+            for n in ("upstream", "approver", "operator", "operator2")
         )
 
     def close(self) -> None:
@@ -85,6 +85,15 @@ def _set_switch(a: Actors, state: int, reason: str) -> policy_pb2.SetKillSwitchR
         f"operator sets the kill switch {name}",
         lambda: a.operator.SetKillSwitch(request, timeout=10),
     )
+    reopen_id = reply.kill_switch.pending_reopen.reopen_id
+    if reopen_id:  # a reopen waits for a second operator's confirmation
+        confirm = policy_pb2.ConfirmReopenRequest(reopen_id=reopen_id, reason=reason)
+        line = grpcurl_line(a.targets["operator2"], "ConfirmReopen", confirm)
+        _say(f"     operator2: {line}")
+        reply = _call(
+            "a second operator confirms the reopen",
+            lambda: a.operator2.ConfirmReopen(confirm, timeout=10),
+        )
     if reply.kill_switch.state != state or not reply.writer_synced:
         raise DemoFailed(f"kill switch not {name} on both sides: {reply}")
     return reply
@@ -278,6 +287,6 @@ def add_parser(sub: Any) -> None:
         "--pki",
         type=Path,
         required=True,
-        help="directory with ca.pem and upstream/approver/operator",
+        help="directory with ca.pem and upstream/approver/operator/operator2",
     )
     parser.set_defaults(handler=lambda args: 0 if run(args.pki, args.target) else 1)

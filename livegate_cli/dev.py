@@ -77,6 +77,11 @@ def run_example(home: Path, ports: Ports) -> bool:
     operator = ClientTls.from_dir(home / "pki", "operator")
     with Client.connect(f"localhost:{ports.policy}", operator) as client:
         opened = client.set_kill_switch(KillSwitchState.OPEN, "dev: start of the example")
+    pending = opened.kill_switch.pending_reopen
+    if pending is not None:  # a live desk reopens with two operators: the second confirms
+        second = ClientTls.from_dir(home / "pki", "operator2")
+        with Client.connect(f"localhost:{ports.policy}", second) as client:
+            opened = client.confirm_reopen(pending.reopen_id, "dev: start of the example")
     synced = opened.writer_synced
     print(f"ok   operator opened the kill switch (writer synced: {synced})", flush=True)
     argv = [sys.executable, str(EXAMPLE), "--target", f"localhost:{ports.policy}",

@@ -82,6 +82,11 @@ def _state(name: str) -> int:
 def _killswitch(args: argparse.Namespace) -> int:
     if args.action == "status":
         reply = _call(args, "GetKillSwitch", policy_pb2.GetKillSwitchRequest())
+    elif args.action == "confirm-reopen":
+        confirm = policy_pb2.ConfirmReopenRequest(reopen_id=args.reopen_id, reason=args.reason)
+        reply = _call(args, "ConfirmReopen", confirm)
+        _print(reply)
+        return _confirmed("open", reply)
     else:
         request = policy_pb2.SetKillSwitchRequest(
             state=_state(args.action),  # type: ignore[arg-type]
@@ -91,6 +96,15 @@ def _killswitch(args: argparse.Namespace) -> int:
         )
         reply = _call(args, "SetKillSwitch", request)
         _print(reply)
+        assert isinstance(reply, policy_pb2.SetKillSwitchResponse)
+        pending = reply.kill_switch.pending_reopen.reopen_id
+        if args.action == "open" and pending:
+            print(
+                f"reopen requested; the switch stays CLOSED until another operator runs "
+                f"`livegate killswitch confirm-reopen {pending} --reason ...`",
+                file=sys.stderr,
+            )
+            return 0
         return _confirmed(args.action, reply)
     _print(reply)
     return 0
@@ -225,9 +239,9 @@ def _filters(parser: argparse.ArgumentParser) -> None:
 
 
 def add_parsers(sub: Any) -> None:
-    ks = sub.add_parser("killswitch", help="kill switch status / close / open").add_subparsers(
-        dest="action", required=True
-    )
+    ks = sub.add_parser(
+        "killswitch", help="kill switch status / close / open / confirm-reopen"
+    ).add_subparsers(dest="action", required=True)
     _with_target(ks.add_parser("status")).set_defaults(handler=_killswitch)
     close = _with_target(ks.add_parser("close", help="stop every live write now"))
     close.add_argument("--reason", required=True)
@@ -243,6 +257,12 @@ def add_parsers(sub: Any) -> None:
     opened = _with_target(ks.add_parser("open", help="allow live writes (if enablement holds)"))
     opened.add_argument("--reason", required=True)
     opened.set_defaults(handler=_killswitch)
+    confirm = _with_target(
+        ks.add_parser("confirm-reopen", help="as a second operator: confirm a pending reopen")
+    )
+    confirm.add_argument("reopen_id", help="kill_switch.pending_reopen.reopen_id")
+    confirm.add_argument("--reason", required=True)
+    confirm.set_defaults(handler=_killswitch)
 
     _with_target(sub.add_parser("live-status", help="each enablement condition")).set_defaults(
         handler=_live_status

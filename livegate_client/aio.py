@@ -145,6 +145,10 @@ class AsyncClient(ClientBase[grpc.aio.Channel]):
             calls.set_kill_switch(state, reason, cancel_all_open_orders, broker_wide_cancel)
         )
 
+    async def confirm_reopen(self, reopen_id: str, reason: str) -> m.KillSwitchChange:
+        """As a second operator: confirm the reopen another operator requested."""
+        return await self.run(calls.confirm_reopen(reopen_id, reason))
+
     async def export_audit(self, until: dt.datetime | None = None) -> m.AuditExport:
         return await self.run(calls.export_audit(until))
 

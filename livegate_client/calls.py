@@ -248,6 +248,11 @@ def set_kill_switch(
     return CallSpec("SetKillSwitch", request, _plain(wire.kill_switch_change_in), retry=False)
 
 
+def confirm_reopen(reopen_id: str, reason: str) -> CallSpec[m.KillSwitchChange]:
+    request = policy_pb2.ConfirmReopenRequest(reopen_id=reopen_id, reason=reason)
+    return CallSpec("ConfirmReopen", request, _plain(wire.kill_switch_change_in), retry=False)
+
+
 def export_audit(until: dt.datetime | None = None) -> CallSpec[m.AuditExport]:
     request = policy_pb2.ExportAuditRequest()
     if until is not None:

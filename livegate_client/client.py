@@ -144,6 +144,10 @@ class Client(ClientBase[grpc.Channel]):
             calls.set_kill_switch(state, reason, cancel_all_open_orders, broker_wide_cancel)
         )
 
+    def confirm_reopen(self, reopen_id: str, reason: str) -> m.KillSwitchChange:
+        """As a second operator: confirm the reopen another operator requested."""
+        return self.run(calls.confirm_reopen(reopen_id, reason))
+
     def export_audit(self, until: dt.datetime | None = None) -> m.AuditExport:
         return self.run(calls.export_audit(until))
 

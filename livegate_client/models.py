@@ -201,12 +201,26 @@ class BracketResult:
 
 
 @dataclass(frozen=True)
+class ReopenRequest:
+    """A reopen one operator requested; another confirms it (confirm_reopen) before expiry."""
+
+    reopen_id: str
+    requested_by: str
+    reason: str
+    request_id: str
+    requested_at: dt.datetime | None
+    expires_at: dt.datetime | None
+    switch_version: int
+
+
+@dataclass(frozen=True)
 class KillSwitch:
     state: KillSwitchState
     reason: str
     changed_by: str
     changed_at: dt.datetime | None
     version: int
+    pending_reopen: ReopenRequest | None = None
 
 
 @dataclass(frozen=True)

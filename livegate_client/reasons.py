@@ -50,6 +50,9 @@ REASON_FAMILIES: Final[Mapping[str, Family]] = {
     # writer's own switch at step 11)
     "KILL_SWITCH_CLOSED": _K, "KILL_SWITCH_OPEN_REFUSED": _K, "KILL_SWITCH_CLOSE_NOT_STORED": _K,
     "KILL_SWITCH_CLOSED_TEXT_REFUSED": _K, "WRITER_KILL_SWITCH_CLOSED": _K,
+    # ... the guarded reopen (a second operator confirms; the audit must verify)
+    "REOPEN_AUDIT_UNVERIFIED": _K, "REOPEN_SAME_OPERATOR": _K, "REOPEN_ALREADY_PENDING": _K,
+    "REOPEN_NOT_REQUESTED": _K, "REOPEN_EXPIRED": _K,
     # ... and a principal's own stop (runaway fills), and the operator's reset of it
     "PRINCIPAL_STOPPED": _K, "PRINCIPAL_NOT_STOPPED": _K,
     # step 7 and the audit methods

@@ -182,6 +182,15 @@ def kill_switch_in(msg: common_pb2.KillSwitch) -> m.KillSwitch:
     return m.KillSwitch(
         state=enum_in(m.KillSwitchState, msg.state), reason=msg.reason,
         changed_by=msg.changed_by, changed_at=time_in(msg.changed_at), version=msg.version,
+        pending_reopen=reopen_in(msg.pending_reopen) if msg.HasField("pending_reopen") else None,
+    )  # fmt: skip
+
+
+def reopen_in(msg: common_pb2.ReopenRequest) -> m.ReopenRequest:
+    return m.ReopenRequest(
+        reopen_id=msg.reopen_id, requested_by=msg.requested_by, reason=msg.reason,
+        request_id=msg.request_id, requested_at=time_in(msg.requested_at),
+        expires_at=time_in(msg.expires_at), switch_version=msg.switch_version,
     )  # fmt: skip
 
 

@@ -30,6 +30,8 @@ DEV_POLICY_PRINCIPALS: dict[str, list[str]] = {
         scopes.AUDIT_EXPORT,
         scopes.CHECKLIST_ACKNOWLEDGE,
     ],
+    # The second operator: confirms a reopen another operator requested.
+    "operator2": [scopes.KILLSWITCH_OPERATE, scopes.AUDIT_READ],
 }
 
 

@@ -15,7 +15,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 TRUST_DOMAIN: Final = "livegate.dev"
-DEV_IDENTITIES: Final = ("policy", "writer", "upstream", "operator", "approver")
+# operator2: the second operator a reopen of the kill switch needs (ConfirmReopen).
+DEV_IDENTITIES: Final = ("policy", "writer", "upstream", "operator", "approver", "operator2")
 # Services listen on loopback in dev; their certificates must verify as "localhost".
 SERVER_IDENTITIES: Final = frozenset({"policy", "writer"})
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from prometheus_client import Gauge
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from policy_service import reasons
 from policy_service.audit_anchors import AnchorWriter
@@ -164,6 +165,20 @@ class AuditWatch:
         """A full verification (VerifyAudit); acts on a break like the schedule does."""
         with self._lock:
             return self._run(full=True)
+
+    def passes(self) -> tuple[bool, dict[str, str]]:
+        """A full verification for a reopen: whether it passed (as VerifyAudit's ok), and
+        what it found. A chain that cannot be read does not pass."""
+        try:
+            verdict = self.check()
+        except SQLAlchemyError:
+            log.exception("audit verification could not read the chain")
+            return False, {"audit_problem": reasons.AUDIT_UNAVAILABLE}
+        return verdict.ok, {
+            "audit_problem": verdict.reported_problem,
+            "anchor_state": verdict.anchors.state.value,
+            "audit_head_event_id": str(verdict.head_event_id),
+        }
 
     def scheduled(self) -> AuditVerdict:
         with self._lock:

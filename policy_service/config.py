@@ -78,6 +78,9 @@ class PolicyConfig:
     metrics_listen: str = ""
     # Windows in which only cancels go out (gateway restart, weekend maintenance, declared).
     blackouts: tuple[Blackout, ...] = ()
+    # A reopen of the kill switch needs a second operator's confirmation within the window.
+    reopen_second_operator: bool = True
+    reopen_confirm_window_s: float = 300.0
 
 
 def _positive_float(doc: Mapping[str, Any], key: str, default: float) -> float:
@@ -185,6 +188,11 @@ def _live_safeguards(config: PolicyConfig) -> PolicyConfig:
         return config
     if not config.four_eyes:
         raise ConfigError("approvals.four_eyes", "must be true while live_trading.enabled is true")
+    if not config.reopen_second_operator:
+        # One person must not be able to put a live desk back on the market after an incident.
+        raise ConfigError(
+            "kill_switch.reopen_second_operator", "must be true while live_trading.enabled is true"
+        )
     if not config.writer.expected_san:
         # Without it any certificate of the CA with the writer's TLS name would be taken
         # for the writer (the policy's own, say): live orders must go to the proven writer.
@@ -219,6 +227,8 @@ def _from_document(
         four_eyes=cfg.get(doc, "approvals.four_eyes", bool, True),
         pending_timeout_s=_pending_timeout(doc, writer.deadline_s),
         blackouts=_blackouts(doc),
+        reopen_second_operator=cfg.get(doc, "kill_switch.reopen_second_operator", bool, True),
+        reopen_confirm_window_s=_positive_float(doc, "kill_switch.reopen_confirm_window_s", 300.0),
     )
 
 

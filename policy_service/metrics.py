@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 
 from prometheus_client import Gauge
 from sqlalchemy import select
@@ -11,12 +12,17 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from livegate_common.metrics import KILL_SWITCH_CLOSED
 from policy_service.domain import model as m
+from policy_service.domain.ports import StoreUnavailable
 from policy_service.storage.store import SqlStore
 from policy_service.storage.tables import audit_head
 
 log = logging.getLogger(__name__)
 
 AUDIT_HEAD = Gauge("livegate_audit_chain_head_event_id", "event_id of the audit chain head")
+REOPEN_PENDING = Gauge(
+    "livegate_kill_switch_reopen_pending",
+    "1 while a reopen waits for a second operator's confirmation (unexpired, switch unchanged)",
+)
 
 
 def register_state_gauges(store: SqlStore) -> None:
@@ -34,5 +40,15 @@ def register_state_gauges(store: SqlStore) -> None:
         except SQLAlchemyError:
             return math.nan
 
+    def reopen_pending() -> float:
+        try:
+            pending = store.pending_reopen()
+            switch = store.kill_switch()
+        except StoreUnavailable:
+            return math.nan
+        now_us = time.time_ns() // 1000
+        return 1.0 if pending is not None and pending.live(now_us, switch.version) else 0.0
+
     KILL_SWITCH_CLOSED.set_function(closed)
     AUDIT_HEAD.set_function(head)
+    REOPEN_PENDING.set_function(reopen_pending)

@@ -240,7 +240,25 @@ WRITER_ORDER_NOT_FOUND: Final = "WRITER_ORDER_NOT_FOUND"
 ORDER_ACCOUNT_MISMATCH: Final = "ORDER_ACCOUNT_MISMATCH"
 """CreateModifyPreview: the broker order belongs to another account (PERMISSION_DENIED)."""
 KILL_SWITCH_OPEN_REFUSED: Final = "KILL_SWITCH_OPEN_REFUSED"
-"""SetKillSwitch OPEN while an enablement condition fails (metadata: failed conditions)."""
+"""SetKillSwitch OPEN or ConfirmReopen while a live-status condition fails (step 4, metadata:
+failed conditions). Checked at the request and again at the confirmation."""
+REOPEN_AUDIT_UNVERIFIED: Final = "REOPEN_AUDIT_UNVERIFIED"
+"""SetKillSwitch OPEN or ConfirmReopen while VerifyAudit does not pass (step 7,
+FAILED_PRECONDITION; metadata: audit_problem, anchor_state, audit_head_event_id)."""
+REOPEN_SAME_OPERATOR: Final = "REOPEN_SAME_OPERATOR"
+"""ConfirmReopen (or a second SetKillSwitch OPEN) by the operator who requested the pending
+reopen: a second, different operator must confirm (step 6, PERMISSION_DENIED; metadata:
+reopen_id, requested_by)."""
+REOPEN_ALREADY_PENDING: Final = "REOPEN_ALREADY_PENDING"
+"""SetKillSwitch OPEN by another operator while a reopen is pending: confirm it with
+ConfirmReopen instead (step 6, FAILED_PRECONDITION; metadata: reopen_id, requested_by)."""
+REOPEN_NOT_REQUESTED: Final = "REOPEN_NOT_REQUESTED"
+"""ConfirmReopen names no pending reopen: never requested, already confirmed, cancelled by a
+close or superseded; or the switch changed since the request (step 6, FAILED_PRECONDITION;
+metadata: reopen_id, state)."""
+REOPEN_EXPIRED: Final = "REOPEN_EXPIRED"
+"""ConfirmReopen after the request's window (kill_switch.reopen_confirm_window_s) ended
+(step 6, FAILED_PRECONDITION; metadata: reopen_id, expired_at_us)."""
 PRINCIPAL_NOT_STOPPED: Final = "PRINCIPAL_NOT_STOPPED"
 """ResetPrincipalStop: the principal is not stopped (NOT_FOUND, metadata: principal)."""
 KILL_SWITCH_CLOSE_NOT_STORED: Final = "KILL_SWITCH_CLOSE_NOT_STORED"

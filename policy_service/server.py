@@ -65,6 +65,8 @@ def settings_from(config: PolicyConfig) -> GateSettings:
         checklist_max_age_us=int(config.live.checklist_max_age_days * 86_400_000_000),
         livegate_version=livegate_version(),
         blackouts=config.blackouts,
+        reopen_second_operator=config.reopen_second_operator,
+        reopen_window_us=int(config.reopen_confirm_window_s * 1_000_000),
     )
 
 
@@ -77,7 +79,7 @@ def livegate_version() -> str:
 
 
 # An operator's close must not queue behind submits that wait on the writer (a slow broker).
-OPERATOR_METHODS = ("SetKillSwitch", "GetKillSwitch", "GetLiveStatus")
+OPERATOR_METHODS = ("SetKillSwitch", "GetKillSwitch", "GetLiveStatus", "ConfirmReopen")
 
 # The rate limit reads the last minute of per-second write counts; an hour is kept (for a
 # look at recent activity), pruned once a minute.
@@ -212,6 +214,7 @@ def build_service(
         clock,
         int(audit.full_verify_interval_s * 1e6),
     )
+    switch.audit_check = watch.passes  # a reopen needs VerifyAudit to pass at that moment
     servicer = PolicyServicer(
         config.principals,
         gate,

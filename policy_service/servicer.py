@@ -286,7 +286,9 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
     @rpc
     def GetKillSwitch(self, call: m.Call, req: policy_pb2.GetKillSwitchRequest) -> Any:
         result = self._switch.get(call)
-        return result if isinstance(result, m.Denial) else wire.switch_to_wire(result)
+        if isinstance(result, m.Denial):
+            return result
+        return wire.switch_to_wire(result, self._switch.pending_reopen(result))
 
     @rpc_checking_own_text
     def SetKillSwitch(self, call: m.Call, req: policy_pb2.SetKillSwitchRequest) -> Any:
@@ -318,6 +320,13 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         if isinstance(result, m.Denial):
             return result
         return _set_response(result)
+
+    @rpc
+    def ConfirmReopen(self, call: m.Call, req: policy_pb2.ConfirmReopenRequest) -> Any:
+        reopen_id = wire.ident(req.reopen_id, "reopen_id")
+        reason = wire.bounded(req.reason, "reason", MAX_REASON)
+        result = self._switch.confirm(call, reopen_id, reason)
+        return result if isinstance(result, m.Denial) else _set_response(result)
 
     @rpc
     def GetLiveStatus(self, call: m.Call, req: policy_pb2.GetLiveStatusRequest) -> Any:
@@ -467,7 +476,7 @@ def _close_reason(req: policy_pb2.SetKillSwitchRequest) -> tuple[str, m.Denial |
 
 def _set_response(result: SetResult) -> policy_pb2.SetKillSwitchResponse:
     return policy_pb2.SetKillSwitchResponse(
-        kill_switch=wire.switch_to_wire(result.switch),
+        kill_switch=wire.switch_to_wire(result.switch, result.pending),
         writer_synced=result.writer_synced,
         cancelled_orders=result.cancelled_orders,
         audit_event_id=result.audit_event_id,

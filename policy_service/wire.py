@@ -15,6 +15,7 @@ from livegate_api.v1 import common_pb2, policy_pb2
 from livegate_common.text import first_bad_text
 from policy_service import reasons
 from policy_service.domain import model as m
+from policy_service.domain.reopen import ReopenRequest
 
 T = TypeVar("T")
 # \Z, not $: $ also matches before a trailing newline, which would let "1\n" through.
@@ -466,16 +467,29 @@ def preview_to_wire(p: m.Preview) -> policy_pb2.Preview:
     return msg
 
 
-def switch_to_wire(s: m.KillSwitch) -> common_pb2.KillSwitch:
+def switch_to_wire(s: m.KillSwitch, pending: ReopenRequest | None = None) -> common_pb2.KillSwitch:
     state = (
         common_pb2.KILL_SWITCH_STATE_OPEN
         if s.state is m.SwitchState.OPEN
         else common_pb2.KILL_SWITCH_STATE_CLOSED
     )
-    return common_pb2.KillSwitch(
+    msg = common_pb2.KillSwitch(
         state=state,
         reason=s.reason,
         changed_by=s.changed_by,
         changed_at=ts(s.changed_at_us),
         version=s.version,
     )
+    if pending is not None:
+        msg.pending_reopen.CopyFrom(
+            common_pb2.ReopenRequest(
+                reopen_id=pending.reopen_id,
+                requested_by=pending.requested_by,
+                reason=pending.reason,
+                request_id=pending.request_id,
+                requested_at=ts(pending.requested_at_us),
+                expires_at=ts(pending.expires_at_us),
+                switch_version=pending.switch_version,
+            )
+        )
+    return msg

@@ -229,18 +229,38 @@ class BrokerMessage(_message.Message):
     def __init__(self, code: _Optional[int] = ..., message: _Optional[str] = ..., broker_order_id: _Optional[int] = ...) -> None: ...
 
 class KillSwitch(_message.Message):
-    __slots__ = ("state", "reason", "changed_by", "changed_at", "version")
+    __slots__ = ("state", "reason", "changed_by", "changed_at", "version", "pending_reopen")
     STATE_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     CHANGED_BY_FIELD_NUMBER: _ClassVar[int]
     CHANGED_AT_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
+    PENDING_REOPEN_FIELD_NUMBER: _ClassVar[int]
     state: KillSwitchState
     reason: str
     changed_by: str
     changed_at: _timestamp_pb2.Timestamp
     version: int
-    def __init__(self, state: _Optional[_Union[KillSwitchState, str]] = ..., reason: _Optional[str] = ..., changed_by: _Optional[str] = ..., changed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version: _Optional[int] = ...) -> None: ...
+    pending_reopen: ReopenRequest
+    def __init__(self, state: _Optional[_Union[KillSwitchState, str]] = ..., reason: _Optional[str] = ..., changed_by: _Optional[str] = ..., changed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version: _Optional[int] = ..., pending_reopen: _Optional[_Union[ReopenRequest, _Mapping]] = ...) -> None: ...
+
+class ReopenRequest(_message.Message):
+    __slots__ = ("reopen_id", "requested_by", "reason", "request_id", "requested_at", "expires_at", "switch_version")
+    REOPEN_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUESTED_BY_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUESTED_AT_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    SWITCH_VERSION_FIELD_NUMBER: _ClassVar[int]
+    reopen_id: str
+    requested_by: str
+    reason: str
+    request_id: str
+    requested_at: _timestamp_pb2.Timestamp
+    expires_at: _timestamp_pb2.Timestamp
+    switch_version: int
+    def __init__(self, reopen_id: _Optional[str] = ..., requested_by: _Optional[str] = ..., reason: _Optional[str] = ..., request_id: _Optional[str] = ..., requested_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., switch_version: _Optional[int] = ...) -> None: ...
 
 class InFlightWrite(_message.Message):
     __slots__ = ("request_id", "operation", "idempotency_key", "broker_order_id")

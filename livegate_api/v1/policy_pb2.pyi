@@ -342,6 +342,14 @@ class SetKillSwitchRequest(_message.Message):
     broker_wide_cancel: bool
     def __init__(self, state: _Optional[_Union[_common_pb2.KillSwitchState, str]] = ..., reason: _Optional[str] = ..., cancel_all_open_orders: _Optional[bool] = ..., broker_wide_cancel: _Optional[bool] = ...) -> None: ...
 
+class ConfirmReopenRequest(_message.Message):
+    __slots__ = ("reopen_id", "reason")
+    REOPEN_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    reopen_id: str
+    reason: str
+    def __init__(self, reopen_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
 class SetKillSwitchResponse(_message.Message):
     __slots__ = ("kill_switch", "writer_synced", "cancelled_orders", "audit_event_id", "writer_state", "writer_in_flight")
     KILL_SWITCH_FIELD_NUMBER: _ClassVar[int]

@@ -90,6 +90,11 @@ class PolicyServiceStub:
                 request_serializer=livegate__api_dot_v1_dot_policy__pb2.SetKillSwitchRequest.SerializeToString,
                 response_deserializer=livegate__api_dot_v1_dot_policy__pb2.SetKillSwitchResponse.FromString,
                 _registered_method=True)
+        self.ConfirmReopen = channel.unary_unary(
+                '/livegate.v1.PolicyService/ConfirmReopen',
+                request_serializer=livegate__api_dot_v1_dot_policy__pb2.ConfirmReopenRequest.SerializeToString,
+                response_deserializer=livegate__api_dot_v1_dot_policy__pb2.SetKillSwitchResponse.FromString,
+                _registered_method=True)
         self.GetLiveStatus = channel.unary_unary(
                 '/livegate.v1.PolicyService/GetLiveStatus',
                 request_serializer=livegate__api_dot_v1_dot_policy__pb2.GetLiveStatusRequest.SerializeToString,
@@ -202,7 +207,19 @@ class PolicyServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def SetKillSwitch(self, request, context):
-        """scope killswitch.operate. Closing syncs the writer's switch before it returns.
+        """scope killswitch.operate. Closing syncs the writer's switch before it returns. Opening
+        needs VerifyAudit and every live-status condition to pass; where a second operator is
+        required (kill_switch.reopen_second_operator) it only records a pending reopen
+        (kill_switch.pending_reopen in the answer) and the switch stays CLOSED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ConfirmReopen(self, request, context):
+        """scope killswitch.operate: a second operator (another principal than the requester)
+        confirms a pending reopen within its window; the checks run again, then the switch opens
+        and the writer is synced as by SetKillSwitch.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -314,6 +331,11 @@ def add_PolicyServiceServicer_to_server(servicer, server):
             'SetKillSwitch': grpc.unary_unary_rpc_method_handler(
                     servicer.SetKillSwitch,
                     request_deserializer=livegate__api_dot_v1_dot_policy__pb2.SetKillSwitchRequest.FromString,
+                    response_serializer=livegate__api_dot_v1_dot_policy__pb2.SetKillSwitchResponse.SerializeToString,
+            ),
+            'ConfirmReopen': grpc.unary_unary_rpc_method_handler(
+                    servicer.ConfirmReopen,
+                    request_deserializer=livegate__api_dot_v1_dot_policy__pb2.ConfirmReopenRequest.FromString,
                     response_serializer=livegate__api_dot_v1_dot_policy__pb2.SetKillSwitchResponse.SerializeToString,
             ),
             'GetLiveStatus': grpc.unary_unary_rpc_method_handler(
@@ -648,6 +670,33 @@ class PolicyService:
             target,
             '/livegate.v1.PolicyService/SetKillSwitch',
             livegate__api_dot_v1_dot_policy__pb2.SetKillSwitchRequest.SerializeToString,
+            livegate__api_dot_v1_dot_policy__pb2.SetKillSwitchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ConfirmReopen(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/livegate.v1.PolicyService/ConfirmReopen',
+            livegate__api_dot_v1_dot_policy__pb2.ConfirmReopenRequest.SerializeToString,
             livegate__api_dot_v1_dot_policy__pb2.SetKillSwitchResponse.FromString,
             options,
             channel_credentials,

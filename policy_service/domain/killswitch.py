@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from policy_service import reasons
@@ -14,9 +16,10 @@ from policy_service.domain.denials import scope_denial
 from policy_service.domain.enablement import Condition, static_conditions
 from policy_service.domain.gate import Gate
 from policy_service.domain.ports import StoreUnavailable, WriterError
+from policy_service.domain.reopen import AuditCheck, OpenClaim, SwitchMoved, not_requested
+from policy_service.domain.reopen_flow import SCOPE, GuardedOpen, SetResult
 from policy_service.domain.unaudited import unaudited
 from policy_service.domain.writer_switch import (
-    InFlightWrite,
     WriterSwitch,
     WriterSwitchState,
     audit_detail,
@@ -24,7 +27,6 @@ from policy_service.domain.writer_switch import (
 )
 
 log = logging.getLogger(__name__)
-SCOPE = "killswitch.operate"
 
 
 @dataclass(frozen=True)
@@ -34,26 +36,13 @@ class CancelMode:
 
 
 @dataclass(frozen=True)
-class SetResult:
-    switch: m.KillSwitch
-    writer_state: WriterSwitchState
-    writer_in_flight: tuple[InFlightWrite, ...]
-    cancelled_orders: int
-    audit_event_id: int
-
-    @property
-    def writer_synced(self) -> bool:
-        return self.writer_state is not WriterSwitchState.NOT_CONFIRMED
-
-
-@dataclass(frozen=True)
 class LiveStatus:
     live_enabled: bool
     conditions: list[Condition]
     switch: m.KillSwitch | None
 
 
-class KillSwitchService:
+class KillSwitchService(GuardedOpen):
     def __init__(self, gate: Gate):
         self._gate = gate
         self._latch: CloseLatch = gate.latch
@@ -67,6 +56,9 @@ class KillSwitchService:
         # This replica's last close is not confirmed by the writer: the heartbeat sends it as
         # a close of its own (not a resend, which the writer may take for stale) until it is.
         self._close_unconfirmed = False
+        # A full VerifyAudit; set once the audit watch exists (built after this service).
+        # Until then no reopen passes: the answer is no when the audit cannot be verified.
+        self.audit_check: AuditCheck | None = None
 
     def get(self, call: m.Call) -> m.KillSwitch | m.Denial:
         denial = scope_denial(call, SCOPE)
@@ -123,14 +115,20 @@ class KillSwitchService:
         denial = scope_denial(call, SCOPE)
         if denial is not None:
             return self._gate.refuse(call, denial)
-        with self._sets:
-            self._running += 1
-            self._generation += 1
-        try:
+        with self._setting():
             if state is m.SwitchState.CLOSED:
                 mode = CancelMode(cancel_all, broker_wide)
                 return self._close(call, reason, mode, refused_text)
             return self._open(call, reason)
+
+    @contextmanager
+    def _setting(self) -> Iterator[None]:
+        """A set runs: the heartbeat holds back until it is done (see __init__)."""
+        with self._sets:
+            self._running += 1
+            self._generation += 1
+        try:
+            yield
         finally:
             with self._sets:
                 self._running -= 1
@@ -224,30 +222,20 @@ class KillSwitchService:
 
     # ---- open ------------------------------------------------------------------------------
 
-    def _open(self, call: m.Call, reason: str) -> SetResult | m.Denial:
+    def _commit_open(
+        self, call: m.Call, reason: str, claim: OpenClaim | None, detail: dict[str, str]
+    ) -> SetResult | m.Denial:
+        """Store the open (if CLAIM still holds), then sync the writer open."""
         gate = self._gate
-        failed = [c for c in self.conditions()[0] if not c.passed]
-        if failed:
-            return gate.refuse(
-                call,
-                m.Denial(
-                    reasons.KILL_SWITCH_OPEN_REFUSED,
-                    "FAILED_PRECONDITION",
-                    4,
-                    "live trading conditions do not hold: "
-                    + "; ".join(f"{c.name}: {c.detail}" for c in failed),
-                    {"failed": ",".join(c.name for c in failed)},
-                ),
-            )
-        # A close held in memory is stored before anything opens: never lose a close.
-        if not self._flush():
-            return self._not_stored(call, "an unstored close is held; the open waits for it")
-        draft = gate.draft(call, "RECORDED", None, gate_step=0, detail={"reason": reason})
+        draft = gate.draft(call, "RECORDED", None, gate_step=0, detail={"reason": reason, **detail})
         try:
             switch, event_id = gate.store.set_kill_switch(
                 m.SwitchState.OPEN, reason, call.principal, call.request_id, draft,
-                gate.clock.now_us(),
+                gate.clock.now_us(), claim=claim,
             )  # fmt: skip
+        except SwitchMoved:
+            reopen_id = claim.reopen_id if claim else ""
+            return gate.refuse(call, not_requested(reopen_id, "SWITCH_CHANGED"))
         except StoreUnavailable:
             return self._not_stored(call, "storage unavailable")
         self._latch.saw_version(switch.version)

@@ -16,6 +16,7 @@ from policy_service.domain.writer_switch import WriterSwitch
 
 if TYPE_CHECKING:
     from policy_service.domain.checklist import Acknowledgement
+    from policy_service.domain.reopen import OpenClaim, ReopenRequest
     from policy_service.domain.runaway import PrincipalStop
 
 
@@ -86,9 +87,19 @@ class Store(Protocol):
         request_id: str,
         draft: AuditDraft,
         now_us: int,
+        claim: OpenClaim | None = None,
     ) -> tuple[m.KillSwitch, int]:
         """Store STATE and its audit event in one transaction; a CLOSED also revokes, in it,
-        every approval outstanding (listed in the event's detail: revoked_approval_ids)."""
+        every approval outstanding (listed in the event's detail: revoked_approval_ids) and
+        cancels a pending reopen. An open with CLAIM raises SwitchMoved (nothing written)
+        unless the claim still holds under the switch's lock."""
+        ...
+
+    def pending_reopen(self) -> ReopenRequest | None: ...
+    def reopen(self, reopen_id: str) -> ReopenRequest | None: ...
+    def request_reopen(self, req: ReopenRequest, draft: AuditDraft, now_us: int) -> int:
+        """Store REQ (superseding an older pending one) with its audit event; SwitchMoved
+        when the switch is no longer CLOSED at REQ's version."""
         ...
 
     def save_previews(self, items: Sequence[m.Preview], draft: AuditDraft, now_us: int) -> int: ...

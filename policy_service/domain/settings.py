@@ -26,3 +26,6 @@ class GateSettings:
     checklist_max_age_us: int = 90 * 86_400_000_000
     livegate_version: str = "0"
     blackouts: tuple[Blackout, ...] = ()
+    # The guarded reopen: a second operator confirms within the window (refused off while live).
+    reopen_second_operator: bool = True
+    reopen_window_us: int = 300_000_000

@@ -6,19 +6,18 @@ import dataclasses
 import datetime as dt
 import json
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, text, update
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from policy_service.domain.audit import AuditDraft
-from policy_service.domain.audit_chain import ChainKeeper
 from policy_service.domain.checklist import Acknowledgement
 from policy_service.domain.ports import StoreUnavailable
 from policy_service.domain.reference import Fill
 from policy_service.domain.runaway import PrincipalStop
 from policy_service.storage import audit_store
+from policy_service.storage.part import StorePart
 from policy_service.storage.tables import (
     checklist_acknowledgements,
     ended_orders,
@@ -49,17 +48,8 @@ def _day(us: int) -> str:
     return dt.datetime.fromtimestamp(us / 1e6, tz=dt.UTC).strftime("%Y-%m-%d")
 
 
-class RiskStore:
-    """Mixed into SqlStore, which provides the transactions, the read connections and the
-    audit chain's keeper."""
-
-    chain: ChainKeeper
-
-    def _tx(self) -> AbstractContextManager[Connection]:
-        raise NotImplementedError
-
-    def _reader(self) -> AbstractContextManager[Connection]:
-        raise NotImplementedError
+class RiskStore(StorePart):
+    """Checklist acknowledgements, fills and principal stops."""
 
     # ---- checklist -------------------------------------------------------------------------
 

@@ -16,11 +16,18 @@ from policy_service.domain import model as m
 from policy_service.domain.audit import AuditDraft
 from policy_service.domain.audit_chain import ChainKeeper
 from policy_service.domain.ports import StoreUnavailable
+from policy_service.domain.reopen import OpenClaim
 from policy_service.domain.risk_policy import RiskPolicy
 from policy_service.storage import audit_export, audit_store, raw
 from policy_service.storage import statements as sql
 from policy_service.storage.group_commit import GroupCommit
 from policy_service.storage.idempotency import IdempotencyStore, _Abort
+from policy_service.storage.reopen_store import (
+    ReopenStore,
+    cancel_pending,
+    check_claim,
+    lock_switch,
+)
 from policy_service.storage.risk_store import RiskStore
 from policy_service.storage.rows import preview_body, preview_from, switch_from
 from policy_service.storage.tables import (
@@ -46,7 +53,7 @@ class PurgeRefused(RuntimeError):
         self.reason = reason
 
 
-class SqlStore(IdempotencyStore, RiskStore):
+class SqlStore(IdempotencyStore, RiskStore, ReopenStore):
     """Implements domain.ports.Store on SQLAlchemy Core."""
 
     def __init__(self, write: Engine, read: Engine, chain: ChainKeeper):
@@ -122,11 +129,14 @@ class SqlStore(IdempotencyStore, RiskStore):
         request_id: str,
         draft: AuditDraft,
         now_us: int,
+        claim: OpenClaim | None = None,
     ) -> tuple[m.KillSwitch, int]:
+        """CLAIM: what an open needs to still hold under the row lock (else SwitchMoved and
+        nothing written); a close also cancels every pending reopen."""
         with self._tx() as conn:
-            row = conn.execute(
-                select(kill_switch).where(kill_switch.c.id == 1).with_for_update()
-            ).one()
+            row = lock_switch(conn)
+            if claim is not None:
+                check_claim(conn, row, claim, changed_by, now_us)
             version = int(row.version) + 1
             values = {
                 "state": state.value,
@@ -140,6 +150,7 @@ class SqlStore(IdempotencyStore, RiskStore):
             detail = {**draft.detail, "version": str(version)}
             if state is m.SwitchState.CLOSED:
                 detail.update(_revoke_outstanding(conn, now_us))
+                detail.update(cancel_pending(conn, changed_by, now_us))
             event_id = audit_store.append(
                 conn,
                 self.chain.keyring,

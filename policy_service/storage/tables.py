@@ -200,6 +200,25 @@ kill_switch_history = Table(
     Column("request_id", String(64), nullable=False),
 )
 
+# A reopen one operator asked for, until a second confirms it, a close cancels it, it expires
+# or a newer request supersedes it. Shared by every replica: the confirmation may come to another.
+kill_switch_reopens = Table(
+    "kill_switch_reopens",
+    metadata,
+    Column("reopen_id", String(32), primary_key=True),
+    Column("requested_by", String(128), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("request_id", String(64), nullable=False),
+    Column("requested_at_us", BigInteger, nullable=False),
+    Column("expires_at_us", BigInteger, nullable=False),
+    Column("switch_version", BigInteger, nullable=False),
+    # PENDING, CONFIRMED, CANCELLED (by a close), SUPERSEDED (by a newer request)
+    Column("state", String(16), nullable=False),
+    Column("resolved_by", String(128), nullable=False, server_default=""),
+    Column("resolved_at_us", BigInteger, nullable=True),
+    Index("ix_kill_switch_reopens_state", "state"),
+)
+
 risk_policies = Table(
     "risk_policies",
     metadata,

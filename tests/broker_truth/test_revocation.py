@@ -13,12 +13,12 @@ import sqlalchemy as sa
 from livegate_api.v1 import common_pb2, policy_pb2
 from tests.broker_truth.flows import Desk
 from tests.policy.harness import new_key
+from tests.support.grpc_clients import reopen
 from tests.support.stack import Replica
 
 pytestmark = pytest.mark.timeout(120)
 
 CLOSED = common_pb2.KILL_SWITCH_STATE_CLOSED
-OPEN = common_pb2.KILL_SWITCH_STATE_OPEN
 
 
 def _set(replica: Replica, state: int, reason: str) -> None:
@@ -27,13 +27,20 @@ def _set(replica: Replica, state: int, reason: str) -> None:
     )
 
 
+def _reopen(desk: Desk, replica: Replica) -> None:
+    """The guarded reopen: the operator requests, a second operator confirms."""
+    reopen(replica.operator, desk.stack.pki, replica.service.port, "drill over")
+
+
 _KEY_EVENT = sa.text(
     "SELECT outcome, reason, gate_step FROM audit_events WHERE idempotency_key = :k "
     "ORDER BY event_id DESC LIMIT 1"
 )
 _CLOSE_EVENT = sa.text(
     "SELECT detail FROM audit_events WHERE method = 'SetKillSwitch' "
-    "AND kill_switch_state = 'CLOSED' ORDER BY event_id DESC LIMIT 1"
+    # A close's event lists its revocations; a reopen request (also CLOSED) has none.
+    "AND kill_switch_state = 'CLOSED' AND detail LIKE '%revoked_approvals%' "
+    "ORDER BY event_id DESC LIMIT 1"
 )
 
 
@@ -52,7 +59,7 @@ def test_submit_when_approved_before_a_close_then_revoked_after_the_reopen(desk:
     before = desk.approved()
     _set(policy, CLOSED, "drill: revoke")
     during = desk.approved()  # approved while closed: after the close, so it survives it
-    _set(policy, OPEN, "drill over")
+    _reopen(desk, policy)
 
     key = new_key()
     refused = desk.submit(*before, key)
@@ -77,7 +84,7 @@ def test_submit_when_approved_before_a_close_then_revoked_after_the_reopen(desk:
 def test_submit_bracket_when_its_approvals_predate_a_close_then_revoked(desk: Desk) -> None:
     previews, approvals = desk.bracket_approved()
     _set(desk.stack.policy, CLOSED, "drill: revoke a bracket")
-    _set(desk.stack.policy, OPEN, "drill over")
+    _reopen(desk, desk.stack.policy)
 
     key = new_key()
     refused = desk.bracket(previews, approvals, key)
@@ -97,7 +104,7 @@ def test_close_when_approvals_are_used_or_expired_then_only_outstanding_ones_rev
     assert desk.submit(*used, new_key()).ok
     outstanding = desk.approved()
     _set(desk.stack.policy, CLOSED, "drill: what is revoked")
-    _set(desk.stack.policy, OPEN, "drill over")
+    _reopen(desk, desk.stack.policy)
 
     detail = _close_detail(desk)
 
@@ -113,7 +120,7 @@ def test_submit_when_a_close_on_another_replica_revoked_it_then_refused_on_postg
     a, b = desk.stack.replicas
     approved = desk.approved(replica=a)
     _set(b, CLOSED, "drill: close through b")
-    _set(b, OPEN, "drill over")
+    _reopen(desk, b)
 
     key = new_key()
     refused = desk.submit(*approved, key, replica=a)

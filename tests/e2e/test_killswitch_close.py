@@ -81,7 +81,13 @@ def test_open_when_writer_answers_closed_then_not_confirmed_and_the_cli_exits_no
         timeout=5,
     )
     _livegate(stack, "close", "--reason", "before reopening")
-    reopened = _livegate(stack, "open", "--reason", "all clear")
+    asked = _livegate(stack, "open", "--reason", "all clear")
+    assert asked.returncode == 0, asked.stderr
+    assert "confirm-reopen" in asked.stderr  # the switch stays closed until a second operator
+    reopen_id = json.loads(asked.stdout)["kill_switch"]["pending_reopen"]["reopen_id"]
+    reopened = _livegate(
+        stack, "confirm-reopen", reopen_id, "--reason", "checked", "--identity", "operator2"
+    )
     assert reopened.returncode != 0
     body = json.loads(reopened.stdout)
     assert body["kill_switch"]["state"] == "KILL_SWITCH_STATE_OPEN"  # the policy opened

@@ -15,12 +15,13 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def _readme_operator_lines() -> dict[str, str]:
-    """The `$G …` lines of the README's operator block, keyed by what they do."""
-    text = README.read_text()
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip().startswith("$G ")]
+    """The `$G …` (and `$G2 …`) lines of the README's operator block, keyed by what they do."""
+    lines = _readme_lines()
     found = {}
     for line in lines:
-        if "KILL_SWITCH_STATE_CLOSED" in line and "cancel_all" not in line:
+        if line.endswith("/ConfirmReopen"):
+            found["confirm"] = line
+        elif "KILL_SWITCH_STATE_CLOSED" in line and "cancel_all" not in line:
             found["close"] = line
         elif "KILL_SWITCH_STATE_OPEN" in line:
             found["open"] = line
@@ -28,17 +29,31 @@ def _readme_operator_lines() -> dict[str, str]:
             found["status"] = line
         elif line.endswith("/GetLiveStatus"):
             found["live"] = line
-    assert set(found) == {"close", "open", "status", "live"}, lines
+    assert set(found) == {"close", "open", "confirm", "status", "live"}, lines
     return found
 
 
-def _run(line: str, identity: str, stack: Stack) -> subprocess.CompletedProcess[str]:
+def _readme_lines() -> list[str]:
+    text = README.read_text()
+    return [ln.strip() for ln in text.splitlines() if ln.strip().startswith(("$G ", "$G2 "))]
+
+
+def _run(
+    line: str, identity: str, stack: Stack, reopen_id: str = ""
+) -> subprocess.CompletedProcess[str]:
+    """LINE through bash: $G as IDENTITY, $G2 as the second operator, $REOPEN_ID as given."""
     grpcurl = Path(sys.executable).parent / "grpcurl"
     pki = stack.pki
+
+    def as_(who: str) -> str:
+        return f"{grpcurl} -cacert {pki}/ca.pem -cert {pki}/{who}.pem -key {pki}/{who}.key"
+
     env = {
         "PATH": f"{grpcurl.parent}:/usr/bin:/bin",
-        "G": f"{grpcurl} -cacert {pki}/ca.pem -cert {pki}/{identity}.pem -key {pki}/{identity}.key",
+        "G": as_(identity),
+        "G2": as_("operator2"),
         "POLICY": f"localhost:{stack.policy.port}",
+        "REOPEN_ID": reopen_id,
     }
     return subprocess.run(
         ["bash", "-c", line], env=env, capture_output=True, text=True, timeout=30, check=False
@@ -48,18 +63,25 @@ def _run(line: str, identity: str, stack: Stack) -> subprocess.CompletedProcess[
 def test_readme_lines_when_run_in_order_as_operator_then_every_one_succeeds(
     stack: Stack,
 ) -> None:
-    lines = [ln.strip() for ln in README.read_text().splitlines() if ln.strip().startswith("$G ")]
-    assert len(lines) >= 8
-    outputs = {}
+    lines = _readme_lines()
+    assert len(lines) >= 9
+    outputs: dict[str, str] = {}
+    reopen_id = ""
     for line in lines:
-        result = _run(line, "operator", stack)
+        result = _run(line, "operator", stack, reopen_id)
         assert result.returncode == 0, (line, result.stderr)
         outputs[line] = result.stdout
+        if "KILL_SWITCH_STATE_OPEN" in line:
+            reopen_id = _reopen_id(result.stdout)
     listed = outputs[next(ln for ln in lines if ln.endswith(" list"))].split()
     assert {"livegate.v1.PolicyService", "grpc.health.v1.Health"} <= set(listed)
     assert '"SERVING"' in outputs[next(ln for ln in lines if ln.endswith("Health/Check"))]
     assert json.loads(outputs[next(ln for ln in lines if ln.endswith("VerifyAudit"))])["ok"]
     assert _state(stack) == common_pb2.KILL_SWITCH_STATE_OPEN  # the last switch line opens
+
+
+def _reopen_id(output: str) -> str:
+    return str(json.loads(output)["kill_switch"]["pending_reopen"]["reopen_id"])
 
 
 def _state(stack: Stack) -> int:
@@ -84,8 +106,14 @@ def test_readme_close_and_open_when_run_as_operator_then_switch_follows(stack: S
     live = _run(lines["live"], "operator", stack)
     assert live.returncode == 0 and "kill_switch" in live.stdout
 
-    opened = _run(lines["open"], "operator", stack)
+    asked = _run(lines["open"], "operator", stack)
+    assert asked.returncode == 0, asked.stderr
+    assert _state(stack) == common_pb2.KILL_SWITCH_STATE_CLOSED  # until a second operator
+    opened = _run(lines["confirm"], "operator", stack, _reopen_id(asked.stdout))
     assert opened.returncode == 0, opened.stderr
+    body = json.loads(opened.stdout)
+    assert body["kill_switch"]["changed_by"] == "operator2"
+    assert body["writer_state"] == "WRITER_SWITCH_STATE_CONFIRMED_OPEN"
     assert _state(stack) == common_pb2.KILL_SWITCH_STATE_OPEN
 
 

@@ -9,7 +9,7 @@ import grpc
 
 from livegate_api.v1 import common_pb2, policy_pb2, policy_pb2_grpc
 from tests.policy.harness import acknowledge, order_msg
-from tests.support.grpc_clients import channel_as
+from tests.support.grpc_clients import channel_as, reopen
 from tests.support.stack import RESTING_BUY
 from tests.support.writers import ACCOUNT
 
@@ -22,12 +22,14 @@ class PolicyClients:
     approver: policy_pb2_grpc.PolicyServiceStub
     operator: policy_pb2_grpc.PolicyServiceStub
     channels: list[grpc.Channel] = field(default_factory=list)
+    pki: Path | None = None
+    port: int = 0
 
     @classmethod
     def connect(cls, pki: Path, port: int) -> PolicyClients:
         channels = [channel_as(pki, n, port) for n in ("upstream", "approver", "operator")]
         up, approver, operator = (policy_pb2_grpc.PolicyServiceStub(c) for c in channels)
-        return cls(up, approver, operator, channels)
+        return cls(up, approver, operator, channels, pki, port)
 
     def close(self) -> None:
         for channel in self.channels:
@@ -38,6 +40,8 @@ class PolicyClients:
     ) -> policy_pb2.SetKillSwitchResponse:
         if state == common_pb2.KILL_SWITCH_STATE_OPEN:
             acknowledge(self.operator)  # a fresh service has no acknowledgement yet
+            assert self.pki is not None
+            return reopen(self.operator, self.pki, self.port, reason)  # two operators
         return self.operator.SetKillSwitch(
             policy_pb2.SetKillSwitchRequest(state=state, reason=reason), timeout=10
         )

@@ -140,7 +140,11 @@ def restart_rig(dev_pki: Path, faults_vault: DevVault, tmp_path: Path) -> Iterat
         finally:
             raw.close()
         with connect(rig.pki, rig.port, "operator") as operator:
-            operator.set_kill_switch(KillSwitchState.OPEN, "test")
+            asked = operator.set_kill_switch(KillSwitchState.OPEN, "test")
+        pending = asked.kill_switch.pending_reopen
+        assert pending is not None  # a fresh service starts closed: a second operator confirms
+        with connect(rig.pki, rig.port, "operator2") as second:
+            second.confirm_reopen(pending.reopen_id, "test")
         yield rig
 
 

@@ -18,7 +18,7 @@ from policy_service import config as policy_config
 from policy_service.server import build_service
 from tests.faults.slow_link import SlowLink
 from tests.policy.harness import new_key, policy_doc, reason_of, set_path
-from tests.support.grpc_clients import channel_as
+from tests.support.grpc_clients import channel_as, reopen
 from tests.support.net import wait_until
 from tests.support.stack import BROKER_TIMEOUT_S, Replica, Stack, live_stack
 from tests.support.vault import DevVault
@@ -121,13 +121,18 @@ def _set(replica: Replica, state: common_pb2.KillSwitchState, reason: str) -> No
     assert reply.writer_synced
 
 
+def _reopen(stack: Stack, replica: Replica, reason: str) -> None:
+    """The guarded reopen: the operator requests, a second operator confirms."""
+    assert reopen(replica.operator, stack.pki, replica.service.port, reason).writer_synced
+
+
 def _round(stack: Stack, round_no: int) -> int:
     """Load, close through one replica, keep loading; check the broker log; return placements."""
     # Mostly the fast replica closes (its slow twin's submits are then still on their way);
     # the last round closes through the slow one.
     closer = stack.replicas[1 if round_no == ROUNDS - 1 else 0]
     if round_no:
-        _set(closer, common_pb2.KILL_SWITCH_STATE_OPEN, f"round {round_no}")
+        _reopen(stack, closer, f"round {round_no}")
     # Approvals die with a close: each round's are granted after its reopen.
     with ThreadPoolExecutor(max_workers=SUBMITTERS) as prepare:
         pool = deque(prepare.map(lambda _: stack.approved(), range(PREVIEWS_PER_ROUND)))

@@ -11,14 +11,13 @@ import grpc
 from livegate_api.v1 import policy_pb2
 from livegate_common.errors import error_info
 from tests.fuzz.checks import assert_clear_refusal, assert_serving, invoke
-from tests.fuzz.policy_target import PolicyTarget
+from tests.fuzz.policy_target import SWITCH_TABLES, PolicyTarget
 
 # DESIGN.md: steps 1-9 write nothing but audit; step 10 inserts the durable pending key.
 PENDING_STEP = 10
 # The one refusal that still acts: a close whose text step 2 refused closes all the same
 # (a close must never be stopped by its reason's text), and says so.
 CLOSED_ANYWAY = ("SetKillSwitch", "KILL_SWITCH_CLOSED_TEXT_REFUSED")
-SWITCH_TABLES = ("kill_switch", "kill_switch_history")
 
 
 class OnSuccess(enum.Enum):

@@ -176,6 +176,15 @@ def set_kill_switch(draw: st.DrawFn) -> policy_pb2.SetKillSwitchRequest:
 
 
 @st.composite
+def confirm_reopen(draw: st.DrawFn) -> policy_pb2.ConfirmReopenRequest:
+    f = Fields(draw, ["reopen_id", "reason"])
+    return policy_pb2.ConfirmReopenRequest(
+        reopen_id=f("reopen_id", st.from_regex(r"[a-f0-9]{32}", fullmatch=True), text),
+        reason=f("reason", st.just("fuzz"), text),
+    )
+
+
+@st.composite
 def list_audit_events(draw: st.DrawFn) -> policy_pb2.ListAuditEventsRequest:
     msg = policy_pb2.ListAuditEventsRequest(
         request_id=draw(st.one_of(st.just(""), text)),

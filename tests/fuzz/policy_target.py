@@ -15,7 +15,10 @@ from tests.fuzz.strategies import ACCOUNT, FRESH, FRESH_APPROVAL, FRESH_PREVIEW
 from tests.policy.fake_writer import start_fake_writer
 from tests.policy.harness import AUDIT_EVERY_REFUSAL, LIVE_WRITE_TABLES, Harness, built
 
-IDENTITIES = ("upstream", "approver", "operator")
+# What a close (and a reopen) may change besides the approvals it revokes.
+SWITCH_TABLES = ("kill_switch", "kill_switch_history", "kill_switch_reopens")
+
+IDENTITIES = ("upstream", "approver", "operator", "operator2")
 
 
 @dataclass
@@ -37,13 +40,14 @@ class PolicyTarget:
             "upstream": self.harness.upstream,
             "approver": self.harness.approver,
             "operator": self.harness.operator,
+            "operator2": self.harness.operator2,
         }[identity]
 
     def state(self) -> dict[str, Any]:
         """Every table but the audit log, in full: a refusal must leave all of it as it was."""
         h = self.harness
         snap: dict[str, Any] = {t: h.rows(t) for t in LIVE_WRITE_TABLES}
-        for table in ("previews", "approvals", "kill_switch", "kill_switch_history"):
+        for table in ("previews", "approvals", *SWITCH_TABLES):
             snap[table] = h.rows(table)
         snap["audit_exports"] = h.count("audit_exports")
         return snap
@@ -77,7 +81,9 @@ class PolicyTarget:
     def set_switch(self, open_: bool) -> None:
         current = self.harness.operator.GetKillSwitch(policy_pb2.GetKillSwitchRequest(), timeout=5)
         wanted = common_pb2.KILL_SWITCH_STATE_OPEN if open_ else common_pb2.KILL_SWITCH_STATE_CLOSED
-        if current.state != wanted:
+        if current.state != wanted and open_:
+            self.harness.open_switch()  # the guarded reopen: a second operator confirms
+        elif current.state != wanted:
             self.harness.operator.SetKillSwitch(
                 policy_pb2.SetKillSwitchRequest(state=wanted, reason="fuzz arrange"), timeout=5
             )

@@ -163,6 +163,16 @@ def test_set_kill_switch_when_fields_are_fuzzed_then_clear_status(policy: Policy
     assert_chain_verifies(policy)
 
 
+def test_confirm_reopen_when_fields_are_fuzzed_then_clear_status(policy: PolicyTarget) -> None:
+    @fuzz(policy)
+    @given(identity=caller("operator2"), request=fz.confirm_reopen())
+    def run(identity: str, request: policy_pb2.ConfirmReopenRequest) -> None:
+        exercise(policy, identity, "ConfirmReopen", request, OnSuccess.ANYTHING)
+
+    run()
+    assert_chain_verifies(policy)
+
+
 def test_read_calls_when_caller_is_fuzzed_then_nothing_changes(policy: PolicyTarget) -> None:
     reads = st.sampled_from(
         [

@@ -24,7 +24,7 @@ from policy_service import config as policy_config
 from policy_service.audit_keysource import ensure_dev_keyring
 from policy_service.server import PolicyService, build_service
 from tests.policy.fake_writer import FAKE_BROKER_TIMEOUT_S, RunningFakeWriter
-from tests.support.grpc_clients import channel_as
+from tests.support.grpc_clients import channel_as, reopen
 
 ACCOUNT = "U1234567"
 OTHER_ACCOUNT = "U7654321"
@@ -179,6 +179,7 @@ class Harness:
         self.upstream = self.stub("upstream")
         self.approver = self.stub("approver")
         self.operator = self.stub("operator")
+        self.operator2 = self.stub("operator2")
         self.engine = sa.create_engine(self.db_url, poolclass=sa.pool.NullPool)
 
     def close(self) -> None:
@@ -189,11 +190,9 @@ class Harness:
 
     # ---- flows ----------------------------------------------------------------------------
 
-    def open_switch(self) -> None:
+    def open_switch(self) -> policy_pb2.SetKillSwitchResponse:
         acknowledge(self.operator)
-        self.operator.SetKillSwitch(
-            policy_pb2.SetKillSwitchRequest(state=common_pb2.KILL_SWITCH_STATE_OPEN, reason="test")
-        )
+        return reopen(self.operator, self.pki, self.service.port)
 
     def preview(
         self, order: common_pb2.Order | None = None, account: str = ACCOUNT

@@ -86,7 +86,7 @@ def test_sql_when_service_role_calls_the_purge_function_without_an_export_then_r
         f"SELECT livegate_audit_purge(5, '{link}', 'none', '', 0, 2555)",
     )
     assert "AUDIT_EXPORT_REQUIRED" in error, error
-    assert service_as_app_role.count("audit_events") == 6
+    assert service_as_app_role.count("audit_events") == 7
 
 
 def test_purge_when_service_role_purges_past_retention_with_export_then_only_that_goes(
@@ -95,8 +95,8 @@ def test_purge_when_service_role_purges_past_retention_with_export_then_only_tha
     h = service_as_app_role
     h.operator.ExportAudit(policy_pb2.ExportAuditRequest())
     purged = h.operator.PurgeAudit(policy_pb2.PurgeAuditRequest())
-    assert (purged.purged_count, purged.purged_through_event_id) == (6, 6)
-    assert [p["through_event_id"] for p in h.rows("audit_purges")] == [6]
+    assert (purged.purged_count, purged.purged_through_event_id) == (7, 7)
+    assert [p["through_event_id"] for p in h.rows("audit_purges")] == [7]
     res = h.approver.VerifyAudit(policy_pb2.VerifyAuditRequest())
     assert res.chain_state == policy_pb2.AUDIT_CHAIN_STATE_INTACT, res
     # Past the recorded purge the owner cannot delete either: the trigger holds.
@@ -157,4 +157,4 @@ def test_sql_when_sqlite_audit_rows_changed_outside_the_purge_path_then_triggers
         h.operator.ExportAudit(policy_pb2.ExportAuditRequest())
         error = _try(url, statement)
         assert "AUDIT_APPEND_ONLY" in error, error
-        assert (h.count("audit_events"), h.count("audit_exports")) == (7, 1)
+        assert (h.count("audit_events"), h.count("audit_exports")) == (8, 1)

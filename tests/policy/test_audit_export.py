@@ -65,7 +65,7 @@ def test_verify_export_when_untouched_then_ok_offline(
     code, report, err = _cli(export.path, "--keyring", str(_keyring(h)))
     assert code == 0, err
     assert report["ok"] is True
-    assert report["events_checked"] == export.event_count == 6
+    assert report["events_checked"] == export.event_count == 7
     assert report["key_ids"] == ["k1"]
     # Either file of the pair names the export.
     assert _cli(export.manifest_path, "--keyring", str(_keyring(h)))[0] == 0
@@ -148,14 +148,14 @@ def test_purge_when_exported_then_purge_event_records_manifest_digest_and_chain_
     h = _old_events(make_policy)
     export = h.operator.ExportAudit(policy_pb2.ExportAuditRequest())
     purged = h.operator.PurgeAudit(policy_pb2.PurgeAuditRequest())
-    assert purged.purged_count == 6 and purged.manifest_sha256 == export.manifest_sha256
+    assert purged.purged_count == 7 and purged.manifest_sha256 == export.manifest_sha256
     event = next(e for e in h.rows("audit_events") if e["event_id"] == purged.audit_event_id)
     detail = json.loads(event["detail"])
     assert detail["manifest_sha256"] == export.manifest_sha256
-    assert detail["purged_through_event_id"] == "6"
+    assert detail["purged_through_event_id"] == "7"
     res = _verify(h)
     assert res.chain_state == policy_pb2.AUDIT_CHAIN_STATE_INTACT, res
-    assert res.purged_through_event_id == 6
+    assert res.purged_through_event_id == 7
 
 
 def test_verify_when_purged_export_manifest_replaced_then_the_purge_event_is_named(
@@ -199,9 +199,9 @@ def test_verify_when_purge_pointer_moved_past_the_recorded_purge_then_named(
     h = _old_events(make_policy)
     h.operator.ExportAudit(policy_pb2.ExportAuditRequest())
     h.operator.PurgeAudit(policy_pb2.PurgeAuditRequest())
-    Attacker(h.db_url).move_purge_pointer(7)  # the export event, past the recorded purge at 6
+    Attacker(h.db_url).move_purge_pointer(8)  # the export event, past the recorded purge at 7
     res = _verify(h)
-    assert (res.problem, res.first_bad_event_id) == ("AUDIT_PURGE_UNRECORDED", 7)
+    assert (res.problem, res.first_bad_event_id) == ("AUDIT_PURGE_UNRECORDED", 8)
 
 
 def test_purge_when_export_file_edited_then_refused(make_policy: MakePolicy) -> None:

@@ -43,11 +43,12 @@ def test_rotation_when_keyring_rotated_between_runs_then_new_segment_and_chain_v
     with built(dev_pki, data, writer, db_url) as first:
         first.open_switch()
         first.submit(*first.approved())
-        old_head = _event(first, 6)  # checklist, switch, preview, approval, pending, done
+        # checklist, reopen requested and confirmed, preview, approval, pending, done
+        old_head = _event(first, 7)
     keyring_file = data / "audit-keyring.json"
     write_keyring_file(keyring_file, read_keyring_file(keyring_file).rotated("k2"))
     with built(dev_pki, data, writer, db_url) as second:
-        rotation = _event(second, 7)
+        rotation = _event(second, 8)
         assert (rotation["method"], rotation["key_id"], rotation["prev_hash"]) == (
             "AuditKeyRotation",
             "k2",
@@ -58,7 +59,7 @@ def test_rotation_when_keyring_rotated_between_runs_then_new_segment_and_chain_v
         second.submit(*second.approved())
         res = _verify(second)
         assert res.ok, res
-        assert (list(res.key_ids), res.events_checked) == (["k1", "k2"], 11)
+        assert (list(res.key_ids), res.events_checked) == (["k1", "k2"], 12)
         export = second.operator.ExportAudit(policy_pb2.ExportAuditRequest())
     done = subprocess.run(
         [sys.executable, "-m", "livegate_cli.main", "audit", "verify-export", export.path,
@@ -152,7 +153,7 @@ def test_migration_when_chain_was_made_before_keys_then_closed_by_rotation_and_v
         h.open_switch()
         res = _verify(h)
         assert res.chain_state == policy_pb2.AUDIT_CHAIN_STATE_INTACT, res
-        assert (res.events_checked, res.purged_through_event_id) == (LEGACY_EVENTS - 2 + 3, 2)
+        assert (res.events_checked, res.purged_through_event_id) == (LEGACY_EVENTS - 2 + 4, 2)
         assert list(res.key_ids) == ["k1"]
 
 

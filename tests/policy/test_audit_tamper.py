@@ -39,10 +39,10 @@ def _broken(res: policy_pb2.VerifyAuditResponse) -> tuple[bool, str, int]:
 
 @pytest.fixture()
 def trail(policy: Harness) -> Harness:
-    """Six events (checklist acknowledged, switch opened, preview, approval, pending,
-    executed), anchored."""
+    """Seven events (checklist acknowledged, reopen requested and confirmed, preview, approval,
+    pending, executed), anchored."""
     policy.submit(*policy.approved())
-    assert policy.count("audit_events") == 6
+    assert policy.count("audit_events") == 7
     assert policy.service.anchors.flush() is not None
     res = _verify(policy)
     assert res.ok, res
@@ -55,13 +55,13 @@ def test_anchor_when_written_then_file_line_log_line_and_gauge_name_the_event(
     policy.submit(*policy.approved())
     with caplog.at_level(logging.INFO, logger="livegate.audit.anchor"):
         anchor = policy.service.anchors.flush()
-    assert anchor is not None and anchor.event_id == 6
+    assert anchor is not None and anchor.event_id == 7
     path = policy.service.anchors.file.path
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert json.loads(path.read_text().splitlines()[-1])["mac"] == anchor.mac
     (record,) = [r for r in caplog.records if r.getMessage() == "audit anchor"]
-    assert (record.event_id, record.link) == (6, anchor.link)  # type: ignore[attr-defined]
-    assert REGISTRY.get_sample_value("livegate_audit_anchored_event_id") == 6
+    assert (record.event_id, record.link) == (7, anchor.link)  # type: ignore[attr-defined]
+    assert REGISTRY.get_sample_value("livegate_audit_anchored_event_id") == 7
 
 
 def test_verify_when_chain_untouched_then_ok_intact_and_anchored(trail: Harness) -> None:
@@ -71,7 +71,7 @@ def test_verify_when_chain_untouched_then_ok_intact_and_anchored(trail: Harness)
         policy_pb2.AUDIT_CHAIN_STATE_INTACT,
         policy_pb2.AUDIT_ANCHOR_STATE_CURRENT,
     )
-    assert (res.events_checked, res.head_event_id, res.anchored_event_id) == (6, 6, 6)
+    assert (res.events_checked, res.head_event_id, res.anchored_event_id) == (7, 7, 7)
     assert list(res.key_ids) == ["k1"]
 
 
@@ -132,20 +132,20 @@ def test_verify_when_an_old_anchor_is_replayed_with_the_chain_cut_to_it_then_rew
 ) -> None:
     anchor_file = trail.service.anchors.file.path
     first_anchor = anchor_file.read_text().splitlines(keepends=True)
-    trail.submit(*trail.approved())  # events 7..10
+    trail.submit(*trail.approved())  # events 8..11
     assert trail.service.anchors.flush() is not None
     assert _verify(trail).ok
     # A consistent older state: chain cut back to the first anchor, the file to its line.
-    Attacker(trail.db_url).cut_after(6)
+    Attacker(trail.db_url).cut_after(7)
     anchor_file.write_text("".join(first_anchor))
     res = _verify(trail)
-    assert _broken(res) == (True, "AUDIT_ANCHOR_REWOUND", 7)
+    assert _broken(res) == (True, "AUDIT_ANCHOR_REWOUND", 8)
     assert res.anchor_state == policy_pb2.AUDIT_ANCHOR_STATE_REWOUND
 
 
 def test_verify_when_an_anchor_line_is_edited_then_anchors_invalid(trail: Harness) -> None:
     anchor_file = trail.service.anchors.file.path
-    anchor_file.write_text(anchor_file.read_text().replace('"event_id":6', '"event_id":3'))
+    anchor_file.write_text(anchor_file.read_text().replace('"event_id":7', '"event_id":3'))
     res = _verify(trail)
     assert _broken(res)[:2] == (True, "AUDIT_ANCHOR_INVALID")
     assert res.anchor_state == policy_pb2.AUDIT_ANCHOR_STATE_INVALID

@@ -35,6 +35,8 @@ def _doc(tmp_path: Path, dev_pki: Path, **overrides: Any) -> dict[str, Any]:
         ({"live_trading__allowed_accounts": ["bad id!"]}, "live_trading.allowed_accounts"),
         ({"writer__deadline_s": 0}, "writer.deadline_s"),
         ({"approvals__four_eyes": False}, "approvals.four_eyes"),
+        ({"kill_switch__reopen_second_operator": False}, "kill_switch.reopen_second_operator"),
+        ({"kill_switch__reopen_confirm_window_s": 0}, "kill_switch.reopen_confirm_window_s"),
         ({"writer__expected_san": ""}, "writer.expected_san"),
     ],
 )
@@ -61,6 +63,22 @@ def test_load_when_live_trading_off_then_four_eyes_and_expected_san_may_be_off(
     del doc["live_trading"], doc["safety"]
     config = policy_config.from_document(doc, tmp_path)
     assert not config.four_eyes and config.writer.expected_san == ""
+
+
+def test_load_when_live_trading_off_then_one_operator_may_reopen(
+    tmp_path: Path, dev_pki: Path
+) -> None:
+    doc = _doc(tmp_path, dev_pki, kill_switch__reopen_second_operator=False)
+    del doc["live_trading"], doc["safety"]
+    config = policy_config.from_document(doc, tmp_path)
+    assert not config.reopen_second_operator
+
+
+def test_load_when_reopen_keys_absent_then_two_operators_within_300_s(
+    tmp_path: Path, dev_pki: Path
+) -> None:
+    config = policy_config.from_document(_doc(tmp_path, dev_pki), tmp_path)
+    assert (config.reopen_second_operator, config.reopen_confirm_window_s) == (True, 300.0)
 
 
 def _main_on(doc: dict[str, Any], tmp_path: Path) -> int:

@@ -12,12 +12,12 @@ from typing import Any
 import grpc
 
 from gateway_sim import GatewaySimulator
-from livegate_api.v1 import common_pb2, policy_pb2, policy_pb2_grpc
+from livegate_api.v1 import policy_pb2, policy_pb2_grpc
 from policy_service import config as policy_config
 from policy_service.domain.ports import Clock
 from policy_service.server import PolicyService, build_service
 from tests.policy.harness import acknowledge, new_key, order_msg, policy_doc, set_path
-from tests.support.grpc_clients import channel_as
+from tests.support.grpc_clients import channel_as, reopen
 from tests.support.sim import start_sim
 from tests.support.vault import DevVault
 from tests.support.writers import ACCOUNT, make_config, writer_document
@@ -118,10 +118,7 @@ class Stack:
 
     def open_switch(self) -> None:
         acknowledge(self.policy.operator)
-        self.policy.operator.SetKillSwitch(
-            policy_pb2.SetKillSwitchRequest(state=common_pb2.KILL_SWITCH_STATE_OPEN, reason="test"),
-            timeout=10,
-        )
+        reopen(self.policy.operator, self.pki, self.policy.service.port)
 
     def approved(
         self, replica: Replica | None = None, qty: str = "1", limit: str = RESTING_BUY
