@@ -29,8 +29,10 @@ def register_state_gauges(store: SqlStore) -> None:
     def closed() -> float:
         try:
             return 0.0 if store.kill_switch().state is m.SwitchState.OPEN else 1.0
-        except SQLAlchemyError:
-            return math.nan  # unknown is not "open"
+        except (SQLAlchemyError, StoreUnavailable):
+            # The store wraps driver errors as StoreUnavailable; a scrape must not raise, and
+            # unknown is not "open".
+            return math.nan
 
     def head() -> float:
         try:

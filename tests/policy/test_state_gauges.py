@@ -1,0 +1,37 @@
+"""The state gauges when the store is down: a scrape reports unknown (NaN), never raises."""
+
+from __future__ import annotations
+
+import math
+from typing import cast
+
+from prometheus_client import REGISTRY
+from sqlalchemy import create_engine
+from sqlalchemy.pool import NullPool
+
+from policy_service.domain.ports import StoreUnavailable
+from policy_service.metrics import register_state_gauges
+from policy_service.storage.store import SqlStore
+
+
+class _DownStore:
+    """What SqlStore does during an outage: its reads raise StoreUnavailable, and its engine
+    cannot connect (nothing listens on loopback port 1)."""
+
+    read = create_engine("postgresql+psycopg://livegate@127.0.0.1:1/none", poolclass=NullPool)
+
+    def kill_switch(self) -> None:
+        raise StoreUnavailable("connection refused")
+
+    def pending_reopen(self) -> None:
+        raise StoreUnavailable("connection refused")
+
+
+def test_scrape_when_store_unavailable_then_state_gauges_are_nan() -> None:
+    register_state_gauges(cast(SqlStore, _DownStore()))
+    closed = REGISTRY.get_sample_value("livegate_kill_switch_closed")
+    pending = REGISTRY.get_sample_value("livegate_kill_switch_reopen_pending")
+    assert closed is not None and math.isnan(closed)
+    assert pending is not None and math.isnan(pending)
+    head = REGISTRY.get_sample_value("livegate_audit_chain_head_event_id")
+    assert head is not None and math.isnan(head)
