@@ -18,8 +18,9 @@ from policy_service import reasons
 from policy_service.domain import model as m
 
 MINUTE_US: Final = 60_000_000
-# Never throttled: an operator refused a hundred times must still be able to close the switch.
-EXEMPT_METHODS: Final = frozenset({"SetKillSwitch", "GetKillSwitch"})
+# Never throttled: an operator refused a hundred times must still be able to close the switch,
+# and a second operator to confirm a reopen the first one asked for.
+EXEMPT_METHODS: Final = frozenset({"SetKillSwitch", "GetKillSwitch", "ConfirmReopen"})
 # Sources and principals tracked at once; beyond it the oldest window is closed early.
 MAX_TRACKED: Final = 10_000
 

@@ -121,3 +121,26 @@ def test_throttle_when_operator_is_over_the_limit_then_it_can_still_close_the_sw
         policy_pb2.SetKillSwitchRequest(state=common_pb2.KILL_SWITCH_STATE_CLOSED, reason="stop")
     )
     assert closed.kill_switch.state == common_pb2.KILL_SWITCH_STATE_CLOSED
+
+
+def test_throttle_when_second_operator_is_over_the_limit_then_it_can_still_confirm_a_reopen(
+    make_policy: MakePolicy,
+) -> None:
+    h = make_policy(open_switch=False)
+    acknowledge(h.operator)
+    for _ in range(LIMIT):  # refused: nothing is past retention yet
+        _code_of(lambda: h.operator2.PurgeAudit(policy_pb2.PurgeAuditRequest()))
+    code, reason = _code_of(
+        lambda: h.operator2.ListAuditEvents(policy_pb2.ListAuditEventsRequest())
+    )
+    assert (code, reason) == (grpc.StatusCode.RESOURCE_EXHAUSTED, "REFUSAL_RATE_EXCEEDED")
+    asked = h.operator.SetKillSwitch(
+        policy_pb2.SetKillSwitchRequest(state=common_pb2.KILL_SWITCH_STATE_OPEN, reason="fixed")
+    )
+    assert asked.kill_switch.state == common_pb2.KILL_SWITCH_STATE_CLOSED
+    confirmed = h.operator2.ConfirmReopen(
+        policy_pb2.ConfirmReopenRequest(
+            reopen_id=asked.kill_switch.pending_reopen.reopen_id, reason="checked"
+        )
+    )
+    assert confirmed.kill_switch.state == common_pb2.KILL_SWITCH_STATE_OPEN
