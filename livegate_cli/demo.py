@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import grpc
 from google.protobuf.message import Message
@@ -24,6 +24,10 @@ class DemoFailed(Exception):
     pass
 
 
+# The callers' identities the demo acts as; a host that runs the demo needs each one's files.
+CALLERS: Final = ("upstream", "approver", "operator", "operator2")
+
+
 class Actors:
     """One stub per dev identity: who does what is the point of the demo."""
 
@@ -33,12 +37,11 @@ class Actors:
                 address,
                 TLSFiles(ca=pki / "ca.pem", cert=pki / f"{name}.pem", key=pki / f"{name}.key"),
             )
-            for name in ("upstream", "approver", "operator", "operator2")
+            for name in CALLERS
         }
         self._channels = {name: t.channel() for name, t in self.targets.items()}
         self.upstream, self.approver, self.operator, self.operator2 = (
-            policy_pb2_grpc.PolicyServiceStub(self._channels[n])
-            for n in ("upstream", "approver", "operator", "operator2")
+            policy_pb2_grpc.PolicyServiceStub(self._channels[n]) for n in CALLERS
         )
 
     def close(self) -> None:

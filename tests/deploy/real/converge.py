@@ -13,6 +13,7 @@ from typing import Final, TypeVar
 
 import requests
 
+from livegate_cli.demo import CALLERS as DEMO_CALLERS
 from tests.deploy.real import hosts as hostlib
 from tests.deploy.real.engine import Engine
 from tests.deploy.real.hosts import Host
@@ -281,15 +282,8 @@ def _demo_pki(pki: Path, work: Path) -> Path:
     """The callers' identities the demo needs, and nothing of the services'."""
     demo = work / "demo-pki"
     demo.mkdir(exist_ok=True)
-    for name in (
-        "ca.pem",
-        "upstream.pem",
-        "upstream.key",
-        "approver.pem",
-        "approver.key",
-        "operator.pem",
-        "operator.key",
-    ):
+    files = ["ca.pem"] + [f"{who}.{ext}" for who in DEMO_CALLERS for ext in ("pem", "key")]
+    for name in files:
         shutil.copy2(pki / name, demo / name)
     return demo
 
