@@ -94,9 +94,8 @@ class ReopenStore(StorePart):
         SwitchMoved when the switch is no longer CLOSED at REQ's version."""
         t = kill_switch_reopens
         with self._tx() as conn:
-            row = lock_switch(conn)
-            if int(row.version) != req.switch_version or row.state != m.SwitchState.CLOSED:
-                raise SwitchMoved(f"switch at version {row.version} {row.state}")
+            claim = OpenClaim(req.switch_version, m.SwitchState.CLOSED)
+            check_claim(conn, lock_switch(conn), claim, req.requested_by, now_us)
             conn.execute(
                 update(t)
                 .where(t.c.state == PENDING)
