@@ -56,15 +56,21 @@ class PostgresCluster:
         # Over SQL, not by spawning createdb: a fork from a process that runs gRPC's threads
         # has crashed the child (SIGSEGV in CI), and a test fixture must not be a coin toss.
         name = name or f"t_{uuid.uuid4().hex[:12]}"
+        self.as_superuser(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def as_superuser(self, *statements: str) -> None:
+        """Run STATEMENTS on the postgres database, each in its own transaction (CREATE
+        DATABASE refuses to run inside one)."""
         admin = create_engine(
             self.url("postgres"), poolclass=NullPool, isolation_level="AUTOCOMMIT"
         )
         try:
             with admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
+                for statement in statements:
+                    conn.execute(text(statement))
         finally:
             admin.dispose()
-        return self.url(name)
 
     def create_deployed_database(self, via_cli: bool = False) -> DeployedDatabase:
         """A database as a DBA deploys it: owned by an owner role, which runs the migrations
@@ -72,14 +78,11 @@ class PostgresCluster:
         runs them as the runbook says, with `livegate-policy-db migrate`."""
         suffix = uuid.uuid4().hex[:8]
         owner, app, name = f"lg_owner_{suffix}", f"lg_app_{suffix}", f"d_{suffix}"
-        admin = create_engine(
-            self.url("postgres"), poolclass=NullPool, isolation_level="AUTOCOMMIT"
+        self.as_superuser(
+            f"CREATE ROLE {owner} LOGIN",
+            f"CREATE ROLE {app} LOGIN",
+            f"CREATE DATABASE {name} OWNER {owner}",
         )
-        with admin.connect() as conn:
-            conn.execute(text(f"CREATE ROLE {owner} LOGIN"))
-            conn.execute(text(f"CREATE ROLE {app} LOGIN"))
-            conn.execute(text(f"CREATE DATABASE {name} OWNER {owner}"))
-        admin.dispose()
         owner_url = self.url(name).replace(f"//{self.user}@", f"//{owner}@")
         if via_cli:
             subprocess.run(
