@@ -14,6 +14,7 @@ from policy_service.domain.commands import BracketCmd, CancelCmd, Command, Modif
 from policy_service.domain.denials import internal
 from policy_service.domain.legs import from_preview
 from policy_service.domain.ports import Store, Writer
+from policy_service.domain.scopes import strategy_mismatch
 
 
 @dataclass
@@ -51,6 +52,8 @@ class Planner:
         denial = appr.check_preview(preview, cmd.preview_id, kind, cmd.account_id, now)
         if denial is not None or preview is None:
             return denial or internal()
+        if preview.strategy != cmd.strategy:
+            return strategy_mismatch(preview.strategy, cmd.strategy)
         approval = self.store.get_approvals([cmd.approval_id]).get(cmd.approval_id)
         denial = appr.check_approval(approval, cmd.approval_id, cmd.preview_id, now, own_key)
         if denial is not None:
@@ -91,6 +94,8 @@ class Planner:
             )
             if denial is not None or preview is None:
                 return denial or internal()
+            if preview.strategy != cmd.strategy:
+                return strategy_mismatch(preview.strategy, cmd.strategy)
             denial = appr.check_approval(
                 approvals.get(approval_id), approval_id, preview_id, now, own_key
             )

@@ -30,6 +30,7 @@ from policy_service.storage.reopen_store import (
 )
 from policy_service.storage.risk_store import RiskStore
 from policy_service.storage.rows import preview_body, preview_from, switch_from
+from policy_service.storage.scope_store import ScopeStore
 from policy_service.storage.tables import (
     approvals,
     kill_switch,
@@ -53,7 +54,7 @@ class PurgeRefused(RuntimeError):
         self.reason = reason
 
 
-class SqlStore(IdempotencyStore, RiskStore, ReopenStore):
+class SqlStore(IdempotencyStore, RiskStore, ReopenStore, ScopeStore):
     """Implements domain.ports.Store on SQLAlchemy Core."""
 
     def __init__(self, write: Engine, read: Engine, chain: ChainKeeper):
@@ -198,6 +199,7 @@ class SqlStore(IdempotencyStore, RiskStore, ReopenStore):
                         account_id=preview.account_id,
                         group_id=preview.group_id,
                         created_by=preview.created_by,
+                        strategy=preview.strategy,
                         created_at_us=preview.created_at_us,
                         expires_at_us=preview.expires_at_us,
                         body=json.dumps(preview_body(preview)),
