@@ -135,6 +135,17 @@ class Gate:
         except StoreUnavailable:
             return audit_down()
 
+    def _creators_stopped(self, call: m.Call, plan: Plan) -> m.Denial | None:
+        """Step 6 again once step 8 named the previews: their creators' principal stops (an
+        approval granted while its creator's stop was being stored is not sent by another)."""
+        others = tuple(c for c in plan.creators if c != call.principal)
+        if not others:
+            return None
+        try:
+            return first_stop(self.store, subjects("", others, ""))
+        except StoreUnavailable:
+            return audit_down()
+
     def _switch_state_label(self) -> str:
         try:
             return self.store.kill_switch().state.value
@@ -219,6 +230,9 @@ class Gate:
             if raced is not None:
                 return self._existing(call, cmd, raced, digest, ids)
             return refuse(plan)
+        stopped = self._creators_stopped(call, plan)
+        if stopped is not None:
+            return refuse(stopped)
         cancel = isinstance(cmd, CancelCmd)
         denial = self.depth.blackout(cancel, now) or limits.first_denial(self.policy, plan.legs)
         if denial is not None:

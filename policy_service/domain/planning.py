@@ -30,6 +30,8 @@ class Plan:
     preview_id: str = ""
     # The broker's account state the position and exposure limits use (step 9), if any.
     account_state: Any = None
+    # Who created the preview(s): a stopped principal's preview is not sent by another caller.
+    creators: tuple[str, ...] = ()
 
 
 class Planner:
@@ -67,6 +69,7 @@ class Planner:
                 legs=[leg],
                 approval_ids=(cmd.approval_id,),
                 notional=leg.notional,
+                creators=(preview.created_by,),
                 send=lambda rid, _settle: (
                     self.writer.modify(
                         rid, cmd.account_id, cmd.broker_order_id, cmd.changes, cmd.key
@@ -78,6 +81,7 @@ class Planner:
             approval_ids=(cmd.approval_id,),
             notional=leg.notional,
             new_orders=1,
+            creators=(preview.created_by,),
             send=lambda rid, settle: (
                 self.writer.submit(rid, cmd.account_id, preview.order, cmd.key, settle),
             ),
@@ -113,6 +117,7 @@ class Planner:
             # The exits only reduce the entry's exposure; the entry is what the day adds.
             notional=checked[0].notional,
             new_orders=3,
+            creators=tuple(p.created_by for p in legs),
             send=lambda rid, settle: self.writer.bracket(
                 rid, cmd.account_id, orders, cmd.key, settle
             ),

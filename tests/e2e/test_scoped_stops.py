@@ -366,3 +366,31 @@ def test_set_scoped_stop_when_input_is_bad_then_clear_status_and_nothing_stored(
     assert (reason_of(bad_tag), meta_of(bad_tag)["field"]) == ("FIELD_INVALID", "strategy")
     assert _stored_scopes(stack) == 0
     assert _submit(stack.policy.upstream, A, _approved(stack)).order.status  # nothing stopped
+
+
+def test_submit_when_another_caller_sends_a_stopped_principals_preview_then_refused(
+    make_stack: MakeStack,
+) -> None:
+    """An approval that escaped the close's revocation (granted while the close was being
+    stored) is still not sent by another caller: the preview's creator is checked at step 6."""
+    stack = make_stack()
+    preview_id = stack.preview()  # created by upstream
+    _set(stack.policy.operator, PRINCIPAL_KIND, "upstream", CLOSED)
+    engine = sa.create_engine(stack.db_url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.begin() as conn:  # the approval a racing ApprovePreview stored after it
+            conn.execute(
+                sa.text(
+                    "INSERT INTO approvals (approval_id, preview_id, approved_by, comment, "
+                    "created_at_us, expires_at_us) VALUES ('ap_race', :p, 'approver', '', "
+                    "1, 99999999999999999)"
+                ),
+                {"p": preview_id},
+            )
+    finally:
+        engine.dispose()
+
+    err = _refused(lambda: _submit(_stub(stack, "operator2"), A, (preview_id, "ap_race")))
+
+    assert (reason_of(err), meta_of(err)["scope"]) == ("SCOPE_STOPPED_PRINCIPAL", "upstream")
+    assert meta_of(err)["gate_step"] == "6"
