@@ -15,6 +15,7 @@ from policy_service.domain.ports import StoreUnavailable
 from policy_service.domain.scopes import Revocation, ScopedStop, ScopeKind, ScopeMoved, Subject
 from policy_service.storage import audit_store
 from policy_service.storage.part import StorePart
+from policy_service.storage.revocation import revoke_outstanding
 from policy_service.storage.tables import approvals, previews, scoped_stops
 
 _REVOCABLE_COLUMNS = {"account_id", "created_by", "strategy"}
@@ -61,22 +62,7 @@ def revoke_in_scope(conn: Connection, scope: Revocation, now_us: int) -> dict[st
     )
     if scope.approved_by:
         in_scope = or_(in_scope, approvals.c.approved_by == scope.approved_by)
-    rows = conn.execute(
-        update(approvals)
-        .where(
-            approvals.c.consumed_at_us.is_(None),
-            approvals.c.revoked_at_us.is_(None),
-            approvals.c.expires_at_us > now_us,
-            in_scope,
-        )
-        .values(revoked_at_us=now_us)
-        .returning(approvals.c.approval_id, approvals.c.preview_id)
-    ).all()
-    return {
-        "revoked_approvals": str(len(rows)),
-        "revoked_approval_ids": ",".join(sorted(r.approval_id for r in rows)),
-        "revoked_preview_ids": ",".join(sorted({r.preview_id for r in rows})),
-    }
+    return revoke_outstanding(conn, now_us, in_scope)
 
 
 class ScopeStore(StorePart):

@@ -3,7 +3,6 @@ replicas on PostgreSQL): each scope refuses what it must and nothing else."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -18,6 +17,7 @@ from livegate_api.v1 import common_pb2, policy_pb2, policy_pb2_grpc
 from livegate_common import scopes
 from tests.policy.conftest import pg, pg_url  # noqa: F401 - the PostgreSQL fixtures
 from tests.policy.harness import AUDIT_EVERY_REFUSAL, meta_of, new_key, order_msg, reason_of
+from tests.support.audit_rows import events_by_request
 from tests.support.grpc_clients import channel_as
 from tests.support.stack import RESTING_BUY, Replica, Stack, live_stack
 from tests.support.vault import DevVault
@@ -136,16 +136,7 @@ def _refused(call: Callable[[], object]) -> grpc.RpcError:
 
 
 def _events(stack: Stack, rid: str) -> list[dict[str, Any]]:
-    engine = sa.create_engine(stack.db_url, poolclass=sa.pool.NullPool)
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(
-                sa.text("SELECT * FROM audit_events WHERE request_id = :r ORDER BY event_id"),
-                {"r": rid},
-            )
-            return [{**r._mapping, "detail": json.loads(r.detail)} for r in rows]
-    finally:
-        engine.dispose()
+    return events_by_request(stack.db_url, rid)
 
 
 def _stored_scopes(stack: Stack) -> int:

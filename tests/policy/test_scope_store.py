@@ -3,7 +3,6 @@ and no other's, in its own transaction; a stale write stores nothing."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 
 import pytest
@@ -16,6 +15,7 @@ from policy_service.domain.audit_keys import new_keyring
 from policy_service.domain.scopes import Revocation, ScopedStop, ScopeKind, ScopeMoved, Subject
 from policy_service.storage.engine import make_engines, migrate
 from policy_service.storage.store import SqlStore
+from tests.support.audit_rows import event_detail
 
 FAR = 10**15
 # preview id -> (account, creator, strategy); each has one approval "ap_<preview>" by bob.
@@ -66,11 +66,7 @@ def _revoked(store: SqlStore) -> set[str]:
 
 
 def _detail(store: SqlStore, event_id: int) -> dict[str, str]:
-    with store.read.connect() as conn:
-        raw = conn.execute(
-            sa.text("SELECT detail FROM audit_events WHERE event_id = :e"), {"e": event_id}
-        ).scalar_one()
-    return dict(json.loads(raw))
+    return event_detail(store.read, event_id)
 
 
 @pytest.mark.parametrize(
