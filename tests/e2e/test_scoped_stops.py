@@ -318,6 +318,9 @@ def test_open_scope_when_the_requester_confirms_alone_then_refused_and_still_clo
     assert (err.code(), reason_of(err)) == (grpc.StatusCode.PERMISSION_DENIED,
                                             "REOPEN_SAME_OPERATOR")  # fmt: skip
     assert reason_of(_refused(lambda: _approved(stack, A))) == "SCOPE_STOPPED_ACCOUNT"
+    _set(op, ACCOUNT_KIND, A, CLOSED)  # a close cancels the pending request
+    again = _set(_stub(stack, "operator2"), ACCOUNT_KIND, A, OPEN)
+    assert (again.stop.state, again.stop.reopen_requested_by) == (CLOSED, "operator2")
     not_stopped = _refused(lambda: _set(op, PRINCIPAL_KIND, "upstream", OPEN))
     assert (not_stopped.code(), reason_of(not_stopped)) == (
         grpc.StatusCode.NOT_FOUND, "SCOPE_NOT_STOPPED",
@@ -385,3 +388,63 @@ def test_submit_when_another_caller_sends_a_stopped_principals_preview_then_refu
 
     assert (reason_of(err), meta_of(err)["scope"]) == ("SCOPE_STOPPED_PRINCIPAL", "upstream")
     assert meta_of(err)["gate_step"] == "6"
+
+
+def test_modify_and_bracket_when_their_strategy_is_stopped_then_refused_at_step_6(
+    make_stack: MakeStack,
+) -> None:
+    stack = make_stack()
+    up, approver = stack.policy.upstream, stack.policy.approver
+    working = _submit(up, A, _approved(stack, strategy="s"), "s").order.broker_order_id
+    changes = common_pb2.OrderChanges(quantity="2")
+    modify = up.CreateModifyPreview(
+        policy_pb2.CreateModifyPreviewRequest(
+            account_id=A, broker_order_id=working, changes=changes, strategy="s"
+        ),
+        timeout=10,
+    )
+    bracket = up.CreateBracketPreview(
+        policy_pb2.CreateBracketPreviewRequest(
+            account_id=A, action=common_pb2.ACTION_BUY, quantity="1", strategy="s",
+            instrument=common_pb2.Instrument(symbol="AAPL", sec_type=common_pb2.SEC_TYPE_STOCK),
+            entry_limit_price=RESTING_BUY, take_profit_price="190.00", stop_loss_price="188.00",
+            time_in_force=common_pb2.TIME_IN_FORCE_DAY,
+        ),
+        timeout=10,
+    )  # fmt: skip
+    legs = [bracket.parent, bracket.take_profit, bracket.stop_loss]
+
+    def approve(preview_id: str) -> str:
+        request = policy_pb2.ApprovePreviewRequest(preview_id=preview_id)
+        return str(approver.ApprovePreview(request, timeout=10).approval_id)
+
+    modify_approval, leg_approvals = (
+        approve(modify.preview_id),
+        [approve(p.preview_id) for p in legs],
+    )
+    _set(stack.policy.operator, STRATEGY_KIND, "s", CLOSED)
+    bracket_key = new_key()
+
+    modified = _refused(lambda: up.ModifyOrder(
+        policy_pb2.ModifyOrderRequest(
+            account_id=A, broker_order_id=working, approval_id=modify_approval,
+            preview_id=modify.preview_id, idempotency_key=new_key(), changes=changes,
+            strategy="s",
+        ),
+        timeout=15,
+    ))  # fmt: skip
+    bracketed = _refused(lambda: up.SubmitBracket(
+        policy_pb2.SubmitBracketRequest(
+            account_id=A, parent_preview_id=legs[0].preview_id,
+            take_profit_preview_id=legs[1].preview_id, stop_loss_preview_id=legs[2].preview_id,
+            parent_approval_id=leg_approvals[0], take_profit_approval_id=leg_approvals[1],
+            stop_loss_approval_id=leg_approvals[2], idempotency_key=bracket_key, strategy="s",
+        ),
+        timeout=15,
+    ))  # fmt: skip
+
+    for err in (modified, bracketed):
+        assert (reason_of(err), meta_of(err)["gate_step"]) == ("SCOPE_STOPPED_STRATEGY", "6")
+    assert stack.broker_orders_with_ref(bracket_key) == []
+    [order] = [o for o in stack.sim.orders() if o.order_id == working]
+    assert order.total_quantity == 1  # not modified
