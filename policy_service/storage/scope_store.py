@@ -1,9 +1,10 @@
+# ruff: noqa: S608  (the one statement here is built once from constant names)
 """The store's part for scoped stops: one row per scope, shared by every replica."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import Connection, and_, insert, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -13,12 +14,39 @@ from policy_service.domain import model as m
 from policy_service.domain.audit import AuditDraft
 from policy_service.domain.ports import StoreUnavailable
 from policy_service.domain.scopes import Revocation, ScopedStop, ScopeKind, ScopeMoved, Subject
-from policy_service.storage import audit_store
+from policy_service.storage import audit_store, raw
 from policy_service.storage.part import StorePart
 from policy_service.storage.revocation import revoke_outstanding
 from policy_service.storage.tables import approvals, previews, scoped_stops
 
 _REVOCABLE_COLUMNS = {"account_id", "created_by", "strategy"}
+_COLS: Final = (
+    "kind scope_key state reason changed_by changed_at_us request_id version reopen_by "
+    "reopen_reason reopen_request_id reopen_expires_at_us"
+)
+# Step 6 of every write reads this: one fixed statement on the driver's cursor (see raw), with
+# a slot per subject a request can have; an empty slot matches nothing (no stored key is "").
+_PRINCIPAL_SLOTS: Final = 3
+_CLOSED_SQL: Final = (
+    f"SELECT {', '.join(_COLS.split())} FROM scoped_stops WHERE state = 'CLOSED' AND ("
+    "(kind = 'ACCOUNT' AND scope_key = :b_a) "
+    "OR (kind = 'PRINCIPAL' AND scope_key IN (:b_p0, :b_p1, :b_p2)) "
+    "OR (kind = 'STRATEGY' AND scope_key = :b_s))"
+)
+_CLOSED: Final = {d: raw.Query(d, _CLOSED_SQL, _COLS) for d in ("sqlite", "postgresql")}
+
+
+def _slots(wanted: Sequence[Subject]) -> dict[str, str] | None:
+    """WANTED as the fixed statement's parameters; None when it has more than fit."""
+    by_kind: dict[ScopeKind, list[str]] = {k: [] for k in ScopeKind}
+    for s in wanted:
+        by_kind[s.kind].append(s.key)
+    accounts, principals, tags = (by_kind[k] for k in ScopeKind)
+    if len(accounts) > 1 or len(tags) > 1 or len(principals) > _PRINCIPAL_SLOTS:
+        return None
+    params = {f"b_p{i}": p for i, p in enumerate(principals)}
+    params |= {f"b_p{i}": "" for i in range(len(principals), _PRINCIPAL_SLOTS)}
+    return params | {"b_a": "".join(accounts), "b_s": "".join(tags)}
 
 
 def stop_from(row: Any) -> ScopedStop:
@@ -82,10 +110,14 @@ class ScopeStore(StorePart):
         if not wanted:
             return []
         t = scoped_stops
+        params = _slots(wanted)
         match = or_(*(and_(t.c.kind == s.kind.value, t.c.scope_key == s.key) for s in wanted))
         try:
             with self._reader() as conn:
-                rows = conn.execute(select(t).where(t.c.state == "CLOSED", match)).all()
+                if params is not None:
+                    rows = raw.all_rows(conn, _CLOSED[conn.dialect.name], params)
+                else:
+                    rows = conn.execute(select(t).where(t.c.state == "CLOSED", match)).all()
         except SQLAlchemyError as exc:
             raise StoreUnavailable(str(exc)) from exc
         return [stop_from(r) for r in rows]

@@ -131,3 +131,18 @@ def test_save_when_the_row_moved_on_another_replica_then_nothing_is_written(
     [row] = first.scoped_stops()
     assert (row.state, row.version) == (m.SwitchState.OPEN, 2)
     assert first.closed_scopes([Subject(ScopeKind.STRATEGY, "grid")]) == []
+
+
+def test_closed_scopes_when_more_principals_than_the_statements_slots_then_still_found(
+    replicas: tuple[SqlStore, SqlStore],
+) -> None:
+    store, other = replicas
+    store.save_scoped_stop(_stop(ScopeKind.PRINCIPAL, "p4"), _draft("SetScopedStop"), 10)
+    store.save_scoped_stop(_stop(ScopeKind.ACCOUNT, "h1"), _draft("SetScopedStop"), 11)
+    many = [Subject(ScopeKind.PRINCIPAL, f"p{i}") for i in range(1, 5)]
+
+    found = other.closed_scopes([Subject(ScopeKind.ACCOUNT, "h2"), *many])
+    few = other.closed_scopes([Subject(ScopeKind.ACCOUNT, "h1"), *many[:3]])
+
+    assert [(s.kind, s.key) for s in found] == [(ScopeKind.PRINCIPAL, "p4")]
+    assert [(s.kind, s.key) for s in few] == [(ScopeKind.ACCOUNT, "h1")]
