@@ -310,11 +310,16 @@ def test_open_scope_when_the_requester_confirms_alone_then_refused_and_still_clo
     stack = make_stack()
     op = stack.policy.operator
     _set(op, ACCOUNT_KIND, A, CLOSED)
-    asked = _set(op, ACCOUNT_KIND, A, OPEN)
+    rid = _rid()
+    asked = _set(op, ACCOUNT_KIND, A, OPEN, reason="INC-9 resolved", rid=rid)
 
     err = _refused(lambda: _set(op, ACCOUNT_KIND, A, OPEN))
 
     assert asked.stop.state == CLOSED
+    [event] = _events(stack, rid)
+    assert (event["principal"], event["detail"]["reopen"]) == ("operator", "REQUESTED")
+    assert (event["detail"]["reason"], event["detail"]["scope_state"]) == ("INC-9 resolved",
+                                                                           "CLOSED")  # fmt: skip
     assert (err.code(), reason_of(err)) == (grpc.StatusCode.PERMISSION_DENIED,
                                             "REOPEN_SAME_OPERATOR")  # fmt: skip
     assert reason_of(_refused(lambda: _approved(stack, A))) == "SCOPE_STOPPED_ACCOUNT"
