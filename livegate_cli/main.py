@@ -8,7 +8,7 @@ from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
-from livegate_cli import demo, dev, ops, risk_ops, vault_cmd
+from livegate_cli import demo, dev, ops, risk_ops, scope_ops, vault_cmd
 from livegate_common.pki import init_dev_pki
 
 Handler = Callable[[argparse.Namespace], int]
@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_parser(sub)
     ops.add_parsers(sub)
     risk_ops.add_parsers(sub)
+    scope_ops.add_parsers(sub)
     vault_cmd.add_parser(sub)
     return parser
 

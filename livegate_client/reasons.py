@@ -55,6 +55,10 @@ REASON_FAMILIES: Final[Mapping[str, Family]] = {
     "REOPEN_NOT_REQUESTED": _K, "REOPEN_EXPIRED": _K,
     # ... and a principal's own stop (runaway fills), and the operator's reset of it
     "PRINCIPAL_STOPPED": _K, "PRINCIPAL_NOT_STOPPED": _K,
+    # ... and an operator's stop of one account, principal or strategy (SetScopedStop)
+    "SCOPE_STOPPED_ACCOUNT": _K, "SCOPE_STOPPED_PRINCIPAL": _K, "SCOPE_STOPPED_STRATEGY": _K,
+    "SCOPE_ACCOUNT_NOT_ALLOWED": _K, "SCOPE_PRINCIPAL_UNKNOWN": _K, "SCOPE_NOT_STOPPED": _K,
+    "SCOPE_CHANGED": _K,
     # step 7 and the audit methods
     "AUDIT_UNAVAILABLE": _A, "AUDIT_EXPORT_REQUIRED": _A, "AUDIT_RETENTION_NOT_REACHED": _A,
     "AUDIT_CHAIN_INVALID": _A, "AUDIT_HASH_MISMATCH": _A, "AUDIT_CHAIN_GAP": _A,
@@ -70,7 +74,7 @@ REASON_FAMILIES: Final[Mapping[str, Family]] = {
     "APPROVAL_NOT_FOUND": _V, "APPROVAL_EXPIRED": _V, "APPROVAL_CONSUMED": _V,
     "APPROVAL_REVOKED": _V,
     "APPROVAL_PREVIEW_MISMATCH": _V, "BRACKET_GROUP_MIXED": _V, "BRACKET_LEG_MISMATCH": _V,
-    "FOUR_EYES_REQUIRED": _V,
+    "FOUR_EYES_REQUIRED": _V, "STRATEGY_MISMATCH": _V,
     # step 9: risk limits
     "QUANTITY_EXCEEDS_MAX": _L, "NOTIONAL_EXCEEDS_MAX_PER_ORDER": _L, "PRICE_OUTSIDE_COLLAR": _L,
     "REFERENCE_PRICE_STALE": _L, "REFERENCE_PRICE_MISSING": _L, "SEC_TYPE_NOT_ALLOWED": _L,

@@ -43,6 +43,10 @@ class PrincipalMap:
                 by_san[san] = principal
         self._by_san = by_san
 
+    def names(self) -> frozenset[str]:
+        """Every principal's name (what an operator may name in a scoped stop)."""
+        return frozenset(p.name for p in self._by_san.values())
+
     def resolve_sans(self, sans: Iterable[str]) -> Principal | None:
         for san in sans:
             principal = self._by_san.get(san)

@@ -69,6 +69,16 @@ KILL_SWITCH_CLOSED: Final = "KILL_SWITCH_CLOSED"
 PRINCIPAL_STOPPED: Final = "PRINCIPAL_STOPPED"
 """The caller's principal is stopped (runaway fills) until an operator resets it; cancels still
 pass. Checked with the pending row (metadata: principal, stop_reason, stopped_at_us)."""
+SCOPE_STOPPED_ACCOUNT: Final = "SCOPE_STOPPED_ACCOUNT"
+"""An operator stopped the account (SetScopedStop): previews, approvals and writes for it are
+refused; cancels pass (metadata: scope_kind, scope as the account hash, version, changed_by)."""
+SCOPE_STOPPED_PRINCIPAL: Final = "SCOPE_STOPPED_PRINCIPAL"
+"""An operator stopped the principal: its previews, approvals and writes are refused, and so are
+approvals of previews it created; its cancels pass (metadata: scope_kind, scope, version,
+changed_by)."""
+SCOPE_STOPPED_STRATEGY: Final = "SCOPE_STOPPED_STRATEGY"
+"""An operator stopped the strategy tag: previews, approvals and writes carrying it are refused;
+cancels pass (metadata: scope_kind, scope, version, changed_by)."""
 
 # --- step 7: audit (UNAVAILABLE) --------------------------------------------------------------
 AUDIT_UNAVAILABLE: Final = "AUDIT_UNAVAILABLE"
@@ -102,6 +112,8 @@ BRACKET_GROUP_MIXED: Final = "BRACKET_GROUP_MIXED"
 """The three legs do not come from one preview group (metadata: groups)."""
 BRACKET_LEG_MISMATCH: Final = "BRACKET_LEG_MISMATCH"
 """A preview is not the leg it is submitted as (metadata: expected, actual)."""
+STRATEGY_MISMATCH: Final = "STRATEGY_MISMATCH"
+"""The write's strategy tag differs from its preview's (metadata: previewed, requested)."""
 FOUR_EYES_REQUIRED: Final = "FOUR_EYES_REQUIRED"
 """ApprovePreview: the approver created the preview (metadata: principal)."""
 
@@ -261,6 +273,17 @@ REOPEN_EXPIRED: Final = "REOPEN_EXPIRED"
 (step 6, FAILED_PRECONDITION; metadata: reopen_id, expired_at_us)."""
 PRINCIPAL_NOT_STOPPED: Final = "PRINCIPAL_NOT_STOPPED"
 """ResetPrincipalStop: the principal is not stopped (NOT_FOUND, metadata: principal)."""
+SCOPE_ACCOUNT_NOT_ALLOWED: Final = "SCOPE_ACCOUNT_NOT_ALLOWED"
+"""SetScopedStop names an account not in live_trading.allowed_accounts (NOT_FOUND, nothing
+stored; metadata: scope_kind, account_id_hash)."""
+SCOPE_PRINCIPAL_UNKNOWN: Final = "SCOPE_PRINCIPAL_UNKNOWN"
+"""SetScopedStop names a principal the policy's config does not map (NOT_FOUND, nothing stored;
+metadata: scope_kind, principal)."""
+SCOPE_NOT_STOPPED: Final = "SCOPE_NOT_STOPPED"
+"""SetScopedStop OPEN of a scope that is not closed (NOT_FOUND; metadata: scope_kind, scope)."""
+SCOPE_CHANGED: Final = "SCOPE_CHANGED"
+"""SetScopedStop OPEN raced another change of the same scope (a close, another operator): nothing
+stored; read it and try again (ABORTED, step 6; metadata: scope_kind, scope)."""
 KILL_SWITCH_CLOSE_NOT_STORED: Final = "KILL_SWITCH_CLOSE_NOT_STORED"
 """UNAVAILABLE: SetKillSwitch CLOSED closed this replica (in memory) and was sent to the writer,
 but could not be stored; the replica stays closed and retries the store in the background

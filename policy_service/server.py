@@ -32,6 +32,7 @@ from policy_service.domain.ports import Clock, Writer, WriterError
 from policy_service.domain.previews import Previews
 from policy_service.domain.refusal_flood import RefusalFlood
 from policy_service.domain.runaway import FillWatch
+from policy_service.domain.scoped_stops import ScopedStops
 from policy_service.domain.settings import GateSettings
 from policy_service.plumbing_audit import audit_sink
 from policy_service.refusal_summaries import flush_refusal_summaries
@@ -79,7 +80,13 @@ def livegate_version() -> str:
 
 
 # An operator's close must not queue behind submits that wait on the writer (a slow broker).
-OPERATOR_METHODS = ("SetKillSwitch", "GetKillSwitch", "GetLiveStatus", "ConfirmReopen")
+OPERATOR_METHODS = (
+    "SetKillSwitch",
+    "GetKillSwitch",
+    "GetLiveStatus",
+    "ConfirmReopen",
+    "SetScopedStop",
+)
 
 # The rate limit reads the last minute of per-second write counts; an hour is kept (for a
 # look at recent activity), pruned once a minute.
@@ -215,6 +222,8 @@ def build_service(
         int(audit.full_verify_interval_s * 1e6),
     )
     switch.audit_check = watch.passes  # a reopen needs VerifyAudit to pass at that moment
+    scoped = ScopedStops(gate, config.principals.names())
+    scoped.audit_check = watch.passes  # and so does a scope's
     servicer = PolicyServicer(
         config.principals,
         gate,
@@ -222,6 +231,7 @@ def build_service(
         switch,
         AuditOps(gate, store, write, audit.export_dir, watch),
         OrderReads(gate),
+        scoped,
     )
     server, port, health_servicer = create_server(
         config.server,

@@ -17,7 +17,7 @@ from livegate_common.errors import status_with_reason
 from livegate_common.identity import PrincipalMap
 from livegate_common.metrics import record_refusal
 from livegate_common.text import escaped
-from policy_service import reasons, wire, wire_reference
+from policy_service import reasons, wire, wire_reference, wire_scopes
 from policy_service.audit_ops import AuditOps
 from policy_service.audit_wire import verdict_to_wire
 from policy_service.domain import model as m
@@ -28,6 +28,7 @@ from policy_service.domain.killswitch import KillSwitchService, SetResult
 from policy_service.domain.orders import OrderReads
 from policy_service.domain.ports import StoreUnavailable
 from policy_service.domain.previews import Previews
+from policy_service.domain.scoped_stops import ScopedStops
 from policy_service.domain.unaudited import unaudited
 from policy_service.domain.writer_switch import WriterSwitchState
 from policy_service.storage.audit_store import EventFilter
@@ -130,6 +131,7 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         switch: KillSwitchService,
         audit: AuditOps,
         orders: OrderReads,
+        scoped: ScopedStops | None = None,
     ):
         self._principals = principals
         self._gate = gate
@@ -137,6 +139,7 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         self._switch = switch
         self._audit = audit
         self._orders = orders
+        self._scoped = scoped or ScopedStops(gate, principals.names())
 
     def _internal(self, call: m.Call) -> m.Denial:
         """An unexpected error, answered INTERNAL and audited like any refusal."""
@@ -154,7 +157,11 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         if not req.HasField("order"):
             raise ShapeError(reasons.FIELD_REQUIRED, "order is required", field="order")
         result = self._previews.order(
-            call, wire.account(req.account_id), wire.order(req.order), req.intended_duplicate
+            call,
+            wire.account(req.account_id),
+            wire.order(req.order),
+            req.intended_duplicate,
+            wire_scopes.strategy(req.strategy),
         )
         return result if isinstance(result, m.Denial) else wire_reference.preview_to_wire(result)
 
@@ -165,6 +172,7 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
             wire.account(req.account_id),
             wire.broker_id(req.broker_order_id),
             wire.changes(req.changes),
+            wire_scopes.strategy(req.strategy),
         )
         return result if isinstance(result, m.Denial) else wire_reference.preview_to_wire(result)
 
@@ -173,7 +181,11 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         self, call: m.Call, req: policy_pb2.CreateBracketPreviewRequest
     ) -> Any:
         result = self._previews.bracket(
-            call, wire.account(req.account_id), wire.bracket_legs(req), req.intended_duplicate
+            call,
+            wire.account(req.account_id),
+            wire.bracket_legs(req),
+            req.intended_duplicate,
+            wire_scopes.strategy(req.strategy),
         )
         if isinstance(result, m.Denial):
             return result
@@ -205,6 +217,7 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
             wire.ident(req.preview_id, "preview_id"),
             wire.ident(req.approval_id, "approval_id"),
             wire.key(req.idempotency_key),
+            wire_scopes.strategy(req.strategy),
         )
         result = self._gate.execute(call, cmd)
         if isinstance(result, m.Denial):
@@ -240,6 +253,7 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
             wire.ident(req.preview_id, "preview_id"),
             wire.key(req.idempotency_key),
             wire.changes(req.changes),
+            wire_scopes.strategy(req.strategy),
         )
         result = self._gate.execute(call, cmd)
         if isinstance(result, m.Denial):
@@ -265,7 +279,11 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         if len(set(previews)) != 3 or len(set(approvals)) != 3:
             raise ShapeError(reasons.BRACKET_IDS_DUPLICATED, "the three legs must be distinct")
         cmd = BracketCmd(
-            wire.account(req.account_id), previews, approvals, wire.key(req.idempotency_key)
+            wire.account(req.account_id),
+            previews,
+            approvals,
+            wire.key(req.idempotency_key),
+            wire_scopes.strategy(req.strategy),
         )
         result = self._gate.execute(call, cmd)
         if isinstance(result, m.Denial):
@@ -349,6 +367,10 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         msg.principal_stops.extend(
             wire_reference.stop_to_wire(s) for s in self._stops() if s.active
         )
+        now = self._gate.clock.now_us()
+        msg.scoped_stops.extend(
+            wire_scopes.stop_to_wire(s, now) for s in self._scoped.listed() if s.closed
+        )
         return msg
 
     def _stops(self) -> list[Any]:
@@ -374,6 +396,18 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         why = wire.bounded(req.reason, "reason", 500)
         result = runaway.reset(self._gate, call, principal, why)
         return result if isinstance(result, m.Denial) else wire_reference.stop_to_wire(result)
+
+    @rpc
+    def SetScopedStop(self, call: m.Call, req: policy_pb2.SetScopedStopRequest) -> Any:
+        kind, value, state, reason = wire_scopes.set_request(req)
+        result = self._scoped.set(call, kind, value, state, reason)
+        if isinstance(result, m.Denial):
+            return result
+        return policy_pb2.SetScopedStopResponse(
+            stop=wire_scopes.stop_to_wire(result.stop, self._gate.clock.now_us()),
+            audit_event_id=result.audit_event_id,
+            revoked_approvals=result.revoked_approvals,
+        )
 
     # ---- audit -----------------------------------------------------------------------------
 

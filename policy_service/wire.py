@@ -461,6 +461,7 @@ def preview_to_wire(p: m.Preview) -> policy_pb2.Preview:
         broker_order_id=p.broker_order_id,
         group_id=p.group_id,
         leg=legs[p.leg] if p.leg else common_pb2.BRACKET_LEG_UNSPECIFIED,
+        strategy=p.strategy,
     )
     if p.changes is not None:
         msg.changes.CopyFrom(changes_to_wire(p.changes))

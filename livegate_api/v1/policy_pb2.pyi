@@ -11,6 +11,13 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class ScopeKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SCOPE_KIND_UNSPECIFIED: _ClassVar[ScopeKind]
+    SCOPE_KIND_ACCOUNT: _ClassVar[ScopeKind]
+    SCOPE_KIND_PRINCIPAL: _ClassVar[ScopeKind]
+    SCOPE_KIND_STRATEGY: _ClassVar[ScopeKind]
+
 class PreviewKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     PREVIEW_KIND_UNSPECIFIED: _ClassVar[PreviewKind]
@@ -39,6 +46,10 @@ class AuditAnchorState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     AUDIT_ANCHOR_STATE_MISSING: _ClassVar[AuditAnchorState]
     AUDIT_ANCHOR_STATE_REWOUND: _ClassVar[AuditAnchorState]
     AUDIT_ANCHOR_STATE_INVALID: _ClassVar[AuditAnchorState]
+SCOPE_KIND_UNSPECIFIED: ScopeKind
+SCOPE_KIND_ACCOUNT: ScopeKind
+SCOPE_KIND_PRINCIPAL: ScopeKind
+SCOPE_KIND_STRATEGY: ScopeKind
 PREVIEW_KIND_UNSPECIFIED: PreviewKind
 PREVIEW_KIND_ORDER: PreviewKind
 PREVIEW_KIND_MODIFY: PreviewKind
@@ -77,7 +88,7 @@ class LimitCheck(_message.Message):
     def __init__(self, name: _Optional[str] = ..., passed: _Optional[bool] = ..., reason: _Optional[str] = ..., metadata: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class Preview(_message.Message):
-    __slots__ = ("preview_id", "kind", "account_id", "order", "reference_price", "estimated_notional", "checks", "would_pass", "risk_policy_id", "created_by", "created_at", "expires_at", "broker_order_id", "changes", "group_id", "leg", "instrument_details", "margin", "market_order_collared", "intended_duplicate")
+    __slots__ = ("preview_id", "kind", "account_id", "order", "reference_price", "estimated_notional", "checks", "would_pass", "risk_policy_id", "created_by", "created_at", "expires_at", "broker_order_id", "changes", "group_id", "leg", "instrument_details", "margin", "market_order_collared", "intended_duplicate", "strategy")
     PREVIEW_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -98,6 +109,7 @@ class Preview(_message.Message):
     MARGIN_FIELD_NUMBER: _ClassVar[int]
     MARKET_ORDER_COLLARED_FIELD_NUMBER: _ClassVar[int]
     INTENDED_DUPLICATE_FIELD_NUMBER: _ClassVar[int]
+    STRATEGY_FIELD_NUMBER: _ClassVar[int]
     preview_id: str
     kind: PreviewKind
     account_id: str
@@ -118,7 +130,8 @@ class Preview(_message.Message):
     margin: _common_pb2.MarginImpact
     market_order_collared: bool
     intended_duplicate: bool
-    def __init__(self, preview_id: _Optional[str] = ..., kind: _Optional[_Union[PreviewKind, str]] = ..., account_id: _Optional[str] = ..., order: _Optional[_Union[_common_pb2.Order, _Mapping]] = ..., reference_price: _Optional[str] = ..., estimated_notional: _Optional[str] = ..., checks: _Optional[_Iterable[_Union[LimitCheck, _Mapping]]] = ..., would_pass: _Optional[bool] = ..., risk_policy_id: _Optional[str] = ..., created_by: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., broker_order_id: _Optional[int] = ..., changes: _Optional[_Union[_common_pb2.OrderChanges, _Mapping]] = ..., group_id: _Optional[str] = ..., leg: _Optional[_Union[_common_pb2.BracketLeg, str]] = ..., instrument_details: _Optional[_Union[InstrumentDetails, _Mapping]] = ..., margin: _Optional[_Union[_common_pb2.MarginImpact, _Mapping]] = ..., market_order_collared: _Optional[bool] = ..., intended_duplicate: _Optional[bool] = ...) -> None: ...
+    strategy: str
+    def __init__(self, preview_id: _Optional[str] = ..., kind: _Optional[_Union[PreviewKind, str]] = ..., account_id: _Optional[str] = ..., order: _Optional[_Union[_common_pb2.Order, _Mapping]] = ..., reference_price: _Optional[str] = ..., estimated_notional: _Optional[str] = ..., checks: _Optional[_Iterable[_Union[LimitCheck, _Mapping]]] = ..., would_pass: _Optional[bool] = ..., risk_policy_id: _Optional[str] = ..., created_by: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., broker_order_id: _Optional[int] = ..., changes: _Optional[_Union[_common_pb2.OrderChanges, _Mapping]] = ..., group_id: _Optional[str] = ..., leg: _Optional[_Union[_common_pb2.BracketLeg, str]] = ..., instrument_details: _Optional[_Union[InstrumentDetails, _Mapping]] = ..., margin: _Optional[_Union[_common_pb2.MarginImpact, _Mapping]] = ..., market_order_collared: _Optional[bool] = ..., intended_duplicate: _Optional[bool] = ..., strategy: _Optional[str] = ...) -> None: ...
 
 class InstrumentDetails(_message.Message):
     __slots__ = ("con_id", "local_symbol", "multiplier", "price_tick", "time_zone")
@@ -135,27 +148,31 @@ class InstrumentDetails(_message.Message):
     def __init__(self, con_id: _Optional[int] = ..., local_symbol: _Optional[str] = ..., multiplier: _Optional[str] = ..., price_tick: _Optional[str] = ..., time_zone: _Optional[str] = ...) -> None: ...
 
 class CreateOrderPreviewRequest(_message.Message):
-    __slots__ = ("account_id", "order", "intended_duplicate")
+    __slots__ = ("account_id", "order", "intended_duplicate", "strategy")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     ORDER_FIELD_NUMBER: _ClassVar[int]
     INTENDED_DUPLICATE_FIELD_NUMBER: _ClassVar[int]
+    STRATEGY_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     order: _common_pb2.Order
     intended_duplicate: bool
-    def __init__(self, account_id: _Optional[str] = ..., order: _Optional[_Union[_common_pb2.Order, _Mapping]] = ..., intended_duplicate: _Optional[bool] = ...) -> None: ...
+    strategy: str
+    def __init__(self, account_id: _Optional[str] = ..., order: _Optional[_Union[_common_pb2.Order, _Mapping]] = ..., intended_duplicate: _Optional[bool] = ..., strategy: _Optional[str] = ...) -> None: ...
 
 class CreateModifyPreviewRequest(_message.Message):
-    __slots__ = ("account_id", "broker_order_id", "changes")
+    __slots__ = ("account_id", "broker_order_id", "changes", "strategy")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     BROKER_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     CHANGES_FIELD_NUMBER: _ClassVar[int]
+    STRATEGY_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     broker_order_id: int
     changes: _common_pb2.OrderChanges
-    def __init__(self, account_id: _Optional[str] = ..., broker_order_id: _Optional[int] = ..., changes: _Optional[_Union[_common_pb2.OrderChanges, _Mapping]] = ...) -> None: ...
+    strategy: str
+    def __init__(self, account_id: _Optional[str] = ..., broker_order_id: _Optional[int] = ..., changes: _Optional[_Union[_common_pb2.OrderChanges, _Mapping]] = ..., strategy: _Optional[str] = ...) -> None: ...
 
 class CreateBracketPreviewRequest(_message.Message):
-    __slots__ = ("account_id", "instrument", "action", "quantity", "entry_limit_price", "take_profit_price", "stop_loss_price", "time_in_force", "intended_duplicate")
+    __slots__ = ("account_id", "instrument", "action", "quantity", "entry_limit_price", "take_profit_price", "stop_loss_price", "time_in_force", "intended_duplicate", "strategy")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     INSTRUMENT_FIELD_NUMBER: _ClassVar[int]
     ACTION_FIELD_NUMBER: _ClassVar[int]
@@ -165,6 +182,7 @@ class CreateBracketPreviewRequest(_message.Message):
     STOP_LOSS_PRICE_FIELD_NUMBER: _ClassVar[int]
     TIME_IN_FORCE_FIELD_NUMBER: _ClassVar[int]
     INTENDED_DUPLICATE_FIELD_NUMBER: _ClassVar[int]
+    STRATEGY_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     instrument: _common_pb2.Instrument
     action: _common_pb2.Action
@@ -174,7 +192,8 @@ class CreateBracketPreviewRequest(_message.Message):
     stop_loss_price: str
     time_in_force: _common_pb2.TimeInForce
     intended_duplicate: bool
-    def __init__(self, account_id: _Optional[str] = ..., instrument: _Optional[_Union[_common_pb2.Instrument, _Mapping]] = ..., action: _Optional[_Union[_common_pb2.Action, str]] = ..., quantity: _Optional[str] = ..., entry_limit_price: _Optional[str] = ..., take_profit_price: _Optional[str] = ..., stop_loss_price: _Optional[str] = ..., time_in_force: _Optional[_Union[_common_pb2.TimeInForce, str]] = ..., intended_duplicate: _Optional[bool] = ...) -> None: ...
+    strategy: str
+    def __init__(self, account_id: _Optional[str] = ..., instrument: _Optional[_Union[_common_pb2.Instrument, _Mapping]] = ..., action: _Optional[_Union[_common_pb2.Action, str]] = ..., quantity: _Optional[str] = ..., entry_limit_price: _Optional[str] = ..., take_profit_price: _Optional[str] = ..., stop_loss_price: _Optional[str] = ..., time_in_force: _Optional[_Union[_common_pb2.TimeInForce, str]] = ..., intended_duplicate: _Optional[bool] = ..., strategy: _Optional[str] = ...) -> None: ...
 
 class BracketPreview(_message.Message):
     __slots__ = ("group_id", "parent", "take_profit", "stop_loss")
@@ -211,16 +230,18 @@ class Approval(_message.Message):
     def __init__(self, approval_id: _Optional[str] = ..., preview_id: _Optional[str] = ..., approved_by: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class SubmitOrderRequest(_message.Message):
-    __slots__ = ("account_id", "preview_id", "approval_id", "idempotency_key")
+    __slots__ = ("account_id", "preview_id", "approval_id", "idempotency_key", "strategy")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     PREVIEW_ID_FIELD_NUMBER: _ClassVar[int]
     APPROVAL_ID_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    STRATEGY_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     preview_id: str
     approval_id: str
     idempotency_key: str
-    def __init__(self, account_id: _Optional[str] = ..., preview_id: _Optional[str] = ..., approval_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+    strategy: str
+    def __init__(self, account_id: _Optional[str] = ..., preview_id: _Optional[str] = ..., approval_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., strategy: _Optional[str] = ...) -> None: ...
 
 class SubmitOrderResponse(_message.Message):
     __slots__ = ("order", "replayed", "audit_event_id")
@@ -253,20 +274,22 @@ class CancelOrderResponse(_message.Message):
     def __init__(self, order: _Optional[_Union[_common_pb2.BrokerOrder, _Mapping]] = ..., replayed: _Optional[bool] = ..., audit_event_id: _Optional[int] = ...) -> None: ...
 
 class ModifyOrderRequest(_message.Message):
-    __slots__ = ("account_id", "broker_order_id", "approval_id", "preview_id", "idempotency_key", "changes")
+    __slots__ = ("account_id", "broker_order_id", "approval_id", "preview_id", "idempotency_key", "changes", "strategy")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     BROKER_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     APPROVAL_ID_FIELD_NUMBER: _ClassVar[int]
     PREVIEW_ID_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     CHANGES_FIELD_NUMBER: _ClassVar[int]
+    STRATEGY_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     broker_order_id: int
     approval_id: str
     preview_id: str
     idempotency_key: str
     changes: _common_pb2.OrderChanges
-    def __init__(self, account_id: _Optional[str] = ..., broker_order_id: _Optional[int] = ..., approval_id: _Optional[str] = ..., preview_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., changes: _Optional[_Union[_common_pb2.OrderChanges, _Mapping]] = ...) -> None: ...
+    strategy: str
+    def __init__(self, account_id: _Optional[str] = ..., broker_order_id: _Optional[int] = ..., approval_id: _Optional[str] = ..., preview_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., changes: _Optional[_Union[_common_pb2.OrderChanges, _Mapping]] = ..., strategy: _Optional[str] = ...) -> None: ...
 
 class ModifyOrderResponse(_message.Message):
     __slots__ = ("order", "replayed", "audit_event_id")
@@ -279,7 +302,7 @@ class ModifyOrderResponse(_message.Message):
     def __init__(self, order: _Optional[_Union[_common_pb2.BrokerOrder, _Mapping]] = ..., replayed: _Optional[bool] = ..., audit_event_id: _Optional[int] = ...) -> None: ...
 
 class SubmitBracketRequest(_message.Message):
-    __slots__ = ("account_id", "parent_preview_id", "take_profit_preview_id", "stop_loss_preview_id", "parent_approval_id", "take_profit_approval_id", "stop_loss_approval_id", "idempotency_key")
+    __slots__ = ("account_id", "parent_preview_id", "take_profit_preview_id", "stop_loss_preview_id", "parent_approval_id", "take_profit_approval_id", "stop_loss_approval_id", "idempotency_key", "strategy")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     PARENT_PREVIEW_ID_FIELD_NUMBER: _ClassVar[int]
     TAKE_PROFIT_PREVIEW_ID_FIELD_NUMBER: _ClassVar[int]
@@ -288,6 +311,7 @@ class SubmitBracketRequest(_message.Message):
     TAKE_PROFIT_APPROVAL_ID_FIELD_NUMBER: _ClassVar[int]
     STOP_LOSS_APPROVAL_ID_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    STRATEGY_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     parent_preview_id: str
     take_profit_preview_id: str
@@ -296,7 +320,8 @@ class SubmitBracketRequest(_message.Message):
     take_profit_approval_id: str
     stop_loss_approval_id: str
     idempotency_key: str
-    def __init__(self, account_id: _Optional[str] = ..., parent_preview_id: _Optional[str] = ..., take_profit_preview_id: _Optional[str] = ..., stop_loss_preview_id: _Optional[str] = ..., parent_approval_id: _Optional[str] = ..., take_profit_approval_id: _Optional[str] = ..., stop_loss_approval_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+    strategy: str
+    def __init__(self, account_id: _Optional[str] = ..., parent_preview_id: _Optional[str] = ..., take_profit_preview_id: _Optional[str] = ..., stop_loss_preview_id: _Optional[str] = ..., parent_approval_id: _Optional[str] = ..., take_profit_approval_id: _Optional[str] = ..., stop_loss_approval_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., strategy: _Optional[str] = ...) -> None: ...
 
 class SubmitBracketResponse(_message.Message):
     __slots__ = ("parent", "take_profit", "stop_loss", "replayed", "audit_event_id")
@@ -381,7 +406,7 @@ class EnablementCondition(_message.Message):
     def __init__(self, name: _Optional[str] = ..., passed: _Optional[bool] = ..., detail: _Optional[str] = ...) -> None: ...
 
 class LiveStatus(_message.Message):
-    __slots__ = ("live_enabled", "conditions", "kill_switch", "risk_policy_id", "checklist", "principal_stops", "risk_policy_digest", "livegate_version")
+    __slots__ = ("live_enabled", "conditions", "kill_switch", "risk_policy_id", "checklist", "principal_stops", "risk_policy_digest", "livegate_version", "scoped_stops")
     LIVE_ENABLED_FIELD_NUMBER: _ClassVar[int]
     CONDITIONS_FIELD_NUMBER: _ClassVar[int]
     KILL_SWITCH_FIELD_NUMBER: _ClassVar[int]
@@ -390,6 +415,7 @@ class LiveStatus(_message.Message):
     PRINCIPAL_STOPS_FIELD_NUMBER: _ClassVar[int]
     RISK_POLICY_DIGEST_FIELD_NUMBER: _ClassVar[int]
     LIVEGATE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    SCOPED_STOPS_FIELD_NUMBER: _ClassVar[int]
     live_enabled: bool
     conditions: _containers.RepeatedCompositeFieldContainer[EnablementCondition]
     kill_switch: _common_pb2.KillSwitch
@@ -398,7 +424,8 @@ class LiveStatus(_message.Message):
     principal_stops: _containers.RepeatedCompositeFieldContainer[PrincipalStop]
     risk_policy_digest: str
     livegate_version: str
-    def __init__(self, live_enabled: _Optional[bool] = ..., conditions: _Optional[_Iterable[_Union[EnablementCondition, _Mapping]]] = ..., kill_switch: _Optional[_Union[_common_pb2.KillSwitch, _Mapping]] = ..., risk_policy_id: _Optional[str] = ..., checklist: _Optional[_Union[ChecklistAcknowledgement, _Mapping]] = ..., principal_stops: _Optional[_Iterable[_Union[PrincipalStop, _Mapping]]] = ..., risk_policy_digest: _Optional[str] = ..., livegate_version: _Optional[str] = ...) -> None: ...
+    scoped_stops: _containers.RepeatedCompositeFieldContainer[ScopedStop]
+    def __init__(self, live_enabled: _Optional[bool] = ..., conditions: _Optional[_Iterable[_Union[EnablementCondition, _Mapping]]] = ..., kill_switch: _Optional[_Union[_common_pb2.KillSwitch, _Mapping]] = ..., risk_policy_id: _Optional[str] = ..., checklist: _Optional[_Union[ChecklistAcknowledgement, _Mapping]] = ..., principal_stops: _Optional[_Iterable[_Union[PrincipalStop, _Mapping]]] = ..., risk_policy_digest: _Optional[str] = ..., livegate_version: _Optional[str] = ..., scoped_stops: _Optional[_Iterable[_Union[ScopedStop, _Mapping]]] = ...) -> None: ...
 
 class AcknowledgeChecklistRequest(_message.Message):
     __slots__ = ("risk_policy_digest", "note")
@@ -456,6 +483,52 @@ class PrincipalStop(_message.Message):
     reset_at: _timestamp_pb2.Timestamp
     audit_event_id: int
     def __init__(self, principal: _Optional[str] = ..., reason: _Optional[str] = ..., stopped_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., detail: _Optional[_Mapping[str, str]] = ..., reset_by: _Optional[str] = ..., reset_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., audit_event_id: _Optional[int] = ...) -> None: ...
+
+class SetScopedStopRequest(_message.Message):
+    __slots__ = ("kind", "value", "state", "reason")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    kind: ScopeKind
+    value: str
+    state: _common_pb2.KillSwitchState
+    reason: str
+    def __init__(self, kind: _Optional[_Union[ScopeKind, str]] = ..., value: _Optional[str] = ..., state: _Optional[_Union[_common_pb2.KillSwitchState, str]] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ScopedStop(_message.Message):
+    __slots__ = ("kind", "scope", "state", "reason", "changed_by", "changed_at", "request_id", "version", "reopen_requested_by", "reopen_expires_at")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_BY_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_AT_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    REOPEN_REQUESTED_BY_FIELD_NUMBER: _ClassVar[int]
+    REOPEN_EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    kind: ScopeKind
+    scope: str
+    state: _common_pb2.KillSwitchState
+    reason: str
+    changed_by: str
+    changed_at: _timestamp_pb2.Timestamp
+    request_id: str
+    version: int
+    reopen_requested_by: str
+    reopen_expires_at: _timestamp_pb2.Timestamp
+    def __init__(self, kind: _Optional[_Union[ScopeKind, str]] = ..., scope: _Optional[str] = ..., state: _Optional[_Union[_common_pb2.KillSwitchState, str]] = ..., reason: _Optional[str] = ..., changed_by: _Optional[str] = ..., changed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ..., version: _Optional[int] = ..., reopen_requested_by: _Optional[str] = ..., reopen_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class SetScopedStopResponse(_message.Message):
+    __slots__ = ("stop", "audit_event_id", "revoked_approvals")
+    STOP_FIELD_NUMBER: _ClassVar[int]
+    AUDIT_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    REVOKED_APPROVALS_FIELD_NUMBER: _ClassVar[int]
+    stop: ScopedStop
+    audit_event_id: int
+    revoked_approvals: int
+    def __init__(self, stop: _Optional[_Union[ScopedStop, _Mapping]] = ..., audit_event_id: _Optional[int] = ..., revoked_approvals: _Optional[int] = ...) -> None: ...
 
 class ResetPrincipalStopRequest(_message.Message):
     __slots__ = ("principal", "reason")

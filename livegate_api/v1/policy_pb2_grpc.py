@@ -130,6 +130,11 @@ class PolicyServiceStub:
                 request_serializer=livegate__api_dot_v1_dot_policy__pb2.ResetPrincipalStopRequest.SerializeToString,
                 response_deserializer=livegate__api_dot_v1_dot_policy__pb2.PrincipalStop.FromString,
                 _registered_method=True)
+        self.SetScopedStop = channel.unary_unary(
+                '/livegate.v1.PolicyService/SetScopedStop',
+                request_serializer=livegate__api_dot_v1_dot_policy__pb2.SetScopedStopRequest.SerializeToString,
+                response_deserializer=livegate__api_dot_v1_dot_policy__pb2.SetScopedStopResponse.FromString,
+                _registered_method=True)
 
 
 class PolicyServiceServicer:
@@ -275,6 +280,17 @@ class PolicyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetScopedStop(self, request, context):
+        """scope killswitch.operate: close or open the stop of one account, upstream principal or
+        strategy tag (audited). A close refuses the scope's previews, approvals, submits,
+        modifies and brackets at gate step 6 (cancels pass) and revokes its approvals
+        outstanding. An open needs VerifyAudit to pass and, where a second operator is required,
+        is only requested until another operator sends the same OPEN within the window.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PolicyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -372,6 +388,11 @@ def add_PolicyServiceServicer_to_server(servicer, server):
                     servicer.ResetPrincipalStop,
                     request_deserializer=livegate__api_dot_v1_dot_policy__pb2.ResetPrincipalStopRequest.FromString,
                     response_serializer=livegate__api_dot_v1_dot_policy__pb2.PrincipalStop.SerializeToString,
+            ),
+            'SetScopedStop': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetScopedStop,
+                    request_deserializer=livegate__api_dot_v1_dot_policy__pb2.SetScopedStopRequest.FromString,
+                    response_serializer=livegate__api_dot_v1_dot_policy__pb2.SetScopedStopResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -887,6 +908,33 @@ class PolicyService:
             '/livegate.v1.PolicyService/ResetPrincipalStop',
             livegate__api_dot_v1_dot_policy__pb2.ResetPrincipalStopRequest.SerializeToString,
             livegate__api_dot_v1_dot_policy__pb2.PrincipalStop.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetScopedStop(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/livegate.v1.PolicyService/SetScopedStop',
+            livegate__api_dot_v1_dot_policy__pb2.SetScopedStopRequest.SerializeToString,
+            livegate__api_dot_v1_dot_policy__pb2.SetScopedStopResponse.FromString,
             options,
             channel_credentials,
             insecure,

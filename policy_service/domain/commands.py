@@ -17,6 +17,8 @@ class SubmitCmd:
     preview_id: str
     approval_id: str
     key: str
+    # The caller's strategy tag ("" for none): must be its preview's; scopes stop it.
+    strategy: str = ""
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class ModifyCmd:
     preview_id: str
     key: str
     changes: Changes
+    strategy: str = ""
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,7 @@ class BracketCmd:
     preview_ids: tuple[str, str, str]
     approval_ids: tuple[str, str, str]
     key: str
+    strategy: str = ""
 
 
 Command = SubmitCmd | CancelCmd | ModifyCmd | BracketCmd
@@ -54,6 +58,10 @@ def request_hash(cmd: Command) -> str:
         return str(value) if isinstance(value, Decimal) else repr(value)
 
     body = {"type": type(cmd).__name__, **asdict(cmd)}
+    if not body.get("strategy"):
+        # Untagged requests hash as before the tag existed: a retry across an upgrade is the
+        # same request.
+        body.pop("strategy", None)
     text = json.dumps(body, sort_keys=True, default=default, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 

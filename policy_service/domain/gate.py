@@ -38,6 +38,7 @@ from policy_service.domain.ports import (
 )
 from policy_service.domain.refusal_flood import RefusalFlood
 from policy_service.domain.risk_policy import RiskPolicy
+from policy_service.domain.scopes import first_stop, subjects
 from policy_service.domain.settings import GateSettings
 from policy_service.domain.settle import Settler
 from policy_service.domain.unaudited import unaudited
@@ -123,6 +124,28 @@ class Gate:
         )
         return denial
 
+    def scope_denial(self, call: m.Call, cmd: Command) -> m.Denial | None:
+        """Step 6's scoped stops: the account, the caller, the strategy (cancels pass: they
+        only reduce risk). A store that cannot say is a refusal, as for the switch."""
+        if isinstance(cmd, CancelCmd):
+            return None
+        account = self.account_hash(cmd.account_id)
+        try:
+            return first_stop(self.store, subjects(account, (call.principal,), cmd.strategy))
+        except StoreUnavailable:
+            return audit_down()
+
+    def _creators_stopped(self, call: m.Call, plan: Plan) -> m.Denial | None:
+        """Step 6 again once step 8 named the previews: their creators' principal stops (an
+        approval granted while its creator's stop was being stored is not sent by another)."""
+        others = tuple(c for c in plan.creators if c != call.principal)
+        if not others:
+            return None
+        try:
+            return first_stop(self.store, subjects("", others, ""))
+        except StoreUnavailable:
+            return audit_down()
+
     def _switch_state_label(self) -> str:
         try:
             return self.store.kill_switch().state.value
@@ -183,6 +206,9 @@ class Gate:
             return refuse(audit_down())
         if switch.state is not m.SwitchState.OPEN:
             return refuse(closed(switch))
+        stopped = self.scope_denial(call, cmd)
+        if stopped is not None:
+            return refuse(stopped)
         if not self.store.audit_available():
             return refuse(audit_down())
         if checklist_unread:
@@ -204,6 +230,9 @@ class Gate:
             if raced is not None:
                 return self._existing(call, cmd, raced, digest, ids)
             return refuse(plan)
+        stopped = self._creators_stopped(call, plan)
+        if stopped is not None:
+            return refuse(stopped)
         cancel = isinstance(cmd, CancelCmd)
         denial = self.depth.blackout(cancel, now) or limits.first_denial(self.policy, plan.legs)
         if denial is not None:

@@ -175,6 +175,8 @@ class Preview:
     requested_type: OrderType | None = None
     intended_duplicate: bool = False
     replaced_quantity: Decimal | None = None
+    # The caller's strategy tag (issue 18): a write must carry the same; "" for none.
+    strategy: str = ""
 
     @property
     def would_pass(self) -> bool:

@@ -14,6 +14,7 @@ from policy_service.domain.commands import BracketCmd, CancelCmd, Command, Modif
 from policy_service.domain.denials import internal
 from policy_service.domain.legs import from_preview
 from policy_service.domain.ports import Store, Writer
+from policy_service.domain.scopes import strategy_mismatch
 
 
 @dataclass
@@ -29,6 +30,8 @@ class Plan:
     preview_id: str = ""
     # The broker's account state the position and exposure limits use (step 9), if any.
     account_state: Any = None
+    # Who created the preview(s): a stopped principal's preview is not sent by another caller.
+    creators: tuple[str, ...] = ()
 
 
 class Planner:
@@ -51,6 +54,8 @@ class Planner:
         denial = appr.check_preview(preview, cmd.preview_id, kind, cmd.account_id, now)
         if denial is not None or preview is None:
             return denial or internal()
+        if preview.strategy != cmd.strategy:
+            return strategy_mismatch(preview.strategy, cmd.strategy)
         approval = self.store.get_approvals([cmd.approval_id]).get(cmd.approval_id)
         denial = appr.check_approval(approval, cmd.approval_id, cmd.preview_id, now, own_key)
         if denial is not None:
@@ -64,6 +69,7 @@ class Planner:
                 legs=[leg],
                 approval_ids=(cmd.approval_id,),
                 notional=leg.notional,
+                creators=(preview.created_by,),
                 send=lambda rid, _settle: (
                     self.writer.modify(
                         rid, cmd.account_id, cmd.broker_order_id, cmd.changes, cmd.key
@@ -75,6 +81,7 @@ class Planner:
             approval_ids=(cmd.approval_id,),
             notional=leg.notional,
             new_orders=1,
+            creators=(preview.created_by,),
             send=lambda rid, settle: (
                 self.writer.submit(rid, cmd.account_id, preview.order, cmd.key, settle),
             ),
@@ -91,6 +98,8 @@ class Planner:
             )
             if denial is not None or preview is None:
                 return denial or internal()
+            if preview.strategy != cmd.strategy:
+                return strategy_mismatch(preview.strategy, cmd.strategy)
             denial = appr.check_approval(
                 approvals.get(approval_id), approval_id, preview_id, now, own_key
             )
@@ -108,6 +117,7 @@ class Planner:
             # The exits only reduce the entry's exposure; the entry is what the day adds.
             notional=checked[0].notional,
             new_orders=3,
+            creators=tuple(p.created_by for p in legs),
             send=lambda rid, settle: self.writer.bracket(
                 rid, cmd.account_id, orders, cmd.key, settle
             ),

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from policy_service.domain.checklist import Acknowledgement
     from policy_service.domain.reopen import OpenClaim, ReopenRequest
     from policy_service.domain.runaway import PrincipalStop
+    from policy_service.domain.scopes import Revocation, ScopedStop, ScopeKind, Subject
 
 
 class StoreUnavailable(RuntimeError):
@@ -144,6 +145,20 @@ class Store(Protocol):
     def record_fills(self, account_hash: str, fills: Sequence[Fill]) -> int: ...
     def recent_fills(self, account_hash: str, since_us: int) -> list[tuple[str, int, int]]: ...
     def principal_stops(self) -> list[PrincipalStop]: ...
+    def scoped_stops(self) -> list[ScopedStop]: ...
+    def closed_scopes(self, wanted: Sequence[Subject]) -> list[ScopedStop]: ...
+    def scoped_stop(self, kind: ScopeKind, key: str) -> ScopedStop | None: ...
+    def save_scoped_stop(
+        self,
+        stop: ScopedStop,
+        draft: AuditDraft,
+        now_us: int,
+        revoke: Revocation | None = None,
+    ) -> tuple[ScopedStop, dict[str, str], int]:
+        """Store STOP with its audit event (and, for a close, the revocation of REVOKE's
+        approvals) in one transaction; ScopeMoved when the row moved since it was read."""
+        ...
+
     def stop_principal(self, stop: PrincipalStop, draft: AuditDraft) -> bool: ...
     def reset_principal_stop(
         self, principal: str, by: str, draft: AuditDraft, now_us: int

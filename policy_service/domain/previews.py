@@ -16,6 +16,7 @@ from policy_service.domain.denials import (
 from policy_service.domain.enablement import account_denial
 from policy_service.domain.gate import Gate
 from policy_service.domain.ports import StoreUnavailable, WriterError
+from policy_service.domain.scopes import first_stop, subjects
 
 PREVIEW_SCOPE = "preview.create"
 APPROVAL_SCOPE = "approval.grant"
@@ -25,12 +26,27 @@ class Previews:
     def __init__(self, gate: Gate):
         self._gate = gate
 
-    def _admit(self, call: m.Call, scope: str, account_id: str) -> m.Denial | None:
+    def _admit(
+        self, call: m.Call, scope: str, account_id: str, strategy: str = ""
+    ) -> m.Denial | None:
         gate = self._gate
         denial = scope_denial(call, scope)
         if denial is None and account_id:
             denial = account_denial(gate.settings, account_id, gate.account_hash(account_id))
-        return denial
+        return denial or self._stopped(account_id, (call.principal,), strategy)
+
+    def _stopped(
+        self, account_id: str, principals: tuple[str, ...], strategy: str
+    ) -> m.Denial | None:
+        """Step 6's scoped stops: nothing is previewed or approved in a stopped scope."""
+        gate = self._gate
+        try:
+            return first_stop(
+                gate.store,
+                subjects(gate.account_hash(account_id) if account_id else "", principals, strategy),
+            )
+        except StoreUnavailable:
+            return _storage_down()
 
     def _build(
         self,
@@ -98,10 +114,15 @@ class Previews:
         return None
 
     def order(
-        self, call: m.Call, account_id: str, order: m.OrderSpec, intended_duplicate: bool = False
+        self,
+        call: m.Call,
+        account_id: str,
+        order: m.OrderSpec,
+        intended_duplicate: bool = False,
+        strategy: str = "",
     ) -> m.Preview | m.Denial:
         gate = self._gate
-        denial = self._admit(call, PREVIEW_SCOPE, account_id)
+        denial = self._admit(call, PREVIEW_SCOPE, account_id, strategy)
         if denial is not None:
             return gate.refuse(call, denial, account_id=account_id)
         try:
@@ -109,17 +130,28 @@ class Previews:
         except WriterError as err:
             return gate.refuse(call, writer_denial(err, 8), account_id=account_id)
         preview = self._build(
-            call, account_id, order, quote, m.Kind.ORDER, intended_duplicate=intended_duplicate
+            call,
+            account_id,
+            order,
+            quote,
+            m.Kind.ORDER,
+            intended_duplicate=intended_duplicate,
+            strategy=strategy,
         )
         denial = self._save(call, [preview], account_id)
         return denial or preview
 
     def modify(
-        self, call: m.Call, account_id: str, broker_order_id: int, changes: m.Changes
+        self,
+        call: m.Call,
+        account_id: str,
+        broker_order_id: int,
+        changes: m.Changes,
+        strategy: str = "",
     ) -> m.Preview | m.Denial:
         gate = self._gate
         ids = {"account_id": account_id, "broker_order_id": broker_order_id}
-        denial = self._admit(call, PREVIEW_SCOPE, account_id)
+        denial = self._admit(call, PREVIEW_SCOPE, account_id, strategy)
         if denial is not None:
             return gate.refuse(call, denial, **ids)
         try:
@@ -145,6 +177,7 @@ class Previews:
             replaced_quantity=live.order.quantity,
             broker_order_id=broker_order_id,
             changes=changes,
+            strategy=strategy,
         )
         return self._save(call, [preview], account_id) or preview
 
@@ -154,9 +187,10 @@ class Previews:
         account_id: str,
         legs: tuple[m.OrderSpec, m.OrderSpec, m.OrderSpec],
         intended_duplicate: bool = False,
+        strategy: str = "",
     ) -> list[m.Preview] | m.Denial:
         gate = self._gate
-        denial = self._admit(call, PREVIEW_SCOPE, account_id)
+        denial = self._admit(call, PREVIEW_SCOPE, account_id, strategy)
         if denial is not None:
             return gate.refuse(call, denial, account_id=account_id)
         try:
@@ -174,6 +208,7 @@ class Previews:
                 intended_duplicate=intended_duplicate,
                 group_id=group,
                 leg=leg,
+                strategy=strategy,
             )
             for order, leg in zip(
                 legs, (m.Leg.PARENT, m.Leg.TAKE_PROFIT, m.Leg.STOP_LOSS), strict=True
@@ -210,6 +245,12 @@ class Previews:
                 "the approver must not be the preview's creator",
                 {"principal": call.principal},
             )
+            return gate.refuse(call, denial, **ids)
+        # The preview's scopes and the approver's own: a stopped client's preview, account or
+        # strategy is not approved, nor does a stopped approver approve.
+        principals = (call.principal, preview.created_by)
+        denial = self._stopped(preview.account_id, principals, preview.strategy)
+        if denial is not None:
             return gate.refuse(call, denial, **ids)
         approval = m.Approval(
             approval_id=f"ap_{uuid.uuid4().hex}",

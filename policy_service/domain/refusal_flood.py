@@ -19,8 +19,10 @@ from policy_service.domain import model as m
 
 MINUTE_US: Final = 60_000_000
 # Never throttled: an operator refused a hundred times must still be able to close the switch,
-# and a second operator to confirm a reopen the first one asked for.
-EXEMPT_METHODS: Final = frozenset({"SetKillSwitch", "GetKillSwitch", "ConfirmReopen"})
+# and a second operator to confirm a reopen the first one asked for; a scope likewise.
+EXEMPT_METHODS: Final = frozenset(
+    {"SetKillSwitch", "GetKillSwitch", "ConfirmReopen", "SetScopedStop"}
+)
 # Sources and principals tracked at once; beyond it the oldest window is closed early.
 MAX_TRACKED: Final = 10_000
 

@@ -41,6 +41,7 @@ def preview_body(p: m.Preview) -> dict[str, Any]:
         "requested_type": p.requested_type.value if p.requested_type else None,
         "intended_duplicate": p.intended_duplicate,
         "replaced_quantity": str(p.replaced_quantity) if p.replaced_quantity is not None else None,
+        "strategy": p.strategy,
     }
 
 
@@ -74,4 +75,5 @@ def preview_from(row: Any) -> m.Preview:
         replaced_quantity=Decimal(body["replaced_quantity"])
         if body.get("replaced_quantity")
         else None,
+        strategy=body.get("strategy", ""),
     )

@@ -28,8 +28,10 @@ from policy_service.storage.reopen_store import (
     check_claim,
     lock_switch,
 )
+from policy_service.storage.revocation import revoke_outstanding
 from policy_service.storage.risk_store import RiskStore
 from policy_service.storage.rows import preview_body, preview_from, switch_from
+from policy_service.storage.scope_store import ScopeStore
 from policy_service.storage.tables import (
     approvals,
     kill_switch,
@@ -53,7 +55,7 @@ class PurgeRefused(RuntimeError):
         self.reason = reason
 
 
-class SqlStore(IdempotencyStore, RiskStore, ReopenStore):
+class SqlStore(IdempotencyStore, RiskStore, ReopenStore, ScopeStore):
     """Implements domain.ports.Store on SQLAlchemy Core."""
 
     def __init__(self, write: Engine, read: Engine, chain: ChainKeeper):
@@ -149,7 +151,7 @@ class SqlStore(IdempotencyStore, RiskStore, ReopenStore):
             conn.execute(insert(kill_switch_history).values(request_id=request_id, **values))
             detail = {**draft.detail, "version": str(version)}
             if state is m.SwitchState.CLOSED:
-                detail.update(_revoke_outstanding(conn, now_us))
+                detail.update(revoke_outstanding(conn, now_us))
                 detail.update(cancel_pending(conn, changed_by, now_us))
             event_id = audit_store.append(
                 conn,
@@ -198,6 +200,7 @@ class SqlStore(IdempotencyStore, RiskStore, ReopenStore):
                         account_id=preview.account_id,
                         group_id=preview.group_id,
                         created_by=preview.created_by,
+                        strategy=preview.strategy,
                         created_at_us=preview.created_at_us,
                         expires_at_us=preview.expires_at_us,
                         body=json.dumps(preview_body(preview)),
@@ -267,28 +270,6 @@ class SqlStore(IdempotencyStore, RiskStore, ReopenStore):
             raise
         except SQLAlchemyError as exc:
             raise StoreUnavailable(str(exc)) from exc
-
-
-def _revoke_outstanding(conn: Connection, now_us: int) -> dict[str, str]:
-    """Revoke every approval still usable (reserved ones too: a write the broker refuses
-    releases its reservation, and the approval must not come back); the close's event lists
-    them. One event, not one per approval: it is written atomically with the close, and the
-    close holds the switch row and the audit head for one append, not for hundreds."""
-    rows = conn.execute(
-        update(approvals)
-        .where(
-            approvals.c.consumed_at_us.is_(None),
-            approvals.c.revoked_at_us.is_(None),
-            approvals.c.expires_at_us > now_us,
-        )
-        .values(revoked_at_us=now_us)
-        .returning(approvals.c.approval_id, approvals.c.preview_id)
-    ).all()
-    return {
-        "revoked_approvals": str(len(rows)),
-        "revoked_approval_ids": ",".join(sorted(r.approval_id for r in rows)),
-        "revoked_preview_ids": ",".join(sorted({r.preview_id for r in rows})),
-    }
 
 
 def _with(draft: AuditDraft, **changes: Any) -> AuditDraft:

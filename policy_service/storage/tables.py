@@ -29,6 +29,8 @@ previews = Table(
     Column("created_at_us", BigInteger, nullable=False),
     Column("expires_at_us", BigInteger, nullable=False),
     Column("body", Text, nullable=False),
+    # Migration 0008: the caller's strategy tag ("" for none), for a strategy stop's revocation.
+    Column("strategy", String(64), nullable=False, server_default=""),
     Index("ix_previews_group", "group_id"),
 )
 
@@ -217,6 +219,27 @@ kill_switch_reopens = Table(
     Column("resolved_by", String(128), nullable=False, server_default=""),
     Column("resolved_at_us", BigInteger, nullable=True),
     Index("ix_kill_switch_reopens_state", "state"),
+)
+
+# Migration 0008: one row per scope an operator ever stopped (kind ACCOUNT, PRINCIPAL or
+# STRATEGY; an account by its keyed hash). CLOSED refuses the scope's writes at gate step 6;
+# reopen_* hold a reopen one operator asked for until a second confirms it.
+scoped_stops = Table(
+    "scoped_stops",
+    metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("scope_key", String(128), primary_key=True),
+    Column("state", String(8), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("changed_by", String(128), nullable=False),
+    Column("changed_at_us", BigInteger, nullable=False),
+    Column("request_id", String(64), nullable=False),
+    Column("version", BigInteger, nullable=False),
+    Column("reopen_by", String(128), nullable=False, server_default=""),
+    Column("reopen_reason", Text, nullable=False, server_default=""),
+    Column("reopen_request_id", String(64), nullable=False, server_default=""),
+    Column("reopen_expires_at_us", BigInteger, nullable=False, server_default="0"),
+    Index("ix_scoped_stops_state", "state"),
 )
 
 risk_policies = Table(

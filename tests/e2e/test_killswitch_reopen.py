@@ -3,7 +3,6 @@ replicas on PostgreSQL): a second operator, a verified audit chain, every live-s
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -12,12 +11,12 @@ from typing import Any
 
 import grpc
 import pytest
-import sqlalchemy as sa
 
 from livegate_api.v1 import common_pb2, policy_pb2, policy_pb2_grpc
 from tests.policy.attacker import Attacker
 from tests.policy.conftest import pg, pg_url  # noqa: F401 - the PostgreSQL fixtures
 from tests.policy.harness import AUDIT_EVERY_REFUSAL, FakeClock, meta_of, reason_of
+from tests.support.audit_rows import events_by_request
 from tests.support.grpc_clients import channel_as
 from tests.support.stack import Replica, Stack, live_stack
 from tests.support.vault import DevVault
@@ -102,16 +101,7 @@ def _refused(call: Callable[[], object]) -> grpc.RpcError:
 
 def _events(stack: Stack, rid: str) -> list[dict[str, Any]]:
     """The audit events of one request id, oldest first."""
-    engine = sa.create_engine(stack.db_url, poolclass=sa.pool.NullPool)
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(
-                sa.text("SELECT * FROM audit_events WHERE request_id = :r ORDER BY event_id"),
-                {"r": rid},
-            )
-            return [{**r._mapping, "detail": json.loads(r.detail)} for r in rows]
-    finally:
-        engine.dispose()
+    return events_by_request(stack.db_url, rid)
 
 
 def _state(stack: Stack, replica: Replica | None = None) -> common_pb2.KillSwitch:

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from livegate_api.v1 import common_pb2, policy_pb2
 from tests.fuzz.strategies import (
+    ACCOUNT,
     FRESH,
     FRESH_APPROVAL,
     FRESH_PREVIEW,
@@ -18,6 +19,7 @@ from tests.fuzz.strategies import (
     actions,
     changes,
     decimals,
+    enums,
     good_account,
     good_key,
     good_quantity,
@@ -180,6 +182,18 @@ def confirm_reopen(draw: st.DrawFn) -> policy_pb2.ConfirmReopenRequest:
     f = Fields(draw, ["reopen_id", "reason"])
     return policy_pb2.ConfirmReopenRequest(
         reopen_id=f("reopen_id", st.from_regex(r"[a-f0-9]{32}", fullmatch=True), text),
+        reason=f("reason", st.just("fuzz"), text),
+    )
+
+
+@st.composite
+def set_scoped_stop(draw: st.DrawFn) -> policy_pb2.SetScopedStopRequest:
+    f = Fields(draw, ["kind", "value", "state", "reason"])
+    good_value = st.sampled_from([ACCOUNT, "upstream", "fuzz-tag", "nobody", "U7654321"])
+    return policy_pb2.SetScopedStopRequest(
+        kind=f("kind", st.sampled_from([1, 2, 3]), enums([1, 2, 3])),
+        value=f("value", good_value, text),
+        state=f("state", st.sampled_from([1, 2]), switch_states),  # type: ignore[arg-type]
         reason=f("reason", st.just("fuzz"), text),
     )
 

@@ -223,3 +223,14 @@ def test_purge_audit_when_before_is_fuzzed_then_refused_clearly(policy: PolicyTa
 
     run()
     assert_chain_verifies(policy)
+
+
+# Last in the module: a scope it closes stays closed for the module's policy service.
+def test_set_scoped_stop_when_fields_are_fuzzed_then_clear_status(policy: PolicyTarget) -> None:
+    @fuzz(policy)
+    @given(identity=caller("operator"), request=fz.set_scoped_stop())
+    def run(identity: str, request: policy_pb2.SetScopedStopRequest) -> None:
+        exercise(policy, identity, "SetScopedStop", request, OnSuccess.ANYTHING)
+
+    run()
+    assert_chain_verifies(policy)

@@ -144,6 +144,7 @@ def test_raw_strategies_when_drawn_then_cover_every_method() -> None:
         "PurgeAudit",
         "GetBrokerOrder",
         "ConfirmReopen",
+        "SetScopedStop",
     }
     assert {n for n, _ in WRITER_METHODS} >= {"SubmitOrder", "GetPermission", "GetQuote"}
-    assert len(POLICY_METHODS) == 19 and len(WRITER_METHODS) == 15
+    assert len(POLICY_METHODS) == 20 and len(WRITER_METHODS) == 15

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
-import sqlalchemy as sa
 
 from policy_service.domain import approvals
 from policy_service.domain import model as m
@@ -17,6 +15,7 @@ from policy_service.domain.audit_keys import new_keyring
 from policy_service.domain.ports import PendingWrite
 from policy_service.storage.engine import make_engines, migrate
 from policy_service.storage.store import SqlStore
+from tests.support.audit_rows import event_detail
 
 ACCOUNT = "b" * 64
 FAR = 10**15
@@ -52,11 +51,7 @@ def _pending(key: str) -> PendingWrite:
 
 
 def _detail(store: SqlStore, event_id: int) -> dict[str, str]:
-    with store.read.connect() as conn:
-        raw = conn.execute(
-            sa.text("SELECT detail FROM audit_events WHERE event_id = :e"), {"e": event_id}
-        ).scalar_one()
-    return dict(json.loads(raw))
+    return event_detail(store.read, event_id)
 
 
 def test_begin_when_a_close_on_another_replica_revoked_the_approval_then_approval_revoked(
