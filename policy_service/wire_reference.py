@@ -140,6 +140,9 @@ def fills(msg: writer_pb2.ListFillsResponse) -> list[Fill]:
             quantity=_required(f.quantity, "quantity"),
             price=_required(f.price, "price"),
             time_us=wire.ts_us(f.time),
+            commission=decimal_or_none(f.commission),
+            cum_quantity=decimal_or_none(f.cum_quantity),
+            order_quantity=decimal_or_none(f.order_quantity),
         )
         for f in msg.fills
         if f.exec_id

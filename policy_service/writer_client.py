@@ -257,8 +257,10 @@ class WriterClient:
         )
         return wire_reference.margin(self._call("PreviewMargin", req, request_id))
 
-    def fills(self, account_id: str, since_us: int) -> list[Fill]:
-        req = writer_pb2.ListFillsRequest(account_id=account_id, since=wire.ts(since_us))
+    def fills(self, account_id: str, since_us: int, refresh: bool = False) -> list[Fill]:
+        req = writer_pb2.ListFillsRequest(
+            account_id=account_id, since=wire.ts(since_us), refresh=refresh
+        )
         return wire_reference.fills(self._call("ListFills", req))
 
     def permission_ok(self) -> tuple[bool, str]:

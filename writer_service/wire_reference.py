@@ -108,6 +108,9 @@ def fills(items: list[FillView]) -> writer_pb2.ListFillsResponse:
             quantity=_text(f.quantity),
             price=_text(f.price),
             time=timestamp(f.time),
+            commission=_text(f.commission),
+            cum_quantity=_text(f.cum_quantity),
+            order_quantity=_text(f.order_quantity),
         )
         if f.instrument is not None:
             fill.instrument.CopyFrom(instrument_to_wire(f.instrument))

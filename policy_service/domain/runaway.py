@@ -72,13 +72,15 @@ class FillWatch:
         now = gate.clock.now_us()
         since = self._since.get(account, _day_start_us(now))
         try:
-            fills = gate.writer.fills(account, since)
+            # Refreshed from the broker: executions the writer's session did not hear live
+            # (a reconnect, an order placed elsewhere) reach the audit trail too.
+            fills = gate.writer.fills(account, since, refresh=True)
         except WriterError as err:
             log.info("fills not read from the writer", extra={"reason": err.reason})
             return 0
         account_hash = self._hash(account)
         try:
-            gate.store.record_fills(account_hash, fills)
+            gate.store.record_fills(account_hash, fills, now)
         except StoreUnavailable as exc:
             log.warning("fills not recorded", extra={"error": str(exc)[:200]})
             return 0
