@@ -140,7 +140,8 @@ def test_fills_when_partly_filled_then_only_the_rest_counts_toward_position_and_
     )  # fmt: skip
     key, order_id = _placed(stack, "60")
     stack.sim.fill(order_ref=key, quantity=Decimal(20), price=Decimal("189.00"))
-    _run_until(stack, lambda: len(_life(stack, idempotency_key=key)) == 1)
+    account_hash = stack.policy.service.gate.account_hash(ACCOUNT)
+    _run_until(stack, lambda: len(stack.policy.service.store.recent_fills(account_hash, 0)) == 1)
     time.sleep(1.1)  # the account state cached before the fill is read again
 
     assert submit(stack, limit("40", "189.00")).order is not None
