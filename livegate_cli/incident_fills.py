@@ -1,4 +1,4 @@
-"""The incident report's fills section: each execution of the selected orders, as audited."""
+"""The incident report's order-life sections: the selected orders' fills and status changes."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from livegate_api.v1 import policy_pb2
 # The policy's events of an order's life (policy_service.domain.order_life).
 FILL_METHOD: Final = "OrderFill"
 COMMISSION_METHOD: Final = "OrderCommission"
+STATUS_METHOD: Final = "OrderStatus"
 PENDING: Final = "(not reported yet)"
 
 
@@ -47,6 +48,30 @@ def fills_section(events: Sequence[policy_pb2.AuditEvent]) -> list[str]:
             _stamp(e), d.get("exec_id", ""), str(e.broker_order_id), key, d.get("action", ""),
             d.get("quantity", ""), d.get("price", ""), _commission(e, later),
             d.get("cum_quantity", ""), str(e.event_id),
+        )  # fmt: skip
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    return lines
+
+
+def statuses_section(events: Sequence[policy_pb2.AuditEvent]) -> list[str]:
+    """Markdown lines for the status changes among EVENTS (none: no section)."""
+    changes = [e for e in events if e.method == STATUS_METHOD]
+    if not changes:
+        return []
+    lines = [
+        "## Order status",
+        "",
+        "| recorded (UTC) | broker order id | idempotency key | status | was | filled | remaining "
+        "| event id |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for e in changes:
+        d = e.detail
+        cells = (
+            _stamp(e), str(e.broker_order_id), e.idempotency_key, d.get("status", ""),
+            d.get("previous_status", "") or "-", d.get("filled", ""), d.get("remaining", ""),
+            str(e.event_id),
         )  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")

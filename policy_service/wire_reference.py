@@ -8,6 +8,7 @@ from livegate_api.v1 import common_pb2, policy_pb2, writer_pb2
 from policy_service import wire
 from policy_service.domain import model as m
 from policy_service.domain.checklist import Acknowledgement, Verdict
+from policy_service.domain.order_life import OrderStatusReport
 from policy_service.domain.ports import WriterError
 from policy_service.domain.reference import (
     AccountState,
@@ -146,6 +147,20 @@ def fills(msg: writer_pb2.ListFillsResponse) -> list[Fill]:
         )
         for f in msg.fills
         if f.exec_id
+    ]
+
+
+def order_statuses(msg: writer_pb2.ListOrderStatusesResponse) -> list[OrderStatusReport]:
+    return [
+        OrderStatusReport(
+            broker_order_id=o.broker_order_id,
+            order_ref=o.order_ref,
+            status=o.status,
+            filled=_required(o.filled, "filled"),
+            remaining=_required(o.remaining, "remaining"),
+        )
+        for o in msg.orders
+        if o.status and o.order_ref
     ]
 
 

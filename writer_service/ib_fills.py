@@ -1,4 +1,5 @@
-"""The account's executions as the policy's audit trail needs them: commission, cumulative."""
+"""What the policy's audit trail reads of an order's life: executions (with commission and
+cumulative filled) and the status of livegate's orders."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from writer_service.errors import WriterError
 from writer_service.ib_convert import instrument_from_ib, sec_kind_of, to_decimal
 from writer_service.ib_session import IbSession
 from writer_service.orders import Side
-from writer_service.reference import FillView
+from writer_service.reference import FillView, OrderStatusView
 
 log = logging.getLogger("livegate.writer.fills")
 
@@ -72,3 +73,22 @@ def _view(fill: Any, totals: dict[int, Decimal]) -> FillView | None:
         cum_quantity=to_decimal(x.cumQty),
         order_quantity=totals.get(int(x.permId)),
     )
+
+
+async def list_statuses(session: IbSession, account: str) -> list[OrderStatusView]:
+    """ACCOUNT's orders that carry an orderRef, with their status now, by broker order id."""
+    out = []
+    for trade in session.ib.trades():
+        order, status = trade.order, trade.orderStatus
+        if order.account != account or not order.orderRef or not status.status:
+            continue
+        out.append(
+            OrderStatusView(
+                broker_order_id=int(order.orderId),
+                order_ref=order.orderRef,
+                status=status.status,
+                filled=to_decimal(status.filled) or Decimal(0),
+                remaining=to_decimal(status.remaining) or Decimal(0),
+            )
+        )
+    return sorted(out, key=lambda v: v.broker_order_id)

@@ -20,7 +20,7 @@ from writer_service.ib_convert import (
     sec_kind_of,
     to_decimal,
 )
-from writer_service.ib_fills import list_fills
+from writer_service.ib_fills import list_fills, list_statuses
 from writer_service.ib_session import IbSession
 from writer_service.orders import InstrumentSpec, OrderSpec, SecKind, Side
 from writer_service.reference import (
@@ -28,6 +28,7 @@ from writer_service.reference import (
     ContractView,
     FillView,
     MarginView,
+    OrderStatusView,
     PositionView,
     WorkingView,
 )
@@ -206,6 +207,10 @@ class BrokerReference:
         self._require_account(account)
         listed = list_fills(self._session, account, since, refresh, self._timeout_s)
         return self._call(listed)  # type: ignore[no-any-return]
+
+    def order_statuses(self, account: str) -> list[OrderStatusView]:
+        self._require_account(account)
+        return self._call(list_statuses(self._session, account))  # type: ignore[no-any-return]
 
     async def _bounded(self, awaitable: Any, what: str) -> Any:
         try:

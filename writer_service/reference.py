@@ -91,3 +91,12 @@ class FillView:
     cum_quantity: Decimal | None = None
     # None when the session does not know the order (placed elsewhere, or before it began).
     order_quantity: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class OrderStatusView:
+    broker_order_id: int
+    order_ref: str
+    status: str
+    filled: Decimal
+    remaining: Decimal

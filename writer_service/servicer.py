@@ -274,6 +274,14 @@ class WriterServicer(writer_pb2_grpc.WriterServiceServicer):
         fills = self._s.reference.fills(request.account_id, since, refresh=request.refresh)
         return wire_reference.fills(fills)
 
+    @rpc
+    def ListOrderStatuses(
+        self, request: Any, context: Any, _p: Principal
+    ) -> writer_pb2.ListOrderStatusesResponse:
+        wire.common_fields("", request.account_id, None)
+        statuses = self._s.reference.order_statuses(request.account_id)
+        return wire_reference.order_statuses(statuses)
+
 
 def _clean_reason(request: Any, *, refuse: bool) -> str:
     """The request's reason, or (REFUSE false: a close, a cancel-all) a note that replaces a

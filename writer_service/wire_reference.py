@@ -14,6 +14,7 @@ from writer_service.reference import (
     ContractView,
     FillView,
     MarginView,
+    OrderStatusView,
 )
 from writer_service.trading_hours import Session
 from writer_service.wire import decimal_text, instrument_to_wire, timestamp
@@ -114,6 +115,19 @@ def fills(items: list[FillView]) -> writer_pb2.ListFillsResponse:
         )
         if f.instrument is not None:
             fill.instrument.CopyFrom(instrument_to_wire(f.instrument))
+    return msg
+
+
+def order_statuses(items: list[OrderStatusView]) -> writer_pb2.ListOrderStatusesResponse:
+    msg = writer_pb2.ListOrderStatusesResponse()
+    for v in items:
+        msg.orders.add(
+            broker_order_id=v.broker_order_id,
+            order_ref=v.order_ref,
+            status=v.status,
+            filled=_text(v.filled),
+            remaining=_text(v.remaining),
+        )
     return msg
 
 

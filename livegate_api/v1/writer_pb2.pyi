@@ -370,3 +370,29 @@ class ListFillsResponse(_message.Message):
     FILLS_FIELD_NUMBER: _ClassVar[int]
     fills: _containers.RepeatedCompositeFieldContainer[Fill]
     def __init__(self, fills: _Optional[_Iterable[_Union[Fill, _Mapping]]] = ...) -> None: ...
+
+class ListOrderStatusesRequest(_message.Message):
+    __slots__ = ("account_id",)
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    def __init__(self, account_id: _Optional[str] = ...) -> None: ...
+
+class OrderStatusReport(_message.Message):
+    __slots__ = ("broker_order_id", "order_ref", "status", "filled", "remaining")
+    BROKER_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    ORDER_REF_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    FILLED_FIELD_NUMBER: _ClassVar[int]
+    REMAINING_FIELD_NUMBER: _ClassVar[int]
+    broker_order_id: int
+    order_ref: str
+    status: str
+    filled: str
+    remaining: str
+    def __init__(self, broker_order_id: _Optional[int] = ..., order_ref: _Optional[str] = ..., status: _Optional[str] = ..., filled: _Optional[str] = ..., remaining: _Optional[str] = ...) -> None: ...
+
+class ListOrderStatusesResponse(_message.Message):
+    __slots__ = ("orders",)
+    ORDERS_FIELD_NUMBER: _ClassVar[int]
+    orders: _containers.RepeatedCompositeFieldContainer[OrderStatusReport]
+    def __init__(self, orders: _Optional[_Iterable[_Union[OrderStatusReport, _Mapping]]] = ...) -> None: ...

@@ -1,11 +1,14 @@
-"""Fills in the audit trail: each execution an event linked to its key, commission included.
+"""Order life in the audit trail: each execution and status change an event linked to its key.
 
 The policy pulls executions from the writer (FillWatch, on an interval) rather than taking a
 stream: a pull after a restart or a lost connection reads the broker's list again, and the
 store records each exec id once (its primary key), so a repeat, a second replica or a restart
 adds nothing. IB sends the commission apart from, and after, the execution: a fill is recorded
 at once, and its commission as a second event when it arrives. An execution whose orderRef is
-no key livegate recorded for that account is reported, never linked to a key.
+no key livegate recorded for that account is reported, never linked to a key. A status is
+recorded when it (or the filled quantity) differs from the one recorded last for the order, so
+Submitted, PreSubmitted, Submitted again are three events, and a repeat is none; a status that
+lasted less than the pull interval is not seen (its executions are, as fills).
 """
 
 from __future__ import annotations
@@ -19,11 +22,25 @@ from policy_service.domain.reference import Fill
 
 FILL_METHOD: Final = "OrderFill"
 COMMISSION_METHOD: Final = "OrderCommission"
+STATUS_METHOD: Final = "OrderStatus"
+# Statuses after which an order cannot trade any more: it stops counting as open at once.
+ENDED: Final = frozenset({"Filled", "Cancelled", "ApiCancelled", "Inactive"})
 # The writer's orderRef of a bracket's exits: the key, this separator, tp or sl.
 LEG_SEPARATOR: Final = "~"
 # The writer's request ids are at most 64 characters; an exec id is about 25.
 _REQUEST_ID_MAX: Final = 64
 _ORDER_REF_MAX: Final = 64
+
+
+@dataclass(frozen=True)
+class OrderStatusReport:
+    """One of livegate's orders as the writer's session knows it now."""
+
+    broker_order_id: int
+    order_ref: str
+    status: str
+    filled: Decimal
+    remaining: Decimal
 
 
 @dataclass(frozen=True)
@@ -75,6 +92,27 @@ def fill_draft(
 def commission_draft(fill: Fill, account_hash: str, link: OrderLink | None) -> AuditDraft:
     """The event of a commission reported after its execution was recorded."""
     return _draft(COMMISSION_METHOD, fill, account_hash, link, _detail(fill, link))
+
+
+def status_draft(
+    report: OrderStatusReport, account_hash: str, link: OrderLink, previous: str
+) -> AuditDraft:
+    """The event of a status change (PREVIOUS: the status recorded before, "" for none)."""
+    return AuditDraft(
+        method=STATUS_METHOD,
+        request_id=f"{STATUS_METHOD}:{report.broker_order_id}:{report.status}"[:_REQUEST_ID_MAX],
+        principal=link.principal or SERVICE_PRINCIPAL,
+        outcome="RECORDED",
+        account_id_hash=account_hash,
+        idempotency_key=link.key,
+        broker_order_id=report.broker_order_id,
+        detail={
+            "status": report.status,
+            "previous_status": previous,
+            "filled": str(report.filled),
+            "remaining": str(report.remaining),
+        },
+    )
 
 
 def _detail(fill: Fill, link: OrderLink | None) -> dict[str, str]:

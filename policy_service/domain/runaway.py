@@ -55,7 +55,8 @@ def _day_start_us(now_us: int) -> int:
 
 
 class FillWatch:
-    """One pass per allowed account: record new fills, stop principals that run away."""
+    """One pass per allowed account: record new fills and status changes (audited, see
+    order_life), stop principals that run away."""
 
     def __init__(self, gate: Gate, accounts: Iterable[str], account_hash: Callable[[str], str]):
         self._gate = gate
@@ -86,7 +87,18 @@ class FillWatch:
             return 0
         if fills:
             self._since[account] = max(f.time_us for f in fills) - _OVERLAP_US
+        self._statuses(account, account_hash, now)
         return self._stop_runaways(account_hash, now)
+
+    def _statuses(self, account: str, account_hash: str, now: int) -> None:
+        """After the fills (a fill's event before its order's Filled): status changes."""
+        gate = self._gate
+        try:
+            gate.store.record_statuses(account_hash, gate.writer.order_statuses(account), now)
+        except WriterError as err:
+            log.info("order statuses not read from the writer", extra={"reason": err.reason})
+        except StoreUnavailable as exc:
+            log.warning("order statuses not recorded", extra={"error": str(exc)[:200]})
 
     def _stop_runaways(self, account_hash: str, now: int) -> int:
         gate = self._gate

@@ -13,13 +13,18 @@ from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from policy_service.domain import order_life as life
-from policy_service.domain.order_life import OrderLink
+from policy_service.domain.order_life import OrderLink, OrderStatusReport
 from policy_service.domain.ports import StoreUnavailable
 from policy_service.domain.reference import Fill
 from policy_service.storage import audit_store, raw
 from policy_service.storage.idempotency import _uncount
 from policy_service.storage.part import StorePart
-from policy_service.storage.tables import fills, idempotency_records, open_orders
+from policy_service.storage.tables import (
+    fills,
+    idempotency_records,
+    open_orders,
+    order_statuses,
+)
 
 log = logging.getLogger(__name__)
 # Bounded IN lists: a pass after a restart reads the whole day's executions again.
@@ -70,6 +75,39 @@ class OrderLifeStore(StorePart):
                     self._record_commission(conn, account_hash, f, link, now_us)
                     known[f.exec_id] = _commission_text(f)
             return fresh
+
+    def record_statuses(
+        self, account_hash: str, reports: Sequence[OrderStatusReport], now_us: int
+    ) -> int:
+        """Audit each of livegate's orders whose status or filled quantity changed since the
+        last one recorded; an order that ended stops counting as open. How many changed."""
+        if not reports:
+            return 0
+        ids = [r.broker_order_id for r in reports]
+        try:
+            with self._reader() as conn:
+                links = _links_of_refs(conn, account_hash, [r.order_ref for r in reports])
+                # An orderRef livegate did not record is no order of its own (its fills are
+                # reported as such): only livegate's orders have a status here.
+                ours = [r for r in reports if life.key_of(r.order_ref) in links]
+                changed = _status_changes(ours, _statuses(conn, account_hash, ids))
+        except SQLAlchemyError as exc:
+            raise StoreUnavailable(str(exc)) from exc
+        if not changed:
+            return 0  # the usual pass: nothing to lock for
+        with self._tx() as conn:
+            raw.first(conn, raw.statements(conn).head_locked)  # as record_fills: one at a time
+            stored = _statuses(conn, account_hash, ids)
+            changed = _status_changes(changed, stored)
+            for r in changed:
+                link = links[life.key_of(r.order_ref)]
+                _store_status(conn, account_hash, r, link.key, r.broker_order_id in stored, now_us)
+                previous = stored.get(r.broker_order_id, ("", ""))[0]
+                draft = life.status_draft(r, account_hash, link, previous)
+                audit_store.append(conn, self.chain.keyring, draft, now_us)
+                if r.status in life.ENDED:
+                    _uncount(conn, account_hash, [r.broker_order_id], now_us)
+            return len(changed)
 
     def _record_fill(
         self, conn: Connection, account_hash: str, f: Fill, link: OrderLink | None, now_us: int
@@ -139,8 +177,14 @@ def _known(conn: Connection, exec_ids: Sequence[str]) -> dict[str, str]:
 
 def _links(conn: Connection, account_hash: str, items: Sequence[Fill]) -> dict[str, OrderLink]:
     """The keys livegate recorded for this account among the fills' orderRefs."""
+    return _links_of_refs(conn, account_hash, [f.order_ref for f in items])
+
+
+def _links_of_refs(
+    conn: Connection, account_hash: str, refs: Sequence[str]
+) -> dict[str, OrderLink]:
     rec = idempotency_records.c
-    keys = sorted({life.key_of(f.order_ref) for f in items if f.order_ref})
+    keys = sorted({life.key_of(ref) for ref in refs if ref})
     out: dict[str, OrderLink] = {}
     for chunk in _chunks(keys):
         rows = conn.execute(
@@ -177,4 +221,54 @@ def _count_off(conn: Connection, account_hash: str, f: Fill, now_us: int) -> Non
         return  # not counted (ended already), or a later execution counted first
     conn.execute(
         update(open_orders).where(*where).values(filled=str(f.cum_quantity), filled_at_us=now_us)
+    )
+
+
+def _statuses(
+    conn: Connection, account_hash: str, ids: Sequence[int]
+) -> dict[int, tuple[str, str]]:
+    """broker order id -> (status, filled) recorded last, for those recorded."""
+    st = order_statuses.c
+    out: dict[int, tuple[str, str]] = {}
+    for start in range(0, len(ids), _CHUNK):
+        rows = conn.execute(
+            select(st.broker_order_id, st.status, st.filled).where(
+                st.account_hash == account_hash,
+                st.broker_order_id.in_(list(ids[start : start + _CHUNK])),
+            )
+        ).all()
+        out.update({int(r.broker_order_id): (r.status, r.filled) for r in rows})
+    return out
+
+
+def _status_changes(
+    reports: Sequence[OrderStatusReport], stored: dict[int, tuple[str, str]]
+) -> list[OrderStatusReport]:
+    out = []
+    for r in reports:
+        before = stored.get(r.broker_order_id)
+        if before is None or before[0] != r.status or Decimal(before[1]) != r.filled:
+            out.append(r)
+    return out
+
+
+def _store_status(
+    conn: Connection, account_hash: str, r: OrderStatusReport, key: str, known: bool, now_us: int
+) -> None:
+    st = order_statuses.c
+    values = {"status": r.status, "filled": str(r.filled), "updated_at_us": now_us}
+    if known:
+        conn.execute(
+            update(order_statuses)
+            .where(st.account_hash == account_hash, st.broker_order_id == r.broker_order_id)
+            .values(**values)
+        )
+        return
+    conn.execute(
+        insert(order_statuses).values(
+            account_hash=account_hash,
+            broker_order_id=r.broker_order_id,
+            idempotency_key=key,
+            **values,
+        )
     )

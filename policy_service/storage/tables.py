@@ -141,6 +141,18 @@ checklist_acknowledgements = Table(
     Column("audit_event_id", BigInteger, nullable=False),
 )
 
+# The last status the policy recorded (and audited) per livegate order: a change is an event.
+order_statuses = Table(
+    "order_statuses",
+    metadata,
+    Column("account_hash", String(64), primary_key=True),
+    Column("broker_order_id", BigInteger, primary_key=True),
+    Column("idempotency_key", String(64), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("filled", String(40), nullable=False),
+    Column("updated_at_us", BigInteger, nullable=False),
+)
+
 open_orders = Table(
     "open_orders",
     metadata,

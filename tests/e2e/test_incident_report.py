@@ -40,7 +40,7 @@ def _report(stack: Stack, request_id: str) -> dict[str, str]:
 
 def _fill_rows(report: str) -> list[list[str]]:
     """The cells of the report's fills table, one list per fill."""
-    section = report.partition("## Fills")[2].partition("## Root cause")[0]
+    section = report.partition("## Fills")[2].partition("## Order status")[0]
     return [
         [c.strip() for c in line.strip().strip("|").split("|")]
         for line in section.splitlines()
@@ -121,3 +121,5 @@ def test_incident_when_key_filled_in_parts_then_each_fill_is_listed_with_its_com
     ]  # fmt: skip
     assert [second[5], second[8]] == ["2", "3"]
     assert Decimal(first[7]) == Decimal(fee) and Decimal(first[6]) == Decimal("189.00")
+    statuses = _incident(stack, "--idempotency-key", key).partition("## Order status")[2]
+    assert f"| {order.order_id} | {key} | Filled |" in statuses

@@ -9,7 +9,12 @@ from typing import Any
 from livegate_api.v1 import policy_pb2
 from livegate_cli.incident_fills import PENDING, fills_section
 from policy_service.domain import model as m
-from policy_service.domain.order_life import completes, correction_base, key_of
+from policy_service.domain.order_life import (
+    OrderStatusReport,
+    completes,
+    correction_base,
+    key_of,
+)
 from policy_service.domain.reference import Fill
 from policy_service.domain.usage import Exposure
 from tests.policy.harness import Harness, new_key
@@ -67,6 +72,27 @@ def test_record_fills_when_order_ref_is_no_key_of_the_account_then_linked_to_non
     ]  # fmt: skip
     assert _detail(events[0])["order_ref"] == "k-not-ours"
     assert {r["principal"] for r in policy.rows("fills")} == {""}  # no runaway count either
+
+
+def test_record_statuses_when_status_flaps_or_repeats_then_each_change_once_and_ours_only(
+    policy: Harness,
+) -> None:
+    policy.open_switch()
+    key = new_key()
+    policy.submit(*policy.approved(), key=key)
+    store, account_hash = policy.service.store, policy.service.gate.account_hash(ACCOUNT)
+    sub = OrderStatusReport(42, key, "Submitted", Decimal(0), Decimal(10))
+    pre = OrderStatusReport(42, key, "PreSubmitted", Decimal(0), Decimal(10))
+    theirs = OrderStatusReport(43, "k-not-ours", "Submitted", Decimal(0), Decimal(1))
+
+    counts = [store.record_statuses(account_hash, batch, now) for now, batch in
+              enumerate(([sub, theirs], [sub], [pre], [pre], [sub]), start=5)]  # fmt: skip
+
+    assert counts == [1, 0, 1, 0, 1]
+    events = [_detail(e) for e in policy.rows("audit_events") if e["method"] == "OrderStatus"]
+    assert [(d["status"], d["previous_status"]) for d in events] == [
+        ("Submitted", ""), ("PreSubmitted", "Submitted"), ("Submitted", "PreSubmitted"),
+    ]  # fmt: skip
 
 
 def _detail(event: dict[str, Any]) -> dict[str, str]:

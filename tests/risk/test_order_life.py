@@ -21,9 +21,10 @@ from tests.support.net import wait_until
 from tests.support.stack import Stack
 from tests.support.writers import ACCOUNT
 from tests.writer.test_start import place_foreign_order
+from writer_service.ib_session import IbSession
 
 pytestmark = pytest.mark.timeout(120)
-FILL, COMMISSION = "OrderFill", "OrderCommission"
+FILL, COMMISSION, STATUS = "OrderFill", "OrderCommission", "OrderStatus"
 # Only the test runs the fills pass and the open-orders check.
 MANUAL = {"writer.fills_check_s": 3600, "writer.open_orders_check_s": 3600}
 AAPL_NET_100 = {"symbol": "AAPL", "sec_type": "STOCK", "max_net_position": "100"}
@@ -202,4 +203,54 @@ def test_fills_when_two_replicas_read_them_at_once_and_one_restarts_then_each_is
     events = _life(stack)
     assert len({e.detail["exec_id"] for e in events}) == 7
     assert {e.idempotency_key for e in events} == {*keys, second}
+    statuses = [(e.idempotency_key, e.detail["status"]) for e in _life(stack, STATUS)]
+    assert sorted(statuses) == sorted((k, "Filled") for k in (*keys, second))
+    _verified(stack)
+
+
+def _statuses(stack: Stack, key: str) -> list[tuple[str, str, str]]:
+    return [
+        (e.detail["status"], e.detail["filled"], e.detail["previous_status"])
+        for e in _life(stack, STATUS, idempotency_key=key)
+    ]
+
+
+def _cancel_all_outside_the_gate(port: int) -> None:
+    """The broker-wide cancel from another client, as TWS's "cancel all" would send it."""
+    other = IbSession(5)
+    try:
+        other.connect("127.0.0.1", port, 98, 5)
+
+        async def cancel() -> None:
+            other.ib.reqGlobalCancel()
+
+        other.call(cancel())
+    finally:
+        other.stop()
+
+
+def test_order_status_when_partly_filled_then_cancelled_elsewhere_then_each_change_is_an_event(
+    make_stack: MakeStack, db_url: str
+) -> None:
+    stack = make_stack(db_url=db_url, policy_overrides=MANUAL)
+    key, order_id = _placed(stack, "5")
+    _run_until(stack, lambda: _statuses(stack, key) == [("Submitted", "0", "")])
+    stack.policy.service.fills.run()  # unchanged: no second event
+
+    stack.sim.fill(order_ref=key, quantity=Decimal(2))
+    _run_until(stack, lambda: len(_statuses(stack, key)) == 2)
+    assert order_id in _open_ids(stack)
+    _cancel_all_outside_the_gate(stack.sim.port)
+    assert wait_until(lambda: stack.broker_orders_with_ref(key)[0].status == "Cancelled")
+    _run_until(stack, lambda: len(_statuses(stack, key)) == 3)
+
+    assert _statuses(stack, key) == [
+        ("Submitted", "0", ""), ("Submitted", "2", "Submitted"), ("Cancelled", "2", "Submitted"),
+    ]  # fmt: skip
+    event = _life(stack, STATUS, idempotency_key=key)[-1]
+    # IB leaves what never filled as the cancelled order's remaining.
+    assert (event.broker_order_id, event.principal, event.detail["remaining"]) == (
+        order_id, "upstream", "3",
+    )  # fmt: skip
+    assert order_id not in _open_ids(stack)  # ended by its status, before any open-orders check
     _verified(stack)

@@ -1,4 +1,5 @@
-"""Order life (issue 18): fills carry their commission; open orders what has filled of them.
+"""Order life (issue 18): fills carry their commission; open orders what has filled of them;
+the last status recorded per livegate order.
 
 A fill's commission comes from the broker after the execution; it is stored when it arrives,
 "" until then, and both are audit events. An open order's filled quantity lowers the notional
@@ -35,9 +36,19 @@ def upgrade() -> None:
         op.add_column("fills", column)
     for column in _OPEN_COLUMNS:
         op.add_column("open_orders", column)
+    op.create_table(
+        "order_statuses",
+        sa.Column("account_hash", sa.String(64), primary_key=True),
+        sa.Column("broker_order_id", sa.BigInteger, primary_key=True),
+        sa.Column("idempotency_key", sa.String(64), nullable=False),
+        sa.Column("status", sa.String(32), nullable=False),
+        sa.Column("filled", sa.String(40), nullable=False),
+        sa.Column("updated_at_us", sa.BigInteger, nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("order_statuses")
     for column in reversed(_OPEN_COLUMNS):
         op.drop_column("open_orders", column.name)
     for column in reversed(_FILL_COLUMNS):
