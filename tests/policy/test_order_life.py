@@ -17,6 +17,7 @@ from policy_service.domain.order_life import (
 )
 from policy_service.domain.reference import Fill
 from policy_service.domain.usage import Exposure
+from policy_service.storage.store import SqlStore
 from tests.policy.harness import Harness, new_key
 from tests.support.writers import ACCOUNT
 
@@ -30,6 +31,14 @@ def _fill(exec_id: str, ref: str, qty: str = "2", **kw: Any) -> Fill:
     )  # fmt: skip
 
 
+def _submitted(policy: Harness) -> tuple[str, SqlStore, str]:
+    """A key livegate recorded (through the gate), the store and the account's hash."""
+    policy.open_switch()
+    key = new_key()
+    policy.submit(*policy.approved(), key=key)
+    return key, policy.service.store, policy.service.gate.account_hash(ACCOUNT)
+
+
 def _life(h: Harness) -> list[dict[str, Any]]:
     return [e for e in h.rows("audit_events") if e["method"] in ("OrderFill", "OrderCommission")]
 
@@ -37,10 +46,7 @@ def _life(h: Harness) -> list[dict[str, Any]]:
 def test_record_fills_when_repeated_corrected_and_commissioned_late_then_each_fact_once(
     policy: Harness,
 ) -> None:
-    policy.open_switch()
-    key = new_key()
-    policy.submit(*policy.approved(), key=key)
-    store, account_hash = policy.service.store, policy.service.gate.account_hash(ACCOUNT)
+    key, store, account_hash = _submitted(policy)
     first = _fill(f"{BASE}.01", key, cum_quantity=Decimal(2))
 
     assert store.record_fills(account_hash, [first], 5) == 1
@@ -77,10 +83,7 @@ def test_record_fills_when_order_ref_is_no_key_of_the_account_then_linked_to_non
 def test_record_statuses_when_status_flaps_or_repeats_then_each_change_once_and_ours_only(
     policy: Harness,
 ) -> None:
-    policy.open_switch()
-    key = new_key()
-    policy.submit(*policy.approved(), key=key)
-    store, account_hash = policy.service.store, policy.service.gate.account_hash(ACCOUNT)
+    key, store, account_hash = _submitted(policy)
     sub = OrderStatusReport(42, key, "Submitted", Decimal(0), Decimal(10))
     pre = OrderStatusReport(42, key, "PreSubmitted", Decimal(0), Decimal(10))
     theirs = OrderStatusReport(43, "k-not-ours", "Submitted", Decimal(0), Decimal(1))
