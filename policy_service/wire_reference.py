@@ -158,6 +158,7 @@ def order_statuses(msg: writer_pb2.ListOrderStatusesResponse) -> list[OrderStatu
             status=o.status,
             filled=_required(o.filled, "filled"),
             remaining=_required(o.remaining, "remaining"),
+            changed_at_us=wire.ts_us(o.changed_at) if o.HasField("changed_at") else 0,
         )
         for o in msg.orders
         if o.status and o.order_ref

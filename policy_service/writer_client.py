@@ -258,8 +258,10 @@ class WriterClient:
         )
         return wire_reference.margin(self._call("PreviewMargin", req, request_id))
 
-    def order_statuses(self, account_id: str) -> list[OrderStatusReport]:
-        req = writer_pb2.ListOrderStatusesRequest(account_id=account_id)
+    def order_statuses(self, account_id: str, since_us: int = 0) -> list[OrderStatusReport]:
+        req = writer_pb2.ListOrderStatusesRequest(
+            account_id=account_id, since=wire.ts(since_us) if since_us else None
+        )
         return wire_reference.order_statuses(self._call("ListOrderStatuses", req))
 
     def fills(self, account_id: str, since_us: int, refresh: bool = False) -> list[Fill]:

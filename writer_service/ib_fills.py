@@ -54,7 +54,7 @@ def _view(fill: Any, totals: dict[int, Decimal]) -> FillView | None:
     side = _SIDES.get(x.side)
     if side is None:
         return None
-    at = x.time if x.time.tzinfo else x.time.replace(tzinfo=UTC)
+    at = _aware(x.time)
     sec = sec_kind_of(fill.contract)
     report = fill.commissionReport
     # ib_async keeps an empty report until the broker's arrives; then it carries the exec id.
@@ -75,12 +75,16 @@ def _view(fill: Any, totals: dict[int, Decimal]) -> FillView | None:
     )
 
 
-async def list_statuses(session: IbSession, account: str) -> list[OrderStatusView]:
-    """ACCOUNT's orders that carry an orderRef, with their status now, by broker order id."""
+async def list_statuses(session: IbSession, account: str, since: datetime) -> list[OrderStatusView]:
+    """ACCOUNT's orders that carry an orderRef and whose status changed at or after SINCE,
+    with their status now, by broker order id."""
     out = []
     for trade in session.ib.trades():
         order, status = trade.order, trade.orderStatus
         if order.account != account or not order.orderRef or not status.status:
+            continue
+        changed_at = _aware(trade.log[-1].time) if trade.log else None
+        if changed_at is not None and changed_at < since:
             continue
         out.append(
             OrderStatusView(
@@ -89,6 +93,11 @@ async def list_statuses(session: IbSession, account: str) -> list[OrderStatusVie
                 status=status.status,
                 filled=to_decimal(status.filled) or Decimal(0),
                 remaining=to_decimal(status.remaining) or Decimal(0),
+                changed_at=changed_at,
             )
         )
     return sorted(out, key=lambda v: v.broker_order_id)
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo else at.replace(tzinfo=UTC)

@@ -208,9 +208,10 @@ class BrokerReference:
         listed = list_fills(self._session, account, since, refresh, self._timeout_s)
         return self._call(listed)  # type: ignore[no-any-return]
 
-    def order_statuses(self, account: str) -> list[OrderStatusView]:
+    def order_statuses(self, account: str, since: datetime) -> list[OrderStatusView]:
         self._require_account(account)
-        return self._call(list_statuses(self._session, account))  # type: ignore[no-any-return]
+        listed = list_statuses(self._session, account, since)
+        return self._call(listed)  # type: ignore[no-any-return]
 
     async def _bounded(self, awaitable: Any, what: str) -> Any:
         try:

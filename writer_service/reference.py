@@ -100,3 +100,4 @@ class OrderStatusView:
     status: str
     filled: Decimal
     remaining: Decimal
+    changed_at: datetime | None = None

@@ -279,7 +279,8 @@ class WriterServicer(writer_pb2_grpc.WriterServiceServicer):
         self, request: Any, context: Any, _p: Principal
     ) -> writer_pb2.ListOrderStatusesResponse:
         wire.common_fields("", request.account_id, None)
-        statuses = self._s.reference.order_statuses(request.account_id)
+        since = wire_reference.since(request.since)
+        statuses = self._s.reference.order_statuses(request.account_id, since)
         return wire_reference.order_statuses(statuses)
 
 

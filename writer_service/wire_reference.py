@@ -127,6 +127,7 @@ def order_statuses(items: list[OrderStatusView]) -> writer_pb2.ListOrderStatuses
             status=v.status,
             filled=_text(v.filled),
             remaining=_text(v.remaining),
+            changed_at=timestamp(v.changed_at) if v.changed_at is not None else None,
         )
     return msg
 

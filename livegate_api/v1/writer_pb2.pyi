@@ -372,24 +372,28 @@ class ListFillsResponse(_message.Message):
     def __init__(self, fills: _Optional[_Iterable[_Union[Fill, _Mapping]]] = ...) -> None: ...
 
 class ListOrderStatusesRequest(_message.Message):
-    __slots__ = ("account_id",)
+    __slots__ = ("account_id", "since")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
     account_id: str
-    def __init__(self, account_id: _Optional[str] = ...) -> None: ...
+    since: _timestamp_pb2.Timestamp
+    def __init__(self, account_id: _Optional[str] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class OrderStatusReport(_message.Message):
-    __slots__ = ("broker_order_id", "order_ref", "status", "filled", "remaining")
+    __slots__ = ("broker_order_id", "order_ref", "status", "filled", "remaining", "changed_at")
     BROKER_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     ORDER_REF_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     FILLED_FIELD_NUMBER: _ClassVar[int]
     REMAINING_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_AT_FIELD_NUMBER: _ClassVar[int]
     broker_order_id: int
     order_ref: str
     status: str
     filled: str
     remaining: str
-    def __init__(self, broker_order_id: _Optional[int] = ..., order_ref: _Optional[str] = ..., status: _Optional[str] = ..., filled: _Optional[str] = ..., remaining: _Optional[str] = ...) -> None: ...
+    changed_at: _timestamp_pb2.Timestamp
+    def __init__(self, broker_order_id: _Optional[int] = ..., order_ref: _Optional[str] = ..., status: _Optional[str] = ..., filled: _Optional[str] = ..., remaining: _Optional[str] = ..., changed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ListOrderStatusesResponse(_message.Message):
     __slots__ = ("orders",)

@@ -41,6 +41,8 @@ class OrderStatusReport:
     status: str
     filled: Decimal
     remaining: Decimal
+    # When the writer's session saw the status change (its clock); 0 when not reported.
+    changed_at_us: int = 0
 
 
 @dataclass(frozen=True)

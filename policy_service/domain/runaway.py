@@ -63,6 +63,7 @@ class FillWatch:
         self._accounts = sorted(accounts)
         self._hash = account_hash
         self._since: dict[str, int] = {}
+        self._status_since: dict[str, int] = {}
 
     def run(self) -> int:
         """How many principals this pass stopped."""
@@ -93,12 +94,21 @@ class FillWatch:
     def _statuses(self, account: str, account_hash: str, now: int) -> None:
         """After the fills (a fill's event before its order's Filled): status changes."""
         gate = self._gate
+        # From a little before the newest change seen, by the writer's clock (as fills): the
+        # first pass after a start lists every order of the session.
+        since = self._status_since.get(account, 0)
         try:
-            gate.store.record_statuses(account_hash, gate.writer.order_statuses(account), now)
+            reports = gate.writer.order_statuses(account, since)
+            gate.store.record_statuses(account_hash, reports, now)
         except WriterError as err:
             log.info("order statuses not read from the writer", extra={"reason": err.reason})
+            return
         except StoreUnavailable as exc:
             log.warning("order statuses not recorded", extra={"error": str(exc)[:200]})
+            return
+        seen = max((r.changed_at_us for r in reports), default=0)
+        if seen:
+            self._status_since[account] = max(since, seen - _OVERLAP_US)
 
     def _stop_runaways(self, account_hash: str, now: int) -> int:
         gate = self._gate
