@@ -1,4 +1,5 @@
-"""The store's part for fills: each exec id recorded once, audited, and counted off its order."""
+"""The store's part for order life: each fill and status change recorded once, audited, and
+counted off the order's open count and exposure."""
 
 from __future__ import annotations
 
@@ -42,7 +43,8 @@ def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
 
 
 class OrderLifeStore(StorePart):
-    """Fills: the runaway stop's rows, the audit trail's events and the open-order accounting."""
+    """Fills (the runaway stop's rows) and order statuses: their audit events and the
+    open-order accounting that follows them."""
 
     def record_fills(self, account_hash: str, items: Sequence[Fill], now_us: int = 0) -> int:
         """Record the executions not seen yet and the commissions that arrived since; how
