@@ -51,6 +51,8 @@ class SimCore:
         self.answers = Answers()
         self.delay = 0.0
         self.rollback_next_valid_id = 0
+        # While not None, commission reports wait here (IB sends them after the execution).
+        self.held_commissions: list[CommissionOut] | None = None
         self.sessions: dict[int, Session] = {}
         self.connections: set[Session] = set()
         self.received: deque[ReceivedMessage] = deque(maxlen=MAX_RECEIVED)
@@ -68,6 +70,9 @@ class SimCore:
                 execution = event.execution
                 filled[(execution.account, execution.local_symbol or execution.symbol)] = None
             if silent and event_key(event) in silent:
+                continue
+            if isinstance(event, CommissionOut) and self.held_commissions is not None:
+                self.held_commissions.append(event)
                 continue
             session = self.sessions.get(event.client_id)
             if session is None:

@@ -101,6 +101,25 @@ class FaultApi:
 
         self._call(apply)
 
+    def hold_commissions(self) -> None:
+        """Keep commission reports back until release_commissions (IB sends each apart from,
+        and after, its execution)."""
+
+        def apply() -> None:
+            if self._core.held_commissions is None:
+                self._core.held_commissions = []
+
+        self._call(apply)
+
+    def release_commissions(self) -> None:
+        """Send the commission reports held back, and stop holding them."""
+
+        def apply() -> None:
+            held, self._core.held_commissions = self._core.held_commissions or [], None
+            self._core.route(list(held))
+
+        self._call(apply)
+
     # ---- the gateway's mode and answers ------------------------------------------------
 
     def set_read_only(self, read_only: bool, flavor: str = "queries_refused") -> None:
@@ -157,6 +176,7 @@ class FaultApi:
             core.answers.clear()
             core.delay = 0.0
             core.rollback_next_valid_id = 0
+            core.held_commissions = None
             core.read_only = core.config.read_only
             core.read_only_flavor = core.config.flavor
 

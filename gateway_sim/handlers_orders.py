@@ -106,6 +106,7 @@ def executions(s: Session, fields: list[str]) -> None:
         if side and {"BUY": "BOT", "SELL": "SLD"}.get(side.upper(), side) != x.side:
             continue
         s.send(exec_details(x, req_id, s.version))
-        s.send(commission_report(x))
+        if s.core.held_commissions is None:  # held back: not computed yet, as far as IB says
+            s.send(commission_report(x))
     s.send([Out.EXECUTION_DATA_END, 1, req_id])
     log.debug("sent executions to client %s", s.client_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from livegate_api.v1 import common_pb2, policy_pb2
+from livegate_cli.incident_fills import fills_section, statuses_section
 
 UNKNOWN = "(not in the audit trail)"
 TO_FILL = "(to be written by the reviewer)"
@@ -63,5 +64,6 @@ def render(
     ]
     lines = [f"# Incident review: {selector}", "", "| field | value |", "| --- | --- |"]
     lines += [f"| {name} | {value} |" for name, value in rows]
-    lines += ["", "## Root cause", "", TO_FILL, "", "## Follow-ups", "", TO_FILL, ""]
+    lines += ["", *fills_section(events), *statuses_section(events)]
+    lines += ["## Root cause", "", TO_FILL, "", "## Follow-ups", "", TO_FILL, ""]
     return "\n".join(lines)

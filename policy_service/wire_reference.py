@@ -8,6 +8,7 @@ from livegate_api.v1 import common_pb2, policy_pb2, writer_pb2
 from policy_service import wire
 from policy_service.domain import model as m
 from policy_service.domain.checklist import Acknowledgement, Verdict
+from policy_service.domain.order_life import OrderStatusReport
 from policy_service.domain.ports import WriterError
 from policy_service.domain.reference import (
     AccountState,
@@ -140,9 +141,27 @@ def fills(msg: writer_pb2.ListFillsResponse) -> list[Fill]:
             quantity=_required(f.quantity, "quantity"),
             price=_required(f.price, "price"),
             time_us=wire.ts_us(f.time),
+            commission=decimal_or_none(f.commission),
+            cum_quantity=decimal_or_none(f.cum_quantity),
+            order_quantity=decimal_or_none(f.order_quantity),
         )
         for f in msg.fills
         if f.exec_id
+    ]
+
+
+def order_statuses(msg: writer_pb2.ListOrderStatusesResponse) -> list[OrderStatusReport]:
+    return [
+        OrderStatusReport(
+            broker_order_id=o.broker_order_id,
+            order_ref=o.order_ref,
+            status=o.status,
+            filled=_required(o.filled, "filled"),
+            remaining=_required(o.remaining, "remaining"),
+            changed_at_us=wire.ts_us(o.changed_at) if o.HasField("changed_at") else 0,
+        )
+        for o in msg.orders
+        if o.status and o.order_ref
     ]
 
 

@@ -22,6 +22,7 @@ from livegate_common.tls import secure_channel
 from policy_service import reasons, wire, wire_reference
 from policy_service.config import WriterClientConfig
 from policy_service.domain import model as m
+from policy_service.domain.order_life import OrderStatusReport
 from policy_service.domain.ports import CancelAllResult, CancelledOrder, WriterError
 from policy_service.domain.reference import AccountState, ContractDetails, Fill, Margin
 from policy_service.domain.writer_switch import InFlightWrite, WriterSwitch
@@ -257,8 +258,16 @@ class WriterClient:
         )
         return wire_reference.margin(self._call("PreviewMargin", req, request_id))
 
-    def fills(self, account_id: str, since_us: int) -> list[Fill]:
-        req = writer_pb2.ListFillsRequest(account_id=account_id, since=wire.ts(since_us))
+    def order_statuses(self, account_id: str, since_us: int = 0) -> list[OrderStatusReport]:
+        req = writer_pb2.ListOrderStatusesRequest(
+            account_id=account_id, since=wire.ts(since_us) if since_us else None
+        )
+        return wire_reference.order_statuses(self._call("ListOrderStatuses", req))
+
+    def fills(self, account_id: str, since_us: int, refresh: bool = False) -> list[Fill]:
+        req = writer_pb2.ListFillsRequest(
+            account_id=account_id, since=wire.ts(since_us), refresh=refresh
+        )
         return wire_reference.fills(self._call("ListFills", req))
 
     def permission_ok(self) -> tuple[bool, str]:

@@ -20,6 +20,7 @@ from writer_service.ib_convert import (
     sec_kind_of,
     to_decimal,
 )
+from writer_service.ib_fills import list_fills, list_statuses
 from writer_service.ib_session import IbSession
 from writer_service.orders import InstrumentSpec, OrderSpec, SecKind, Side
 from writer_service.reference import (
@@ -27,6 +28,7 @@ from writer_service.reference import (
     ContractView,
     FillView,
     MarginView,
+    OrderStatusView,
     PositionView,
     WorkingView,
 )
@@ -201,32 +203,15 @@ class BrokerReference:
         )
 
     # -- fills ------------------------------------------------------------------------------
-    def fills(self, account: str, since: datetime) -> list[FillView]:
+    def fills(self, account: str, since: datetime, refresh: bool = False) -> list[FillView]:
         self._require_account(account)
-        return self._call(self._fills(account, since))  # type: ignore[no-any-return]
+        listed = list_fills(self._session, account, since, refresh, self._timeout_s)
+        return self._call(listed)  # type: ignore[no-any-return]
 
-    async def _fills(self, account: str, since: datetime) -> list[FillView]:
-        out = []
-        for fill in self._session.ib.fills():
-            x = fill.execution
-            at = x.time if x.time.tzinfo else x.time.replace(tzinfo=UTC)
-            if x.acctNumber != account or at < since or x.side not in _SIDES:
-                continue
-            sec = sec_kind_of(fill.contract)
-            out.append(
-                FillView(
-                    exec_id=x.execId,
-                    broker_order_id=int(x.orderId),
-                    order_ref=x.orderRef or "",
-                    con_id=int(fill.contract.conId or 0),
-                    instrument=instrument_from_ib(fill.contract, sec) if sec else None,
-                    side=_SIDES[x.side],
-                    quantity=to_decimal(x.shares) or Decimal(0),
-                    price=to_decimal(x.price) or Decimal(0),
-                    time=at,
-                )
-            )
-        return sorted(out, key=lambda f: (f.time, f.exec_id))
+    def order_statuses(self, account: str, since: datetime) -> list[OrderStatusView]:
+        self._require_account(account)
+        listed = list_statuses(self._session, account, since)
+        return self._call(listed)  # type: ignore[no-any-return]
 
     async def _bounded(self, awaitable: Any, what: str) -> Any:
         try:

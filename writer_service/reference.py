@@ -86,3 +86,18 @@ class FillView:
     quantity: Decimal
     price: Decimal
     time: datetime
+    # None until the broker's commission report for this exec id has arrived.
+    commission: Decimal | None = None
+    cum_quantity: Decimal | None = None
+    # None when the session does not know the order (placed elsewhere, or before it began).
+    order_quantity: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class OrderStatusView:
+    broker_order_id: int
+    order_ref: str
+    status: str
+    filled: Decimal
+    remaining: Decimal
+    changed_at: datetime | None = None

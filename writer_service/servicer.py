@@ -271,7 +271,17 @@ class WriterServicer(writer_pb2_grpc.WriterServiceServicer):
     def ListFills(self, request: Any, context: Any, _p: Principal) -> writer_pb2.ListFillsResponse:
         wire.common_fields("", request.account_id, None)
         since = wire_reference.since(request.since)
-        return wire_reference.fills(self._s.reference.fills(request.account_id, since))
+        fills = self._s.reference.fills(request.account_id, since, refresh=request.refresh)
+        return wire_reference.fills(fills)
+
+    @rpc
+    def ListOrderStatuses(
+        self, request: Any, context: Any, _p: Principal
+    ) -> writer_pb2.ListOrderStatusesResponse:
+        wire.common_fields("", request.account_id, None)
+        since = wire_reference.since(request.since)
+        statuses = self._s.reference.order_statuses(request.account_id, since)
+        return wire_reference.order_statuses(statuses)
 
 
 def _clean_reason(request: Any, *, refuse: bool) -> str:

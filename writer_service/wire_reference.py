@@ -14,6 +14,7 @@ from writer_service.reference import (
     ContractView,
     FillView,
     MarginView,
+    OrderStatusView,
 )
 from writer_service.trading_hours import Session
 from writer_service.wire import decimal_text, instrument_to_wire, timestamp
@@ -108,9 +109,26 @@ def fills(items: list[FillView]) -> writer_pb2.ListFillsResponse:
             quantity=_text(f.quantity),
             price=_text(f.price),
             time=timestamp(f.time),
+            commission=_text(f.commission),
+            cum_quantity=_text(f.cum_quantity),
+            order_quantity=_text(f.order_quantity),
         )
         if f.instrument is not None:
             fill.instrument.CopyFrom(instrument_to_wire(f.instrument))
+    return msg
+
+
+def order_statuses(items: list[OrderStatusView]) -> writer_pb2.ListOrderStatusesResponse:
+    msg = writer_pb2.ListOrderStatusesResponse()
+    for v in items:
+        msg.orders.add(
+            broker_order_id=v.broker_order_id,
+            order_ref=v.order_ref,
+            status=v.status,
+            filled=_text(v.filled),
+            remaining=_text(v.remaining),
+            changed_at=timestamp(v.changed_at) if v.changed_at is not None else None,
+        )
     return msg
 
 

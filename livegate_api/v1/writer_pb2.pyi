@@ -328,15 +328,17 @@ class PreviewMarginRequest(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., account_id: _Optional[str] = ..., order: _Optional[_Union[_common_pb2.Order, _Mapping]] = ...) -> None: ...
 
 class ListFillsRequest(_message.Message):
-    __slots__ = ("account_id", "since")
+    __slots__ = ("account_id", "since", "refresh")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     SINCE_FIELD_NUMBER: _ClassVar[int]
+    REFRESH_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     since: _timestamp_pb2.Timestamp
-    def __init__(self, account_id: _Optional[str] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    refresh: bool
+    def __init__(self, account_id: _Optional[str] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., refresh: _Optional[bool] = ...) -> None: ...
 
 class Fill(_message.Message):
-    __slots__ = ("exec_id", "broker_order_id", "order_ref", "con_id", "instrument", "action", "quantity", "price", "time")
+    __slots__ = ("exec_id", "broker_order_id", "order_ref", "con_id", "instrument", "action", "quantity", "price", "time", "commission", "cum_quantity", "order_quantity")
     EXEC_ID_FIELD_NUMBER: _ClassVar[int]
     BROKER_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     ORDER_REF_FIELD_NUMBER: _ClassVar[int]
@@ -346,6 +348,9 @@ class Fill(_message.Message):
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
     PRICE_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
+    COMMISSION_FIELD_NUMBER: _ClassVar[int]
+    CUM_QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    ORDER_QUANTITY_FIELD_NUMBER: _ClassVar[int]
     exec_id: str
     broker_order_id: int
     order_ref: str
@@ -355,10 +360,43 @@ class Fill(_message.Message):
     quantity: str
     price: str
     time: _timestamp_pb2.Timestamp
-    def __init__(self, exec_id: _Optional[str] = ..., broker_order_id: _Optional[int] = ..., order_ref: _Optional[str] = ..., con_id: _Optional[int] = ..., instrument: _Optional[_Union[_common_pb2.Instrument, _Mapping]] = ..., action: _Optional[_Union[_common_pb2.Action, str]] = ..., quantity: _Optional[str] = ..., price: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    commission: str
+    cum_quantity: str
+    order_quantity: str
+    def __init__(self, exec_id: _Optional[str] = ..., broker_order_id: _Optional[int] = ..., order_ref: _Optional[str] = ..., con_id: _Optional[int] = ..., instrument: _Optional[_Union[_common_pb2.Instrument, _Mapping]] = ..., action: _Optional[_Union[_common_pb2.Action, str]] = ..., quantity: _Optional[str] = ..., price: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., commission: _Optional[str] = ..., cum_quantity: _Optional[str] = ..., order_quantity: _Optional[str] = ...) -> None: ...
 
 class ListFillsResponse(_message.Message):
     __slots__ = ("fills",)
     FILLS_FIELD_NUMBER: _ClassVar[int]
     fills: _containers.RepeatedCompositeFieldContainer[Fill]
     def __init__(self, fills: _Optional[_Iterable[_Union[Fill, _Mapping]]] = ...) -> None: ...
+
+class ListOrderStatusesRequest(_message.Message):
+    __slots__ = ("account_id", "since")
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    since: _timestamp_pb2.Timestamp
+    def __init__(self, account_id: _Optional[str] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class OrderStatusReport(_message.Message):
+    __slots__ = ("broker_order_id", "order_ref", "status", "filled", "remaining", "changed_at")
+    BROKER_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    ORDER_REF_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    FILLED_FIELD_NUMBER: _ClassVar[int]
+    REMAINING_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_AT_FIELD_NUMBER: _ClassVar[int]
+    broker_order_id: int
+    order_ref: str
+    status: str
+    filled: str
+    remaining: str
+    changed_at: _timestamp_pb2.Timestamp
+    def __init__(self, broker_order_id: _Optional[int] = ..., order_ref: _Optional[str] = ..., status: _Optional[str] = ..., filled: _Optional[str] = ..., remaining: _Optional[str] = ..., changed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListOrderStatusesResponse(_message.Message):
+    __slots__ = ("orders",)
+    ORDERS_FIELD_NUMBER: _ClassVar[int]
+    orders: _containers.RepeatedCompositeFieldContainer[OrderStatusReport]
+    def __init__(self, orders: _Optional[_Iterable[_Union[OrderStatusReport, _Mapping]]] = ...) -> None: ...

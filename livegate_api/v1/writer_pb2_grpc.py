@@ -110,6 +110,11 @@ class WriterServiceStub:
                 request_serializer=livegate__api_dot_v1_dot_writer__pb2.ListFillsRequest.SerializeToString,
                 response_deserializer=livegate__api_dot_v1_dot_writer__pb2.ListFillsResponse.FromString,
                 _registered_method=True)
+        self.ListOrderStatuses = channel.unary_unary(
+                '/livegate.v1.WriterService/ListOrderStatuses',
+                request_serializer=livegate__api_dot_v1_dot_writer__pb2.ListOrderStatusesRequest.SerializeToString,
+                response_deserializer=livegate__api_dot_v1_dot_writer__pb2.ListOrderStatusesResponse.FromString,
+                _registered_method=True)
 
 
 class WriterServiceServicer:
@@ -219,6 +224,14 @@ class WriterServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListOrderStatuses(self, request, context):
+        """livegate's orders of the account (those carrying an orderRef) as the writer's session knows
+        them now: the broker's status, filled and remaining. The policy audits each change.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_WriterServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -296,6 +309,11 @@ def add_WriterServiceServicer_to_server(servicer, server):
                     servicer.ListFills,
                     request_deserializer=livegate__api_dot_v1_dot_writer__pb2.ListFillsRequest.FromString,
                     response_serializer=livegate__api_dot_v1_dot_writer__pb2.ListFillsResponse.SerializeToString,
+            ),
+            'ListOrderStatuses': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListOrderStatuses,
+                    request_deserializer=livegate__api_dot_v1_dot_writer__pb2.ListOrderStatusesRequest.FromString,
+                    response_serializer=livegate__api_dot_v1_dot_writer__pb2.ListOrderStatusesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -703,6 +721,33 @@ class WriterService:
             '/livegate.v1.WriterService/ListFills',
             livegate__api_dot_v1_dot_writer__pb2.ListFillsRequest.SerializeToString,
             livegate__api_dot_v1_dot_writer__pb2.ListFillsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListOrderStatuses(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/livegate.v1.WriterService/ListOrderStatuses',
+            livegate__api_dot_v1_dot_writer__pb2.ListOrderStatusesRequest.SerializeToString,
+            livegate__api_dot_v1_dot_writer__pb2.ListOrderStatusesResponse.FromString,
             options,
             channel_credentials,
             insecure,

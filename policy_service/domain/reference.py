@@ -171,3 +171,9 @@ class Fill:
     quantity: Decimal
     price: Decimal
     time_us: int
+    # None until the broker's commission report for this exec id has reached the writer.
+    commission: Decimal | None = None
+    # The order's filled quantity once this execution counted (the broker's cumQty).
+    cum_quantity: Decimal | None = None
+    # The order's total quantity; None when the writer's session does not know the order.
+    order_quantity: Decimal | None = None

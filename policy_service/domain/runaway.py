@@ -55,13 +55,15 @@ def _day_start_us(now_us: int) -> int:
 
 
 class FillWatch:
-    """One pass per allowed account: record new fills, stop principals that run away."""
+    """One pass per allowed account: record new fills and status changes (audited, see
+    order_life), stop principals that run away."""
 
     def __init__(self, gate: Gate, accounts: Iterable[str], account_hash: Callable[[str], str]):
         self._gate = gate
         self._accounts = sorted(accounts)
         self._hash = account_hash
         self._since: dict[str, int] = {}
+        self._status_since: dict[str, int] = {}
 
     def run(self) -> int:
         """How many principals this pass stopped."""
@@ -72,19 +74,41 @@ class FillWatch:
         now = gate.clock.now_us()
         since = self._since.get(account, _day_start_us(now))
         try:
-            fills = gate.writer.fills(account, since)
+            # Refreshed from the broker: executions the writer's session did not hear live
+            # (a reconnect, an order placed elsewhere) reach the audit trail too.
+            fills = gate.writer.fills(account, since, refresh=True)
         except WriterError as err:
             log.info("fills not read from the writer", extra={"reason": err.reason})
             return 0
         account_hash = self._hash(account)
         try:
-            gate.store.record_fills(account_hash, fills)
+            gate.store.record_fills(account_hash, fills, now)
         except StoreUnavailable as exc:
             log.warning("fills not recorded", extra={"error": str(exc)[:200]})
             return 0
         if fills:
             self._since[account] = max(f.time_us for f in fills) - _OVERLAP_US
+        self._statuses(account, account_hash, now)
         return self._stop_runaways(account_hash, now)
+
+    def _statuses(self, account: str, account_hash: str, now: int) -> None:
+        """After the fills (a fill's event before its order's Filled): status changes."""
+        gate = self._gate
+        # From a little before the newest change seen, by the writer's clock (as fills): the
+        # first pass after a start lists every order of the session.
+        since = self._status_since.get(account, 0)
+        try:
+            reports = gate.writer.order_statuses(account, since)
+            gate.store.record_statuses(account_hash, reports, now)
+        except WriterError as err:
+            log.info("order statuses not read from the writer", extra={"reason": err.reason})
+            return
+        except StoreUnavailable as exc:
+            log.warning("order statuses not recorded", extra={"error": str(exc)[:200]})
+            return
+        seen = max((r.changed_at_us for r in reports), default=0)
+        if seen:
+            self._status_since[account] = max(since, seen - _OVERLAP_US)
 
     def _stop_runaways(self, account_hash: str, now: int) -> int:
         gate = self._gate

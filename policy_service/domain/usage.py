@@ -17,6 +17,18 @@ class Exposure:
     sell: Decimal
     notional: Decimal
 
+    @classmethod
+    def working(
+        cls, key: str, con_id: int, buy: Decimal, sell: Decimal, notional: Decimal, filled: Decimal
+    ) -> Exposure:
+        """A single order of which FILLED has filled already (the account state shows it):
+        what it can still add, and that share of its notional."""
+        total = buy + sell
+        if filled <= 0 or total <= 0:
+            return cls(key, con_id, buy, sell, notional)
+        left = max(Decimal(0), total - filled)
+        return cls(key, con_id, min(buy, left), min(sell, left), notional * left / total)
+
 
 @dataclass(frozen=True)
 class Duplicate:

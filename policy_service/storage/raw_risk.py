@@ -14,8 +14,15 @@ from policy_service.domain.usage import Duplicate, Exposure, Stop, Usage, UsageQ
 from policy_service.storage import raw
 from policy_service.storage.raw import Query
 
-_EXPOSURE_COLS: Final = "idempotency_key con_id buy_qty sell_qty notional"
+_EXPOSURE_COLS: Final = "idempotency_key con_id buy_qty sell_qty notional filled"
 _R: Final = "r.idempotency_key, r.con_id, r.buy_qty, r.sell_qty, r.notional"
+_NONE_FILLED: Final = f"{_R}, '0' AS filled"
+# A single order's fills lower what it can add once the account state read after they were
+# recorded shows them (a bracket's legs share one record: counted whole, as before).
+_FILLED: Final = (
+    f"{_R}, CASE WHEN r.kind = 'SUBMIT' AND o.filled_at_us > 0 AND o.filled_at_us <= :b_since "
+    "THEN o.filled ELSE '0' END AS filled"
+)
 
 
 class RiskStatements:
@@ -34,18 +41,19 @@ class RiskStatements:
         # read (ended_orders); and modifies, by the order they changed, likewise.
         since = "e.account_hash = :b_account AND e.ended_at_us >= :b_since"
         self.exposure = q(
-            f"SELECT {_R} FROM idempotency_records r WHERE r.account_hash = :b_account "
+            f"SELECT {_NONE_FILLED} FROM idempotency_records r WHERE r.account_hash = :b_account "
             "AND r.status = 'PENDING' AND r.idempotency_key != :b_exclude "
-            f"UNION SELECT {_R} FROM idempotency_records r WHERE r.account_hash = :b_account "
+            f"UNION SELECT {_NONE_FILLED} FROM idempotency_records r "
+            "WHERE r.account_hash = :b_account "
             "AND r.status = 'UNKNOWN' AND r.idempotency_key != :b_exclude "
-            f"UNION SELECT {_R} FROM idempotency_records r JOIN open_orders o "
+            f"UNION SELECT {_FILLED} FROM idempotency_records r JOIN open_orders o "
             "ON o.idempotency_key = r.idempotency_key WHERE o.account_hash = :b_account "
-            f"UNION SELECT {_R} FROM idempotency_records r JOIN ended_orders e "
+            f"UNION SELECT {_NONE_FILLED} FROM idempotency_records r JOIN ended_orders e "
             f"ON e.idempotency_key = r.idempotency_key WHERE {since} "
-            f"UNION SELECT {_R} FROM idempotency_records r JOIN open_orders o "
+            f"UNION SELECT {_NONE_FILLED} FROM idempotency_records r JOIN open_orders o "
             "ON o.broker_order_id = r.modifies_order AND o.account_hash = r.account_hash "
             "WHERE r.account_hash = :b_account AND r.status = 'SUCCEEDED' "
-            f"UNION SELECT {_R} FROM idempotency_records r JOIN ended_orders e "
+            f"UNION SELECT {_NONE_FILLED} FROM idempotency_records r JOIN ended_orders e "
             "ON e.broker_order_id = r.modifies_order AND e.account_hash = r.account_hash "
             f"WHERE {since} AND r.status = 'SUCCEEDED'",
             _EXPOSURE_COLS,
@@ -119,8 +127,8 @@ def with_extras(usage: Usage, query: UsageQuery, cursors: Sequence[Any]) -> Usag
             finally:
                 cursor.close()
             changes["exposure"] = tuple(
-                Exposure(x.idempotency_key, int(x.con_id), Decimal(x.buy_qty),
-                         Decimal(x.sell_qty), Decimal(x.notional))
+                Exposure.working(x.idempotency_key, int(x.con_id), Decimal(x.buy_qty),
+                                 Decimal(x.sell_qty), Decimal(x.notional), Decimal(x.filled))
                 for x in rows
             )  # fmt: skip
         if query.duplicate_since_us:

@@ -1,11 +1,9 @@
-"""The store's part for issue 19: checklist acknowledgements, fills, principal stops."""
+"""The store's part for issue 19: checklist acknowledgements, fills read back, principal stops."""
 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import json
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import delete, insert, select, text, update
@@ -14,7 +12,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from policy_service.domain.audit import AuditDraft
 from policy_service.domain.checklist import Acknowledgement
 from policy_service.domain.ports import StoreUnavailable
-from policy_service.domain.reference import Fill
 from policy_service.domain.runaway import PrincipalStop
 from policy_service.storage import audit_store
 from policy_service.storage.part import StorePart
@@ -22,7 +19,6 @@ from policy_service.storage.tables import (
     checklist_acknowledgements,
     ended_orders,
     fills,
-    idempotency_records,
     principal_stops,
 )
 
@@ -33,19 +29,6 @@ _STOP = text(
     "stopped_at_us = excluded.stopped_at_us, detail = excluded.detail, reset_by = '', "
     "reset_at_us = 0 WHERE principal_stops.state = 'RESET'"
 )
-# A bracket's legs carry the key with these suffixes as orderRef (writer: bracket_refs).
-_LEG_SUFFIXES = (".tp", ".sl")
-
-
-def _key_of(order_ref: str) -> str:
-    for suffix in _LEG_SUFFIXES:
-        if order_ref.endswith(suffix):
-            return order_ref[: -len(suffix)]
-    return order_ref
-
-
-def _day(us: int) -> str:
-    return dt.datetime.fromtimestamp(us / 1e6, tz=dt.UTC).strftime("%Y-%m-%d")
 
 
 class RiskStore(StorePart):
@@ -88,45 +71,7 @@ class RiskStore(StorePart):
             )
             return event_id
 
-    # ---- fills -----------------------------------------------------------------------------
-
-    def record_fills(self, account_hash: str, items: Sequence[Fill]) -> int:
-        """Record the fills not seen yet, each with the principal of its order; how many."""
-        if not items:
-            return 0
-        with self._tx() as conn:
-            known = set(
-                conn.execute(
-                    select(fills.c.exec_id).where(fills.c.exec_id.in_([f.exec_id for f in items]))
-                ).scalars()
-            )
-            fresh = [f for f in items if f.exec_id not in known]
-            keys = sorted({_key_of(f.order_ref) for f in fresh if f.order_ref})
-            principals = dict(
-                conn.execute(
-                    select(
-                        idempotency_records.c.idempotency_key, idempotency_records.c.principal
-                    ).where(idempotency_records.c.idempotency_key.in_(keys))
-                ).all()
-            )
-            for f in fresh:
-                key = _key_of(f.order_ref)
-                conn.execute(
-                    insert(fills).values(
-                        exec_id=f.exec_id,
-                        account_hash=account_hash,
-                        day=_day(f.time_us),
-                        broker_order_id=f.broker_order_id,
-                        idempotency_key=key,
-                        principal=principals.get(key, ""),
-                        con_id=f.con_id,
-                        action=f.action.value,
-                        quantity=str(f.quantity),
-                        price=str(f.price),
-                        time_us=f.time_us,
-                    )
-                )
-            return len(fresh)
+    # ---- fills (recorded by OrderLifeStore) ----------------------------------------------
 
     def recent_fills(self, account_hash: str, since_us: int) -> list[tuple[str, int, int]]:
         """(principal, con_id, time_us) of the account's fills at or after SINCE_US."""

@@ -111,6 +111,9 @@ fills = Table(
     Column("quantity", String(40), nullable=False),
     Column("price", String(40), nullable=False),
     Column("time_us", BigInteger, nullable=False),
+    # Decimal text; "" until the broker's commission report arrived (it comes after).
+    Column("commission", String(40), nullable=False, default="", server_default=""),
+    Column("cum_quantity", String(40), nullable=False, default="", server_default=""),
     Index("ix_fills_time", "account_hash", "time_us"),
     Index("ix_fills_day", "account_hash", "day", "broker_order_id"),
 )
@@ -140,6 +143,18 @@ checklist_acknowledgements = Table(
     Column("audit_event_id", BigInteger, nullable=False),
 )
 
+# The last status the policy recorded (and audited) per livegate order: a change is an event.
+order_statuses = Table(
+    "order_statuses",
+    metadata,
+    Column("account_hash", String(64), primary_key=True),
+    Column("broker_order_id", BigInteger, primary_key=True),
+    Column("idempotency_key", String(64), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("filled", String(40), nullable=False),
+    Column("updated_at_us", BigInteger, nullable=False),
+)
+
 open_orders = Table(
     "open_orders",
     metadata,
@@ -147,6 +162,9 @@ open_orders = Table(
     Column("broker_order_id", BigInteger, primary_key=True),
     Column("idempotency_key", String(64), nullable=False),
     Column("opened_at_us", BigInteger, nullable=False),
+    # What has filled of the order (Decimal text), and when the policy recorded it (0: never).
+    Column("filled", String(40), nullable=False, default="0", server_default="0"),
+    Column("filled_at_us", BigInteger, nullable=False, default=0, server_default="0"),
 )
 
 # Kept by triggers (migration 0003) in the transactions that change what they count, so a
