@@ -257,9 +257,12 @@ def build_service(
     closers += [store, write, read] if write is not read else [store, write]
     stopper = AutoStopper(switch)
     return PolicyService(
-        audit_failure=AuditFailureTrigger(stopper, lambda: _replica_closed(gate), _auto_id)
-        if config.auto_stop_audit_write_failure
-        else None,
+        audit_failure=AuditFailureTrigger(
+            stopper,
+            lambda: _replica_closed(gate),
+            _auto_id,
+            enabled=config.auto_stop_audit_write_failure,
+        ),
         writer_trips=WriterTrips(stopper, writer) if isinstance(writer, TripSource) else None,
         writer_trips_poll_s=config.auto_stop_writer_poll_s,
         anchors=anchors,

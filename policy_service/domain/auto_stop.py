@@ -22,6 +22,7 @@ log = logging.getLogger("livegate.policy.auto_stop")
 
 AUDIT_WRITE_FAILURE: Final = "audit_write_failure"
 METHOD: Final = "AutoStop"
+MAX_ERROR_TEXT: Final = 200
 
 FIRED = Counter(
     "livegate_auto_stops_total",
@@ -82,8 +83,10 @@ class AuditFailureTrigger:
         stopper: AutoStopper,
         closed: Callable[[], bool],
         new_request_id: Callable[[], str],
+        enabled: bool = True,
     ):
         self._stopper = stopper
+        self._enabled = enabled
         self._closed = closed
         self._new_request_id = new_request_id
         self._lock = threading.Lock()
@@ -94,8 +97,7 @@ class AuditFailureTrigger:
 
     def observe(self, call: m.Call, reason: str) -> None:
         """From unaudited(), in the except block of the failure: note it, wake the closer."""
-        error = sys.exc_info()[1]
-        cause = error.__cause__ if error is not None else None
+        driver_error = _innermost(sys.exc_info()[1])
         with self._lock:
             if self._failure is not None:
                 return
@@ -103,7 +105,8 @@ class AuditFailureTrigger:
                 "method": call.method,
                 "request_id": call.request_id,
                 "refusal_reason": reason,
-                "error_class": _error_class(error, cause),
+                "error_class": _class_name(driver_error),
+                "error": str(driver_error)[:MAX_ERROR_TEXT] if driver_error else "",
             }
         self._wake.set()
 
@@ -131,6 +134,12 @@ class AuditFailureTrigger:
             if failure is None or self._closed():
                 continue  # closed already: the close itself may be what failed to store
             summary = f"the audit store failed a write ({failure['error_class']})"
+            if not self._enabled:
+                log.warning(
+                    "automatic stop disabled; not tripped",
+                    extra={"trigger": AUDIT_WRITE_FAILURE, "summary": summary},
+                )
+                continue
             self._stopper.close(
                 AUDIT_WRITE_FAILURE,
                 self._new_request_id(),
@@ -139,12 +148,21 @@ class AuditFailureTrigger:
             )
 
 
-def _error_class(error: BaseException | None, cause: BaseException | None) -> str:
-    """The driver's error class behind the store's failure, e.g. sqlite3.OperationalError."""
-    inner = getattr(cause, "orig", None) or cause or error
-    if inner is None:
+def _innermost(error: BaseException | None) -> BaseException | None:
+    """The driver's error behind the store's failure (through SQLAlchemy's wrapper and the
+    group commit's), e.g. sqlite3.OperationalError."""
+    for _ in range(8):  # a chain is short; a cycle must not hang the closer
+        inner = getattr(error, "orig", None) or getattr(error, "__cause__", None)
+        if inner is None:
+            return error
+        error = inner
+    return error
+
+
+def _class_name(error: BaseException | None) -> str:
+    if error is None:
         return "unknown"
-    kind = type(inner)
+    kind = type(error)
     return f"{kind.__module__}.{kind.__qualname__}"
 
 

@@ -91,7 +91,7 @@ def assert_submit_executes(stack: Stack) -> None:
 
 
 def disabled_trigger_logged(caplog: pytest.LogCaptureFixture, trigger: str) -> bool:
-    """The writer saw TRIGGER's event and, the trigger being off, said so instead of tripping."""
+    """A service saw TRIGGER's event and, the trigger being off, said so instead of tripping."""
     return any(
         r.getMessage() == "automatic stop disabled; not tripped"
         and getattr(r, "trigger", "") == trigger
