@@ -152,10 +152,12 @@ class RejectionStreak:
             self._last.clear()
 
     def _rejected(self, operation: str, exc: WriterError) -> None:
+        # What the broker said first (its code and text), else the writer's own verdict.
+        said = _first_message(exc.metadata.get("broker_messages", ""))
         entry = {
             "operation": operation,
             "broker_error_code": exc.metadata.get("broker_error_code", ""),
-            "message": exc.message[:MAX_EVIDENCE_TEXT],
+            "message": (said or exc.message)[:MAX_EVIDENCE_TEXT],
         }
         with self._lock:
             self._last.append(entry)
@@ -169,6 +171,15 @@ class RejectionStreak:
             f"{len(last)} broker rejections in a row (codes {codes})",
             {"rejections": str(len(last)), "last_rejections": json.dumps(last)},
         )
+
+
+def _first_message(broker_messages: str) -> str:
+    try:
+        parsed = json.loads(broker_messages) if broker_messages else []
+    except ValueError:
+        return ""
+    first = parsed[0] if isinstance(parsed, list) and parsed else {}
+    return str(first.get("message", "")) if isinstance(first, dict) else ""
 
 
 def on_probe(stops: AutoStops) -> Callable[[ProbeResult, ProbeResult, str], None]:
