@@ -78,6 +78,14 @@ def auto_closes(stack: Stack, trigger: str, replica: Replica | None = None) -> l
     return [e for e in events if e.method == "AutoStop" and e.principal == f"auto:{trigger}"]
 
 
+def recorded_close(stack: Stack, trigger: str, replica: Replica | None = None) -> Any:
+    """The one audited close of TRIGGER. GetKillSwitch answers CLOSED from the moment the
+    replica holds the close, a moment before it is stored: wait (bounded) for the event."""
+    assert wait_until(lambda: auto_closes(stack, trigger, replica) != [], timeout_s=5)
+    [close] = auto_closes(stack, trigger, replica)
+    return close
+
+
 def assert_submit_refused_by_switch(stack: Stack) -> None:
     preview_id, approval_id = stack.approved()
     with pytest.raises(grpc.RpcError) as refused:

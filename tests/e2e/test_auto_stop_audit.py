@@ -16,6 +16,7 @@ from tests.e2e.auto_stops_support import (
     auto_closes,
     closed_within,
     disabled_trigger_logged,
+    recorded_close,
     stack_with,
     stays_open,
 )
@@ -47,7 +48,7 @@ def test_audit_write_failing_when_trigger_on_then_switch_closes_within_bound_and
         store = stack.policy.service.store
         assert wait_until(lambda: store.kill_switch().state is m.SwitchState.CLOSED, 10)
 
-        [close] = auto_closes(stack, "audit_write_failure")
+        close = recorded_close(stack, "audit_write_failure")
         assert close.detail["evidence.error_class"] == "sqlite3.OperationalError"
         assert close.detail["evidence.method"] == "SubmitOrder"
         assert close.detail["evidence.refusal_reason"] == "AUDIT_UNAVAILABLE"

@@ -16,6 +16,7 @@ from tests.e2e.auto_stops_support import (
     auto_closes,
     closed_within,
     disabled_trigger_logged,
+    recorded_close,
     stack_with,
     stays_open,
 )
@@ -46,7 +47,7 @@ def test_broker_rejections_when_n_in_a_row_then_switch_closes_within_bound_and_i
     with stack_with(dev_pki, tmp_path, stack_vault, writer=ON) as stack:
         reject_submits(stack, N)
         assert closed_within(stack, BOUND_S)
-        [close] = auto_closes(stack, "broker_rejections")
+        close = recorded_close(stack, "broker_rejections")
         assert close.detail["evidence.rejections"] == str(N)
         last = json.loads(close.detail["evidence.last_rejections"])
         assert [(r["operation"], r["broker_error_code"]) for r in last] == [("submit", "201")] * N

@@ -10,7 +10,13 @@ import grpc
 import pytest
 
 from livegate_common.auto_stop_bounds import broker_rejections_s
-from tests.e2e.auto_stops_support import CLOSED, POLL_S, auto_closes, stack_with, switch_state
+from tests.e2e.auto_stops_support import (
+    CLOSED,
+    POLL_S,
+    recorded_close,
+    stack_with,
+    switch_state,
+)
 from tests.e2e.test_auto_stop_rejections import ON, N, reject_submits
 from tests.policy.harness import reason_of
 from tests.support.net import wait_until
@@ -42,7 +48,7 @@ def test_broker_rejections_when_spread_over_two_postgres_replicas_then_both_clos
         assert wait_until(all_closed, timeout_s=BOUND_S)
         # Both replicas ask the writer; the trip's lease hands it to one: one audited close.
         assert wait_until(lambda: stack.writer.auto_stops.pending() == [], timeout_s=BOUND_S)
-        [close] = auto_closes(stack, "broker_rejections", second)
+        close = recorded_close(stack, "broker_rejections", second)
         assert close.detail["evidence.rejections"] == str(N)
         for replica in stack.replicas:
             approved = stack.approved(replica)

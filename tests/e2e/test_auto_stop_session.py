@@ -16,6 +16,7 @@ from tests.e2e.auto_stops_support import (
     auto_closes,
     closed_within,
     disabled_trigger_logged,
+    recorded_close,
     stack_with,
     stays_open,
 )
@@ -42,7 +43,7 @@ def test_session_lost_when_longer_than_limit_then_switch_closes_within_bound_and
         finally:
             stack.sim.come_back()
         assert _reconnected(stack)
-        [close] = auto_closes(stack, "session_lost")
+        close = recorded_close(stack, "session_lost")
         assert float(close.detail["evidence.seconds_disconnected"]) >= AFTER_S
         assert close.detail["evidence.limit_s"] == f"{AFTER_S:g}"
         assert close.detail["reason"].startswith("AUTO_STOP_SESSION_LOST: ")

@@ -16,6 +16,7 @@ from tests.e2e.auto_stops_support import (
     both_closed,
     closed_within,
     disabled_trigger_logged,
+    recorded_close,
     stack_with,
     stays_open,
 )
@@ -44,7 +45,7 @@ def test_order_placed_by_hand_when_trigger_on_then_switch_closes_within_bound_an
 
         assert closed_within(stack, BOUND_S)
 
-        [close] = auto_closes(stack, "unexplained_order")
+        close = recorded_close(stack, "unexplained_order")
         assert close.detail["evidence.broker_order_ids"] == str(hand.order_id)
         hashed = account_hash(stack._hash_key.encode(), ACCOUNT)
         assert close.detail["evidence.account_id_hashes"] == hashed
@@ -98,7 +99,7 @@ def test_writer_start_when_order_by_hand_at_broker_then_it_trips_and_the_policy_
 
         replica = stack.add_replica()
         assert closed_within(stack, BOUND_S, replica)
-        [close] = auto_closes(stack, "unexplained_order", replica)
+        close = recorded_close(stack, "unexplained_order", replica)
         assert close.request_id == trip.trip_id
         assert both_closed(stack, replica)
         assert stack.writer.auto_stops.pending() == []
