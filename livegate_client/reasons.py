@@ -55,6 +55,10 @@ REASON_FAMILIES: Final[Mapping[str, Family]] = {
     "REOPEN_NOT_REQUESTED": _K, "REOPEN_EXPIRED": _K,
     # ... and a principal's own stop (runaway fills), and the operator's reset of it
     "PRINCIPAL_STOPPED": _K, "PRINCIPAL_NOT_STOPPED": _K,
+    # ... and the reasons an automatic stop closes with (docs/live-runbook.md, section 1)
+    "AUTO_STOP_UNEXPLAINED_ORDER": _K, "AUTO_STOP_SESSION_LOST": _K,
+    "AUTO_STOP_AUDIT_WRITE_FAILURE": _K, "AUTO_STOP_PROBE_MISMATCH": _K,
+    "AUTO_STOP_BROKER_REJECTIONS": _K,
     # step 7 and the audit methods
     "AUDIT_UNAVAILABLE": _A, "AUDIT_EXPORT_REQUIRED": _A, "AUDIT_RETENTION_NOT_REACHED": _A,
     "AUDIT_CHAIN_INVALID": _A, "AUDIT_HASH_MISMATCH": _A, "AUDIT_CHAIN_GAP": _A,

@@ -12,6 +12,7 @@ from typing import Final, Protocol, runtime_checkable
 
 from prometheus_client import Counter
 
+from policy_service import reasons
 from policy_service.domain import model as m
 from policy_service.domain import unaudited
 from policy_service.domain.killswitch import KillSwitchService
@@ -143,7 +144,7 @@ class AuditFailureTrigger:
             self._stopper.close(
                 AUDIT_WRITE_FAILURE,
                 self._new_request_id(),
-                f"AUTO_STOP_AUDIT_WRITE_FAILURE: {summary}",
+                f"{reasons.AUTO_STOP_AUDIT_WRITE_FAILURE}: {summary}",
                 failure,
             )
 
