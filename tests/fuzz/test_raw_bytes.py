@@ -145,5 +145,10 @@ def test_raw_strategies_when_drawn_then_cover_every_method() -> None:
         "GetBrokerOrder",
         "ConfirmReopen",
     }
-    assert {n for n, _ in WRITER_METHODS} >= {"SubmitOrder", "GetPermission", "GetQuote"}
-    assert len(POLICY_METHODS) == 19 and len(WRITER_METHODS) == 15
+    assert {n for n, _ in WRITER_METHODS} >= {
+        "SubmitOrder",
+        "GetPermission",
+        "GetQuote",
+        "ClaimAutoStops",
+    }
+    assert len(POLICY_METHODS) == 19 and len(WRITER_METHODS) == 16
