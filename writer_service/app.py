@@ -76,47 +76,43 @@ class WriterHandle:
     def watch_permission(self, interval_s: float, probe_timeout_s: float) -> None:
         """Probe again every INTERVAL_S; a session that is reconnecting is probed by its hook."""
 
-        def loop() -> None:
-            while not self._stop.wait(interval_s):
-                if not self.session.is_connected():
-                    continue
-                try:
-                    self.session.call(self.permission.reprobe("periodic"), 3 * probe_timeout_s + 15)
-                except Exception as exc:  # the loop never stops, short of the writer's stop
-                    if self._stop.is_set():
-                        return
-                    why = exc.message if isinstance(exc, WriterError) else type(exc).__name__
-                    log.error("periodic probe did not finish", extra={"error": why})
+        def probe() -> None:
+            if self.session.is_connected():
+                self.session.call(self.permission.reprobe("periodic"), 3 * probe_timeout_s + 15)
 
-        threading.Thread(target=loop, name="permission-watch", daemon=True).start()
+        self._every("permission-watch", interval_s, probe, "periodic probe did not finish")
 
     def watch_broker(self, unexplained: UnexplainedWatch, session: SessionWatch) -> None:
-        """The automatic stops' watchers: the session's connection, and the broker's orders."""
+        """The automatic stops' watchers: the session's connection, and the broker's orders.
+
+        The session watch costs no broker traffic: it runs with the stop off too (and logs
+        what it would have tripped); the order scan asks the broker, so only when on.
+        """
+        self._every("session-watch", SESSION_POLL_S, session.poll, "session watch failed")
         config = self.auto_stops.config if self.auto_stops else None
+        if config is not None and config.unexplained_order:
+            timeout_s = self.writer.broker_timeout_s
+            self._every(
+                "orders-watch",
+                config.unexplained_check_interval_s,
+                lambda: unexplained.scan(self.session, timeout_s),
+                "periodic order scan did not finish",
+            )
 
-        def session_loop() -> None:
-            while not self._stop.wait(SESSION_POLL_S):
-                session.poll()
+    def _every(self, name: str, interval_s: float, work: Callable[[], None], failed: str) -> None:
+        """Run WORK every INTERVAL_S on a thread of its own until the writer stops."""
 
-        def orders_loop(interval_s: float, timeout_s: float) -> None:
+        def loop() -> None:
             while not self._stop.wait(interval_s):
                 try:
-                    unexplained.scan(self.session, timeout_s)
+                    work()
                 except Exception as exc:  # the loop never stops, short of the writer's stop
                     if self._stop.is_set():
                         return
                     why = exc.message if isinstance(exc, WriterError) else type(exc).__name__
-                    log.error("periodic order scan did not finish", extra={"error": why})
+                    log.error(failed, extra={"error": why})
 
-        # The session watch costs no broker traffic: it runs with the stop off too (and logs
-        # what it would have tripped); the order scan asks the broker, so only when on.
-        threading.Thread(target=session_loop, name="session-watch", daemon=True).start()
-        if config is not None and config.unexplained_order:
-            timeout_s = self.writer.broker_timeout_s
-            args = (config.unexplained_check_interval_s, timeout_s)
-            threading.Thread(
-                target=orders_loop, args=args, name="orders-watch", daemon=True
-            ).start()
+        threading.Thread(target=loop, name=name, daemon=True).start()
 
     def stop(self, grace_s: float = 1.0) -> None:
         self._stop.set()
