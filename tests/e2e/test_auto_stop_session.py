@@ -3,6 +3,7 @@ shorter blip (a reconnect) does not."""
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
@@ -51,9 +52,10 @@ def test_session_lost_when_longer_than_limit_then_switch_closes_within_bound_and
         assert_submit_refused_by_switch(stack)
 
 
-def test_session_blip_when_shorter_than_limit_then_switch_stays_open(
-    dev_pki: Path, tmp_path: Path, stack_vault: DevVault
+def test_session_blip_when_shorter_than_limit_then_seen_and_switch_stays_open(
+    dev_pki: Path, tmp_path: Path, stack_vault: DevVault, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="livegate.writer.auto_watch")
     with stack_with(dev_pki, tmp_path, stack_vault, writer=ON) as stack:
         for _ in range(2):  # two blips: each outage counts from its own start
             stack.sim.go_down()
@@ -61,6 +63,9 @@ def test_session_blip_when_shorter_than_limit_then_switch_stays_open(
             stack.sim.come_back()
             assert _reconnected(stack)
         assert stays_open(stack, BOUND_S)
+        # The watch saw both outages end, each shorter than the limit.
+        back = [r for r in caplog.records if r.getMessage() == "broker session back"]
+        assert len(back) == 2 and all(0 < getattr(r, "down_s", 0) < AFTER_S for r in back)
         assert auto_closes(stack, "session_lost") == []
         assert_submit_executes(stack)
 
