@@ -7,6 +7,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from prometheus_client import REGISTRY
 
 from livegate_common.auto_stop_bounds import broker_rejections_s
 from tests.e2e.auto_stops_support import (
@@ -21,6 +22,7 @@ from tests.e2e.auto_stops_support import (
     stays_open,
 )
 from tests.policy.harness import reason_of
+from tests.support.net import wait_until
 from tests.support.stack import Replica, Stack
 from tests.support.vault import DevVault
 
@@ -41,13 +43,25 @@ def reject_submits(stack: Stack, count: int, replicas: list[Replica] | None = No
         assert reason_of(refused.value) == "BROKER_REJECTED"
 
 
+def _fired() -> tuple[float, float]:
+    """The counters of this trigger: the writer's trips, the policy's closes (one process)."""
+    labels = {"trigger": "broker_rejections"}
+    return (
+        REGISTRY.get_sample_value("livegate_writer_auto_stops_total", labels) or 0.0,
+        REGISTRY.get_sample_value("livegate_auto_stops_total", labels) or 0.0,
+    )
+
+
 def test_broker_rejections_when_n_in_a_row_then_switch_closes_within_bound_and_is_audited(
     dev_pki: Path, tmp_path: Path, stack_vault: DevVault
 ) -> None:
+    before = _fired()
     with stack_with(dev_pki, tmp_path, stack_vault, writer=ON) as stack:
         reject_submits(stack, N)
         assert closed_within(stack, BOUND_S)
         close = recorded_close(stack, "broker_rejections")
+        # One trip at the writer, one close by the policy (counted right after it is stored).
+        assert wait_until(lambda: _fired() == (before[0] + 1, before[1] + 1), timeout_s=5)
         assert close.detail["evidence.rejections"] == str(N)
         last = json.loads(close.detail["evidence.last_rejections"])
         assert [(r["operation"], r["broker_error_code"]) for r in last] == [("submit", "201")] * N
