@@ -60,14 +60,19 @@ class AutoStopper:
         call = m.Call(METHOD, request_id, f"auto:{trigger}", frozenset({SCOPE}))
         detail = {"auto_stop": trigger, **{f"evidence.{k}": v for k, v in evidence.items()}}
         result = self._switch.set(call, m.SwitchState.CLOSED, reason, False, evidence=detail)
-        FIRED.labels(trigger=trigger).inc()
         if isinstance(result, m.Denial):
-            # KILL_SWITCH_CLOSE_NOT_STORED: closed here and at the writer, stored later.
+            held = result.reason == reasons.KILL_SWITCH_CLOSE_NOT_STORED
+            # Not stored: closed here and at the writer all the same, stored by the retry.
             log.critical(
-                "automatic stop closed the switch, not stored yet",
+                "automatic stop closed the switch, not stored yet"
+                if held
+                else "automatic stop could not close the switch",
                 extra={"trigger": trigger, "reason": result.reason, "request_id": request_id},
             )
-            return result.reason == "KILL_SWITCH_CLOSE_NOT_STORED"
+            if held:
+                FIRED.labels(trigger=trigger).inc()
+            return held
+        FIRED.labels(trigger=trigger).inc()
         log.critical(
             "automatic stop closed the kill switch",
             extra={"trigger": trigger, "request_id": request_id, "version": result.switch.version},
