@@ -90,6 +90,15 @@ class GatewaySimulator(FaultApi, ReferenceApi):
         self._call_async(self._close())
         self._call_async(self._listen())
 
+    def go_down(self) -> None:
+        """Drop every connection and stop listening, as a gateway restarting (IB's nightly
+        restart, a crash) does until come_back(); state is kept."""
+        self._call_async(self._close())
+
+    def come_back(self) -> None:
+        """Listen again on the same port after go_down()."""
+        self._call_async(self._listen())
+
     def __enter__(self) -> GatewaySimulator:
         return self.start()
 

@@ -35,7 +35,9 @@ def render(
     if not events:
         return f"# Incident review: {selector}\n\nNo audit event matches {selector}.\n"
     first, last = events[0], events[-1]
-    operators = [e.principal for e in events if e.method in ("SetKillSwitch", "ConfirmReopen")]
+    # An automatic stop's close (AutoStop) names its trigger as operator: auto:<trigger>.
+    switch_methods = ("SetKillSwitch", "ConfirmReopen", "AutoStop")
+    operators = [e.principal for e in events if e.method in switch_methods]
     after = _state(kill_switch_after.state) if kill_switch_after else UNKNOWN
     outcomes = [
         f"{e.outcome} {e.status_code}"

@@ -81,6 +81,10 @@ class PolicyConfig:
     # A reopen of the kill switch needs a second operator's confirmation within the window.
     reopen_second_operator: bool = True
     reopen_confirm_window_s: float = 300.0
+    # Automatic stops (docs/live-runbook.md, section 1): on unless the config turns them off.
+    auto_stop_audit_write_failure: bool = True
+    # How often the writer is asked for the stops it tripped (it closed itself at once).
+    auto_stop_writer_poll_s: float = 0.5
 
 
 def _positive_float(doc: Mapping[str, Any], key: str, default: float) -> float:
@@ -229,6 +233,10 @@ def _from_document(
         blackouts=_blackouts(doc),
         reopen_second_operator=cfg.get(doc, "kill_switch.reopen_second_operator", bool, True),
         reopen_confirm_window_s=_positive_float(doc, "kill_switch.reopen_confirm_window_s", 300.0),
+        auto_stop_audit_write_failure=cfg.get(
+            doc, "auto_stops.audit_write_failure.enabled", bool, True
+        ),
+        auto_stop_writer_poll_s=_positive_float(doc, "auto_stops.writer_poll_interval_s", 0.5),
     )
 
 

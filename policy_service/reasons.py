@@ -66,6 +66,23 @@ ACCOUNT_NOT_ALLOWED: Final = "ACCOUNT_NOT_ALLOWED"
 # --- step 6: kill switch (FAILED_PRECONDITION) ------------------------------------------------
 KILL_SWITCH_CLOSED: Final = "KILL_SWITCH_CLOSED"
 """The kill switch is closed (metadata: version, changed_by)."""
+# Automatic stops: the reason a close carries (the switch's reason, the close's audit event,
+# operator auto:<trigger>); writes after it are refused KILL_SWITCH_CLOSED.
+AUTO_STOP_UNEXPLAINED_ORDER: Final = "AUTO_STOP_UNEXPLAINED_ORDER"
+"""An order at the broker that livegate did not place (evidence: broker_order_ids, perm_ids,
+account_id_hashes, statuses, seen_at)."""
+AUTO_STOP_SESSION_LOST: Final = "AUTO_STOP_SESSION_LOST"
+"""The writer's broker session lost longer than after_s (evidence: seconds_disconnected,
+limit_s)."""
+AUTO_STOP_AUDIT_WRITE_FAILURE: Final = "AUTO_STOP_AUDIT_WRITE_FAILURE"
+"""The audit store failed a write (evidence: error_class, error, method, request_id,
+refusal_reason)."""
+AUTO_STOP_PROBE_MISMATCH: Final = "AUTO_STOP_PROBE_MISMATCH"
+"""The writer's permission probe no longer matches its role (evidence: verdict, role,
+probe_trigger, failed_checks, probed_at)."""
+AUTO_STOP_BROKER_REJECTIONS: Final = "AUTO_STOP_BROKER_REJECTIONS"
+"""N broker rejections in a row (evidence: rejections, last_rejections as JSON: operation,
+broker_error_code, message)."""
 PRINCIPAL_STOPPED: Final = "PRINCIPAL_STOPPED"
 """The caller's principal is stopped (runaway fills) until an operator resets it; cancels still
 pass. Checked with the pending row (metadata: principal, stop_reason, stopped_at_us)."""

@@ -6,6 +6,7 @@ import importlib.metadata
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -22,13 +23,20 @@ from policy_service.audit_keysource import read_keyring_vault
 from policy_service.audit_ops import AuditOps
 from policy_service.audit_watch import AuditVerifier, AuditWatch
 from policy_service.config import PolicyConfig
+from policy_service.domain import model as m
 from policy_service.domain import risk_policy
 from policy_service.domain.audit_chain import ChainKeeper
+from policy_service.domain.auto_stop import (
+    AuditFailureTrigger,
+    AutoStopper,
+    TripSource,
+    WriterTrips,
+)
 from policy_service.domain.gate import Gate
 from policy_service.domain.killswitch import KillSwitchService
 from policy_service.domain.open_orders import OpenOrderSync
 from policy_service.domain.orders import OrderReads
-from policy_service.domain.ports import Clock, Writer, WriterError
+from policy_service.domain.ports import Clock, StoreUnavailable, Writer, WriterError
 from policy_service.domain.previews import Previews
 from policy_service.domain.refusal_flood import RefusalFlood
 from policy_service.domain.runaway import FillWatch
@@ -113,6 +121,10 @@ class PolicyService:
     refusal_interval_s: float
     fills: FillWatch
     fills_check_s: float
+    # Automatic stops: the audit store failing a write, and the writer's trips.
+    audit_failure: AuditFailureTrigger | None = None
+    writer_trips: WriterTrips | None = None
+    writer_trips_poll_s: float = 0.5
     _closers: list[object] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _loops: list[threading.Thread] = field(default_factory=list)
@@ -135,6 +147,14 @@ class PolicyService:
             ),
             self._every("fills-watch", self.fills.run, self.fills_check_s),
         ]
+        if self.writer_trips is not None:
+            # At start too: a writer that tripped while this replica was down is recorded now.
+            trips = self._every(
+                "writer-trips", self.writer_trips.run, self.writer_trips_poll_s, now=True
+            )
+            self._loops.append(trips)
+        if self.audit_failure is not None:
+            self.audit_failure.start()
         self.anchors.start()
         mark_serving(self.health, [POLICY_SERVICE_NAME], True)
         return self
@@ -165,6 +185,8 @@ class PolicyService:
         self._stop.set()
         mark_serving(self.health, [POLICY_SERVICE_NAME], False)
         self.server.stop(grace_s).wait(grace_s + 1)
+        if self.audit_failure is not None:
+            self.audit_failure.stop()
         for thread in self._loops:
             thread.join(timeout=5)
         flush_refusal_summaries(self.gate)  # folded refusals of the last interval
@@ -243,7 +265,16 @@ def build_service(
         operator_methods=OPERATOR_METHODS,
     )
     closers += [store, write, read] if write is not read else [store, write]
+    stopper = AutoStopper(switch)
     return PolicyService(
+        audit_failure=AuditFailureTrigger(
+            stopper,
+            lambda: _replica_closed(gate),
+            _auto_id,
+            enabled=config.auto_stop_audit_write_failure,
+        ),
+        writer_trips=WriterTrips(stopper, writer) if isinstance(writer, TripSource) else None,
+        writer_trips_poll_s=config.auto_stop_writer_poll_s,
         anchors=anchors,
         watch=watch,
         verify_interval_s=audit.verify_interval_s,
@@ -263,6 +294,20 @@ def build_service(
         fills_check_s=config.writer.fills_check_s,
         _closers=closers,
     )
+
+
+def _replica_closed(gate: Gate) -> bool:
+    """This replica's switch is closed (held in memory, or stored); unreadable is not."""
+    if gate.latch.view() is not None:
+        return True
+    try:
+        return gate.store.kill_switch().state is m.SwitchState.CLOSED
+    except StoreUnavailable:
+        return False
+
+
+def _auto_id() -> str:
+    return f"auto-{uuid.uuid4().hex[:16]}"
 
 
 def _vault(config: PolicyConfig) -> VaultConfig:

@@ -22,6 +22,7 @@ from livegate_common.tls import secure_channel
 from policy_service import reasons, wire, wire_reference
 from policy_service.config import WriterClientConfig
 from policy_service.domain import model as m
+from policy_service.domain.auto_stop import WriterTrip
 from policy_service.domain.order_life import OrderStatusReport
 from policy_service.domain.ports import CancelAllResult, CancelledOrder, WriterError
 from policy_service.domain.reference import AccountState, ContractDetails, Fill, Margin
@@ -269,6 +270,24 @@ class WriterClient:
             account_id=account_id, since=wire.ts(since_us), refresh=refresh
         )
         return wire_reference.fills(self._call("ListFills", req))
+
+    def claim_auto_stops(self, acknowledged: list[str]) -> list[WriterTrip]:
+        """The writer's automatic stops not recorded yet (see domain.auto_stop.WriterTrips)."""
+        res = self._call(
+            "ClaimAutoStops",
+            writer_pb2.ClaimAutoStopsRequest(acknowledged_trip_ids=acknowledged),
+            deadline=SWITCH_SYNC_DEADLINE_S,
+        )
+        return [
+            WriterTrip(
+                t.trip_id,
+                t.trigger,
+                t.reason,
+                {e.key: e.value for e in t.evidence},
+                t.tripped_at.ToDatetime(tzinfo=UTC).isoformat(),
+            )
+            for t in res.trips
+        ]
 
     def permission_ok(self) -> tuple[bool, str]:
         res = self._call("GetPermission", writer_pb2.GetPermissionRequest())

@@ -12,10 +12,13 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health
 
+from livegate_common.auto_stop_bounds import SESSION_POLL_S
 from livegate_common.devconfig import WRITER_SERVICE_NAME
 from livegate_common.server import mark_serving
 from writer_service import log_redaction
 from writer_service.admission import WriteAdmission
+from writer_service.auto_stops import AutoStops
+from writer_service.auto_watch import RejectionStreak, SessionWatch, UnexplainedWatch, on_probe
 from writer_service.config import WriterConfig
 from writer_service.errors import WriterError
 from writer_service.ib_reference import BrokerReference
@@ -57,6 +60,7 @@ class WriterHandle:
     # The start-up probe; permission.current() is the latest one.
     probe: ProbeResult
     permission: PermissionMonitor
+    auto_stops: AutoStops | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _unredact: Callable[[], None] = lambda: None
 
@@ -72,19 +76,43 @@ class WriterHandle:
     def watch_permission(self, interval_s: float, probe_timeout_s: float) -> None:
         """Probe again every INTERVAL_S; a session that is reconnecting is probed by its hook."""
 
+        def probe() -> None:
+            if self.session.is_connected():
+                self.session.call(self.permission.reprobe("periodic"), 3 * probe_timeout_s + 15)
+
+        self._every("permission-watch", interval_s, probe, "periodic probe did not finish")
+
+    def watch_broker(self, unexplained: UnexplainedWatch, session: SessionWatch) -> None:
+        """The automatic stops' watchers: the session's connection, and the broker's orders.
+
+        The session watch costs no broker traffic: it runs with the stop off too (and logs
+        what it would have tripped); the order scan asks the broker, so only when on.
+        """
+        self._every("session-watch", SESSION_POLL_S, session.poll, "session watch failed")
+        config = self.auto_stops.config if self.auto_stops else None
+        if config is not None and config.unexplained_order:
+            timeout_s = self.writer.broker_timeout_s
+            self._every(
+                "orders-watch",
+                config.unexplained_check_interval_s,
+                lambda: unexplained.scan(self.session, timeout_s),
+                "periodic order scan did not finish",
+            )
+
+    def _every(self, name: str, interval_s: float, work: Callable[[], None], failed: str) -> None:
+        """Run WORK every INTERVAL_S on a thread of its own until the writer stops."""
+
         def loop() -> None:
             while not self._stop.wait(interval_s):
-                if not self.session.is_connected():
-                    continue
                 try:
-                    self.session.call(self.permission.reprobe("periodic"), 3 * probe_timeout_s + 15)
+                    work()
                 except Exception as exc:  # the loop never stops, short of the writer's stop
                     if self._stop.is_set():
                         return
                     why = exc.message if isinstance(exc, WriterError) else type(exc).__name__
-                    log.error("periodic probe did not finish", extra={"error": why})
+                    log.error(failed, extra={"error": why})
 
-        threading.Thread(target=loop, name="permission-watch", daemon=True).start()
+        threading.Thread(target=loop, name=name, daemon=True).start()
 
     def stop(self, grace_s: float = 1.0) -> None:
         self._stop.set()
@@ -146,6 +174,12 @@ def start_writer(config: WriterConfig) -> WriterHandle:
             admission=WriteAdmission(config.role, permission, secret.account_hash),
         )
         _probe_after_reconnect(session, permission)
+        stops = AutoStops(config.auto_stops, kill_switch)
+        unexplained = UnexplainedWatch(stops, secret.account_hash)
+        # At start too: an order nobody explains trips before the first write (a desk wants
+        # to know); its close reaches the policy through ClaimAutoStops.
+        index.on_unexplained = lambda views: unexplained.observe(views, "reconciliation")
+        permission.on_verdict = on_probe(stops)
         try:
             writer.reconcile()
         except WriterError as exc:
@@ -159,6 +193,8 @@ def start_writer(config: WriterConfig) -> WriterHandle:
             permission,
             session.is_connected,
             reference,
+            auto_stops=stops,
+            rejections=RejectionStreak(stops, config.auto_stops.broker_rejections_count),
         )
         server, port, health_servicer = build_server(config, state)
         server.start()
@@ -179,9 +215,14 @@ def start_writer(config: WriterConfig) -> WriterHandle:
         kill_switch,
         first,
         permission,
+        auto_stops=stops,
         _unredact=unredact,
     )
     handle.watch_kill_switch()
+    handle.watch_broker(
+        unexplained,
+        SessionWatch(stops, session.broker_up, config.auto_stops.session_lost_after_s),
+    )
     handle.watch_permission(broker.probe_interval_s, broker.probe_timeout_s)
     log.info(
         "serving",

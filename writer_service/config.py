@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
@@ -12,6 +12,7 @@ from livegate_common.identity import PrincipalMap
 from livegate_common.roles import Role
 from livegate_common.scopes import WRITER_SCOPES
 from livegate_common.vault_client import VaultConfig, vault_config
+from writer_service import auto_stops
 
 ENV_PREFIX: Final = "LIVEGATE_WRITER"
 DEFAULT_LISTEN: Final = "127.0.0.1:50052"
@@ -47,6 +48,7 @@ class WriterConfig:
     log_level: str
     # host:port of the Prometheus /metrics endpoint; empty means not served.
     metrics_listen: str = ""
+    auto_stops: auto_stops.AutoStopsConfig = field(default_factory=auto_stops.AutoStopsConfig)
 
 
 def _pacing(doc: Mapping[str, Any]) -> int:
@@ -81,6 +83,7 @@ def from_document(doc: Mapping[str, Any], base: Path) -> WriterConfig:
         policy_peer_timeout_s=cfg.positive(doc, "kill_switch.policy_peer_timeout_s", 10.0),
         log_level=cfg.get(doc, "logging.level", str, "INFO"),
         metrics_listen=cfg.get(doc, "metrics.listen", str, ""),
+        auto_stops=auto_stops.from_document(doc),
     )
 
 

@@ -312,6 +312,10 @@ class IbSession:
         """Connected and, after a reconnect, reconciled: ready to take writes."""
         return bool(self.ib.isConnected()) and not self._reconnecting
 
+    def broker_up(self) -> bool:
+        """The API connection to the gateway is up (reconciled or not)."""
+        return bool(self.ib.isConnected())
+
     def managed_accounts(self) -> list[str]:
         return list(self.ib.managedAccounts())
 

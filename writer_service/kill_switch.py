@@ -117,6 +117,15 @@ class WriterKillSwitch:
             self._close_locked(reason)
             return self._snapshot
 
+    def trip(self, reason: str) -> SwitchSnapshot:
+        """An automatic stop: close locally, and let no OPEN already seen reopen it (the
+        policy's heartbeat resends its stored OPEN); only a newer one does, which the policy
+        sends after it recorded the stop and two operators reopened (a guarded reopen)."""
+        with self._lock:
+            self._open_floor = max(self._open_floor, self._highest_seen, self._snapshot.version)
+            self._close_locked(reason)
+            return self._snapshot
+
     def _close_locked(self, reason: str) -> None:
         if self._snapshot.state is SwitchState.CLOSED:
             return

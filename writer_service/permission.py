@@ -38,6 +38,8 @@ class PermissionMonitor:
         # One probe at a time: the reconnect hook and the periodic probe may meet, and two
         # order queries at once would orphan one of them.
         self._probing = asyncio.Lock()
+        # Told (previous, new verdict, trigger) after every probe: the automatic stop.
+        self.on_verdict: Callable[[ProbeResult, ProbeResult, str], None] = lambda *_a: None
 
     def current(self) -> ProbeResult:
         with self._lock:
@@ -59,6 +61,7 @@ class PermissionMonitor:
     def _record(self, result: ProbeResult, trigger: str) -> None:
         with self._lock:
             previous, self._current = self._current, result
+        self.on_verdict(previous, result, trigger)
         if result.verdict is not Verdict.MATCHES_ROLE:
             reason = (
                 f"permission probe ({trigger}) {result.verdict.value} for role "

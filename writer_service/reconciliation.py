@@ -34,6 +34,8 @@ class ReconciliationIndex:
         self._by_ref: dict[str, BrokerOrderView] = {}
         self._by_id: dict[int, BrokerOrderView] = {}
         self._unexplained: list[BrokerOrderView] = []
+        # Told the unexplained orders of every reconciliation (start, reconnect): auto stops.
+        self.on_unexplained: Callable[[list[BrokerOrderView]], None] = lambda _views: None
 
     def rebuild(self, views: Iterable[BrokerOrderView]) -> list[BrokerOrderView]:
         """Replace the index with VIEWS; returns (and reports loudly) the unexplained ones."""
@@ -64,6 +66,7 @@ class ReconciliationIndex:
             "reconciled with the broker",
             extra={"orders": len(by_id), "by_ref": len(by_ref), "unexplained": len(unexplained)},
         )
+        self.on_unexplained(unexplained)
         return unexplained
 
     def record(self, view: BrokerOrderView) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
@@ -18,6 +18,8 @@ from livegate_common.identity import Principal, PrincipalMap
 from livegate_common.scopes import WRITER_CALL
 from livegate_common.text import bad_character
 from writer_service import wire, wire_reference
+from writer_service.auto_stops import AutoStops, Trip
+from writer_service.auto_watch import RejectionStreak
 from writer_service.config import Role
 from writer_service.errors import ErrorKind, WriterError, invalid
 from writer_service.ib_reference import BrokerReference
@@ -29,6 +31,8 @@ from writer_service.permission import PermissionMonitor
 from writer_service.probe import ProbeResult
 
 log = logging.getLogger("livegate.writer.servicer")
+# Acknowledged trip ids in one ClaimAutoStops: more than the writer keeps is malformed.
+MAX_ACKS: Final = 1000
 R = TypeVar("R")
 
 _CODES: Final = {kind: getattr(grpc.StatusCode, kind.value) for kind in ErrorKind}
@@ -52,6 +56,8 @@ class WriterState:
     permission: PermissionMonitor
     broker_connected: Callable[[], bool]
     reference: BrokerReference
+    auto_stops: AutoStops | None = None
+    rejections: RejectionStreak | None = None
 
 
 def rpc(method: Callable[..., R]) -> Callable[..., R]:
@@ -96,11 +102,16 @@ class WriterServicer(writer_pb2_grpc.WriterServiceServicer):
             )
         return principal
 
-    def _tracked(self, operation: str, request: Any) -> AbstractContextManager[None]:
-        """The write in flight from its first send until this call answers (a close lists it)."""
-        return self._s.writer.in_flight.track(
-            request.request_id, operation, request.idempotency_key
-        )
+    @contextmanager
+    def _tracked(self, operation: str, request: Any) -> Iterator[None]:
+        """The write in flight from its first send until this call answers (a close lists it);
+        its broker answer counts towards rejections in a row."""
+        with self._s.writer.in_flight.track(request.request_id, operation, request.idempotency_key):
+            if self._s.rejections is None:
+                yield
+                return
+            with self._s.rejections.watching(operation):
+                yield
 
     @rpc
     def SubmitOrder(
@@ -247,6 +258,17 @@ class WriterServicer(writer_pb2_grpc.WriterServiceServicer):
             as_of=wire.timestamp(received_at),
         )
 
+    @rpc
+    def ClaimAutoStops(
+        self, request: Any, context: Any, _p: Principal
+    ) -> writer_pb2.ClaimAutoStopsResponse:
+        wire.bounded(request.request_id, "request_id", wire.MAX_REQUEST_ID, required=False)
+        acked = list(request.acknowledged_trip_ids)
+        if len(acked) > MAX_ACKS or any(len(a) > wire.MAX_REQUEST_ID for a in acked):
+            raise invalid("FIELD_TOO_LONG", "acknowledged_trip_ids", f"at most {MAX_ACKS} ids")
+        trips = self._s.auto_stops.claim(acked) if self._s.auto_stops else []
+        return writer_pb2.ClaimAutoStopsResponse(trips=[_trip(t) for t in trips])
+
     # ---- reference data for the policy's checks (reads: no kill-switch check) ------------
 
     @rpc
@@ -332,6 +354,16 @@ def _in_flight(flight: Flight) -> common_pb2.InFlightWrite:
         operation=flight.operation,
         idempotency_key=flight.idempotency_key,
         broker_order_id=flight.broker_order_id,
+    )
+
+
+def _trip(trip: Trip) -> writer_pb2.AutoStopTrip:
+    return writer_pb2.AutoStopTrip(
+        trip_id=trip.trip_id,
+        trigger=trip.trigger,
+        reason=trip.reason,
+        evidence=[writer_pb2.AutoStopEvidence(key=k, value=v) for k, v in trip.evidence.items()],
+        tripped_at=wire.timestamp(trip.tripped_at),
     )
 
 

@@ -105,6 +105,13 @@ def main() -> int:
         },
         "broker": {"connect_timeout_s": 10, "probe_timeout_s": 10, "request_timeout_s": 10},
         "kill_switch": {"policy_peer_timeout_s": 10},
+        # Automatic stops, as shipped (on): docs/live-runbook.md, section 1.
+        "auto_stops": {
+            "unexplained_order": {"enabled": True, "check_interval_s": 5},
+            "session_lost": {"enabled": True, "after_s": 30},
+            "probe_mismatch": {"enabled": True},
+            "broker_rejections": {"enabled": True, "count": 5},
+        },
         "logging": {"level": "INFO"},
     }
     _write_private(writer_dir / "writer.yaml", yaml.safe_dump(config, sort_keys=False))

@@ -400,3 +400,39 @@ class ListOrderStatusesResponse(_message.Message):
     ORDERS_FIELD_NUMBER: _ClassVar[int]
     orders: _containers.RepeatedCompositeFieldContainer[OrderStatusReport]
     def __init__(self, orders: _Optional[_Iterable[_Union[OrderStatusReport, _Mapping]]] = ...) -> None: ...
+
+class ClaimAutoStopsRequest(_message.Message):
+    __slots__ = ("request_id", "acknowledged_trip_ids")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ACKNOWLEDGED_TRIP_IDS_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    acknowledged_trip_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, request_id: _Optional[str] = ..., acknowledged_trip_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class AutoStopEvidence(_message.Message):
+    __slots__ = ("key", "value")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    value: str
+    def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+
+class AutoStopTrip(_message.Message):
+    __slots__ = ("trip_id", "trigger", "reason", "evidence", "tripped_at")
+    TRIP_ID_FIELD_NUMBER: _ClassVar[int]
+    TRIGGER_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_FIELD_NUMBER: _ClassVar[int]
+    TRIPPED_AT_FIELD_NUMBER: _ClassVar[int]
+    trip_id: str
+    trigger: str
+    reason: str
+    evidence: _containers.RepeatedCompositeFieldContainer[AutoStopEvidence]
+    tripped_at: _timestamp_pb2.Timestamp
+    def __init__(self, trip_id: _Optional[str] = ..., trigger: _Optional[str] = ..., reason: _Optional[str] = ..., evidence: _Optional[_Iterable[_Union[AutoStopEvidence, _Mapping]]] = ..., tripped_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ClaimAutoStopsResponse(_message.Message):
+    __slots__ = ("trips",)
+    TRIPS_FIELD_NUMBER: _ClassVar[int]
+    trips: _containers.RepeatedCompositeFieldContainer[AutoStopTrip]
+    def __init__(self, trips: _Optional[_Iterable[_Union[AutoStopTrip, _Mapping]]] = ...) -> None: ...

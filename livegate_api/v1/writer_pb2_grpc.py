@@ -115,6 +115,11 @@ class WriterServiceStub:
                 request_serializer=livegate__api_dot_v1_dot_writer__pb2.ListOrderStatusesRequest.SerializeToString,
                 response_deserializer=livegate__api_dot_v1_dot_writer__pb2.ListOrderStatusesResponse.FromString,
                 _registered_method=True)
+        self.ClaimAutoStops = channel.unary_unary(
+                '/livegate.v1.WriterService/ClaimAutoStops',
+                request_serializer=livegate__api_dot_v1_dot_writer__pb2.ClaimAutoStopsRequest.SerializeToString,
+                response_deserializer=livegate__api_dot_v1_dot_writer__pb2.ClaimAutoStopsResponse.FromString,
+                _registered_method=True)
 
 
 class WriterServiceServicer:
@@ -232,6 +237,15 @@ class WriterServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ClaimAutoStops(self, request, context):
+        """Automatic stops the writer tripped (it closed its own switch at once): each is handed to
+        one caller at a time for a lease, and again after the lease until a call acknowledges it.
+        The policy closes the durable switch for each one and audits it, then acknowledges it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_WriterServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -314,6 +328,11 @@ def add_WriterServiceServicer_to_server(servicer, server):
                     servicer.ListOrderStatuses,
                     request_deserializer=livegate__api_dot_v1_dot_writer__pb2.ListOrderStatusesRequest.FromString,
                     response_serializer=livegate__api_dot_v1_dot_writer__pb2.ListOrderStatusesResponse.SerializeToString,
+            ),
+            'ClaimAutoStops': grpc.unary_unary_rpc_method_handler(
+                    servicer.ClaimAutoStops,
+                    request_deserializer=livegate__api_dot_v1_dot_writer__pb2.ClaimAutoStopsRequest.FromString,
+                    response_serializer=livegate__api_dot_v1_dot_writer__pb2.ClaimAutoStopsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -748,6 +767,33 @@ class WriterService:
             '/livegate.v1.WriterService/ListOrderStatuses',
             livegate__api_dot_v1_dot_writer__pb2.ListOrderStatusesRequest.SerializeToString,
             livegate__api_dot_v1_dot_writer__pb2.ListOrderStatusesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ClaimAutoStops(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/livegate.v1.WriterService/ClaimAutoStops',
+            livegate__api_dot_v1_dot_writer__pb2.ClaimAutoStopsRequest.SerializeToString,
+            livegate__api_dot_v1_dot_writer__pb2.ClaimAutoStopsResponse.FromString,
             options,
             channel_credentials,
             insecure,

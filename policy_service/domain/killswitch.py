@@ -109,16 +109,18 @@ class KillSwitchService(GuardedOpen):
         cancel_all: bool,
         refused_text: m.Denial | None = None,
         broker_wide: bool = False,
+        evidence: dict[str, str] | None = None,
     ) -> SetResult | m.Denial:
         """REFUSED_TEXT: the step-2 refusal a close's text earned; the close goes ahead with
-        the text made storable, and answers KILL_SWITCH_CLOSED_TEXT_REFUSED once done."""
+        the text made storable, and answers KILL_SWITCH_CLOSED_TEXT_REFUSED once done.
+        EVIDENCE: what tripped an automatic stop, recorded in the close's event."""
         denial = scope_denial(call, SCOPE)
         if denial is not None:
             return self._gate.refuse(call, denial)
         with self._setting():
             if state is m.SwitchState.CLOSED:
                 mode = CancelMode(cancel_all, broker_wide)
-                return self._close(call, reason, mode, refused_text)
+                return self._close(call, reason, mode, refused_text, evidence or {})
             return self._open(call, reason)
 
     @contextmanager
@@ -137,7 +139,12 @@ class KillSwitchService(GuardedOpen):
     # ---- close -----------------------------------------------------------------------------
 
     def _close(
-        self, call: m.Call, reason: str, cancel: CancelMode, refused_text: m.Denial | None
+        self,
+        call: m.Call,
+        reason: str,
+        cancel: CancelMode,
+        refused_text: m.Denial | None,
+        evidence: dict[str, str],
     ) -> SetResult | m.Denial:
         """Close here (memory), then the writer, then store it: no step waits for the next."""
         pending = PendingClose(call, reason, self._gate.clock.now_us())
@@ -148,6 +155,7 @@ class KillSwitchService(GuardedOpen):
         in_flight = answer.in_flight if answer else ()
         states = {"replica_state": "CLOSED", "writer_state": writer_state.value}
         pending.detail.update({"reason": reason, **audit_detail(writer_state, answer, error)})
+        pending.detail.update(evidence)
         # Read once the writer is closed (a close is not held up by the store): writes are
         # refused from the latch on, so the set only shrinks by writes that were answered.
         pending.detail.update(pending_detail(self._gate.store))

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from livegate_common.metrics import record_unaudited
 from policy_service.domain import model as m
 
 log = logging.getLogger("livegate.policy.unaudited")
+
+# Told of every write the audit store failed (the automatic stop); called in the except
+# block that caught the failure, so sys.exc_info() is that failure.
+observers: list[Callable[[m.Call, str], None]] = []
 
 
 def unaudited(call: m.Call, what: str, reason: str, **extra: str) -> None:
@@ -18,3 +23,5 @@ def unaudited(call: m.Call, what: str, reason: str, **extra: str) -> None:
         extra={"request_id": call.request_id, "method": call.method, "reason": reason, **extra},
     )
     record_unaudited(call.method, reason)
+    for observer in list(observers):
+        observer(call, reason)

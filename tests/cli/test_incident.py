@@ -76,3 +76,15 @@ def test_render_when_kill_switch_was_operated_then_operator_is_the_one_who_set_i
 
 def test_render_when_nothing_matches_then_says_so() -> None:
     assert "No audit event matches" in incident.render("request id nope", [], None)
+
+
+def test_render_when_an_automatic_stop_closed_then_operator_names_its_trigger() -> None:
+    events = [
+        _event(event_id=1, method="SubmitOrder", principal="upstream", kill_switch_state=OPEN),
+        _event(
+            event_id=2, method="AutoStop", principal="auto:unexplained_order",
+            kill_switch_state=OPEN,
+        ),
+    ]  # fmt: skip
+    rows = _rows(incident.render("window", events, common_pb2.KillSwitch(state=CLOSED)))
+    assert rows["Operator"] == "auto:unexplained_order"

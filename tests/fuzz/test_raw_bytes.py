@@ -146,5 +146,10 @@ def test_raw_strategies_when_drawn_then_cover_every_method() -> None:
         "ConfirmReopen",
         "SetScopedStop",
     }
-    assert {n for n, _ in WRITER_METHODS} >= {"SubmitOrder", "GetPermission", "GetQuote"}
-    assert len(POLICY_METHODS) == 20 and len(WRITER_METHODS) == 15
+    assert {n for n, _ in WRITER_METHODS} >= {
+        "SubmitOrder",
+        "GetPermission",
+        "GetQuote",
+        "ClaimAutoStops",
+    }
+    assert len(POLICY_METHODS) == 20 and len(WRITER_METHODS) == 17

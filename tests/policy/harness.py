@@ -117,6 +117,9 @@ def policy_doc(
         "risk": {"policy_file": str(policy_file)},
         "storage": {"url": db_url, "data_dir": str(data)},
         "idempotency": {"pending_timeout_s": 30},
+        # Off here: the fault tests make the database unwritable on purpose and go on writing
+        # after it; tests/e2e/test_auto_stops.py turns it on (the shipped default).
+        "auto_stops": {"audit_write_failure": {"enabled": False}},
     }
 
 

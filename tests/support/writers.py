@@ -25,6 +25,9 @@ def role_ids(vault: DevVault) -> dict[Role, str]:
     return {p.role: p.role_id for p in provision(vault.client())}
 
 
+WRITER_TRIGGERS = ("unexplained_order", "session_lost", "probe_mismatch", "broker_rejections")
+
+
 def writer_document(
     pki: Path,
     vault: DevVault,
@@ -74,6 +77,10 @@ def writer_document(
         },
         "kill_switch": {"policy_peer_timeout_s": peer_timeout_s},
         "logging": {"level": "INFO"},
+        # Off here: other tests place orders by hand, script rejections, drop the session and
+        # turn the gateway read-only on purpose, and go on writing after it;
+        # tests/e2e/test_auto_stops.py turns each on (the shipped default).
+        "auto_stops": {name: {"enabled": False} for name in WRITER_TRIGGERS},
     }
 
 
