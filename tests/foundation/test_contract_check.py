@@ -59,8 +59,8 @@ def test_check_when_nothing_changed_since_the_release_tag_then_passes(repo: Path
 
 def test_check_when_a_field_changes_type_then_buf_breaking_fails(repo: Path) -> None:
     _git(repo, "tag", "v1.0.0")
-    _edit(repo, "  string idempotency_key = 4;\n}\n\nmessage SubmitOrderResponse",
-          "  int64 idempotency_key = 4;\n}\n\nmessage SubmitOrderResponse")  # fmt: skip
+    _edit(repo, "  string idempotency_key = 4;\n  // The preview's strategy tag",
+          "  int64 idempotency_key = 4;\n  // The preview's strategy tag")  # fmt: skip
     result = _check(repo)
     assert result.returncode == 1
     assert 'Field "4" with name "idempotency_key" on message "SubmitOrderRequest"' in result.stdout
