@@ -43,6 +43,7 @@ class KillSwitchState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     KILL_SWITCH_STATE_UNSPECIFIED: _ClassVar[KillSwitchState]
     KILL_SWITCH_STATE_OPEN: _ClassVar[KillSwitchState]
     KILL_SWITCH_STATE_CLOSED: _ClassVar[KillSwitchState]
+    KILL_SWITCH_STATE_REDUCING: _ClassVar[KillSwitchState]
 
 class InstanceRole(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -82,6 +83,7 @@ SEC_TYPE_OPTION: SecType
 KILL_SWITCH_STATE_UNSPECIFIED: KillSwitchState
 KILL_SWITCH_STATE_OPEN: KillSwitchState
 KILL_SWITCH_STATE_CLOSED: KillSwitchState
+KILL_SWITCH_STATE_REDUCING: KillSwitchState
 INSTANCE_ROLE_UNSPECIFIED: InstanceRole
 INSTANCE_ROLE_W: InstanceRole
 INSTANCE_ROLE_R: InstanceRole
