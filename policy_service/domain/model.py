@@ -58,6 +58,8 @@ class Leg(enum.StrEnum):
 class SwitchState(enum.StrEnum):
     OPEN = "OPEN"
     CLOSED = "CLOSED"
+    # Cancels pass; orders only where they reduce a position without crossing zero.
+    REDUCING = "REDUCING"
 
 
 @dataclass(frozen=True)
