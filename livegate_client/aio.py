@@ -52,23 +52,28 @@ class AsyncClient(ClientBase[grpc.aio.Channel]):
 
     # ---- previews and approvals ------------------------------------------------------------
 
-    async def create_order_preview(self, account_id: str, order: m.Order) -> m.Preview:
-        return await self.run(calls.create_order_preview(account_id, order))
+    async def create_order_preview(
+        self, account_id: str, order: m.Order, *, strategy: str = ""
+    ) -> m.Preview:
+        return await self.run(calls.create_order_preview(account_id, order, strategy))
 
     async def create_modify_preview(
-        self, account_id: str, broker_order_id: int, changes: m.OrderChanges
-    ) -> m.Preview:
-        return await self.run(calls.create_modify_preview(account_id, broker_order_id, changes))
+        self, account_id: str, broker_order_id: int, changes: m.OrderChanges, *,
+        strategy: str = "",
+    ) -> m.Preview:  # fmt: skip
+        return await self.run(
+            calls.create_modify_preview(account_id, broker_order_id, changes, strategy)
+        )
 
     async def create_bracket_preview(
         self, account_id: str, instrument: m.Instrument, action: m.Action, quantity: Decimal,
         entry_limit_price: Decimal, take_profit_price: Decimal, stop_loss_price: Decimal,
-        time_in_force: m.TimeInForce = m.TimeInForce.DAY,
+        time_in_force: m.TimeInForce = m.TimeInForce.DAY, *, strategy: str = "",
     ) -> m.BracketPreview:  # fmt: skip
         return await self.run(
             calls.create_bracket_preview(
                 account_id, instrument, action, quantity, entry_limit_price, take_profit_price,
-                stop_loss_price, time_in_force,
+                stop_loss_price, time_in_force, strategy,
             )
         )  # fmt: skip
 
@@ -79,9 +84,9 @@ class AsyncClient(ClientBase[grpc.aio.Channel]):
 
     async def submit_order(
         self, account_id: str, preview_id: str, approval_id: str, *,
-        idempotency_key: str | None = None,
+        idempotency_key: str | None = None, strategy: str = "",
     ) -> m.WriteResult:  # fmt: skip
-        spec = calls.submit_order(account_id, preview_id, approval_id, idempotency_key)
+        spec = calls.submit_order(account_id, preview_id, approval_id, idempotency_key, strategy)
         return await self.run(spec)
 
     async def cancel_order(
@@ -91,11 +96,17 @@ class AsyncClient(ClientBase[grpc.aio.Channel]):
 
     async def modify_order(
         self, account_id: str, broker_order_id: int, preview_id: str, approval_id: str,
-        changes: m.OrderChanges, *, idempotency_key: str | None = None,
+        changes: m.OrderChanges, *, idempotency_key: str | None = None, strategy: str = "",
     ) -> m.WriteResult:  # fmt: skip
         return await self.run(
             calls.modify_order(
-                account_id, broker_order_id, preview_id, approval_id, changes, idempotency_key
+                account_id,
+                broker_order_id,
+                preview_id,
+                approval_id,
+                changes,
+                idempotency_key,
+                strategy,
             )
         )
 

@@ -79,19 +79,22 @@ def _bracket_result(response: policy_pb2.SubmitBracketResponse, sent: Sent) -> m
 # ---- previews and approvals (one attempt) ----------------------------------------------------
 
 
-def create_order_preview(account_id: str, order: m.Order) -> CallSpec[m.Preview]:
+def create_order_preview(
+    account_id: str, order: m.Order, strategy: str = ""
+) -> CallSpec[m.Preview]:
     request = policy_pb2.CreateOrderPreviewRequest(
-        account_id=account_id, order=wire.order_out(order)
+        account_id=account_id, order=wire.order_out(order), strategy=strategy
     )
     return CallSpec("CreateOrderPreview", request, _plain(wire.preview_in), retry=False)
 
 
 def create_modify_preview(
-    account_id: str, broker_order_id: int, changes: m.OrderChanges
+    account_id: str, broker_order_id: int, changes: m.OrderChanges, strategy: str = ""
 ) -> CallSpec[m.Preview]:
     request = policy_pb2.CreateModifyPreviewRequest(
-        account_id=account_id, broker_order_id=broker_order_id, changes=wire.changes_out(changes)
-    )
+        account_id=account_id, broker_order_id=broker_order_id,
+        changes=wire.changes_out(changes), strategy=strategy,
+    )  # fmt: skip
     return CallSpec("CreateModifyPreview", request, _plain(wire.preview_in), retry=False)
 
 
@@ -104,6 +107,7 @@ def create_bracket_preview(
     take_profit_price: Decimal,
     stop_loss_price: Decimal,
     time_in_force: m.TimeInForce = m.TimeInForce.DAY,
+    strategy: str = "",
 ) -> CallSpec[m.BracketPreview]:
     request = policy_pb2.CreateBracketPreviewRequest(
         account_id=account_id,
@@ -114,6 +118,7 @@ def create_bracket_preview(
         take_profit_price=wire.decimal_out(take_profit_price, "take_profit_price"),
         stop_loss_price=wire.decimal_out(stop_loss_price, "stop_loss_price"),
         time_in_force=time_in_force.value,  # type: ignore[arg-type]
+        strategy=strategy,
     )
     return CallSpec("CreateBracketPreview", request, _plain(wire.bracket_preview_in), retry=False)
 
@@ -127,12 +132,17 @@ def approve_preview(preview_id: str, comment: str = "") -> CallSpec[m.Approval]:
 
 
 def submit_order(
-    account_id: str, preview_id: str, approval_id: str, idempotency_key: str | None
+    account_id: str,
+    preview_id: str,
+    approval_id: str,
+    idempotency_key: str | None,
+    strategy: str = "",
 ) -> CallSpec[m.WriteResult]:
+    """STRATEGY: the preview's tag; the policy refuses another (STRATEGY_MISMATCH)."""
     key = _key(idempotency_key)
     request = policy_pb2.SubmitOrderRequest(
         account_id=account_id, preview_id=preview_id, approval_id=approval_id,
-        idempotency_key=key,
+        idempotency_key=key, strategy=strategy,
     )  # fmt: skip
     return CallSpec("SubmitOrder", request, _write_result, retry=True, idempotency_key=key)
 
@@ -154,11 +164,13 @@ def modify_order(
     approval_id: str,
     changes: m.OrderChanges,
     idempotency_key: str | None,
+    strategy: str = "",
 ) -> CallSpec[m.WriteResult]:
     key = _key(idempotency_key)
     request = policy_pb2.ModifyOrderRequest(
         account_id=account_id, broker_order_id=broker_order_id, approval_id=approval_id,
         preview_id=preview_id, idempotency_key=key, changes=wire.changes_out(changes),
+        strategy=strategy,
     )  # fmt: skip
     return CallSpec("ModifyOrder", request, _write_result, retry=True, idempotency_key=key)
 
@@ -169,7 +181,8 @@ def submit_bracket(
     approval_ids: tuple[str, str, str],
     idempotency_key: str | None,
 ) -> CallSpec[m.BracketResult]:
-    """APPROVAL_IDS: of the parent, take-profit and stop-loss legs, in that order."""
+    """APPROVAL_IDS: of the parent, take-profit and stop-loss legs, in that order. The strategy
+    tag is the preview group's, as the policy requires."""
     key = _key(idempotency_key)
     request = policy_pb2.SubmitBracketRequest(
         account_id=account_id,
@@ -180,6 +193,7 @@ def submit_bracket(
         take_profit_approval_id=approval_ids[1],
         stop_loss_approval_id=approval_ids[2],
         idempotency_key=key,
+        strategy=preview.parent.strategy,
     )
     return CallSpec("SubmitBracket", request, _bracket_result, retry=True, idempotency_key=key)
 

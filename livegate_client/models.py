@@ -134,6 +134,8 @@ class Preview:
     changes: OrderChanges | None = None
     group_id: str = ""
     leg: BracketLeg = BracketLeg.UNSPECIFIED
+    # The strategy tag the preview was made under ("" for none); its writes must carry it.
+    strategy: str = ""
 
 
 @dataclass(frozen=True)

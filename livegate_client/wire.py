@@ -145,6 +145,7 @@ def preview_in(msg: policy_pb2.Preview) -> m.Preview:
         changes=changes_in(msg.changes) if msg.HasField("changes") else None,
         group_id=msg.group_id,
         leg=enum_in(m.BracketLeg, msg.leg),
+        strategy=msg.strategy,
     )
 
 
