@@ -40,6 +40,8 @@ class KillSwitchState(enum.Enum):
     UNSPECIFIED = 0
     OPEN = 1
     CLOSED = 2
+    # Cancels pass; orders only where they reduce a position without crossing zero.
+    REDUCING = 3
 
 
 class WriterSwitchState(enum.Enum):
