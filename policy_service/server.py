@@ -32,8 +32,10 @@ from policy_service.domain.auto_stop import (
     TripSource,
     WriterTrips,
 )
+from policy_service.domain.dead_man import DeadManWatch, replica_id
 from policy_service.domain.gate import Gate
 from policy_service.domain.killswitch import KillSwitchService
+from policy_service.domain.leases import Leases
 from policy_service.domain.open_orders import OpenOrderSync
 from policy_service.domain.orders import OrderReads
 from policy_service.domain.ports import Clock, StoreUnavailable, Writer, WriterError
@@ -125,6 +127,9 @@ class PolicyService:
     audit_failure: AuditFailureTrigger | None = None
     writer_trips: WriterTrips | None = None
     writer_trips_poll_s: float = 0.5
+    # Dead-man leases: each replica looks for lapsed ones every check interval.
+    dead_man: DeadManWatch | None = None
+    dead_man_check_s: float = 1.0
     _closers: list[object] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _loops: list[threading.Thread] = field(default_factory=list)
@@ -153,6 +158,8 @@ class PolicyService:
                 "writer-trips", self.writer_trips.run, self.writer_trips_poll_s, now=True
             )
             self._loops.append(trips)
+        if self.dead_man is not None:
+            self._loops.append(self._every("dead-man", self.dead_man.run, self.dead_man_check_s))
         if self.audit_failure is not None:
             self.audit_failure.start()
         self.anchors.start()
@@ -246,6 +253,7 @@ def build_service(
     switch.audit_check = watch.passes  # a reopen needs VerifyAudit to pass at that moment
     scoped = ScopedStops(gate, config.principals.names())
     scoped.audit_check = watch.passes  # and so does a scope's
+    leases = Leases(gate, config.dead_man)
     servicer = PolicyServicer(
         config.principals,
         gate,
@@ -254,6 +262,7 @@ def build_service(
         AuditOps(gate, store, write, audit.export_dir, watch),
         OrderReads(gate),
         scoped,
+        leases,
     )
     server, port, health_servicer = create_server(
         config.server,
@@ -275,6 +284,10 @@ def build_service(
         ),
         writer_trips=WriterTrips(stopper, writer) if isinstance(writer, TripSource) else None,
         writer_trips_poll_s=config.auto_stop_writer_poll_s,
+        dead_man=DeadManWatch(
+            gate, scoped, config.dead_man, replica_id(), gate.settings.allowed_accounts, _auto_id
+        ),
+        dead_man_check_s=config.dead_man.check_interval_s,
         anchors=anchors,
         watch=watch,
         verify_interval_s=audit.verify_interval_s,
