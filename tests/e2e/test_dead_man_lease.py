@@ -11,6 +11,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from prometheus_client import REGISTRY
 
 from livegate_api.v1 import policy_pb2
 from livegate_common.auto_stop_bounds import dead_man_cancels_s, dead_man_lease_s
@@ -37,6 +38,7 @@ from tests.e2e.dead_man_support import (
 )
 from tests.policy.harness import meta_of, reason_of
 from tests.support.audit_rows import events_by_request
+from tests.support.net import wait_until
 from tests.support.stack import Stack, live_stack
 from tests.support.vault import DevVault
 
@@ -155,3 +157,36 @@ def test_lease_when_renewed_in_time_then_nothing_is_cancelled_and_release_ends_i
     assert lease_of(stack.policy, "upstream").state == policy_pb2.LEASE_STATE_RELEASED
     assert [x.principal for x in live_status(stack.policy).leases] == ["upstream"]
     assert expires_s(lease_of(stack.policy, "upstream")) > expires_s(first)
+
+
+def _retries() -> float:
+    return REGISTRY.get_sample_value("livegate_dead_man_lapse_retries_total") or 0.0
+
+
+def test_lease_when_the_writer_is_down_at_the_lapse_then_scope_closes_and_cancels_are_retried(
+    stack: Stack,
+) -> None:
+    up = stack.policy.upstream
+    order = place(stack, up)
+    lease = renew(up)
+    before = _retries()
+    port = stack.writer.port
+    stack.writer.stop()
+    try:
+        # Fail closed: the scope closes without the writer; the cancel waits for it.
+        assert wait_until(lambda: scope_closed(stack.policy, "upstream"), TTL_S + 5, 0.02)
+        assert wait_until(lambda: _retries() >= before + 2, 30)
+        waiting = lease_of(stack.policy, "upstream")
+        assert waiting.state == policy_pb2.LEASE_STATE_LAPSED and waiting.attempts >= 2
+        assert status_of(stack, order) in WORKING
+    finally:
+        stack.writer_overrides["server.listen"] = f"127.0.0.1:{port}"
+        stack.start_writer()  # the stack's teardown stops this one
+    # The writer starts closed; the policy's sync opens it, and the next try cancels.
+    assert wait_until(
+        lambda: lease_of(stack.policy, "upstream").state == policy_pb2.LEASE_STATE_STOPPED, 30
+    )
+    assert status_of(stack, order) == "Cancelled"
+    assert len(auto_scope_closes(stack.policy)) == 1
+    print(f"\ndead-man lease: {_retries() - before:g} retries while the writer was down")
+    assert lease.state == policy_pb2.LEASE_STATE_ACTIVE
