@@ -7,8 +7,10 @@ from typing import Any
 
 import grpc
 import pytest
+from prometheus_client import REGISTRY
 
 from livegate_api.v1 import policy_pb2
+from policy_service.metrics import register_state_gauges
 from tests.policy.conftest import MakePolicy
 from tests.policy.harness import AUDIT_EVERY_REFUSAL, Harness, meta_of, reason_of
 
@@ -27,6 +29,10 @@ def _renew(stub: Any, ttl_s: float) -> policy_pb2.Lease:
 
 def _release(stub: Any) -> policy_pb2.Lease:
     return stub.ReleaseLease(policy_pb2.ReleaseLeaseRequest(), timeout=10)
+
+
+def _leases(state: str) -> float | None:
+    return REGISTRY.get_sample_value("livegate_dead_man_leases", {"state": state})
 
 
 def _audited(policy: Harness, method: str, reason: str, step: int) -> None:
@@ -113,7 +119,7 @@ def test_renew_and_release_when_the_lease_expired_then_lease_lapsed(
     _audited(policy, "ReleaseLease", "LEASE_LAPSED", 6)
 
 
-def test_renew_lease_when_active_then_extended_and_only_its_start_is_audited(
+def test_renew_lease_when_active_then_extended_only_its_start_audited_and_gauged(
     make_policy: MakePolicy,
 ) -> None:
     policy = make_policy(overrides=OVERRIDES)
@@ -125,7 +131,10 @@ def test_renew_lease_when_active_then_extended_and_only_its_start_is_audited(
     assert second.expires_at.ToMicroseconds() > first.expires_at.ToMicroseconds()
     assert (second.ttl_s, second.state) == (10.0, policy_pb2.LEASE_STATE_ACTIVE)
     assert policy.count("audit_events") == events  # a renewal is a heartbeat, not an event
+    register_state_gauges(policy.service.store)
+    assert _leases("ACTIVE") == 1.0 and _leases("RELEASED") == 0.0
     released = _release(policy.upstream)
     assert released.state == policy_pb2.LEASE_STATE_RELEASED
+    assert _leases("ACTIVE") == 0.0 and _leases("RELEASED") == 1.0
     last = policy.last_audit()
     assert (last["method"], last["outcome"]) == ("ReleaseLease", "RECORDED")
