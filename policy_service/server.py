@@ -98,6 +98,12 @@ OPERATOR_METHODS = (
     "SetScopedStop",
 )
 
+# A client's lease renewal must not queue behind submits that wait on a slow broker either: a
+# renewal held up by the gate would lapse a healthy client's lease (its orders cancelled). Its
+# own small pool, apart from the operators' so that renewals never delay a close.
+LEASE_METHODS = ("RenewLease", "ReleaseLease")
+LEASE_WORKERS = 2
+
 # The rate limit reads the last minute of per-second write counts; an hour is kept (for a
 # look at recent activity), pruned once a minute.
 RATE_BUCKETS_KEEP_S = 3600
@@ -272,6 +278,7 @@ def build_service(
         max_workers=max_workers,
         on_refusal=audit_sink(gate, config.principals),
         operator_methods=OPERATOR_METHODS,
+        pools=[("grpc-lease", LEASE_METHODS, LEASE_WORKERS)],
     )
     closers += [store, write, read] if write is not read else [store, write]
     stopper = AutoStopper(switch)

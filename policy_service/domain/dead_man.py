@@ -159,6 +159,11 @@ class DeadManWatch:
         result = self._scoped.set(
             call, ScopeKind.PRINCIPAL, lease.principal, m.SwitchState.CLOSED, reason, evidence
         )
+        if isinstance(result, m.Denial) and result.reason == reasons.SCOPE_PRINCIPAL_UNKNOWN:
+            # The config no longer maps it: it cannot call at all, its orders still go.
+            log.warning("lapsed lease of a principal no longer configured: no scope to close",
+                        extra={"principal": lease.principal})  # fmt: skip
+            return True
         if isinstance(result, m.Denial):
             log.critical(
                 "dead-man lease: principal scope not closed",

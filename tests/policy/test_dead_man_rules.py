@@ -164,9 +164,12 @@ class Scoped:
     def __init__(self, log: list[str]) -> None:
         self.log = log
         self.calls: list[tuple[m.Call, ScopeKind, str, dict[str, str]]] = []
+        self.unknown: set[str] = set()
 
     def set(self, call: m.Call, kind: ScopeKind, value: str, state: m.SwitchState, reason: str,
-            evidence: dict[str, str]) -> ScopeResult:  # fmt: skip
+            evidence: dict[str, str]) -> ScopeResult | m.Denial:  # fmt: skip
+        if value in self.unknown:
+            return m.Denial("SCOPE_PRINCIPAL_UNKNOWN", "NOT_FOUND", 0, "no such principal")
         self.log.append(f"close {value}")
         self.calls.append((call, kind, value, {"reason": reason, **evidence}))
         stop = ScopedStop(kind, value, state, reason, call.principal, 0, call.request_id, 1)
@@ -275,3 +278,14 @@ def test_watch_when_turned_off_then_nothing_is_claimed() -> None:
     gate.clock.now = T0 + 60 * S
 
     assert watch.run() == 0 and log == [] and not gate.store.rows["alice"].claimed_by
+
+
+def test_watch_when_the_principal_is_no_longer_configured_then_its_orders_still_go() -> None:
+    watch, gate, scoped, log = _watch()
+    scoped.unknown = {"alice"}
+    gate.store.rows["alice"] = new_lease("alice", 5, T0)
+    gate.store.orders = {"alice": [("h(U1)", 7)]}
+    gate.clock.now = T0 + 5 * S
+
+    assert watch.run() == 1
+    assert log == ["cancel 7"]
