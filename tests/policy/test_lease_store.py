@@ -10,13 +10,16 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
 
 from policy_service.domain.audit import AuditDraft
 from policy_service.domain.audit_chain import ChainKeeper
 from policy_service.domain.audit_keys import new_keyring
 from policy_service.domain.leases import LeaseMoved, new_lease
-from policy_service.storage.engine import make_engines, migrate
+from policy_service.storage.engine import MIGRATIONS_DIR, make_engines, migrate
 from policy_service.storage.store import SqlStore
+from policy_service.storage.tables import principal_leases
 
 S = 1_000_000
 T0 = 1_000 * S
@@ -139,3 +142,24 @@ def test_principal_open_orders_when_two_principals_hold_orders_then_only_its_own
     assert a.principal_open_orders("alice") == [("acct", 7), ("acct", 8)]
     assert a.principal_open_orders("bob") == [("acct", 9)]
     assert a.principal_open_orders("carol") == []
+
+
+def test_migration_0010_when_applied_then_the_table_matches_the_store_and_downgrades(
+    replicas: tuple[SqlStore, SqlStore],
+) -> None:
+    a, _ = replicas
+    with a.write.connect() as conn:
+        inspector = sa.inspect(conn)
+        columns = {c["name"] for c in inspector.get_columns("principal_leases")}
+        indexes = {i["name"] for i in inspector.get_indexes("principal_leases")}
+    assert columns == {c.name for c in principal_leases.columns}
+    assert indexes == {"ix_principal_leases_watch"}
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with a.write.connect() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0009")
+        conn.commit()
+        assert "principal_leases" not in sa.inspect(conn).get_table_names()
+    migrate(a.write)
+    assert a.leases() == []
