@@ -8,7 +8,7 @@ from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
-from livegate_cli import demo, dev, ops, risk_ops, scope_ops, vault_cmd
+from livegate_cli import demo, dev, lease_ops, ops, risk_ops, scope_ops, vault_cmd
 from livegate_common.pki import init_dev_pki
 
 Handler = Callable[[argparse.Namespace], int]
@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     ops.add_parsers(sub)
     risk_ops.add_parsers(sub)
     scope_ops.add_parsers(sub)
+    lease_ops.add_parsers(sub)
     vault_cmd.add_parser(sub)
     return parser
 

@@ -142,6 +142,16 @@ class AsyncClient(ClientBase[grpc.aio.Channel]):
     async def verify_audit(self) -> m.AuditVerification:
         return await self.run(calls.verify_audit())
 
+    # ---- the caller's dead-man lease -----------------------------------------------------
+
+    async def renew_lease(self, ttl_s: float) -> m.Lease:
+        """Opt in to (or renew) the caller's dead-man lease for TTL_S seconds."""
+        return await self.run(calls.renew_lease(ttl_s))
+
+    async def release_lease(self) -> m.Lease:
+        """End the caller's lease cleanly (before a planned shutdown)."""
+        return await self.run(calls.release_lease())
+
     # ---- operator actions ----------------------------------------------------------------
 
     async def set_kill_switch(

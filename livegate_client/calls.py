@@ -244,6 +244,19 @@ def verify_audit() -> CallSpec[m.AuditVerification]:
     return CallSpec("VerifyAudit", request, _plain(wire.verification_in), retry=True)
 
 
+# ---- the caller's dead-man lease (retried: a renewal sent twice only renews again) ---------
+
+
+def renew_lease(ttl_s: float) -> CallSpec[m.Lease]:
+    request = policy_pb2.RenewLeaseRequest(ttl_s=ttl_s)
+    return CallSpec("RenewLease", request, _plain(wire.lease_in), retry=True)
+
+
+def release_lease() -> CallSpec[m.Lease]:
+    request = policy_pb2.ReleaseLeaseRequest()
+    return CallSpec("ReleaseLease", request, _plain(wire.lease_in), retry=True)
+
+
 # ---- operator actions (one attempt) ---------------------------------------------------------
 
 

@@ -141,6 +141,17 @@ class Client(ClientBase[grpc.Channel]):
     def verify_audit(self) -> m.AuditVerification:
         return self.run(calls.verify_audit())
 
+    # ---- the caller's dead-man lease -----------------------------------------------------
+
+    def renew_lease(self, ttl_s: float) -> m.Lease:
+        """Opt in to (or renew) the caller's dead-man lease for TTL_S seconds. Renew well
+        within it: a lapsed lease closes the caller's principal scope and cancels its orders."""
+        return self.run(calls.renew_lease(ttl_s))
+
+    def release_lease(self) -> m.Lease:
+        """End the caller's lease cleanly (before a planned shutdown)."""
+        return self.run(calls.release_lease())
+
     # ---- operator actions ----------------------------------------------------------------
 
     def set_kill_switch(

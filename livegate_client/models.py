@@ -44,6 +44,14 @@ class KillSwitchState(enum.Enum):
     REDUCING = 3
 
 
+class LeaseState(enum.Enum):
+    UNSPECIFIED = 0
+    ACTIVE = 1
+    LAPSED = 2
+    STOPPED = 3
+    RELEASED = 4
+
+
 class WriterSwitchState(enum.Enum):
     UNSPECIFIED = 0
     CONFIRMED_CLOSED = 1
@@ -258,6 +266,23 @@ class LiveStatus:
     conditions: tuple[EnablementCondition, ...]
     kill_switch: KillSwitch | None
     risk_policy_id: str
+
+
+@dataclass(frozen=True)
+class Lease:
+    """The caller's dead-man lease: renew it before expires_at, or the policy closes the
+    caller's principal scope and cancels the orders livegate placed for it."""
+
+    principal: str
+    state: LeaseState
+    ttl_s: float
+    renewed_at: dt.datetime | None
+    expires_at: dt.datetime | None
+    claimed_by: str
+    scope_closed_at: dt.datetime | None
+    stopped_at: dt.datetime | None
+    released_at: dt.datetime | None
+    attempts: int
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,10 @@ REASON_FAMILIES: Final[Mapping[str, Family]] = {
     # ... and the reasons an automatic stop closes with (docs/live-runbook.md, section 1)
     "AUTO_STOP_UNEXPLAINED_ORDER": _K, "AUTO_STOP_SESSION_LOST": _K,
     "AUTO_STOP_AUDIT_WRITE_FAILURE": _K, "AUTO_STOP_PROBE_MISMATCH": _K,
-    "AUTO_STOP_BROKER_REJECTIONS": _K,
+    "AUTO_STOP_BROKER_REJECTIONS": _K, "AUTO_STOP_DEAD_MAN_LEASE": _K,
+    # ... and the caller's dead-man lease (RenewLease, ReleaseLease)
+    "LEASE_TTL_OUT_OF_RANGE": _S, "LEASE_DISABLED": _E, "LEASE_LAPSED": _K,
+    "LEASE_NOT_FOUND": _K,
     # step 7 and the audit methods
     "AUDIT_UNAVAILABLE": _A, "AUDIT_EXPORT_REQUIRED": _A, "AUDIT_RETENTION_NOT_REACHED": _A,
     "AUDIT_CHAIN_INVALID": _A, "AUDIT_HASH_MISMATCH": _A, "AUDIT_CHAIN_GAP": _A,

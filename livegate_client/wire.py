@@ -218,6 +218,16 @@ def live_status_in(msg: policy_pb2.LiveStatus) -> m.LiveStatus:
     )
 
 
+def lease_in(msg: policy_pb2.Lease) -> m.Lease:
+    return m.Lease(
+        principal=msg.principal, state=enum_in(m.LeaseState, msg.state), ttl_s=msg.ttl_s,
+        renewed_at=time_in(msg.renewed_at), expires_at=time_in(msg.expires_at),
+        claimed_by=msg.claimed_by, scope_closed_at=time_in(msg.scope_closed_at),
+        stopped_at=time_in(msg.stopped_at), released_at=time_in(msg.released_at),
+        attempts=msg.attempts,
+    )  # fmt: skip
+
+
 def audit_event_in(e: policy_pb2.AuditEvent) -> m.AuditEvent:
     return m.AuditEvent(
         event_id=e.event_id, occurred_at=time_in(e.occurred_at), method=e.method,

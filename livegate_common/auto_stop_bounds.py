@@ -43,3 +43,26 @@ def audit_write_failure_s() -> float:
     """From the failed write: this replica and the writer closed (the close is stored once
     the store takes writes again, retried every writer.sync_interval_s)."""
     return CLOSE_S
+
+
+# A lapsed lease's scope close once a replica claimed it: a store transaction (the close and
+# its audit event, the approvals revoked); no writer call.
+LEASE_CLOSE_S: Final = 1.0
+
+
+def dead_man_lease_s(check_interval_s: float) -> float:
+    """From a lease's lapse (its last renewal + ttl_s) to the principal's scope closed: the
+    next look of some replica, then the close."""
+    return check_interval_s + LEASE_CLOSE_S
+
+
+def dead_man_cancels_s(check_interval_s: float, writer_deadline_s: float, orders: int) -> float:
+    """From the lapse to the principal's ORDERS open orders cancelled (the writer answering):
+    the scope closed first, then one cancel after the other, each within writer.deadline_s."""
+    return dead_man_lease_s(check_interval_s) + orders * writer_deadline_s
+
+
+def dead_man_takeover_s(check_interval_s: float, claim_stale_s: float) -> float:
+    """From the lapse to the scope closed when the replica that claimed it died at once: its
+    claim goes stale, and another replica's next look takes it over."""
+    return claim_stale_s + dead_man_lease_s(check_interval_s)

@@ -48,12 +48,14 @@ def create_server(
     on_refusal: RefusalSink | None = None,
     operator_methods: Iterable[str] = (),
     operator_workers: int = 4,
+    pools: Sequence[tuple[str, Iterable[str], int]] = (),
 ) -> tuple[grpc.Server, int, health.HealthServicer]:
     """Build and bind (not start) a server; returns it with its bound port and health servicer.
 
     ON_REFUSAL receives the refusals the plumbing decides (unmapped SAN, undecodable request),
     so a service that audits every refusal can audit these too; they are logged either way.
-    OPERATOR_METHODS run on a pool of OPERATOR_WORKERS of their own (see OwnPool).
+    OPERATOR_METHODS run on a pool of OPERATOR_WORKERS of their own (see OwnPool); each of
+    POOLS (thread name prefix, methods, workers) gives more methods a pool of their own.
     """
     names = list(service_names)
 
@@ -73,6 +75,10 @@ def create_server(
         interceptors=[
             # Outermost: grpcio reads the pool off the handler it is finally given.
             OwnPool(operator_methods, operator_pool),
+            *(
+                OwnPool(methods, futures.ThreadPoolExecutor(workers, thread_name_prefix=prefix))
+                for prefix, methods, workers in pools
+            ),
             MetricsInterceptor(),
             RequireMappedPrincipal(principals, refused),
             *extra_interceptors,

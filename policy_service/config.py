@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
@@ -18,6 +18,7 @@ from livegate_common.tls import TLSFiles
 from policy_service import instance_role
 from policy_service.audit_config import AuditConfig, audit_config
 from policy_service.domain.instrument_policy import PolicyKeyError
+from policy_service.domain.leases import LeaseSettings
 from policy_service.domain.sessions import Blackout, blackouts_from
 
 ENV_PREFIX: Final = "LIVEGATE_POLICY"
@@ -85,6 +86,8 @@ class PolicyConfig:
     auto_stop_audit_write_failure: bool = True
     # How often the writer is asked for the stops it tripped (it closed itself at once).
     auto_stop_writer_poll_s: float = 0.5
+    # Dead-man leases per upstream principal (RenewLease): on unless turned off.
+    dead_man: LeaseSettings = field(default_factory=LeaseSettings)
 
 
 def _positive_float(doc: Mapping[str, Any], key: str, default: float) -> float:
@@ -179,6 +182,30 @@ def _writer(doc: Mapping[str, Any], base: Path) -> WriterClientConfig:
     )
 
 
+def _dead_man(doc: Mapping[str, Any], writer_deadline_s: float) -> LeaseSettings:
+    low = _positive_float(doc, "dead_man.min_ttl_s", 5.0)
+    high = _positive_float(doc, "dead_man.max_ttl_s", 3600.0)
+    if high < low:
+        raise ConfigError("dead_man.max_ttl_s", f"must be >= dead_man.min_ttl_s ({low:g})")
+    # A claim is refreshed before each cancel, which takes up to writer.deadline_s: a shorter
+    # stale bound would let a second replica take over a claim whose holder is working.
+    least = writer_deadline_s + 1.0
+    stale = _positive_float(doc, "dead_man.claim_stale_s", max(30.0, least))
+    if stale < least:
+        raise ConfigError(
+            "dead_man.claim_stale_s",
+            f"must be >= {least:g} s: a claim's holder refreshes it once per cancel, each up to "
+            f"writer.deadline_s={writer_deadline_s:g} (got {stale:g})",
+        )
+    return LeaseSettings(
+        enabled=cfg.get(doc, "dead_man.enabled", bool, True),
+        min_ttl_s=low,
+        max_ttl_s=high,
+        check_interval_s=_positive_float(doc, "dead_man.check_interval_s", 1.0),
+        claim_stale_s=stale,
+    )
+
+
 def _blackouts(doc: Mapping[str, Any]) -> tuple[Blackout, ...]:
     try:
         return blackouts_from(doc.get("blackouts"))
@@ -237,6 +264,7 @@ def _from_document(
             doc, "auto_stops.audit_write_failure.enabled", bool, True
         ),
         auto_stop_writer_poll_s=_positive_float(doc, "auto_stops.writer_poll_interval_s", 0.5),
+        dead_man=_dead_man(doc, writer.deadline_s),
     )
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from livegate_common.metrics import KILL_SWITCH_CLOSED
 from policy_service.domain import model as m
 from policy_service.domain.ports import StoreUnavailable
+from policy_service.lease_metrics import COLLECTOR as LEASES
 from policy_service.scope_metrics import COLLECTOR as SCOPES
 from policy_service.storage.store import SqlStore
 from policy_service.storage.tables import audit_head
@@ -56,3 +57,4 @@ def register_state_gauges(store: SqlStore) -> None:
     AUDIT_HEAD.set_function(head)
     REOPEN_PENDING.set_function(reopen_pending)
     SCOPES.store = store
+    LEASES.store = store

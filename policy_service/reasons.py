@@ -83,6 +83,10 @@ probe_trigger, failed_checks, probed_at)."""
 AUTO_STOP_BROKER_REJECTIONS: Final = "AUTO_STOP_BROKER_REJECTIONS"
 """N broker rejections in a row (evidence: rejections, last_rejections as JSON: operation,
 broker_error_code, message)."""
+AUTO_STOP_DEAD_MAN_LEASE: Final = "AUTO_STOP_DEAD_MAN_LEASE"
+"""A principal's dead-man lease lapsed: its principal scope closed (operator
+auto:dead_man_lease) and the orders livegate placed for it cancelled (evidence: principal,
+ttl_s, renewed_at_us, expires_at_us, lapsed_for_ms, claimed_by). Not the global switch."""
 PRINCIPAL_STOPPED: Final = "PRINCIPAL_STOPPED"
 """The caller's principal is stopped (runaway fills) until an operator resets it; cancels still
 pass. Checked with the pending row (metadata: principal, stop_reason, stopped_at_us)."""
@@ -357,6 +361,20 @@ AUDIT_PURGE_POINT_UNKNOWN: Final = "AUDIT_PURGE_POINT_UNKNOWN"
 """PurgeAudit: the database's purge function found no event with the planned id and link."""
 AUDIT_MANIFEST_INVALID: Final = "AUDIT_MANIFEST_INVALID"
 """verify-export: the manifest's MAC fails, or its file's digest, count or range differs."""
+
+# --- dead-man leases (RenewLease, ReleaseLease) ------------------------------------------------
+LEASE_TTL_OUT_OF_RANGE: Final = "LEASE_TTL_OUT_OF_RANGE"
+"""INVALID_ARGUMENT (step 2): ttl_s outside dead_man.min_ttl_s..dead_man.max_ttl_s
+(metadata: ttl_s, min_ttl_s, max_ttl_s)."""
+LEASE_DISABLED: Final = "LEASE_DISABLED"
+"""FAILED_PRECONDITION (step 4): dead_man.enabled is false; no lease is kept or watched
+(metadata: condition)."""
+LEASE_LAPSED: Final = "LEASE_LAPSED"
+"""FAILED_PRECONDITION (step 6): the caller's lease lapsed and is (being) acted on; an operator
+reopens the caller's principal scope, then the next RenewLease starts a new lease (metadata:
+principal, expires_at_us, stopped_at_us, scope_state)."""
+LEASE_NOT_FOUND: Final = "LEASE_NOT_FOUND"
+"""NOT_FOUND (step 6): ReleaseLease by a caller holding no lease (metadata: principal)."""
 
 # --- flood control ----------------------------------------------------------------------------
 REFUSAL_RATE_EXCEEDED: Final = "REFUSAL_RATE_EXCEEDED"

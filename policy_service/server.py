@@ -32,8 +32,10 @@ from policy_service.domain.auto_stop import (
     TripSource,
     WriterTrips,
 )
+from policy_service.domain.dead_man import DeadManWatch, replica_id
 from policy_service.domain.gate import Gate
 from policy_service.domain.killswitch import KillSwitchService
+from policy_service.domain.leases import Leases
 from policy_service.domain.open_orders import OpenOrderSync
 from policy_service.domain.orders import OrderReads
 from policy_service.domain.ports import Clock, StoreUnavailable, Writer, WriterError
@@ -96,6 +98,12 @@ OPERATOR_METHODS = (
     "SetScopedStop",
 )
 
+# A client's lease renewal must not queue behind submits that wait on a slow broker either: a
+# renewal held up by the gate would lapse a healthy client's lease (its orders cancelled). Its
+# own small pool, apart from the operators' so that renewals never delay a close.
+LEASE_METHODS = ("RenewLease", "ReleaseLease")
+LEASE_WORKERS = 2
+
 # The rate limit reads the last minute of per-second write counts; an hour is kept (for a
 # look at recent activity), pruned once a minute.
 RATE_BUCKETS_KEEP_S = 3600
@@ -125,6 +133,9 @@ class PolicyService:
     audit_failure: AuditFailureTrigger | None = None
     writer_trips: WriterTrips | None = None
     writer_trips_poll_s: float = 0.5
+    # Dead-man leases: each replica looks for lapsed ones every check interval.
+    dead_man: DeadManWatch | None = None
+    dead_man_check_s: float = 1.0
     _closers: list[object] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _loops: list[threading.Thread] = field(default_factory=list)
@@ -153,6 +164,8 @@ class PolicyService:
                 "writer-trips", self.writer_trips.run, self.writer_trips_poll_s, now=True
             )
             self._loops.append(trips)
+        if self.dead_man is not None:
+            self._loops.append(self._every("dead-man", self.dead_man.run, self.dead_man_check_s))
         if self.audit_failure is not None:
             self.audit_failure.start()
         self.anchors.start()
@@ -246,6 +259,7 @@ def build_service(
     switch.audit_check = watch.passes  # a reopen needs VerifyAudit to pass at that moment
     scoped = ScopedStops(gate, config.principals.names())
     scoped.audit_check = watch.passes  # and so does a scope's
+    leases = Leases(gate, config.dead_man)
     servicer = PolicyServicer(
         config.principals,
         gate,
@@ -254,6 +268,7 @@ def build_service(
         AuditOps(gate, store, write, audit.export_dir, watch),
         OrderReads(gate),
         scoped,
+        leases,
     )
     server, port, health_servicer = create_server(
         config.server,
@@ -263,6 +278,7 @@ def build_service(
         max_workers=max_workers,
         on_refusal=audit_sink(gate, config.principals),
         operator_methods=OPERATOR_METHODS,
+        pools=[("grpc-lease", LEASE_METHODS, LEASE_WORKERS)],
     )
     closers += [store, write, read] if write is not read else [store, write]
     stopper = AutoStopper(switch)
@@ -275,6 +291,10 @@ def build_service(
         ),
         writer_trips=WriterTrips(stopper, writer) if isinstance(writer, TripSource) else None,
         writer_trips_poll_s=config.auto_stop_writer_poll_s,
+        dead_man=DeadManWatch(
+            gate, scoped, config.dead_man, replica_id(), gate.settings.allowed_accounts, _auto_id
+        ),
+        dead_man_check_s=config.dead_man.check_interval_s,
         anchors=anchors,
         watch=watch,
         verify_interval_s=audit.verify_interval_s,

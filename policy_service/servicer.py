@@ -17,7 +17,7 @@ from livegate_common.errors import status_with_reason
 from livegate_common.identity import PrincipalMap
 from livegate_common.metrics import record_refusal
 from livegate_common.text import escaped
-from policy_service import reasons, wire, wire_reference, wire_scopes
+from policy_service import reasons, wire, wire_leases, wire_reference, wire_scopes
 from policy_service.audit_ops import AuditOps
 from policy_service.audit_wire import verdict_to_wire
 from policy_service.domain import model as m
@@ -25,6 +25,7 @@ from policy_service.domain import runaway
 from policy_service.domain.commands import BracketCmd, CancelCmd, ModifyCmd, Outcome, SubmitCmd
 from policy_service.domain.gate import Gate
 from policy_service.domain.killswitch import KillSwitchService, SetResult
+from policy_service.domain.leases import Leases, LeaseSettings
 from policy_service.domain.orders import OrderReads
 from policy_service.domain.ports import StoreUnavailable
 from policy_service.domain.previews import Previews
@@ -132,6 +133,7 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         audit: AuditOps,
         orders: OrderReads,
         scoped: ScopedStops | None = None,
+        leases: Leases | None = None,
     ):
         self._principals = principals
         self._gate = gate
@@ -140,6 +142,7 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         self._audit = audit
         self._orders = orders
         self._scoped = scoped or ScopedStops(gate, principals.names())
+        self._leases = leases or Leases(gate, LeaseSettings())
 
     def _internal(self, call: m.Call) -> m.Denial:
         """An unexpected error, answered INTERNAL and audited like any refusal."""
@@ -371,6 +374,7 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         msg.scoped_stops.extend(
             wire_scopes.stop_to_wire(s, now) for s in self._scoped.listed() if s.closed
         )
+        msg.leases.extend(wire_leases.lease_to_wire(lease, now) for lease in self._leases.listed())
         return msg
 
     def _stops(self) -> list[Any]:
@@ -408,6 +412,22 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
             audit_event_id=result.audit_event_id,
             revoked_approvals=result.revoked_approvals,
         )
+
+    # ---- dead-man leases ------------------------------------------------------------------
+
+    @rpc
+    def RenewLease(self, call: m.Call, req: policy_pb2.RenewLeaseRequest) -> Any:
+        result = self._leases.renew(call, req.ttl_s)
+        if isinstance(result, m.Denial):
+            return result
+        return wire_leases.lease_to_wire(result, self._gate.clock.now_us())
+
+    @rpc
+    def ReleaseLease(self, call: m.Call, req: policy_pb2.ReleaseLeaseRequest) -> Any:
+        result = self._leases.release(call)
+        if isinstance(result, m.Denial):
+            return result
+        return wire_leases.lease_to_wire(result, self._gate.clock.now_us())
 
     # ---- audit -----------------------------------------------------------------------------
 

@@ -32,6 +32,14 @@ class WriterSwitchState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     WRITER_SWITCH_STATE_CONFIRMED_OPEN: _ClassVar[WriterSwitchState]
     WRITER_SWITCH_STATE_NOT_CONFIRMED: _ClassVar[WriterSwitchState]
 
+class LeaseState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    LEASE_STATE_UNSPECIFIED: _ClassVar[LeaseState]
+    LEASE_STATE_ACTIVE: _ClassVar[LeaseState]
+    LEASE_STATE_LAPSED: _ClassVar[LeaseState]
+    LEASE_STATE_STOPPED: _ClassVar[LeaseState]
+    LEASE_STATE_RELEASED: _ClassVar[LeaseState]
+
 class AuditChainState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     AUDIT_CHAIN_STATE_UNSPECIFIED: _ClassVar[AuditChainState]
@@ -58,6 +66,11 @@ WRITER_SWITCH_STATE_UNSPECIFIED: WriterSwitchState
 WRITER_SWITCH_STATE_CONFIRMED_CLOSED: WriterSwitchState
 WRITER_SWITCH_STATE_CONFIRMED_OPEN: WriterSwitchState
 WRITER_SWITCH_STATE_NOT_CONFIRMED: WriterSwitchState
+LEASE_STATE_UNSPECIFIED: LeaseState
+LEASE_STATE_ACTIVE: LeaseState
+LEASE_STATE_LAPSED: LeaseState
+LEASE_STATE_STOPPED: LeaseState
+LEASE_STATE_RELEASED: LeaseState
 AUDIT_CHAIN_STATE_UNSPECIFIED: AuditChainState
 AUDIT_CHAIN_STATE_INTACT: AuditChainState
 AUDIT_CHAIN_STATE_BROKEN: AuditChainState
@@ -406,7 +419,7 @@ class EnablementCondition(_message.Message):
     def __init__(self, name: _Optional[str] = ..., passed: _Optional[bool] = ..., detail: _Optional[str] = ...) -> None: ...
 
 class LiveStatus(_message.Message):
-    __slots__ = ("live_enabled", "conditions", "kill_switch", "risk_policy_id", "checklist", "principal_stops", "risk_policy_digest", "livegate_version", "scoped_stops")
+    __slots__ = ("live_enabled", "conditions", "kill_switch", "risk_policy_id", "checklist", "principal_stops", "risk_policy_digest", "livegate_version", "scoped_stops", "leases")
     LIVE_ENABLED_FIELD_NUMBER: _ClassVar[int]
     CONDITIONS_FIELD_NUMBER: _ClassVar[int]
     KILL_SWITCH_FIELD_NUMBER: _ClassVar[int]
@@ -416,6 +429,7 @@ class LiveStatus(_message.Message):
     RISK_POLICY_DIGEST_FIELD_NUMBER: _ClassVar[int]
     LIVEGATE_VERSION_FIELD_NUMBER: _ClassVar[int]
     SCOPED_STOPS_FIELD_NUMBER: _ClassVar[int]
+    LEASES_FIELD_NUMBER: _ClassVar[int]
     live_enabled: bool
     conditions: _containers.RepeatedCompositeFieldContainer[EnablementCondition]
     kill_switch: _common_pb2.KillSwitch
@@ -425,7 +439,8 @@ class LiveStatus(_message.Message):
     risk_policy_digest: str
     livegate_version: str
     scoped_stops: _containers.RepeatedCompositeFieldContainer[ScopedStop]
-    def __init__(self, live_enabled: _Optional[bool] = ..., conditions: _Optional[_Iterable[_Union[EnablementCondition, _Mapping]]] = ..., kill_switch: _Optional[_Union[_common_pb2.KillSwitch, _Mapping]] = ..., risk_policy_id: _Optional[str] = ..., checklist: _Optional[_Union[ChecklistAcknowledgement, _Mapping]] = ..., principal_stops: _Optional[_Iterable[_Union[PrincipalStop, _Mapping]]] = ..., risk_policy_digest: _Optional[str] = ..., livegate_version: _Optional[str] = ..., scoped_stops: _Optional[_Iterable[_Union[ScopedStop, _Mapping]]] = ...) -> None: ...
+    leases: _containers.RepeatedCompositeFieldContainer[Lease]
+    def __init__(self, live_enabled: _Optional[bool] = ..., conditions: _Optional[_Iterable[_Union[EnablementCondition, _Mapping]]] = ..., kill_switch: _Optional[_Union[_common_pb2.KillSwitch, _Mapping]] = ..., risk_policy_id: _Optional[str] = ..., checklist: _Optional[_Union[ChecklistAcknowledgement, _Mapping]] = ..., principal_stops: _Optional[_Iterable[_Union[PrincipalStop, _Mapping]]] = ..., risk_policy_digest: _Optional[str] = ..., livegate_version: _Optional[str] = ..., scoped_stops: _Optional[_Iterable[_Union[ScopedStop, _Mapping]]] = ..., leases: _Optional[_Iterable[_Union[Lease, _Mapping]]] = ...) -> None: ...
 
 class AcknowledgeChecklistRequest(_message.Message):
     __slots__ = ("risk_policy_digest", "note")
@@ -519,6 +534,40 @@ class ScopedStop(_message.Message):
     reopen_requested_by: str
     reopen_expires_at: _timestamp_pb2.Timestamp
     def __init__(self, kind: _Optional[_Union[ScopeKind, str]] = ..., scope: _Optional[str] = ..., state: _Optional[_Union[_common_pb2.KillSwitchState, str]] = ..., reason: _Optional[str] = ..., changed_by: _Optional[str] = ..., changed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ..., version: _Optional[int] = ..., reopen_requested_by: _Optional[str] = ..., reopen_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class RenewLeaseRequest(_message.Message):
+    __slots__ = ("ttl_s",)
+    TTL_S_FIELD_NUMBER: _ClassVar[int]
+    ttl_s: float
+    def __init__(self, ttl_s: _Optional[float] = ...) -> None: ...
+
+class ReleaseLeaseRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class Lease(_message.Message):
+    __slots__ = ("principal", "state", "ttl_s", "renewed_at", "expires_at", "claimed_by", "scope_closed_at", "stopped_at", "released_at", "attempts")
+    PRINCIPAL_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    TTL_S_FIELD_NUMBER: _ClassVar[int]
+    RENEWED_AT_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    CLAIMED_BY_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_CLOSED_AT_FIELD_NUMBER: _ClassVar[int]
+    STOPPED_AT_FIELD_NUMBER: _ClassVar[int]
+    RELEASED_AT_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    principal: str
+    state: LeaseState
+    ttl_s: float
+    renewed_at: _timestamp_pb2.Timestamp
+    expires_at: _timestamp_pb2.Timestamp
+    claimed_by: str
+    scope_closed_at: _timestamp_pb2.Timestamp
+    stopped_at: _timestamp_pb2.Timestamp
+    released_at: _timestamp_pb2.Timestamp
+    attempts: int
+    def __init__(self, principal: _Optional[str] = ..., state: _Optional[_Union[LeaseState, str]] = ..., ttl_s: _Optional[float] = ..., renewed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., claimed_by: _Optional[str] = ..., scope_closed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., stopped_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., released_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., attempts: _Optional[int] = ...) -> None: ...
 
 class SetScopedStopResponse(_message.Message):
     __slots__ = ("stop", "audit_event_id", "revoked_approvals")

@@ -135,6 +135,16 @@ class PolicyServiceStub:
                 request_serializer=livegate__api_dot_v1_dot_policy__pb2.SetScopedStopRequest.SerializeToString,
                 response_deserializer=livegate__api_dot_v1_dot_policy__pb2.SetScopedStopResponse.FromString,
                 _registered_method=True)
+        self.RenewLease = channel.unary_unary(
+                '/livegate.v1.PolicyService/RenewLease',
+                request_serializer=livegate__api_dot_v1_dot_policy__pb2.RenewLeaseRequest.SerializeToString,
+                response_deserializer=livegate__api_dot_v1_dot_policy__pb2.Lease.FromString,
+                _registered_method=True)
+        self.ReleaseLease = channel.unary_unary(
+                '/livegate.v1.PolicyService/ReleaseLease',
+                request_serializer=livegate__api_dot_v1_dot_policy__pb2.ReleaseLeaseRequest.SerializeToString,
+                response_deserializer=livegate__api_dot_v1_dot_policy__pb2.Lease.FromString,
+                _registered_method=True)
 
 
 class PolicyServiceServicer:
@@ -291,6 +301,24 @@ class PolicyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RenewLease(self, request, context):
+        """scope live.submit: opt the caller (its certificate identity) into a dead-man lease, or
+        renew it, for ttl_s seconds. A lease not renewed in time lapses: the policy closes the
+        caller's principal scope (auto:dead_man_lease) and cancels the orders livegate placed
+        for it. After a lapse the caller is refused LEASE_LAPSED until an operator reopens its
+        principal scope; its next renewal then starts a new lease.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReleaseLease(self, request, context):
+        """scope live.submit: end the caller's lease cleanly (nothing is cancelled or stopped).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PolicyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -393,6 +421,16 @@ def add_PolicyServiceServicer_to_server(servicer, server):
                     servicer.SetScopedStop,
                     request_deserializer=livegate__api_dot_v1_dot_policy__pb2.SetScopedStopRequest.FromString,
                     response_serializer=livegate__api_dot_v1_dot_policy__pb2.SetScopedStopResponse.SerializeToString,
+            ),
+            'RenewLease': grpc.unary_unary_rpc_method_handler(
+                    servicer.RenewLease,
+                    request_deserializer=livegate__api_dot_v1_dot_policy__pb2.RenewLeaseRequest.FromString,
+                    response_serializer=livegate__api_dot_v1_dot_policy__pb2.Lease.SerializeToString,
+            ),
+            'ReleaseLease': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReleaseLease,
+                    request_deserializer=livegate__api_dot_v1_dot_policy__pb2.ReleaseLeaseRequest.FromString,
+                    response_serializer=livegate__api_dot_v1_dot_policy__pb2.Lease.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -935,6 +973,60 @@ class PolicyService:
             '/livegate.v1.PolicyService/SetScopedStop',
             livegate__api_dot_v1_dot_policy__pb2.SetScopedStopRequest.SerializeToString,
             livegate__api_dot_v1_dot_policy__pb2.SetScopedStopResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RenewLease(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/livegate.v1.PolicyService/RenewLease',
+            livegate__api_dot_v1_dot_policy__pb2.RenewLeaseRequest.SerializeToString,
+            livegate__api_dot_v1_dot_policy__pb2.Lease.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReleaseLease(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/livegate.v1.PolicyService/ReleaseLease',
+            livegate__api_dot_v1_dot_policy__pb2.ReleaseLeaseRequest.SerializeToString,
+            livegate__api_dot_v1_dot_policy__pb2.Lease.FromString,
             options,
             channel_credentials,
             insecure,

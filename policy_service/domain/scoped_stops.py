@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -59,8 +59,15 @@ class ScopedStops:
             return []
 
     def set(
-        self, call: m.Call, kind: ScopeKind, value: str, state: m.SwitchState, reason: str
+        self,
+        call: m.Call,
+        kind: ScopeKind,
+        value: str,
+        state: m.SwitchState,
+        reason: str,
+        evidence: Mapping[str, str] | None = None,
     ) -> ScopeResult | m.Denial:
+        """EVIDENCE: what an automatic stop's close adds to its audit event (its trigger)."""
         gate = self._gate
         denial = scope_denial(call, SCOPE)
         subject = denial or self._subject(kind, value)
@@ -68,7 +75,7 @@ class ScopedStops:
             return gate.refuse(call, subject, **_ids(kind, value))
         try:
             if state is m.SwitchState.CLOSED:
-                return self._close(call, subject, value, reason)
+                return self._close(call, subject, value, reason, evidence or {})
             return self._open(call, subject, value, reason)
         except StoreUnavailable:
             log.exception("scoped stop not stored")
@@ -89,7 +96,7 @@ class ScopedStops:
     # ---- close -----------------------------------------------------------------------------
 
     def _close(
-        self, call: m.Call, subject: Subject, value: str, reason: str
+        self, call: m.Call, subject: Subject, value: str, reason: str, evidence: Mapping[str, str]
     ) -> ScopeResult | m.Denial:
         gate = self._gate
         revoke = _revocation(subject.kind, value)
@@ -100,7 +107,7 @@ class ScopedStops:
                 subject.kind, subject.key, m.SwitchState.CLOSED, reason, call.principal, now,
                 call.request_id, (current.version if current else 0) + 1,
             )  # fmt: skip
-            detail = {"reason": reason}
+            detail = {"reason": reason, **evidence}
             if current is not None and current.reopen_pending(now):
                 detail["reopen_cancelled_by_close"] = current.reopen_by
             try:

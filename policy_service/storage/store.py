@@ -22,6 +22,7 @@ from policy_service.storage import audit_export, audit_store, raw
 from policy_service.storage import statements as sql
 from policy_service.storage.group_commit import GroupCommit
 from policy_service.storage.idempotency import IdempotencyStore, _Abort
+from policy_service.storage.lease_store import LeaseStore
 from policy_service.storage.order_life_store import OrderLifeStore
 from policy_service.storage.reopen_store import (
     ReopenStore,
@@ -56,7 +57,7 @@ class PurgeRefused(RuntimeError):
         self.reason = reason
 
 
-class SqlStore(IdempotencyStore, RiskStore, ReopenStore, ScopeStore, OrderLifeStore):
+class SqlStore(IdempotencyStore, RiskStore, ReopenStore, ScopeStore, OrderLifeStore, LeaseStore):
     """Implements domain.ports.Store on SQLAlchemy Core."""
 
     def __init__(self, write: Engine, read: Engine, chain: ChainKeeper):

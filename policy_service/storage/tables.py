@@ -6,6 +6,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -258,6 +259,27 @@ scoped_stops = Table(
     Column("reopen_request_id", String(64), nullable=False, server_default=""),
     Column("reopen_expires_at_us", BigInteger, nullable=False, server_default="0"),
     Index("ix_scoped_stops_state", "state"),
+)
+
+# Migration 0010: a dead-man lease per upstream principal that opted in (RenewLease). A lapsed
+# lease is claimed by one replica (claimed_by/claimed_at_us, compare-and-set), which closes the
+# principal's scope and cancels its orders, then sets stopped_at_us.
+principal_leases = Table(
+    "principal_leases",
+    metadata,
+    Column("principal", String(128), primary_key=True),
+    Column("ttl_s", Float, nullable=False),
+    Column("started_at_us", BigInteger, nullable=False),
+    Column("renewed_at_us", BigInteger, nullable=False),
+    Column("expires_at_us", BigInteger, nullable=False),
+    Column("released_at_us", BigInteger, nullable=False, server_default="0"),
+    Column("claimed_by", String(128), nullable=False, server_default=""),
+    Column("claimed_at_us", BigInteger, nullable=False, server_default="0"),
+    Column("scope_closed_at_us", BigInteger, nullable=False, server_default="0"),
+    Column("stopped_at_us", BigInteger, nullable=False, server_default="0"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("lapse_request_id", String(64), nullable=False, server_default=""),
+    Index("ix_principal_leases_watch", "stopped_at_us", "expires_at_us"),
 )
 
 risk_policies = Table(

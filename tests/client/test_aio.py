@@ -13,6 +13,7 @@ from livegate_client import (
     AsyncClient,
     KillSwitchError,
     KillSwitchState,
+    LeaseState,
     Order,
     ScopeError,
     TlsFiles,
@@ -50,6 +51,10 @@ def test_async_client_when_trading_then_submits_follows_and_raises_typed_refusal
 
             with pytest.raises(ScopeError):
                 await approver.get_broker_order(ACCOUNT, done.order.broker_order_id)
+            lease = await up.renew_lease(60.0)
+            assert (lease.state, (await up.release_lease()).state) == (
+                LeaseState.ACTIVE, LeaseState.RELEASED,
+            )  # fmt: skip
             await operator.set_kill_switch(KillSwitchState.CLOSED, "test: stop")
             with pytest.raises(KillSwitchError) as refused:
                 await up.cancel_order(ACCOUNT, done.order.broker_order_id)

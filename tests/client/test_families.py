@@ -18,6 +18,7 @@ from livegate_client import (
     InvalidRequestError,
     KillSwitchError,
     KillSwitchState,
+    LeaseState,
     LimitError,
     ScopeError,
     WriterError,
@@ -173,3 +174,22 @@ def test_purge_when_nothing_is_past_retention_then_raises_audit_error(
     with pytest.raises(AuditError) as refused:
         client_for("operator").purge_audit(dt.datetime.now(dt.UTC), dry_run=True)
     assert refused.value.reason in ("AUDIT_RETENTION_NOT_REACHED", "AUDIT_EXPORT_REQUIRED")
+
+
+def test_lease_when_renewed_and_released_then_typed_and_out_of_range_raises_invalid_request(
+    client_for: ClientFor,
+) -> None:
+    upstream = client_for("upstream")
+
+    lease = upstream.renew_lease(30.0)
+    with pytest.raises(InvalidRequestError) as refused:
+        upstream.renew_lease(1.0)  # under dead_man.min_ttl_s (5 s by default)
+    released = upstream.release_lease()
+
+    assert (lease.principal, lease.state, lease.ttl_s) == ("upstream", LeaseState.ACTIVE, 30.0)
+    assert lease.expires_at is not None and lease.renewed_at is not None
+    assert lease.expires_at - lease.renewed_at == dt.timedelta(seconds=30)
+    err = refused.value
+    assert (err.reason, err.gate_step) == ("LEASE_TTL_OUT_OF_RANGE", 2)
+    assert (err.metadata["ttl_s"], err.metadata["min_ttl_s"]) == ("1", "5")
+    assert released.state is LeaseState.RELEASED and released.released_at is not None

@@ -98,6 +98,7 @@ def test_retryable_when_answer_leaves_the_outcome_open_then_true(
         (models.BracketLeg, common_pb2.BracketLeg, "BRACKET_LEG_"),
         (models.PreviewKind, policy_pb2.PreviewKind, "PREVIEW_KIND_"),
         (models.WriterSwitchState, policy_pb2.WriterSwitchState, "WRITER_SWITCH_STATE_"),
+        (models.LeaseState, policy_pb2.LeaseState, "LEASE_STATE_"),
     ],
 )
 def test_client_enums_when_compared_with_the_contract_then_names_and_numbers_match(

@@ -125,6 +125,10 @@ def test_render_when_role_deployed_then_both_services_derive_one_chain_of_deadli
     assert policy.writer.deadline_s >= deadlines.min_writer_deadline_s(broker)
     assert policy.writer.deadline_s > deadlines.write_budget_s(broker)
     assert policy.pending_timeout_s >= deadlines.min_pending_timeout_s(policy.writer.deadline_s)
+    # Issue 18, item 6: a lapse's claim outlives one cancel (the writer deadline) before a
+    # second replica may take it over.
+    assert policy.dead_man.enabled and policy.dead_man.check_interval_s == 1.0
+    assert policy.dead_man.claim_stale_s >= max(30.0, policy.writer.deadline_s + 1.0)
 
 
 def test_render_when_w_configured_live_then_policy_config_enables_live_trading(

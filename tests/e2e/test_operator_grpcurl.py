@@ -12,6 +12,7 @@ from livegate_api.v1 import common_pb2, policy_pb2
 from tests.support.stack import Stack
 
 README = Path(__file__).resolve().parents[2] / "README.md"
+RUNBOOK = README.parent / "docs" / "live-runbook.md"
 
 
 def _readme_operator_lines() -> dict[str, str]:
@@ -54,6 +55,7 @@ def _run(
         "PATH": f"{grpcurl.parent}:/usr/bin:/bin",
         "G": as_(identity),
         "G2": as_("operator2"),
+        "U": as_("upstream"),  # a client's own lines (its dead-man lease)
         "POLICY": f"localhost:{stack.policy.port}",
         "REOPEN_ID": reopen_id,
     }
@@ -127,3 +129,44 @@ def test_readme_close_when_run_with_upstream_certificate_then_permission_denied(
     assert "PermissionDenied" in refused.stderr
     assert re.search(r"SCOPE_MISSING", refused.stderr)
     assert _state(stack) == common_pb2.KILL_SWITCH_STATE_OPEN
+
+
+def _client_lines(doc: Path) -> list[str]:
+    """The `$U …` lines: calls a client makes with its own certificate (its lease)."""
+    return [ln.strip() for ln in doc.read_text().splitlines() if ln.strip().startswith("$U ")]
+
+
+def _cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
+    livegate = Path(sys.executable).parent / "livegate"
+    target = ["--target", f"localhost:{stack.policy.port}", "--pki", str(stack.pki)]
+    return subprocess.run([str(livegate), *args, *target], capture_output=True, text=True,
+                          timeout=60, check=False)  # fmt: skip
+
+
+def test_lease_lines_when_run_as_written_by_the_client_then_renewed_released_and_shown(
+    stack: Stack,
+) -> None:
+    for doc in (README, RUNBOOK):
+        renew, release = _client_lines(doc)
+        renewed = _run(renew, "operator", stack)
+        assert renewed.returncode == 0, (doc, renewed.stderr)
+        body = json.loads(renewed.stdout)
+        assert (body["principal"], body["state"], body["ttl_s"]) == (
+            "upstream", "LEASE_STATE_ACTIVE", 30,
+        )  # fmt: skip
+        released = _run(release, "operator", stack)
+        assert released.returncode == 0, (doc, released.stderr)
+        assert json.loads(released.stdout)["state"] == "LEASE_STATE_RELEASED"
+
+    shown = _cli(stack, "lease", "show")
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["state"] == "LEASE_STATE_RELEASED"
+    again = _cli(stack, "lease", "renew", "--ttl", "45", "--identity", "upstream")
+    assert again.returncode == 0 and json.loads(again.stdout)["ttl_s"] == 45
+    short = _cli(stack, "lease", "renew", "--ttl", "1", "--identity", "upstream")
+    assert short.returncode == 1
+    assert json.loads(short.stderr)["reason"] == "LEASE_TTL_OUT_OF_RANGE"
+    gone = _cli(stack, "lease", "release", "--identity", "upstream")
+    assert gone.returncode == 0 and "LEASE_STATE_RELEASED" in gone.stdout
+    # The operator holds no lease of its own (and lacks live.submit).
+    assert "SCOPE_MISSING" in _cli(stack, "lease", "release").stderr

@@ -223,3 +223,11 @@ def purge_audit(draw: st.DrawFn) -> policy_pb2.PurgeAuditRequest:
     msg = policy_pb2.PurgeAuditRequest(dry_run=draw(st.booleans()))
     set_message(msg, "before", draw(timestamps))
     return msg
+
+
+@st.composite
+def renew_lease(draw: st.DrawFn) -> policy_pb2.RenewLeaseRequest:
+    """A ttl in bounds (5..3600 s by default), out of them, or not a number at all."""
+    good = st.sampled_from([5.0, 30.0, 3600.0])
+    bad = st.floats(allow_nan=True, allow_infinity=True)
+    return policy_pb2.RenewLeaseRequest(ttl_s=draw(st.one_of(good, bad)))

@@ -16,7 +16,13 @@ from tests.policy.fake_writer import start_fake_writer
 from tests.policy.harness import AUDIT_EVERY_REFUSAL, LIVE_WRITE_TABLES, Harness, built
 
 # What a close (and a reopen) may change besides the approvals it revokes.
-SWITCH_TABLES = ("kill_switch", "kill_switch_history", "kill_switch_reopens", "scoped_stops")
+SWITCH_TABLES = (
+    "kill_switch",
+    "kill_switch_history",
+    "kill_switch_reopens",
+    "scoped_stops",
+    "principal_leases",
+)
 
 IDENTITIES = ("upstream", "approver", "operator", "operator2")
 

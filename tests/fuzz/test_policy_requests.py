@@ -225,6 +225,18 @@ def test_purge_audit_when_before_is_fuzzed_then_refused_clearly(policy: PolicyTa
     assert_chain_verifies(policy)
 
 
+# Before the last: the lease it may start is released, so no lapse stops the upstream caller.
+def test_renew_lease_when_ttl_is_fuzzed_then_clear_status(policy: PolicyTarget) -> None:
+    @fuzz(policy)
+    @given(identity=caller("upstream"), request=fz.renew_lease())
+    def run(identity: str, request: policy_pb2.RenewLeaseRequest) -> None:
+        exercise(policy, identity, "RenewLease", request, OnSuccess.ANYTHING)
+
+    run()
+    policy.stub("upstream").ReleaseLease(policy_pb2.ReleaseLeaseRequest(), timeout=10)
+    assert_chain_verifies(policy)
+
+
 # Last in the module: a scope it closes stays closed for the module's policy service.
 def test_set_scoped_stop_when_fields_are_fuzzed_then_clear_status(policy: PolicyTarget) -> None:
     @fuzz(policy)

@@ -145,6 +145,8 @@ def test_raw_strategies_when_drawn_then_cover_every_method() -> None:
         "GetBrokerOrder",
         "ConfirmReopen",
         "SetScopedStop",
+        "RenewLease",
+        "ReleaseLease",
     }
     assert {n for n, _ in WRITER_METHODS} >= {
         "SubmitOrder",
@@ -152,4 +154,4 @@ def test_raw_strategies_when_drawn_then_cover_every_method() -> None:
         "GetQuote",
         "ClaimAutoStops",
     }
-    assert len(POLICY_METHODS) == 20 and len(WRITER_METHODS) == 17
+    assert len(POLICY_METHODS) == 22 and len(WRITER_METHODS) == 17

@@ -38,6 +38,11 @@ def _doc(tmp_path: Path, dev_pki: Path, **overrides: Any) -> dict[str, Any]:
         ({"kill_switch__reopen_second_operator": False}, "kill_switch.reopen_second_operator"),
         ({"kill_switch__reopen_confirm_window_s": 0}, "kill_switch.reopen_confirm_window_s"),
         ({"writer__expected_san": ""}, "writer.expected_san"),
+        ({"dead_man__min_ttl_s": 0}, "dead_man.min_ttl_s"),
+        ({"dead_man__min_ttl_s": 60, "dead_man__max_ttl_s": 30}, "dead_man.max_ttl_s"),
+        ({"dead_man__check_interval_s": 0}, "dead_man.check_interval_s"),
+        ({"dead_man__claim_stale_s": 2}, "dead_man.claim_stale_s"),  # under the writer deadline
+        ({"dead_man__enabled": "yes"}, "dead_man.enabled"),
     ],
 )
 def test_load_when_config_unsafe_then_refused_naming_key(
@@ -72,6 +77,15 @@ def test_load_when_live_trading_off_then_one_operator_may_reopen(
     del doc["live_trading"], doc["safety"]
     config = policy_config.from_document(doc, tmp_path)
     assert not config.reopen_second_operator
+
+
+def test_load_when_dead_man_keys_absent_then_on_with_the_documented_defaults(
+    tmp_path: Path, dev_pki: Path
+) -> None:
+    config = policy_config.from_document(_doc(tmp_path, dev_pki), tmp_path)
+    d = config.dead_man
+    assert (d.enabled, d.min_ttl_s, d.max_ttl_s, d.check_interval_s) == (True, 5.0, 3600.0, 1.0)
+    assert d.claim_stale_s == max(30.0, config.writer.deadline_s + 1.0)
 
 
 def test_load_when_reopen_keys_absent_then_two_operators_within_300_s(

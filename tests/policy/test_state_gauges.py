@@ -26,6 +26,9 @@ class _DownStore:
     def pending_reopen(self) -> None:
         raise StoreUnavailable("connection refused")
 
+    def leases(self) -> None:
+        raise StoreUnavailable("connection refused")
+
 
 def test_scrape_when_store_unavailable_then_state_gauges_are_nan() -> None:
     register_state_gauges(cast(SqlStore, _DownStore()))
@@ -35,3 +38,5 @@ def test_scrape_when_store_unavailable_then_state_gauges_are_nan() -> None:
     assert pending is not None and math.isnan(pending)
     head = REGISTRY.get_sample_value("livegate_audit_chain_head_event_id")
     assert head is not None and math.isnan(head)
+    lapsed = REGISTRY.get_sample_value("livegate_dead_man_leases", {"state": "LAPSED"})
+    assert lapsed is not None and math.isnan(lapsed)
