@@ -36,9 +36,10 @@ from policy_service.domain.ports import (
     StoreUnavailable,
     Writer,
 )
+from policy_service.domain.reducing import Reducing
 from policy_service.domain.refusal_flood import RefusalFlood
 from policy_service.domain.risk_policy import RiskPolicy
-from policy_service.domain.scopes import first_stop, subjects
+from policy_service.domain.scopes import ScopedStop, check, reducing_bracket, subjects
 from policy_service.domain.settings import GateSettings
 from policy_service.domain.settle import Settler
 from policy_service.domain.unaudited import unaudited
@@ -92,6 +93,7 @@ class Gate:
         self._settler = Settler(self._planner, self._forwarder)
         self.checklist = Checklist(self)
         self.depth = Depth(self)
+        self.reducing = Reducing(writer, clock, settings.reducing_position_max_age_us)
 
     # ---- audit helpers ---------------------------------------------------------------------
 
@@ -124,27 +126,34 @@ class Gate:
         )
         return denial
 
-    def scope_denial(self, call: m.Call, cmd: Command) -> m.Denial | None:
+    def scope_check(self, call: m.Call, cmd: Command) -> tuple[m.Denial | None, list[ScopedStop]]:
         """Step 6's scoped stops: the account, the caller, the strategy (cancels pass: they
-        only reduce risk). A store that cannot say is a refusal, as for the switch."""
+        only reduce risk). A closed scope's denial, a bracket's in a REDUCING one, and the
+        REDUCING scopes the write is judged by once its order is known. A store that cannot
+        say is a refusal, as for the switch."""
         if isinstance(cmd, CancelCmd):
-            return None
+            return None, []
         account = self.account_hash(cmd.account_id)
         try:
-            return first_stop(self.store, subjects(account, (call.principal,), cmd.strategy))
+            closed, reducing = check(self.store, subjects(account, (call.principal,), cmd.strategy))
         except StoreUnavailable:
-            return audit_down()
+            return audit_down(), []
+        if closed is None and reducing and isinstance(cmd, BracketCmd):
+            return reducing_bracket(reducing[0]), reducing
+        return closed, reducing
 
-    def _creators_stopped(self, call: m.Call, plan: Plan) -> m.Denial | None:
+    def _creators_stopped(
+        self, call: m.Call, plan: Plan
+    ) -> tuple[m.Denial | None, list[ScopedStop]]:
         """Step 6 again once step 8 named the previews: their creators' principal stops (an
         approval granted while its creator's stop was being stored is not sent by another)."""
         others = tuple(c for c in plan.creators if c != call.principal)
         if not others:
-            return None
+            return None, []
         try:
-            return first_stop(self.store, subjects("", others, ""))
+            return check(self.store, subjects("", others, ""))
         except StoreUnavailable:
-            return audit_down()
+            return audit_down(), []
 
     def _switch_state_label(self) -> str:
         try:
@@ -206,7 +215,7 @@ class Gate:
             return refuse(audit_down())
         if switch.state is not m.SwitchState.OPEN:
             return refuse(closed(switch))
-        stopped = self.scope_denial(call, cmd)
+        stopped, reducing = self.scope_check(call, cmd)
         if stopped is not None:
             return refuse(stopped)
         if not self.store.audit_available():
@@ -230,7 +239,9 @@ class Gate:
             if raced is not None:
                 return self._existing(call, cmd, raced, digest, ids)
             return refuse(plan)
-        stopped = self._creators_stopped(call, plan)
+        stopped, creators_reducing = self._creators_stopped(call, plan)
+        # A REDUCING scope judges the order step 8 loaded (reported as step 6).
+        stopped = stopped or self.reducing.denial(cmd, plan.legs, reducing + creators_reducing)
         if stopped is not None:
             return refuse(stopped)
         cancel = isinstance(cmd, CancelCmd)

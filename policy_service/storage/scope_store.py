@@ -22,18 +22,18 @@ from policy_service.storage.tables import approvals, previews, scoped_stops
 _REVOCABLE_COLUMNS = {"account_id", "created_by", "strategy"}
 _COLS: Final = (
     "kind scope_key state reason changed_by changed_at_us request_id version reopen_by "
-    "reopen_reason reopen_request_id reopen_expires_at_us"
+    "reopen_reason reopen_request_id reopen_expires_at_us reopen_target"
 )
 # Step 6 of every write reads this: one fixed statement on the driver's cursor (see raw), with
 # a slot per subject a request can have; an empty slot matches nothing (no stored key is "").
 _PRINCIPAL_SLOTS: Final = 3
-_CLOSED_SQL: Final = (
-    f"SELECT {', '.join(_COLS.split())} FROM scoped_stops WHERE state = 'CLOSED' AND ("
+_STOPPED_SQL: Final = (
+    f"SELECT {', '.join(_COLS.split())} FROM scoped_stops WHERE state <> 'OPEN' AND ("
     "(kind = 'ACCOUNT' AND scope_key = :b_a) "
     "OR (kind = 'PRINCIPAL' AND scope_key IN (:b_p0, :b_p1, :b_p2)) "
     "OR (kind = 'STRATEGY' AND scope_key = :b_s))"
 )
-_CLOSED: Final = {d: raw.Query(d, _CLOSED_SQL, _COLS) for d in ("sqlite", "postgresql")}
+_STOPPED: Final = {d: raw.Query(d, _STOPPED_SQL, _COLS) for d in ("sqlite", "postgresql")}
 
 
 def _slots(wanted: Sequence[Subject]) -> dict[str, str] | None:
@@ -63,6 +63,8 @@ def stop_from(row: Any) -> ScopedStop:
         reopen_reason=row.reopen_reason,
         reopen_request_id=row.reopen_request_id,
         reopen_expires_at_us=int(row.reopen_expires_at_us),
+        # "" on a row from before 0011: OPEN was the only loosening there was.
+        reopen_target=m.SwitchState(row.reopen_target or "OPEN"),
     )
 
 
@@ -78,6 +80,7 @@ def _values(stop: ScopedStop) -> dict[str, Any]:
         "reopen_reason": stop.reopen_reason,
         "reopen_request_id": stop.reopen_request_id,
         "reopen_expires_at_us": stop.reopen_expires_at_us,
+        "reopen_target": stop.reopen_target.value if stop.reopen_by else "",
     }
 
 
@@ -106,7 +109,12 @@ class ScopeStore(StorePart):
         return [stop_from(r) for r in rows]
 
     def closed_scopes(self, wanted: Sequence[Subject]) -> list[ScopedStop]:
-        """The stops among WANTED that are CLOSED now (a primary-key lookup per subject)."""
+        """The stops among WANTED that are CLOSED now."""
+        return [s for s in self.stopped_scopes(wanted) if s.closed]
+
+    def stopped_scopes(self, wanted: Sequence[Subject]) -> list[ScopedStop]:
+        """The stops among WANTED that are CLOSED or REDUCING now (one statement: step 6 of
+        every write reads it, and a REDUCING scope costs no second query)."""
         if not wanted:
             return []
         t = scoped_stops
@@ -115,9 +123,9 @@ class ScopeStore(StorePart):
         try:
             with self._reader() as conn:
                 if params is not None:
-                    rows = raw.all_rows(conn, _CLOSED[conn.dialect.name], params)
+                    rows = raw.all_rows(conn, _STOPPED[conn.dialect.name], params)
                 else:
-                    rows = conn.execute(select(t).where(t.c.state == "CLOSED", match)).all()
+                    rows = conn.execute(select(t).where(t.c.state != "OPEN", match)).all()
         except SQLAlchemyError as exc:
             raise StoreUnavailable(str(exc)) from exc
         return [stop_from(r) for r in rows]

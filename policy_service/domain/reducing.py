@@ -1,0 +1,147 @@
+"""Step 6 in a REDUCING scope: does this write only reduce the account's position?
+
+Cancels pass (they only reduce risk) and brackets are refused (their entry opens a position).
+A new order or a modify is judged by livegate_common.reduce_only against the account's
+position in the instrument, read from the broker through the writer at that moment (never a
+cache: the order just placed must count) and no older than
+kill_switch.reducing_position_max_age_s. The orders livegate has working on the same side for
+the account and instrument count as filled (a modify's own order excluded: its new quantity is
+the one judged). Anything that cannot be read is a refusal, never a guess.
+
+The write's order is known only once step 8 loaded its preview, so the judgement runs after
+it, reported as step 6 as the preview creators' stops are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Final
+
+from livegate_common.reduce_only import ReduceVerdict, judge
+from policy_service import reasons
+from policy_service.domain import model as m
+from policy_service.domain.commands import BracketCmd, CancelCmd, Command, ModifyCmd
+from policy_service.domain.legs import Leg
+from policy_service.domain.ports import Clock, Writer, WriterError
+from policy_service.domain.reference import AccountState
+from policy_service.domain.scopes import CODE, STEP, ScopedStop, reducing_bracket
+
+_MICROS: Final = Decimal(1_000_000)
+_REFUSALS: Final = {
+    ReduceVerdict.INCREASES: (reasons.SCOPE_REDUCING_INCREASES, "would add to the position"),
+    ReduceVerdict.CROSSES_ZERO: (
+        reasons.SCOPE_REDUCING_CROSSES_ZERO,
+        "would take the position past zero (the same-side orders working counted as filled)",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Judged:
+    """What a judgement used: the numbers every refusal carries."""
+
+    position: Decimal
+    side: str
+    quantity: Decimal
+    working: Decimal
+    verdict: ReduceVerdict
+
+    def metadata(self) -> dict[str, str]:
+        return {
+            "position": str(self.position),
+            "side": self.side,
+            "quantity": str(self.quantity),
+            "working": str(self.working),
+        }
+
+
+def working_same_side(
+    state: AccountState, con_id: int, side: str, exclude_order: int | None
+) -> Decimal:
+    """What livegate has working on SIDE of CON_ID (orders placed elsewhere carry no orderRef
+    of livegate's), the order EXCLUDE_ORDER left out."""
+    return sum(
+        (
+            w.remaining
+            for w in state.working
+            if w.con_id == con_id
+            and w.order_ref
+            and w.action.value == side
+            and w.broker_order_id != exclude_order
+        ),
+        Decimal(0),
+    )
+
+
+def judged(state: AccountState, leg: Leg, con_id: int, exclude_order: int | None) -> Judged:
+    side = leg.order.action.value
+    position = state.position(con_id)
+    working = working_same_side(state, con_id, side, exclude_order)
+    quantity = leg.order.quantity
+    return Judged(position, side, quantity, working, judge(position, side, quantity, working))
+
+
+class Reducing:
+    def __init__(self, writer: Writer, clock: Clock, max_age_us: int):
+        self._writer = writer
+        self._clock = clock
+        self._max_age_us = max_age_us
+
+    def denial(self, cmd: Command, legs: list[Leg], stops: list[ScopedStop]) -> m.Denial | None:
+        """Why CMD may not pass the REDUCING scopes STOPS (the first named), or None."""
+        if not stops or isinstance(cmd, CancelCmd):
+            return None
+        stop = stops[0]
+        if isinstance(cmd, BracketCmd):
+            return reducing_bracket(stop)
+        leg = legs[0] if legs else None
+        if leg is None or leg.details is None:
+            why = leg.details_error if leg is not None else "no order"
+            return _stale(stop, f"the instrument's contract id is unknown ({why})")
+        try:
+            state = self._writer.account_state(cmd.account_id)
+        except WriterError as err:
+            return _stale(stop, f"positions unreadable: {err.message}", writer=err.reason)
+        age_us = self._clock.now_us() - state.as_of_us
+        if age_us > self._max_age_us:
+            return _stale(stop, "positions older than allowed", age_us, self._max_age_us)
+        exclude = cmd.broker_order_id if isinstance(cmd, ModifyCmd) else None
+        found = judged(state, leg, leg.details.con_id, exclude)
+        if found.verdict is ReduceVerdict.REDUCES:
+            return None
+        reason, why = _REFUSALS[found.verdict]
+        numbers = found.metadata()
+        return m.Denial(
+            reason,
+            CODE,
+            STEP,
+            f"the {stop.kind.value.lower()} scope only reduces positions: {found.side} "
+            f"{found.quantity} {why} (position={found.position}, quantity={found.quantity}, "
+            f"working={found.working})",
+            {**_scope(stop), **numbers},
+        )
+
+
+def _scope(stop: ScopedStop) -> dict[str, str]:
+    return {"scope_kind": stop.kind.value, "scope": stop.key, "version": str(stop.version)}
+
+
+def _stale(
+    stop: ScopedStop, why: str, age_us: int = 0, max_age_us: int = 0, writer: str = ""
+) -> m.Denial:
+    meta = {**_scope(stop), "why": why}
+    if max_age_us:
+        meta["age_s"] = str((Decimal(age_us) / _MICROS).quantize(Decimal("0.001")))
+        meta["max_age_s"] = str(Decimal(max_age_us) / _MICROS)
+        why = f"{why} (age_s={meta['age_s']}, max_age_s={meta['max_age_s']})"
+    if writer:
+        meta["writer_reason"] = writer
+    return m.Denial(
+        reasons.SCOPE_REDUCING_POSITION_STALE,
+        CODE,
+        STEP,
+        f"the {stop.kind.value.lower()} scope only reduces positions, and the position to "
+        f"judge against could not be had: {why}",
+        meta,
+    )
