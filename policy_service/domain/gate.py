@@ -93,7 +93,7 @@ class Gate:
         self._settler = Settler(self._planner, self._forwarder)
         self.checklist = Checklist(self)
         self.depth = Depth(self)
-        self.reducing = Reducing(writer, clock, settings.reducing_position_max_age_us)
+        self.reducing = Reducing(store, writer, clock, settings.reducing_position_max_age_us)
 
     # ---- audit helpers ---------------------------------------------------------------------
 

@@ -6,7 +6,11 @@ position in the instrument, read from the broker through the writer at that mome
 cache: the order just placed must count) and no older than
 kill_switch.reducing_position_max_age_s. The orders livegate has working on the same side for
 the account and instrument count as filled (a modify's own order excluded: its new quantity is
-the one judged). Anything that cannot be read is a refusal, never a guess.
+the one judged). The writer reports the contract id of a working order as the broker's open
+order carries it, which for livegate's own orders is 0 (sent unqualified): those are placed by
+the contract id their idempotency key (the orderRef) recorded, and one that cannot be placed
+counts as working on the instrument (the stricter guess). Anything that cannot be read is a
+refusal, never a pass.
 
 The write's order is known only once step 8 loaded its preview, so the judgement runs after
 it, reported as step 6 as the preview creators' stops are.
@@ -14,6 +18,7 @@ it, reported as step 6 as the preview creators' stops are.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final
@@ -23,8 +28,8 @@ from policy_service import reasons
 from policy_service.domain import model as m
 from policy_service.domain.commands import BracketCmd, CancelCmd, Command, ModifyCmd
 from policy_service.domain.legs import Leg
-from policy_service.domain.ports import Clock, Writer, WriterError
-from policy_service.domain.reference import AccountState
+from policy_service.domain.ports import Clock, Store, StoreUnavailable, Writer, WriterError
+from policy_service.domain.reference import AccountState, WorkingOrder
 from policy_service.domain.scopes import CODE, STEP, ScopedStop, reducing_bracket
 
 _MICROS: Final = Decimal(1_000_000)
@@ -57,33 +62,50 @@ class Judged:
 
 
 def working_same_side(
-    state: AccountState, con_id: int, side: str, exclude_order: int | None
+    state: AccountState,
+    con_id: int,
+    side: str,
+    exclude_order: int | None,
+    key_con_ids: Mapping[str, int],
 ) -> Decimal:
     """What livegate has working on SIDE of CON_ID (orders placed elsewhere carry no orderRef
-    of livegate's), the order EXCLUDE_ORDER left out."""
+    of livegate's), the order EXCLUDE_ORDER left out. KEY_CON_IDS: the contract id livegate
+    recorded per orderRef, for orders the broker reports without one."""
+
+    def on_instrument(w: WorkingOrder) -> bool:
+        placed = w.con_id or key_con_ids.get(w.order_ref, 0)
+        return placed in (con_id, 0)  # 0: not placeable, counted (stricter)
+
     return sum(
         (
             w.remaining
             for w in state.working
-            if w.con_id == con_id
-            and w.order_ref
+            if w.order_ref
             and w.action.value == side
             and w.broker_order_id != exclude_order
+            and on_instrument(w)
         ),
         Decimal(0),
     )
 
 
-def judged(state: AccountState, leg: Leg, con_id: int, exclude_order: int | None) -> Judged:
+def judged(
+    state: AccountState,
+    leg: Leg,
+    con_id: int,
+    exclude_order: int | None,
+    key_con_ids: Mapping[str, int],
+) -> Judged:
     side = leg.order.action.value
     position = state.position(con_id)
-    working = working_same_side(state, con_id, side, exclude_order)
+    working = working_same_side(state, con_id, side, exclude_order, key_con_ids)
     quantity = leg.order.quantity
     return Judged(position, side, quantity, working, judge(position, side, quantity, working))
 
 
 class Reducing:
-    def __init__(self, writer: Writer, clock: Clock, max_age_us: int):
+    def __init__(self, store: Store, writer: Writer, clock: Clock, max_age_us: int):
+        self._store = store
         self._writer = writer
         self._clock = clock
         self._max_age_us = max_age_us
@@ -107,7 +129,12 @@ class Reducing:
         if age_us > self._max_age_us:
             return _stale(stop, "positions older than allowed", age_us, self._max_age_us)
         exclude = cmd.broker_order_id if isinstance(cmd, ModifyCmd) else None
-        found = judged(state, leg, leg.details.con_id, exclude)
+        unplaced = [w.order_ref for w in state.working if w.order_ref and not w.con_id]
+        try:
+            placed = self._store.key_con_ids(unplaced)
+        except StoreUnavailable:
+            return _stale(stop, "livegate's working orders could not be placed (storage)")
+        found = judged(state, leg, leg.details.con_id, exclude, placed)
         if found.verdict is ReduceVerdict.REDUCES:
             return None
         reason, why = _REFUSALS[found.verdict]

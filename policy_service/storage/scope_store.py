@@ -17,7 +17,12 @@ from policy_service.domain.scopes import Revocation, ScopedStop, ScopeKind, Scop
 from policy_service.storage import audit_store, raw
 from policy_service.storage.part import StorePart
 from policy_service.storage.revocation import revoke_outstanding
-from policy_service.storage.tables import approvals, previews, scoped_stops
+from policy_service.storage.tables import (
+    approvals,
+    idempotency_records,
+    previews,
+    scoped_stops,
+)
 
 _REVOCABLE_COLUMNS = {"account_id", "created_by", "strategy"}
 _COLS: Final = (
@@ -129,6 +134,23 @@ class ScopeStore(StorePart):
         except SQLAlchemyError as exc:
             raise StoreUnavailable(str(exc)) from exc
         return [stop_from(r) for r in rows]
+
+    def key_con_ids(self, keys: Sequence[str]) -> dict[str, int]:
+        """The contract id each idempotency key's write recorded (a REDUCING scope places
+        livegate's working orders by their orderRef; keys not found are left out)."""
+        if not keys:
+            return {}
+        t = idempotency_records
+        try:
+            with self._reader() as conn:
+                rows = conn.execute(
+                    select(t.c.idempotency_key, t.c.con_id).where(
+                        t.c.idempotency_key.in_(sorted(set(keys)))
+                    )
+                ).all()
+        except SQLAlchemyError as exc:
+            raise StoreUnavailable(str(exc)) from exc
+        return {str(r.idempotency_key): int(r.con_id) for r in rows}
 
     def scoped_stop(self, kind: ScopeKind, key: str) -> ScopedStop | None:
         t = scoped_stops

@@ -80,12 +80,29 @@ def _leg(action: str, qty: str, con_id: int | None = AAPL) -> Leg:
     return Leg(order, Decimal("189.25"), Decimal(0), details=details, details_error="no answer")
 
 
+@dataclass
+class FakeStore:
+    """The contract id each idempotency key recorded."""
+
+    con_ids: dict[str, int] = field(default_factory=dict)
+    asked: list[list[str]] = field(default_factory=list)
+
+    def key_con_ids(self, keys: list[str]) -> dict[str, int]:
+        self.asked.append(list(keys))
+        return {k: v for k, v in self.con_ids.items() if k in keys}
+
+
 def _sell_working(order_id: int, qty: str, ref: str = "k0", con_id: int = AAPL) -> WorkingOrder:
     return WorkingOrder(order_id, con_id, m.Action.SELL, Decimal(qty), ref)
 
 
-def _rule(writer: FakeWriter, max_age_s: float = 5) -> Reducing:
-    return Reducing(writer, FakeClock(), int(max_age_s * 1_000_000))  # type: ignore[arg-type]
+def _rule(writer: FakeWriter, max_age_s: float = 5, store: FakeStore | None = None) -> Reducing:
+    return Reducing(
+        store or FakeStore(),  # type: ignore[arg-type]
+        writer,  # type: ignore[arg-type]
+        FakeClock(),
+        int(max_age_s * 1_000_000),
+    )
 
 
 @pytest.mark.parametrize(
@@ -142,6 +159,25 @@ def test_modify_when_scope_reducing_then_its_own_order_is_left_out_of_working() 
 
     assert grown is None  # 70 + 30 = 100: the old 60 is replaced, not added
     assert too_big is not None and too_big.metadata["working"] == "30"
+
+
+def test_submit_when_the_broker_reports_livegates_orders_without_contract_then_placed_by_key() -> (
+    None
+):
+    working = (
+        _sell_working(11, "30", ref="k-aapl", con_id=0),  # livegate's AAPL sell
+        _sell_working(12, "500", ref="k-msft", con_id=0),  # livegate's MSFT sell
+        _sell_working(13, "5", ref="k-lost", con_id=0),  # no record: counted (stricter)
+    )
+    store = FakeStore({"k-aapl": AAPL, "k-msft": MSFT})
+    rule = _rule(FakeWriter(_state("100", working)), store=store)
+
+    fits = rule.denial(SUBMIT, [_leg("SELL", "65")], [STOP])
+    over = rule.denial(SUBMIT, [_leg("SELL", "66")], [STOP])
+
+    assert fits is None
+    assert over is not None and over.metadata["working"] == "35"
+    assert sorted(store.asked[0]) == ["k-aapl", "k-lost", "k-msft"]
 
 
 @pytest.mark.parametrize(
