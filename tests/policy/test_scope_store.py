@@ -8,13 +8,15 @@ from dataclasses import replace
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
 
 from policy_service.domain import model as m
 from policy_service.domain.audit import AuditDraft
 from policy_service.domain.audit_chain import ChainKeeper
 from policy_service.domain.audit_keys import new_keyring
 from policy_service.domain.scopes import Revocation, ScopedStop, ScopeKind, ScopeMoved, Subject
-from policy_service.storage.engine import make_engines, migrate
+from policy_service.storage.engine import MIGRATIONS_DIR, make_engines, migrate
 from policy_service.storage.store import SqlStore
 from tests.support.audit_rows import event_detail
 
@@ -205,3 +207,26 @@ def test_stopped_scopes_when_a_scope_is_reducing_then_found_and_not_among_the_cl
     ]  # fmt: skip
     assert [s.key for s in closed] == ["p0"]
     assert _revoked(other) == {"ap_p_a"}  # OPEN -> REDUCING revokes as a close does
+
+
+def test_migration_0011_when_downgraded_then_reducing_scopes_close_and_upgrade_restores(
+    replicas: tuple[SqlStore, SqlStore],
+) -> None:
+    store, _ = replicas
+    store.save_scoped_stop(_stop(ScopeKind.ACCOUNT, "h1", state="REDUCING"), _draft("S"), 10)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+
+    with store.write.connect() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0009")
+        conn.commit()
+        columns = {c["name"] for c in sa.inspect(conn).get_columns("scoped_stops")}
+        state = conn.execute(sa.text("SELECT state FROM scoped_stops")).scalar_one()
+    migrate(store.write)
+
+    assert "reopen_target" not in columns and state == "CLOSED"  # never looser than set
+    found = store.scoped_stop(ScopeKind.ACCOUNT, "h1")
+    assert found is not None and (found.state, found.reopen_target) == (
+        m.SwitchState.CLOSED, m.SwitchState.OPEN,
+    )  # fmt: skip
