@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 from collections.abc import Mapping
@@ -36,7 +37,7 @@ from policy_service.domain.ports import (
     StoreUnavailable,
     Writer,
 )
-from policy_service.domain.reducing import Reducing
+from policy_service.domain.reducing import Held, Reducing
 from policy_service.domain.refusal_flood import RefusalFlood
 from policy_service.domain.risk_policy import RiskPolicy
 from policy_service.domain.scopes import ScopedStop, check, reducing_bracket, subjects
@@ -240,10 +241,14 @@ class Gate:
                 return self._existing(call, cmd, raced, digest, ids)
             return refuse(plan)
         stopped, creators_reducing = self._creators_stopped(call, plan)
-        # A REDUCING scope judges the order step 8 loaded (reported as step 6).
-        stopped = stopped or self.reducing.denial(cmd, plan.legs, reducing + creators_reducing)
         if stopped is not None:
             return refuse(stopped)
+        # A REDUCING scope judges the order step 8 loaded (reported as step 6), and again at
+        # step 10 under the account's lock (plan.reducing).
+        held = self.reducing.check(cmd, plan.legs, reducing + creators_reducing)
+        if isinstance(held, m.Denial):
+            return refuse(held)
+        plan.reducing = held
         cancel = isinstance(cmd, CancelCmd)
         denial = self.depth.blackout(cancel, now) or limits.first_denial(self.policy, plan.legs)
         if denial is not None:
@@ -278,10 +283,15 @@ class Gate:
         state = plan.account_state
         cancel = isinstance(cmd, CancelCmd)
         query = self.depth.query(call, cancel, plan, pending.fingerprint, state, now)
+        held: Held | None = plan.reducing
+        if held is not None and query.exposure_since_us is None:
+            # livegate's orders that ended since the position was read count as working.
+            query = dataclasses.replace(query, exposure_since_us=held.asked_at_us)
 
         def usage_check(usage: limits.Usage) -> m.Denial | None:
             return (
                 self.depth.stopped(call, usage)
+                or (held.denial(usage.exposure) if held is not None else None)
                 or limits.check_usage(
                     self.policy, usage, plan.new_orders, plan.notional, counts_as_open
                 )

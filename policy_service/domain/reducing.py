@@ -13,12 +13,15 @@ counts as working on the instrument (the stricter guess). Anything that cannot b
 refusal, never a pass.
 
 The write's order is known only once step 8 loaded its preview, so the judgement runs after
-it, reported as step 6 as the preview creators' stops are.
+it, reported as step 6 as the preview creators' stops are. It runs again inside step 10's
+pending transaction, under the account's lock, with livegate's own orders in flight or working
+as the store records them: two sells judged at the same moment (on one replica or several)
+each see the other there, though neither is at the broker yet.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final
@@ -31,6 +34,7 @@ from policy_service.domain.legs import Leg
 from policy_service.domain.ports import Clock, Store, StoreUnavailable, Writer, WriterError
 from policy_service.domain.reference import AccountState, WorkingOrder
 from policy_service.domain.scopes import CODE, STEP, ScopedStop, reducing_bracket
+from policy_service.domain.usage import Exposure
 
 _MICROS: Final = Decimal(1_000_000)
 _REFUSALS: Final = {
@@ -103,6 +107,39 @@ def judged(
     return Judged(position, side, quantity, working, judge(position, side, quantity, working))
 
 
+@dataclass(frozen=True)
+class Held:
+    """A write that passed the REDUCING judgement before the pending row: what step 10 judges
+    again under the account's lock, with livegate's own orders in flight or working as the
+    store knows them (two writes judged at once would not see each other at the broker)."""
+
+    stop: ScopedStop
+    con_id: int
+    side: str
+    quantity: Decimal
+    position: Decimal
+    broker_working: Decimal
+    # The modified order's key (its orderRef): its old quantity is replaced, not added.
+    exclude_keys: frozenset[str]
+    asked_at_us: int
+
+    def denial(self, exposure: Sequence[Exposure]) -> m.Denial | None:
+        """Step 10's repeat: livegate's same-side orders on the instrument by the store (the
+        broker's count when larger), this write's own pending row left out by the store."""
+        recorded = sum(
+            (
+                row.sell if self.side == "SELL" else row.buy
+                for row in exposure
+                if row.con_id == self.con_id and row.key not in self.exclude_keys
+            ),
+            Decimal(0),
+        )
+        working = max(recorded, self.broker_working)
+        verdict = judge(self.position, self.side, self.quantity, working)
+        found = Judged(self.position, self.side, self.quantity, working, verdict)
+        return _refusal(self.stop, found)
+
+
 class Reducing:
     def __init__(self, store: Store, writer: Writer, clock: Clock, max_age_us: int):
         self._store = store
@@ -112,6 +149,14 @@ class Reducing:
 
     def denial(self, cmd: Command, legs: list[Leg], stops: list[ScopedStop]) -> m.Denial | None:
         """Why CMD may not pass the REDUCING scopes STOPS (the first named), or None."""
+        found = self.check(cmd, legs, stops)
+        return found if isinstance(found, m.Denial) else None
+
+    def check(
+        self, cmd: Command, legs: list[Leg], stops: list[ScopedStop]
+    ) -> m.Denial | Held | None:
+        """Step 6 in REDUCING scopes: a refusal, what step 10 judges again (Held), or None when
+        no REDUCING scope applies (or the write is a cancel)."""
         if not stops or isinstance(cmd, CancelCmd):
             return None
         stop = stops[0]
@@ -121,6 +166,7 @@ class Reducing:
         if leg is None or leg.details is None:
             why = leg.details_error if leg is not None else "no order"
             return _stale(stop, f"the instrument's contract id is unknown ({why})")
+        asked_at = self._clock.now_us()
         try:
             state = self._writer.account_state(cmd.account_id)
         except WriterError as err:
@@ -134,20 +180,31 @@ class Reducing:
             placed = self._store.key_con_ids(unplaced)
         except StoreUnavailable:
             return _stale(stop, "livegate's working orders could not be placed (storage)")
-        found = judged(state, leg, leg.details.con_id, exclude, placed)
-        if found.verdict is ReduceVerdict.REDUCES:
-            return None
-        reason, why = _REFUSALS[found.verdict]
-        numbers = found.metadata()
-        return m.Denial(
-            reason,
-            CODE,
-            STEP,
-            f"the {stop.kind.value.lower()} scope only reduces positions: {found.side} "
-            f"{found.quantity} {why} (position={found.position}, quantity={found.quantity}, "
-            f"working={found.working})",
-            {**_scope(stop), **numbers},
+        con_id = leg.details.con_id
+        found = judged(state, leg, con_id, exclude, placed)
+        refused = _refusal(stop, found)
+        if refused is not None:
+            return refused
+        modified = frozenset(
+            w.order_ref for w in state.working if w.broker_order_id == exclude and w.order_ref
         )
+        return Held(stop, con_id, found.side, found.quantity, found.position, found.working,
+                    modified, asked_at)  # fmt: skip
+
+
+def _refusal(stop: ScopedStop, found: Judged) -> m.Denial | None:
+    if found.verdict is ReduceVerdict.REDUCES:
+        return None
+    reason, why = _REFUSALS[found.verdict]
+    return m.Denial(
+        reason,
+        CODE,
+        STEP,
+        f"the {stop.kind.value.lower()} scope only reduces positions: {found.side} "
+        f"{found.quantity} {why} (position={found.position}, quantity={found.quantity}, "
+        f"working={found.working})",
+        {**_scope(stop), **found.metadata()},
+    )
 
 
 def _scope(stop: ScopedStop) -> dict[str, str]:

@@ -4,7 +4,9 @@ that bring the account's position nearer zero reach the broker."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
@@ -148,6 +150,40 @@ def test_submit_when_account_reducing_then_only_sells_towards_flat_reach_the_bro
     assert _at_broker(stack, first) == ["Cancelled"]
     status = writes.operator.GetLiveStatus(policy_pb2.GetLiveStatusRequest(), timeout=10)
     assert [(s.scope, s.state) for s in status.scoped_stops] == [(reduced.stop.scope, REDUCING)]
+
+
+def test_submit_when_two_sells_that_together_cross_race_then_only_one_reaches_the_broker(
+    two_ways: Stack,
+) -> None:
+    """Judged at the same moment neither sees the other at the broker; step 10 repeats the
+    judgement under the account's lock, where the first's pending row counts (on PostgreSQL
+    the two go through different replicas)."""
+    stack = two_ways
+    _long(stack, A, 10)
+    _set(stack.replicas[0].operator, ACCOUNT_KIND, A, REDUCING)
+    routes = [stack.replicas[0], stack.replicas[-1]]
+    approved = [_order(stack, SELL, "6", replica=r) for r in routes]
+    start = threading.Barrier(2)
+
+    def sell(i: int) -> str:
+        start.wait()
+        try:
+            routes[i].upstream.SubmitOrder(
+                policy_pb2.SubmitOrderRequest(
+                    account_id=A, preview_id=approved[i][0], approval_id=approved[i][1],
+                    idempotency_key=new_key(),
+                ),
+                timeout=15,
+            )  # fmt: skip
+        except grpc.RpcError as err:
+            return reason_of(err)
+        return "PLACED"
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = sorted(pool.map(sell, range(2)))
+
+    assert outcomes == ["PLACED", "SCOPE_REDUCING_CROSSES_ZERO"]
+    assert len([o for o in stack.sim.orders() if o.order_ref]) == 1
 
 
 def test_bracket_when_account_reducing_then_refused_at_write_and_at_preview(

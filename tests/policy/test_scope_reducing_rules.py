@@ -12,7 +12,7 @@ from policy_service.domain import model as m
 from policy_service.domain.commands import BracketCmd, CancelCmd, ModifyCmd, SubmitCmd
 from policy_service.domain.legs import Leg
 from policy_service.domain.ports import WriterError
-from policy_service.domain.reducing import Reducing
+from policy_service.domain.reducing import Held, Reducing
 from policy_service.domain.reference import (
     AccountState,
     ContractDetails,
@@ -20,6 +20,7 @@ from policy_service.domain.reference import (
     WorkingOrder,
 )
 from policy_service.domain.scopes import ScopedStop, ScopeKind
+from policy_service.domain.usage import Exposure
 
 NOW = 1_000_000_000
 AAPL = 265598
@@ -229,3 +230,38 @@ def test_submit_when_no_scope_reducing_then_the_writer_is_not_asked() -> None:
 
     assert _rule(writer).denial(SUBMIT, [_leg("BUY", "1")], []) is None
     assert writer.asked == []
+
+
+def _held(position: str = "10", broker_working: str = "0", exclude: str = "") -> Held:
+    return Held(STOP, AAPL, "SELL", Decimal(6), Decimal(position), Decimal(broker_working),
+                frozenset({exclude} - {""}), NOW)  # fmt: skip
+
+
+def _row(key: str, sell: str, con_id: int = AAPL, buy: str = "0") -> Exposure:
+    return Exposure(key, con_id, Decimal(buy), Decimal(sell), Decimal(0))
+
+
+def test_submit_when_another_sell_is_pending_in_the_store_then_step_10_refuses_the_cross() -> None:
+    """Two sells judged at once each saw nothing working at the broker; under the account's
+    lock the second sees the first's pending row."""
+    pending = [_row("k-first", "6"), _row("k-msft", "50", con_id=MSFT), _row("k-buy", "0", buy="9")]
+
+    crossed = _held().denial(pending)
+    alone = _held().denial([_row("k-msft", "50", con_id=MSFT)])
+
+    assert crossed is not None and crossed.reason == "SCOPE_REDUCING_CROSSES_ZERO"
+    assert (crossed.metadata["working"], crossed.step) == ("6", 6)
+    assert alone is None
+
+
+def test_modify_when_step_10_repeats_then_the_modified_orders_row_is_left_out() -> None:
+    rows = [_row("k-modified", "4"), _row("k-other", "4")]
+
+    assert _held(exclude="k-modified").denial(rows) is None  # 6 + 4 = 10
+    assert _held().denial(rows) is not None  # 6 + 8 > 10
+
+
+def test_submit_when_the_broker_counts_more_than_the_store_then_the_larger_count_is_used() -> None:
+    denial = _held(broker_working="5").denial([_row("k-a", "1")])
+
+    assert denial is not None and denial.metadata["working"] == "5"
