@@ -31,6 +31,7 @@ from tests.e2e.test_scoped_stops import (
     _stub,
     make_stack,  # noqa: F401 - the fixture
 )
+from tests.policy.attacker import Attacker
 from tests.policy.conftest import pg, pg_url  # noqa: F401 - the PostgreSQL fixtures
 from tests.policy.harness import meta_of, new_key, order_msg, reason_of
 from tests.support.stack import RESTING_BUY, Replica, Stack
@@ -329,6 +330,53 @@ def test_reduce_when_scope_closed_then_guarded_and_confirmed_only_with_the_same_
     assert reason_of(_refused(lambda: _write(stack, BUY, "1", replica=second))) == (
         "SCOPE_REDUCING_INCREASES"
     )
+
+
+def test_loosen_when_the_audit_chain_is_broken_then_refused_and_the_scopes_stay(
+    make_stack: MakeStack,  # noqa: F811
+) -> None:
+    stack = make_stack()
+    op = stack.policy.operator
+    _set(op, STRATEGY_KIND, "unwind", REDUCING)
+    _set(op, ACCOUNT_KIND, A, CLOSED)
+    Attacker(stack.db_url).edit(2, "principal", "mallory")
+    rid = _rid()
+
+    to_reducing = _refused(lambda: _set(op, ACCOUNT_KIND, A, REDUCING, rid=rid))
+    to_open = _refused(lambda: _set(op, STRATEGY_KIND, "unwind", OPEN))
+
+    for err in (to_reducing, to_open):
+        assert (reason_of(err), meta_of(err)["audit_problem"]) == (
+            "REOPEN_AUDIT_UNVERIFIED", "AUDIT_LINK_MISMATCH",
+        )  # fmt: skip
+    status = op.GetLiveStatus(policy_pb2.GetLiveStatusRequest(), timeout=10)
+    assert sorted((s.kind, s.state, s.reopen_requested_by) for s in status.scoped_stops) == [
+        (ACCOUNT_KIND, CLOSED, ""), (STRATEGY_KIND, REDUCING, ""),
+    ]  # fmt: skip
+    [event] = [e for e in _events(stack, rid) if e["outcome"] == "REFUSED"]
+    assert event["reason"] == "REOPEN_AUDIT_UNVERIFIED"
+
+
+def test_close_when_scope_reducing_with_a_reopen_pending_then_closed_at_once_and_cancelled(
+    make_stack: MakeStack,  # noqa: F811
+) -> None:
+    stack = make_stack()
+    op = stack.policy.operator
+    _long(stack, A, 10)
+    _set(op, ACCOUNT_KIND, A, REDUCING)
+    _set(op, ACCOUNT_KIND, A, OPEN, "INC-11 unwound")  # requested only
+    rid = _rid()
+
+    closed = _set(_stub(stack, "operator2"), ACCOUNT_KIND, A, CLOSED, "worse", rid=rid)
+    sell = _refused(lambda: _write(stack, SELL, "1"))
+    # operator2's OPEN now is a request of its own, not a confirmation of the cancelled one.
+    late = _set(_stub(stack, "operator2"), ACCOUNT_KIND, A, OPEN)
+
+    assert (closed.stop.state, closed.stop.reopen_requested_by) == (CLOSED, "")
+    [event] = _events(stack, rid)
+    assert event["detail"]["reopen_cancelled_by_close"] == "operator"
+    assert reason_of(sell) == "SCOPE_STOPPED_ACCOUNT"
+    assert (late.stop.state, late.stop.reopen_requested_by) == (CLOSED, "operator2")
 
 
 def test_submit_when_approved_before_open_to_reducing_then_refused_approval_revoked(
