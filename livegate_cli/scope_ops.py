@@ -1,4 +1,4 @@
-"""Operator commands of the scoped stops: close, open (request or confirm) and list them."""
+"""Operator commands of the scoped stops: close, reduce, open (request or confirm), list them."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ KINDS: Final = {
 }
 STATES: Final = {
     "close": common_pb2.KILL_SWITCH_STATE_CLOSED,
+    "reduce": common_pb2.KILL_SWITCH_STATE_REDUCING,
     "open": common_pb2.KILL_SWITCH_STATE_OPEN,
 }
 
@@ -33,7 +34,8 @@ def _scopes(args: argparse.Namespace) -> int:
     reply = _call(args, "SetScopedStop", request)
     assert isinstance(reply, policy_pb2.SetScopedStopResponse)
     _print(reply)
-    # An open that only recorded a request leaves the scope CLOSED: say so by the exit code.
+    # A loosening that only recorded a request (an open, or a reduce of a closed scope) leaves
+    # the scope as it was: say so by the exit code.
     return 0 if reply.stop.state == request.state else 4
 
 
@@ -46,6 +48,11 @@ def add_parsers(sub: Any) -> None:
     )
     for action, text in (
         ("close", "stop the scope's previews, approvals and writes (cancels pass)"),
+        (
+            "reduce",
+            "let only cancels and position-reducing orders through (from open: at once; from "
+            "closed: request, or confirm another operator's request)",
+        ),
         ("open", "request the reopen, or confirm another operator's request"),
     ):
         parser = _with_target(scope.add_parser(action, help=text))

@@ -58,7 +58,10 @@ REASON_FAMILIES: Final[Mapping[str, Family]] = {
     # ... and an operator's stop of one account, principal or strategy (SetScopedStop)
     "SCOPE_STOPPED_ACCOUNT": _K, "SCOPE_STOPPED_PRINCIPAL": _K, "SCOPE_STOPPED_STRATEGY": _K,
     "SCOPE_ACCOUNT_NOT_ALLOWED": _K, "SCOPE_PRINCIPAL_UNKNOWN": _K, "SCOPE_NOT_STOPPED": _K,
-    "SCOPE_CHANGED": _K,
+    "SCOPE_CHANGED": _K, "REOPEN_TARGET_MISMATCH": _K,
+    # ... and a REDUCING scope: only cancels and orders towards a flat position pass
+    "SCOPE_REDUCING_INCREASES": _K, "SCOPE_REDUCING_CROSSES_ZERO": _K,
+    "SCOPE_REDUCING_BRACKET": _K, "SCOPE_REDUCING_POSITION_STALE": _K,
     # ... and the reasons an automatic stop closes with (docs/live-runbook.md, section 1)
     "AUTO_STOP_UNEXPLAINED_ORDER": _K, "AUTO_STOP_SESSION_LOST": _K,
     "AUTO_STOP_AUDIT_WRITE_FAILURE": _K, "AUTO_STOP_PROBE_MISMATCH": _K,

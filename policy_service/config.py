@@ -82,6 +82,8 @@ class PolicyConfig:
     # A reopen of the kill switch needs a second operator's confirmation within the window.
     reopen_second_operator: bool = True
     reopen_confirm_window_s: float = 300.0
+    # A REDUCING scope's writes are judged against the broker's position no older than this.
+    reducing_position_max_age_s: float = 5.0
     # Automatic stops (docs/live-runbook.md, section 1): on unless the config turns them off.
     auto_stop_audit_write_failure: bool = True
     # How often the writer is asked for the stops it tripped (it closed itself at once).
@@ -260,6 +262,9 @@ def _from_document(
         blackouts=_blackouts(doc),
         reopen_second_operator=cfg.get(doc, "kill_switch.reopen_second_operator", bool, True),
         reopen_confirm_window_s=_positive_float(doc, "kill_switch.reopen_confirm_window_s", 300.0),
+        reducing_position_max_age_s=_positive_float(
+            doc, "kill_switch.reducing_position_max_age_s", 5.0
+        ),
         auto_stop_audit_write_failure=cfg.get(
             doc, "auto_stops.audit_write_failure.enabled", bool, True
         ),

@@ -301,7 +301,29 @@ SCOPE_PRINCIPAL_UNKNOWN: Final = "SCOPE_PRINCIPAL_UNKNOWN"
 """SetScopedStop names a principal the policy's config does not map (NOT_FOUND, nothing stored;
 metadata: scope_kind, principal)."""
 SCOPE_NOT_STOPPED: Final = "SCOPE_NOT_STOPPED"
-"""SetScopedStop OPEN of a scope that is not closed (NOT_FOUND; metadata: scope_kind, scope)."""
+"""SetScopedStop OPEN of a scope that is neither closed nor reducing (NOT_FOUND; metadata:
+scope_kind, scope)."""
+SCOPE_REDUCING_INCREASES: Final = "SCOPE_REDUCING_INCREASES"
+"""A new order or modify in a REDUCING scope that would add to the account's position in the
+instrument, or open one from flat (step 6, FAILED_PRECONDITION; metadata: scope_kind, scope,
+position, side, quantity, working)."""
+SCOPE_REDUCING_CROSSES_ZERO: Final = "SCOPE_REDUCING_CROSSES_ZERO"
+"""A new order or modify in a REDUCING scope that, with the same-side orders livegate has
+working for the account and instrument, would take the position past zero (step 6,
+FAILED_PRECONDITION; metadata: scope_kind, scope, position, side, quantity, working)."""
+SCOPE_REDUCING_BRACKET: Final = "SCOPE_REDUCING_BRACKET"
+"""A bracket (write or preview) in a REDUCING scope: its entry opens a position, so it is never
+reduce-only (step 6, FAILED_PRECONDITION; metadata: scope_kind, scope)."""
+SCOPE_REDUCING_POSITION_STALE: Final = "SCOPE_REDUCING_POSITION_STALE"
+"""A new order or modify in a REDUCING scope when the account's position could not be read
+from the broker through the writer, or was older than kill_switch.reducing_position_max_age_s,
+or the instrument's contract id is unknown: refused, never judged on a guess (step 6,
+FAILED_PRECONDITION; metadata: scope_kind, scope, why, and age_s/max_age_s when old)."""
+REOPEN_TARGET_MISMATCH: Final = "REOPEN_TARGET_MISMATCH"
+"""SetScopedStop by a second operator asking another state than the pending loosening of the
+scope requested (OPEN against REDUCING, or the reverse): nothing stored; confirm with the same
+state, or close the scope and request again (step 6, FAILED_PRECONDITION; metadata:
+scope_kind, scope, requested_by, pending_target, asked)."""
 SCOPE_CHANGED: Final = "SCOPE_CHANGED"
 """SetScopedStop OPEN raced another change of the same scope (a close, another operator): nothing
 stored; read it and try again (ABORTED, step 6; metadata: scope_kind, scope)."""

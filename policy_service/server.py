@@ -78,6 +78,7 @@ def settings_from(config: PolicyConfig) -> GateSettings:
         blackouts=config.blackouts,
         reopen_second_operator=config.reopen_second_operator,
         reopen_window_us=int(config.reopen_confirm_window_s * 1_000_000),
+        reducing_position_max_age_us=int(config.reducing_position_max_age_s * 1_000_000),
     )
 
 

@@ -372,7 +372,7 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         )
         now = self._gate.clock.now_us()
         msg.scoped_stops.extend(
-            wire_scopes.stop_to_wire(s, now) for s in self._scoped.listed() if s.closed
+            wire_scopes.stop_to_wire(s, now) for s in self._scoped.listed() if s.stopped
         )
         msg.leases.extend(wire_leases.lease_to_wire(lease, now) for lease in self._leases.listed())
         return msg

@@ -26,6 +26,7 @@ KIND_TO_WIRE: Final = {v: k for k, v in KINDS.items()}
 STATES: Final = {
     common_pb2.KILL_SWITCH_STATE_OPEN: m.SwitchState.OPEN,
     common_pb2.KILL_SWITCH_STATE_CLOSED: m.SwitchState.CLOSED,
+    common_pb2.KILL_SWITCH_STATE_REDUCING: m.SwitchState.REDUCING,
 }
 STATE_TO_WIRE: Final = {v: k for k, v in STATES.items()}
 
@@ -79,4 +80,5 @@ def stop_to_wire(stop: ScopedStop, now_us: int) -> policy_pb2.ScopedStop:
     if stop.reopen_pending(now_us):
         msg.reopen_requested_by = stop.reopen_by
         msg.reopen_expires_at.CopyFrom(ts(stop.reopen_expires_at_us))
+        msg.reopen_target = STATE_TO_WIRE[stop.reopen_target]
     return msg

@@ -512,7 +512,7 @@ class SetScopedStopRequest(_message.Message):
     def __init__(self, kind: _Optional[_Union[ScopeKind, str]] = ..., value: _Optional[str] = ..., state: _Optional[_Union[_common_pb2.KillSwitchState, str]] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class ScopedStop(_message.Message):
-    __slots__ = ("kind", "scope", "state", "reason", "changed_by", "changed_at", "request_id", "version", "reopen_requested_by", "reopen_expires_at")
+    __slots__ = ("kind", "scope", "state", "reason", "changed_by", "changed_at", "request_id", "version", "reopen_requested_by", "reopen_expires_at", "reopen_target")
     KIND_FIELD_NUMBER: _ClassVar[int]
     SCOPE_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -523,6 +523,7 @@ class ScopedStop(_message.Message):
     VERSION_FIELD_NUMBER: _ClassVar[int]
     REOPEN_REQUESTED_BY_FIELD_NUMBER: _ClassVar[int]
     REOPEN_EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    REOPEN_TARGET_FIELD_NUMBER: _ClassVar[int]
     kind: ScopeKind
     scope: str
     state: _common_pb2.KillSwitchState
@@ -533,7 +534,8 @@ class ScopedStop(_message.Message):
     version: int
     reopen_requested_by: str
     reopen_expires_at: _timestamp_pb2.Timestamp
-    def __init__(self, kind: _Optional[_Union[ScopeKind, str]] = ..., scope: _Optional[str] = ..., state: _Optional[_Union[_common_pb2.KillSwitchState, str]] = ..., reason: _Optional[str] = ..., changed_by: _Optional[str] = ..., changed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ..., version: _Optional[int] = ..., reopen_requested_by: _Optional[str] = ..., reopen_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    reopen_target: _common_pb2.KillSwitchState
+    def __init__(self, kind: _Optional[_Union[ScopeKind, str]] = ..., scope: _Optional[str] = ..., state: _Optional[_Union[_common_pb2.KillSwitchState, str]] = ..., reason: _Optional[str] = ..., changed_by: _Optional[str] = ..., changed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ..., version: _Optional[int] = ..., reopen_requested_by: _Optional[str] = ..., reopen_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reopen_target: _Optional[_Union[_common_pb2.KillSwitchState, str]] = ...) -> None: ...
 
 class RenewLeaseRequest(_message.Message):
     __slots__ = ("ttl_s",)

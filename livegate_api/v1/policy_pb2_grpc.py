@@ -291,11 +291,16 @@ class PolicyServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def SetScopedStop(self, request, context):
-        """scope killswitch.operate: close or open the stop of one account, upstream principal or
-        strategy tag (audited). A close refuses the scope's previews, approvals, submits,
-        modifies and brackets at gate step 6 (cancels pass) and revokes its approvals
-        outstanding. An open needs VerifyAudit to pass and, where a second operator is required,
-        is only requested until another operator sends the same OPEN within the window.
+        """scope killswitch.operate: close, reduce or open the stop of one account, upstream
+        principal or strategy tag (audited). A close refuses the scope's previews, approvals,
+        submits, modifies and brackets at gate step 6 (cancels pass) and revokes its approvals
+        outstanding. REDUCING lets cancels through and a new order or modify only where it
+        reduces the account's position in the instrument without crossing zero (read from the
+        broker through the writer; SCOPE_REDUCING_* otherwise); brackets are refused. OPEN ->
+        REDUCING is immediate and revokes the approvals as a close does. A loosening (CLOSED ->
+        REDUCING, CLOSED or REDUCING -> OPEN) needs VerifyAudit to pass and, where a second
+        operator is required, is only requested until another operator sends the same state
+        within the window.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

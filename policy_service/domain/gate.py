@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 from collections.abc import Mapping
@@ -36,9 +37,10 @@ from policy_service.domain.ports import (
     StoreUnavailable,
     Writer,
 )
+from policy_service.domain.reducing import Held, Reducing
 from policy_service.domain.refusal_flood import RefusalFlood
 from policy_service.domain.risk_policy import RiskPolicy
-from policy_service.domain.scopes import first_stop, subjects
+from policy_service.domain.scopes import ScopedStop, check, reducing_bracket, subjects
 from policy_service.domain.settings import GateSettings
 from policy_service.domain.settle import Settler
 from policy_service.domain.unaudited import unaudited
@@ -92,6 +94,7 @@ class Gate:
         self._settler = Settler(self._planner, self._forwarder)
         self.checklist = Checklist(self)
         self.depth = Depth(self)
+        self.reducing = Reducing(store, writer, clock, settings.reducing_position_max_age_us)
 
     # ---- audit helpers ---------------------------------------------------------------------
 
@@ -124,27 +127,34 @@ class Gate:
         )
         return denial
 
-    def scope_denial(self, call: m.Call, cmd: Command) -> m.Denial | None:
+    def scope_check(self, call: m.Call, cmd: Command) -> tuple[m.Denial | None, list[ScopedStop]]:
         """Step 6's scoped stops: the account, the caller, the strategy (cancels pass: they
-        only reduce risk). A store that cannot say is a refusal, as for the switch."""
+        only reduce risk). A closed scope's denial, a bracket's in a REDUCING one, and the
+        REDUCING scopes the write is judged by once its order is known. A store that cannot
+        say is a refusal, as for the switch."""
         if isinstance(cmd, CancelCmd):
-            return None
+            return None, []
         account = self.account_hash(cmd.account_id)
         try:
-            return first_stop(self.store, subjects(account, (call.principal,), cmd.strategy))
+            closed, reducing = check(self.store, subjects(account, (call.principal,), cmd.strategy))
         except StoreUnavailable:
-            return audit_down()
+            return audit_down(), []
+        if closed is None and reducing and isinstance(cmd, BracketCmd):
+            return reducing_bracket(reducing[0]), reducing
+        return closed, reducing
 
-    def _creators_stopped(self, call: m.Call, plan: Plan) -> m.Denial | None:
+    def _creators_stopped(
+        self, call: m.Call, plan: Plan
+    ) -> tuple[m.Denial | None, list[ScopedStop]]:
         """Step 6 again once step 8 named the previews: their creators' principal stops (an
         approval granted while its creator's stop was being stored is not sent by another)."""
         others = tuple(c for c in plan.creators if c != call.principal)
         if not others:
-            return None
+            return None, []
         try:
-            return first_stop(self.store, subjects("", others, ""))
+            return check(self.store, subjects("", others, ""))
         except StoreUnavailable:
-            return audit_down()
+            return audit_down(), []
 
     def _switch_state_label(self) -> str:
         try:
@@ -206,7 +216,7 @@ class Gate:
             return refuse(audit_down())
         if switch.state is not m.SwitchState.OPEN:
             return refuse(closed(switch))
-        stopped = self.scope_denial(call, cmd)
+        stopped, reducing = self.scope_check(call, cmd)
         if stopped is not None:
             return refuse(stopped)
         if not self.store.audit_available():
@@ -230,9 +240,15 @@ class Gate:
             if raced is not None:
                 return self._existing(call, cmd, raced, digest, ids)
             return refuse(plan)
-        stopped = self._creators_stopped(call, plan)
+        stopped, creators_reducing = self._creators_stopped(call, plan)
         if stopped is not None:
             return refuse(stopped)
+        # A REDUCING scope judges the order step 8 loaded (reported as step 6), and again at
+        # step 10 under the account's lock (plan.reducing).
+        held = self.reducing.check(cmd, plan.legs, reducing + creators_reducing)
+        if isinstance(held, m.Denial):
+            return refuse(held)
+        plan.reducing = held
         cancel = isinstance(cmd, CancelCmd)
         denial = self.depth.blackout(cancel, now) or limits.first_denial(self.policy, plan.legs)
         if denial is not None:
@@ -267,10 +283,15 @@ class Gate:
         state = plan.account_state
         cancel = isinstance(cmd, CancelCmd)
         query = self.depth.query(call, cancel, plan, pending.fingerprint, state, now)
+        held: Held | None = plan.reducing
+        if held is not None and query.exposure_since_us is None:
+            # livegate's orders that ended since the position was read count as working.
+            query = dataclasses.replace(query, exposure_since_us=held.asked_at_us)
 
         def usage_check(usage: limits.Usage) -> m.Denial | None:
             return (
                 self.depth.stopped(call, usage)
+                or (held.denial(usage.exposure) if held is not None else None)
                 or limits.check_usage(
                     self.policy, usage, plan.new_orders, plan.notional, counts_as_open
                 )

@@ -32,6 +32,9 @@ class Plan:
     account_state: Any = None
     # Who created the preview(s): a stopped principal's preview is not sent by another caller.
     creators: tuple[str, ...] = ()
+    # A REDUCING scope's judgement (reducing.Held) that step 10 repeats under the account's
+    # lock; None when no REDUCING scope applies.
+    reducing: Any = None
 
 
 class Planner:

@@ -16,7 +16,7 @@ from policy_service.domain.denials import (
 from policy_service.domain.enablement import account_denial
 from policy_service.domain.gate import Gate
 from policy_service.domain.ports import StoreUnavailable, WriterError
-from policy_service.domain.scopes import first_stop, subjects
+from policy_service.domain.scopes import check, reducing_bracket, subjects
 
 PREVIEW_SCOPE = "preview.create"
 APPROVAL_SCOPE = "approval.grant"
@@ -27,26 +27,36 @@ class Previews:
         self._gate = gate
 
     def _admit(
-        self, call: m.Call, scope: str, account_id: str, strategy: str = ""
+        self,
+        call: m.Call,
+        scope: str,
+        account_id: str,
+        strategy: str = "",
+        bracket: bool = False,
     ) -> m.Denial | None:
         gate = self._gate
         denial = scope_denial(call, scope)
         if denial is None and account_id:
             denial = account_denial(gate.settings, account_id, gate.account_hash(account_id))
-        return denial or self._stopped(account_id, (call.principal,), strategy)
+        return denial or self._stopped(account_id, (call.principal,), strategy, bracket)
 
     def _stopped(
-        self, account_id: str, principals: tuple[str, ...], strategy: str
+        self, account_id: str, principals: tuple[str, ...], strategy: str, bracket: bool = False
     ) -> m.Denial | None:
-        """Step 6's scoped stops: nothing is previewed or approved in a stopped scope."""
+        """Step 6's scoped stops: nothing is previewed or approved in a stopped scope, and no
+        bracket is previewed in a REDUCING one (it could never be sent). An order or modify
+        is previewed and approved there: the write judges it against the position then."""
         gate = self._gate
         try:
-            return first_stop(
+            closed, reducing = check(
                 gate.store,
                 subjects(gate.account_hash(account_id) if account_id else "", principals, strategy),
             )
         except StoreUnavailable:
             return _storage_down()
+        if closed is None and bracket and reducing:
+            return reducing_bracket(reducing[0])
+        return closed
 
     def _build(
         self,
@@ -190,7 +200,7 @@ class Previews:
         strategy: str = "",
     ) -> list[m.Preview] | m.Denial:
         gate = self._gate
-        denial = self._admit(call, PREVIEW_SCOPE, account_id, strategy)
+        denial = self._admit(call, PREVIEW_SCOPE, account_id, strategy, bracket=True)
         if denial is not None:
             return gate.refuse(call, denial, account_id=account_id)
         try:

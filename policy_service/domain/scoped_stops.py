@@ -1,9 +1,12 @@
-"""SetScopedStop: close or open one scope, audited; a close revokes the scope's approvals.
+"""SetScopedStop: close, reduce or open one scope, audited.
 
-Opening is guarded as the kill switch's reopen is: VerifyAudit must pass at that moment, and
-where kill_switch.reopen_second_operator is set, the first OPEN only records a request (the
-scope stays CLOSED) that another operator confirms with a second OPEN within
-kill_switch.reopen_confirm_window_s. The request lives in the scope's row, so the
+A scope is OPEN, REDUCING or CLOSED. Tightening is immediate: OPEN -> REDUCING, anything ->
+CLOSED; each revokes the scope's approvals outstanding (an approval granted before may be for
+an order the tighter state refuses). Loosening (CLOSED -> REDUCING, CLOSED or REDUCING -> OPEN)
+is guarded as the kill switch's reopen is: VerifyAudit must pass at that moment, and where
+kill_switch.reopen_second_operator is set, the first request only records itself (the scope
+stays as it is) with the state it asks, which another operator confirms by asking the same
+state within kill_switch.reopen_confirm_window_s. The request lives in the scope's row, so the
 confirmation may reach another replica.
 """
 
@@ -74,9 +77,12 @@ class ScopedStops:
         if isinstance(subject, m.Denial):
             return gate.refuse(call, subject, **_ids(kind, value))
         try:
-            if state is m.SwitchState.CLOSED:
-                return self._close(call, subject, value, reason, evidence or {})
-            return self._open(call, subject, value, reason)
+            if state is not m.SwitchState.OPEN:
+                tightened = self._close(call, subject, value, reason, state, evidence or {})
+                if tightened is not None:
+                    return tightened
+            # OPEN, or REDUCING asked of a CLOSED scope: a loosening.
+            return self._open(call, subject, value, reason, state)
         except StoreUnavailable:
             log.exception("scoped stop not stored")
             return gate.refuse(call, audit_down(), **_ids(kind, value))
@@ -93,18 +99,28 @@ class ScopedStops:
             return _not_found(reasons.SCOPE_PRINCIPAL_UNKNOWN, kind, "principal", value)
         return Subject(kind, value)
 
-    # ---- close -----------------------------------------------------------------------------
+    # ---- close, or reduce from OPEN -------------------------------------------------------
 
     def _close(
-        self, call: m.Call, subject: Subject, value: str, reason: str, evidence: Mapping[str, str]
-    ) -> ScopeResult | m.Denial:
+        self,
+        call: m.Call,
+        subject: Subject,
+        value: str,
+        reason: str,
+        state: m.SwitchState,
+        evidence: Mapping[str, str],
+    ) -> ScopeResult | m.Denial | None:
+        """Store STATE (CLOSED, or REDUCING of a scope not CLOSED) at once, revoking the
+        scope's approvals; None when REDUCING was asked of a CLOSED scope (a loosening)."""
         gate = self._gate
         revoke = _revocation(subject.kind, value)
         for _ in range(_CLOSE_TRIES):
             now = gate.clock.now_us()
             current = gate.store.scoped_stop(subject.kind, subject.key)
+            if state is m.SwitchState.REDUCING and current is not None and current.closed:
+                return None
             stop = ScopedStop(
-                subject.kind, subject.key, m.SwitchState.CLOSED, reason, call.principal, now,
+                subject.kind, subject.key, state, reason, call.principal, now,
                 call.request_id, (current.version if current else 0) + 1,
             )  # fmt: skip
             detail = {"reason": reason, **evidence}
@@ -116,32 +132,37 @@ class ScopedStops:
                 )
             except ScopeMoved:
                 continue
-            log.warning("scope closed", extra=saved.audit_detail())
+            log.warning("scope %s", state.value.lower(), extra=saved.audit_detail())
             return ScopeResult(saved, event_id, int(revoked.get("revoked_approvals", "0")))
         raise StoreUnavailable("the scope kept changing under the close")
 
-    # ---- open ------------------------------------------------------------------------------
+    # ---- open, or reduce from CLOSED: the guarded loosening ---------------------------------
 
     def _open(
-        self, call: m.Call, subject: Subject, value: str, reason: str
+        self, call: m.Call, subject: Subject, value: str, reason: str, target: m.SwitchState
     ) -> ScopeResult | m.Denial:
         gate = self._gate
         ids = _ids(subject.kind, value)
         current = gate.store.scoped_stop(subject.kind, subject.key)
-        if current is None or not current.closed:
+        if current is None or not current.stopped:
             return gate.refuse(call, _not_stopped(subject), **ids)
+        if current.state is target:
+            # REDUCING asked again of a scope a close moved on from meanwhile is the close's.
+            return gate.refuse(call, _moved(subject), **ids)
         unverified = self._audit_denial()
         if unverified is not None:
             return gate.refuse(call, unverified, **ids)
         now = gate.clock.now_us()
         settings = gate.settings
-        detail = {"reason": reason}
+        detail = {"reason": reason, "target": target.value}
         if not settings.reopen_second_operator:
-            stop = _opened(current, call, reason, now)
+            stop = _opened(current, call, reason, now, target)
         elif current.reopen_pending(now):
             if current.reopen_by == call.principal:
                 return gate.refuse(call, _same_operator(current), **ids)
-            stop = _opened(current, call, reason, now)
+            if current.reopen_target is not target:
+                return gate.refuse(call, _target_mismatch(current, target), **ids)
+            stop = _opened(current, call, reason, now, target)
             detail |= {"reopen": "CONFIRMED", "requested_by": current.reopen_by,
                        "reopen_reason": current.reopen_reason,
                        "reopen_request_id": current.reopen_request_id}  # fmt: skip
@@ -153,6 +174,7 @@ class ScopedStops:
                 reopen_reason=reason,
                 reopen_request_id=call.request_id,
                 reopen_expires_at_us=now + settings.reopen_window_us,
+                reopen_target=target,
             )
             detail |= {"reopen": "REQUESTED", "expires_at_us": str(stop.reopen_expires_at_us)}
         try:
@@ -177,9 +199,11 @@ class ScopedStops:
         )
 
 
-def _opened(current: ScopedStop, call: m.Call, reason: str, now: int) -> ScopedStop:
+def _opened(
+    current: ScopedStop, call: m.Call, reason: str, now: int, target: m.SwitchState
+) -> ScopedStop:
     return ScopedStop(
-        current.kind, current.key, m.SwitchState.OPEN, reason, call.principal, now,
+        current.kind, current.key, target, reason, call.principal, now,
         call.request_id, current.version + 1,
     )  # fmt: skip
 
@@ -220,6 +244,23 @@ def _same_operator(current: ScopedStop) -> m.Denial:
         6,
         "the scope's reopen must be confirmed by another operator than the one who requested it",
         {"scope_kind": current.kind.value, "scope": current.key, "requested_by": current.reopen_by},
+    )
+
+
+def _target_mismatch(current: ScopedStop, asked: m.SwitchState) -> m.Denial:
+    return m.Denial(
+        reasons.REOPEN_TARGET_MISMATCH,
+        "FAILED_PRECONDITION",
+        6,
+        f"the scope's pending request asks {current.reopen_target.value}, not {asked.value}: "
+        "confirm it with the same state, or close the scope and request again",
+        {
+            "scope_kind": current.kind.value,
+            "scope": current.key,
+            "requested_by": current.reopen_by,
+            "pending_target": current.reopen_target.value,
+            "asked": asked.value,
+        },
     )
 
 

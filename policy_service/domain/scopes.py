@@ -1,4 +1,7 @@
-"""Scoped stops: the values (a stop per account, principal or strategy) and their denials."""
+"""Scoped stops: the values (a stop per account, principal or strategy) and their denials.
+
+A scope is OPEN, REDUCING (cancels and position-reducing orders only, see reducing.py) or
+CLOSED (cancels only)."""
 
 from __future__ import annotations
 
@@ -39,7 +42,8 @@ class Subject:
 
 @dataclass(frozen=True)
 class ScopedStop:
-    """A scope's row: CLOSED or OPEN, who changed it last, and a reopen waiting, if any."""
+    """A scope's row: CLOSED, REDUCING or OPEN, who changed it last, and a loosening waiting
+    for its second operator, if any (REOPEN_TARGET: the state it asks, OPEN or REDUCING)."""
 
     kind: ScopeKind
     key: str
@@ -53,13 +57,23 @@ class ScopedStop:
     reopen_reason: str = ""
     reopen_request_id: str = ""
     reopen_expires_at_us: int = 0
+    reopen_target: m.SwitchState = m.SwitchState.OPEN
 
     @property
     def closed(self) -> bool:
         return self.state is m.SwitchState.CLOSED
 
+    @property
+    def reducing(self) -> bool:
+        return self.state is m.SwitchState.REDUCING
+
+    @property
+    def stopped(self) -> bool:
+        """Not OPEN: CLOSED or REDUCING (what GetLiveStatus lists)."""
+        return self.state is not m.SwitchState.OPEN
+
     def reopen_pending(self, now_us: int) -> bool:
-        return self.closed and bool(self.reopen_by) and now_us < self.reopen_expires_at_us
+        return self.stopped and bool(self.reopen_by) and now_us < self.reopen_expires_at_us
 
     def audit_detail(self) -> dict[str, str]:
         return {
@@ -96,12 +110,28 @@ def subjects(account_hash: str, principals: tuple[str, ...], strategy: str) -> l
 def first_stop(store: Store, wanted: list[Subject]) -> m.Denial | None:
     """Step 6 for a request in WANTED's scopes: the first closed one's denial, or None.
     StoreUnavailable propagates: the caller refuses (fail closed)."""
-    closed = store.closed_scopes(wanted) if wanted else []
-    if not closed:
-        return None
+    return check(store, wanted)[0]
+
+
+def check(store: Store, wanted: list[Subject]) -> tuple[m.Denial | None, list[ScopedStop]]:
+    """Step 6: the first CLOSED scope's denial (a close wins over a REDUCING), and every
+    REDUCING scope among WANTED, in WANTED's order. StoreUnavailable propagates."""
+    stopped = store.stopped_scopes(wanted) if wanted else []
     order = {s: i for i, s in enumerate(wanted)}
-    closed.sort(key=lambda s: order.get(Subject(s.kind, s.key), len(order)))
-    return stopped_denial(closed[0])
+    stopped.sort(key=lambda s: order.get(Subject(s.kind, s.key), len(order)))
+    closed = [s for s in stopped if s.closed]
+    return (stopped_denial(closed[0]) if closed else None), [s for s in stopped if s.reducing]
+
+
+def reducing_bracket(stop: ScopedStop) -> m.Denial:
+    return m.Denial(
+        reasons.SCOPE_REDUCING_BRACKET,
+        CODE,
+        STEP,
+        f"the {stop.kind.value.lower()} scope only reduces positions ({stop.reason}): a "
+        "bracket's entry opens one, so brackets are refused; cancels pass",
+        {"scope_kind": stop.kind.value, "scope": stop.key, "version": str(stop.version)},
+    )
 
 
 def stopped_denial(stop: ScopedStop) -> m.Denial:

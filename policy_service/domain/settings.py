@@ -29,3 +29,5 @@ class GateSettings:
     # The guarded reopen: a second operator confirms within the window (refused off while live).
     reopen_second_operator: bool = True
     reopen_window_us: int = 300_000_000
+    # A REDUCING scope judges a write against the broker's position no older than this.
+    reducing_position_max_age_us: int = 5_000_000

@@ -17,23 +17,28 @@ from policy_service.domain.scopes import Revocation, ScopedStop, ScopeKind, Scop
 from policy_service.storage import audit_store, raw
 from policy_service.storage.part import StorePart
 from policy_service.storage.revocation import revoke_outstanding
-from policy_service.storage.tables import approvals, previews, scoped_stops
+from policy_service.storage.tables import (
+    approvals,
+    idempotency_records,
+    previews,
+    scoped_stops,
+)
 
 _REVOCABLE_COLUMNS = {"account_id", "created_by", "strategy"}
 _COLS: Final = (
     "kind scope_key state reason changed_by changed_at_us request_id version reopen_by "
-    "reopen_reason reopen_request_id reopen_expires_at_us"
+    "reopen_reason reopen_request_id reopen_expires_at_us reopen_target"
 )
 # Step 6 of every write reads this: one fixed statement on the driver's cursor (see raw), with
 # a slot per subject a request can have; an empty slot matches nothing (no stored key is "").
 _PRINCIPAL_SLOTS: Final = 3
-_CLOSED_SQL: Final = (
-    f"SELECT {', '.join(_COLS.split())} FROM scoped_stops WHERE state = 'CLOSED' AND ("
+_STOPPED_SQL: Final = (
+    f"SELECT {', '.join(_COLS.split())} FROM scoped_stops WHERE state <> 'OPEN' AND ("
     "(kind = 'ACCOUNT' AND scope_key = :b_a) "
     "OR (kind = 'PRINCIPAL' AND scope_key IN (:b_p0, :b_p1, :b_p2)) "
     "OR (kind = 'STRATEGY' AND scope_key = :b_s))"
 )
-_CLOSED: Final = {d: raw.Query(d, _CLOSED_SQL, _COLS) for d in ("sqlite", "postgresql")}
+_STOPPED: Final = {d: raw.Query(d, _STOPPED_SQL, _COLS) for d in ("sqlite", "postgresql")}
 
 
 def _slots(wanted: Sequence[Subject]) -> dict[str, str] | None:
@@ -63,6 +68,8 @@ def stop_from(row: Any) -> ScopedStop:
         reopen_reason=row.reopen_reason,
         reopen_request_id=row.reopen_request_id,
         reopen_expires_at_us=int(row.reopen_expires_at_us),
+        # "" on a row from before 0011: OPEN was the only loosening there was.
+        reopen_target=m.SwitchState(row.reopen_target or "OPEN"),
     )
 
 
@@ -78,6 +85,7 @@ def _values(stop: ScopedStop) -> dict[str, Any]:
         "reopen_reason": stop.reopen_reason,
         "reopen_request_id": stop.reopen_request_id,
         "reopen_expires_at_us": stop.reopen_expires_at_us,
+        "reopen_target": stop.reopen_target.value if stop.reopen_by else "",
     }
 
 
@@ -106,7 +114,12 @@ class ScopeStore(StorePart):
         return [stop_from(r) for r in rows]
 
     def closed_scopes(self, wanted: Sequence[Subject]) -> list[ScopedStop]:
-        """The stops among WANTED that are CLOSED now (a primary-key lookup per subject)."""
+        """The stops among WANTED that are CLOSED now."""
+        return [s for s in self.stopped_scopes(wanted) if s.closed]
+
+    def stopped_scopes(self, wanted: Sequence[Subject]) -> list[ScopedStop]:
+        """The stops among WANTED that are CLOSED or REDUCING now (one statement: step 6 of
+        every write reads it, and a REDUCING scope costs no second query)."""
         if not wanted:
             return []
         t = scoped_stops
@@ -115,12 +128,29 @@ class ScopeStore(StorePart):
         try:
             with self._reader() as conn:
                 if params is not None:
-                    rows = raw.all_rows(conn, _CLOSED[conn.dialect.name], params)
+                    rows = raw.all_rows(conn, _STOPPED[conn.dialect.name], params)
                 else:
-                    rows = conn.execute(select(t).where(t.c.state == "CLOSED", match)).all()
+                    rows = conn.execute(select(t).where(t.c.state != "OPEN", match)).all()
         except SQLAlchemyError as exc:
             raise StoreUnavailable(str(exc)) from exc
         return [stop_from(r) for r in rows]
+
+    def key_con_ids(self, keys: Sequence[str]) -> dict[str, int]:
+        """The contract id each idempotency key's write recorded (a REDUCING scope places
+        livegate's working orders by their orderRef; keys not found are left out)."""
+        if not keys:
+            return {}
+        t = idempotency_records
+        try:
+            with self._reader() as conn:
+                rows = conn.execute(
+                    select(t.c.idempotency_key, t.c.con_id).where(
+                        t.c.idempotency_key.in_(sorted(set(keys)))
+                    )
+                ).all()
+        except SQLAlchemyError as exc:
+            raise StoreUnavailable(str(exc)) from exc
+        return {str(r.idempotency_key): int(r.con_id) for r in rows}
 
     def scoped_stop(self, kind: ScopeKind, key: str) -> ScopedStop | None:
         t = scoped_stops

@@ -241,7 +241,8 @@ kill_switch_reopens = Table(
 )
 
 # Migration 0008: one row per scope an operator ever stopped (kind ACCOUNT, PRINCIPAL or
-# STRATEGY; an account by its keyed hash). CLOSED refuses the scope's writes at gate step 6;
+# STRATEGY; an account by its keyed hash). CLOSED refuses the scope's writes at gate step 6,
+# REDUCING (0011) lets only cancels and position-reducing orders through;
 # reopen_* hold a reopen one operator asked for until a second confirms it.
 scoped_stops = Table(
     "scoped_stops",
@@ -258,6 +259,8 @@ scoped_stops = Table(
     Column("reopen_reason", Text, nullable=False, server_default=""),
     Column("reopen_request_id", String(64), nullable=False, server_default=""),
     Column("reopen_expires_at_us", BigInteger, nullable=False, server_default="0"),
+    # Migration 0011: the state the pending request loosens to (OPEN or REDUCING; "" = OPEN).
+    Column("reopen_target", String(8), nullable=False, server_default=""),
     Index("ix_scoped_stops_state", "state"),
 )
 

@@ -20,10 +20,12 @@ ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "U1234567"  # the README's lines name the dev stack's account
 
 
-def _lines(doc: Path) -> list[str]:
+def _lines(doc: Path, reducing: bool = False) -> list[str]:
+    """The doc's SetScopedStop lines: those that close and open, or the REDUCING ones."""
     text = doc.read_text()
     found = [ln.strip() for ln in text.splitlines() if ln.strip().startswith(("$G ", "$G2 "))]
-    return [ln for ln in found if ln.endswith("/SetScopedStop")]
+    found = [ln for ln in found if ln.endswith("/SetScopedStop")]
+    return [ln for ln in found if ("KILL_SWITCH_STATE_REDUCING" in ln) == reducing]
 
 
 def _grpcurl(stack: Stack, line: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -139,3 +141,54 @@ def test_cli_scope_when_closed_and_opened_by_two_operators_then_each_step_exits_
                "--reason", "typo")  # fmt: skip
     assert bad.returncode == 1
     assert json.loads(bad.stderr)["reason"] == "SCOPE_ACCOUNT_NOT_ALLOWED"
+
+
+def test_docs_reduce_lines_when_run_then_the_scope_reduces_and_the_gauges_show_it(
+    stack: Stack,
+) -> None:
+    [readme] = _lines(ROOT / "README.md", reducing=True)
+    [runbook] = _lines(ROOT / "docs" / "live-runbook.md", reducing=True)
+    register_state_gauges(stack.policy.service.store)
+    labels = {"kind": "STRATEGY", "scope": "mean-rev.v2"}
+
+    by_readme = _grpcurl(stack, readme)
+    by_runbook = _grpcurl(stack, runbook, SCOPE_KIND="SCOPE_KIND_STRATEGY",
+                          SCOPE_VALUE="mean-rev.v2")  # fmt: skip
+
+    for done in (by_readme, by_runbook):
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["stop"]["state"] == "KILL_SWITCH_STATE_REDUCING"
+    for kind in ("ACCOUNT", "STRATEGY"):
+        assert REGISTRY.get_sample_value("livegate_scoped_stops_reducing", {"kind": kind}) == 1
+        assert REGISTRY.get_sample_value("livegate_scoped_stops_closed", {"kind": kind}) == 0
+    assert REGISTRY.get_sample_value("livegate_scoped_stop_reducing", labels) == 1
+    assert REGISTRY.get_sample_value("livegate_scoped_stop_closed", labels) is None
+    closed = _cli(stack, "scope", "close", "--kind", "strategy", "--value", "mean-rev.v2",
+                  "--reason", "INC-9 worse")  # fmt: skip
+    assert closed.returncode == 0, closed.stderr
+    assert REGISTRY.get_sample_value("livegate_scoped_stop_reducing", labels) is None
+    assert REGISTRY.get_sample_value("livegate_scoped_stop_closed", labels) == 1
+
+
+def test_cli_scope_reduce_when_open_then_at_once_and_when_closed_then_two_operators(
+    stack: Stack,
+) -> None:
+    args = ("--kind", "strategy", "--value", "grid")
+
+    reduced = _cli(stack, "scope", "reduce", *args, "--reason", "INC-12 unwind")
+    closed = _cli(stack, "scope", "close", *args, "--reason", "INC-12 worse")
+    asked = _cli(stack, "scope", "reduce", *args, "--reason", "INC-12 unwind again")
+    confirmed = _cli(stack, "scope", "reduce", *args, "--reason", "ok", identity="operator2")
+    listed = _cli(stack, "scope", "list")
+
+    assert reduced.returncode == 0, reduced.stderr
+    assert json.loads(reduced.stdout)["stop"]["state"] == "KILL_SWITCH_STATE_REDUCING"
+    assert closed.returncode == 0, closed.stderr
+    assert asked.returncode == 4, asked.stderr  # only requested: still closed
+    body = json.loads(asked.stdout)["stop"]
+    assert (body["state"], body["reopen_target"]) == (
+        "KILL_SWITCH_STATE_CLOSED", "KILL_SWITCH_STATE_REDUCING",
+    )  # fmt: skip
+    assert confirmed.returncode == 0, confirmed.stderr
+    assert json.loads(confirmed.stdout)["stop"]["changed_by"] == "operator2"
+    assert '"state": "KILL_SWITCH_STATE_REDUCING"' in listed.stdout

@@ -186,6 +186,9 @@ def confirm_reopen(draw: st.DrawFn) -> policy_pb2.ConfirmReopenRequest:
     )
 
 
+scope_states = enums([1, 2, 3])
+
+
 @st.composite
 def set_scoped_stop(draw: st.DrawFn) -> policy_pb2.SetScopedStopRequest:
     f = Fields(draw, ["kind", "value", "state", "reason"])
@@ -193,7 +196,8 @@ def set_scoped_stop(draw: st.DrawFn) -> policy_pb2.SetScopedStopRequest:
     return policy_pb2.SetScopedStopRequest(
         kind=f("kind", st.sampled_from([1, 2, 3]), enums([1, 2, 3])),
         value=f("value", good_value, text),
-        state=f("state", st.sampled_from([1, 2]), switch_states),  # type: ignore[arg-type]
+        # OPEN, CLOSED and REDUCING; the bad ones: UNSPECIFIED and values never defined.
+        state=f("state", st.sampled_from([1, 2, 3]), scope_states),  # type: ignore[arg-type]
         reason=f("reason", st.just("fuzz"), text),
     )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from livegate_api.v1 import policy_pb2
@@ -239,10 +239,28 @@ def test_renew_lease_when_ttl_is_fuzzed_then_clear_status(policy: PolicyTarget) 
 
 # Last in the module: a scope it closes stays closed for the module's policy service.
 def test_set_scoped_stop_when_fields_are_fuzzed_then_clear_status(policy: PolicyTarget) -> None:
+    states: set[int] = set()
+    kind, reducing, closed = policy_pb2.SCOPE_KIND_STRATEGY, 3, 2
+
+    def scoped(state: int) -> policy_pb2.SetScopedStopRequest:
+        return policy_pb2.SetScopedStopRequest(
+            kind=kind, value="fuzz-reducing", state=state, reason="fuzz"
+        )
+
+    # Every REDUCING transition at least once: from nothing (at once), to CLOSED, and the
+    # guarded CLOSED -> REDUCING request; then whatever hypothesis draws.
     @fuzz(policy)
     @given(identity=caller("operator"), request=fz.set_scoped_stop())
+    @example(identity="operator", request=scoped(reducing))
+    @example(identity="operator", request=scoped(closed))
+    @example(identity="operator", request=scoped(reducing))
     def run(identity: str, request: policy_pb2.SetScopedStopRequest) -> None:
-        exercise(policy, identity, "SetScopedStop", request, OnSuccess.ANYTHING)
+        response = exercise(policy, identity, "SetScopedStop", request, OnSuccess.ANYTHING)
+        if response is not None:
+            states.add(response.stop.state)
+            if response.stop.reopen_requested_by:
+                states.add(-response.stop.reopen_target)  # a pending loosening's target
 
     run()
     assert_chain_verifies(policy)
+    assert {reducing, closed, -reducing} <= states

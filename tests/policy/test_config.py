@@ -14,6 +14,7 @@ from livegate_common.config import ConfigError
 from policy_service import config as policy_config
 from policy_service import devconfig
 from policy_service.__main__ import main
+from policy_service.server import settings_from
 from tests.policy.harness import policy_doc, set_path
 from tests.support.affinity import one_cpu, thread_cpus
 
@@ -37,6 +38,14 @@ def _doc(tmp_path: Path, dev_pki: Path, **overrides: Any) -> dict[str, Any]:
         ({"approvals__four_eyes": False}, "approvals.four_eyes"),
         ({"kill_switch__reopen_second_operator": False}, "kill_switch.reopen_second_operator"),
         ({"kill_switch__reopen_confirm_window_s": 0}, "kill_switch.reopen_confirm_window_s"),
+        (
+            {"kill_switch__reducing_position_max_age_s": 0},
+            "kill_switch.reducing_position_max_age_s",
+        ),
+        (
+            {"kill_switch__reducing_position_max_age_s": "soon"},
+            "kill_switch.reducing_position_max_age_s",
+        ),
         ({"writer__expected_san": ""}, "writer.expected_san"),
         ({"dead_man__min_ttl_s": 0}, "dead_man.min_ttl_s"),
         ({"dead_man__min_ttl_s": 60, "dead_man__max_ttl_s": 30}, "dead_man.max_ttl_s"),
@@ -93,6 +102,17 @@ def test_load_when_reopen_keys_absent_then_two_operators_within_300_s(
 ) -> None:
     config = policy_config.from_document(_doc(tmp_path, dev_pki), tmp_path)
     assert (config.reopen_second_operator, config.reopen_confirm_window_s) == (True, 300.0)
+
+
+def test_load_when_reducing_age_absent_then_5_s_and_the_gate_gets_it(
+    tmp_path: Path, dev_pki: Path
+) -> None:
+    default = policy_config.from_document(_doc(tmp_path, dev_pki), tmp_path)
+    set_to = _doc(tmp_path, dev_pki, kill_switch__reducing_position_max_age_s=2.5)
+
+    assert default.reducing_position_max_age_s == 5.0
+    config = policy_config.from_document(set_to, tmp_path)
+    assert settings_from(config).reducing_position_max_age_us == 2_500_000
 
 
 def _main_on(doc: dict[str, Any], tmp_path: Path) -> int:

@@ -4,16 +4,19 @@ and no other's, in its own transaction; a stale write stores nothing."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
 
 from policy_service.domain import model as m
 from policy_service.domain.audit import AuditDraft
 from policy_service.domain.audit_chain import ChainKeeper
 from policy_service.domain.audit_keys import new_keyring
 from policy_service.domain.scopes import Revocation, ScopedStop, ScopeKind, ScopeMoved, Subject
-from policy_service.storage.engine import make_engines, migrate
+from policy_service.storage.engine import MIGRATIONS_DIR, make_engines, migrate
 from policy_service.storage.store import SqlStore
 from tests.support.audit_rows import event_detail
 
@@ -146,3 +149,84 @@ def test_closed_scopes_when_more_principals_than_the_statements_slots_then_still
 
     assert [(s.kind, s.key) for s in found] == [(ScopeKind.PRINCIPAL, "p4")]
     assert [(s.kind, s.key) for s in few] == [(ScopeKind.ACCOUNT, "h1")]
+
+
+def test_save_when_a_loosening_to_reducing_is_pending_then_another_replica_reads_its_target(
+    replicas: tuple[SqlStore, SqlStore],
+) -> None:
+    first, second = replicas
+    first.save_scoped_stop(_stop(ScopeKind.ACCOUNT, "h1"), _draft("SetScopedStop"), 10)
+    asked = replace(
+        _stop(ScopeKind.ACCOUNT, "h1", 2),
+        reopen_by="op",
+        reopen_reason="only unwind",
+        reopen_request_id="r2",
+        reopen_expires_at_us=FAR,
+        reopen_target=m.SwitchState.REDUCING,
+    )
+
+    first.save_scoped_stop(asked, _draft("SetScopedStop"), 11)
+
+    found = second.scoped_stop(ScopeKind.ACCOUNT, "h1")
+    assert found is not None and found.reopen_pending(12)
+    assert (found.state, found.reopen_target) == (m.SwitchState.CLOSED, m.SwitchState.REDUCING)
+    with second.read.connect() as conn:
+        stored = conn.execute(sa.text("SELECT reopen_target FROM scoped_stops")).scalar_one()
+    assert stored == "REDUCING"
+
+
+def test_save_when_no_loosening_is_pending_then_no_target_is_stored(
+    replicas: tuple[SqlStore, SqlStore],
+) -> None:
+    store, other = replicas
+
+    store.save_scoped_stop(_stop(ScopeKind.STRATEGY, "grid"), _draft("SetScopedStop"), 10)
+
+    with other.read.connect() as conn:
+        stored = conn.execute(sa.text("SELECT reopen_target FROM scoped_stops")).scalar_one()
+    found = other.scoped_stop(ScopeKind.STRATEGY, "grid")
+    assert stored == "" and found is not None and found.reopen_target is m.SwitchState.OPEN
+
+
+@pytest.mark.parametrize("principals", [1, 5])  # the fixed statement, and the fallback
+def test_stopped_scopes_when_a_scope_is_reducing_then_found_and_not_among_the_closed(
+    replicas: tuple[SqlStore, SqlStore], principals: int
+) -> None:
+    store, other = replicas
+    reducing = _stop(ScopeKind.ACCOUNT, "h1", state="REDUCING")
+    store.save_scoped_stop(reducing, _draft("SetScopedStop"), 10, Revocation("account_id", "U1"))
+    store.save_scoped_stop(_stop(ScopeKind.PRINCIPAL, "p0"), _draft("SetScopedStop"), 11)
+    wanted = [Subject(ScopeKind.ACCOUNT, "h1")]
+    wanted += [Subject(ScopeKind.PRINCIPAL, f"p{i}") for i in range(principals)]
+
+    stopped = other.stopped_scopes(wanted)
+    closed = other.closed_scopes(wanted)
+
+    assert sorted((s.key, s.state.value) for s in stopped) == [
+        ("h1", "REDUCING"), ("p0", "CLOSED"),
+    ]  # fmt: skip
+    assert [s.key for s in closed] == ["p0"]
+    assert _revoked(other) == {"ap_p_a"}  # OPEN -> REDUCING revokes as a close does
+
+
+def test_migration_0011_when_downgraded_then_reducing_scopes_close_and_upgrade_restores(
+    replicas: tuple[SqlStore, SqlStore],
+) -> None:
+    store, _ = replicas
+    store.save_scoped_stop(_stop(ScopeKind.ACCOUNT, "h1", state="REDUCING"), _draft("S"), 10)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+
+    with store.write.connect() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0009")
+        conn.commit()
+        columns = {c["name"] for c in sa.inspect(conn).get_columns("scoped_stops")}
+        state = conn.execute(sa.text("SELECT state FROM scoped_stops")).scalar_one()
+    migrate(store.write)
+
+    assert "reopen_target" not in columns and state == "CLOSED"  # never looser than set
+    found = store.scoped_stop(ScopeKind.ACCOUNT, "h1")
+    assert found is not None and (found.state, found.reopen_target) == (
+        m.SwitchState.CLOSED, m.SwitchState.OPEN,
+    )  # fmt: skip
