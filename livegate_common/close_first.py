@@ -12,6 +12,8 @@ from typing import Final
 # database or writer that does not answer) must not hold every write forever. A write that
 # goes on after it meets the switch as it then is (a close not stored yet is held in memory).
 DEFAULT_MAX_WAIT_S: Final = 2.0
+# Past this, a stuck close would hold writes longer than any write's own deadline allows.
+MAX_WAIT_CEILING_S: Final = 10.0
 
 
 class CloseFirst:

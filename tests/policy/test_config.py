@@ -38,6 +38,9 @@ def _doc(tmp_path: Path, dev_pki: Path, **overrides: Any) -> dict[str, Any]:
         ({"kill_switch__reopen_second_operator": False}, "kill_switch.reopen_second_operator"),
         ({"kill_switch__reopen_confirm_window_s": 0}, "kill_switch.reopen_confirm_window_s"),
         ({"writer__expected_san": ""}, "writer.expected_san"),
+        ({"server__close_first_max_wait_s": 0}, "server.close_first_max_wait_s"),
+        ({"server__close_first_max_wait_s": 10.5}, "server.close_first_max_wait_s"),
+        ({"server__close_first_max_wait_s": "soon"}, "server.close_first_max_wait_s"),
     ],
 )
 def test_load_when_config_unsafe_then_refused_naming_key(
@@ -46,6 +49,15 @@ def test_load_when_config_unsafe_then_refused_naming_key(
     with pytest.raises(ConfigError) as caught:
         policy_config.from_document(_doc(tmp_path, dev_pki, **overrides), tmp_path)
     assert caught.value.key == key
+
+
+def test_load_when_close_first_wait_set_then_the_server_config_carries_it(
+    tmp_path: Path, dev_pki: Path
+) -> None:
+    default = policy_config.from_document(_doc(tmp_path, dev_pki), tmp_path)
+    assert default.server.close_first_max_wait_s == 2.0
+    doc = _doc(tmp_path, dev_pki, server__close_first_max_wait_s=0.5)
+    assert policy_config.from_document(doc, tmp_path).server.close_first_max_wait_s == 0.5
 
 
 def test_load_when_flags_absent_then_live_trading_off(tmp_path: Path, dev_pki: Path) -> None:
