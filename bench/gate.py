@@ -37,6 +37,10 @@ class GateClient:
         )
 
     @property
+    def port(self) -> int:
+        return self._port
+
+    @property
     def channel(self) -> grpc.Channel:
         """The upstream caller's mTLS channel to the policy service."""
         return self._channels[0]

@@ -18,14 +18,14 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import floors, invariants
+from bench.closer import Closer
 from bench.direct import DirectClient
 from bench.gate import GateClient, Ticket, WriterDirect, split
 from bench.layout import Layout, client_on, floating
-from bench.measure import Latency, latency, run_concurrently, timed_sequence
+from bench.measure import Latency, Throughput, latency, run_concurrently, timed_sequence
 from bench.procs import Proc, bench_home, start_service, start_sim
 from bench.profile import cpu_snapshot, cpu_split, postgres_cpu, profiled
 from bench.scrape import histogram_totals
-from livegate_api.v1 import policy_pb2
 from policy_service.audit_keysource import ensure_dev_keyring
 from tests.policy.harness import policy_doc
 from tests.support.net import free_port
@@ -212,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.only is None:
             latency_phases(args, client, writer, broker, pki, cleanup, results, sqlite_url)
         if args.only in (None, "close"):
-            close_phase(args, client, results)
+            close_phase(args, client, pki, results)
         ok = True
         if args.only in (None, "sqlite"):
             ok = sqlite_phase(args, client, [policy, writer, sim], broker, sqlite_url, results)
@@ -271,13 +271,19 @@ def latency_phases(
     path_floor(args.latency_n, client, writer_only, db_dir, gate, alone, direct)
 
 
-def close_phase(args: argparse.Namespace, client: GateClient, results: dict[str, float]) -> None:
-    """(c) SetKillSwitch(CLOSED), idle and under a burst, timed in this process: the ratio."""
-    close = latency([timed_close(client) for _ in range(args.switch_n)])
+def close_phase(
+    args: argparse.Namespace, client: GateClient, pki: Path, results: dict[str, float]
+) -> None:
+    """(c) SetKillSwitch(CLOSED), idle and under a burst, timed by a process of its own."""
+    closer = Closer(pki, client.port, ACCOUNT)
+    try:
+        close = latency([timed_close(client, closer) for _ in range(args.switch_n)])
+        say("\n(c) kill-switch close (policy durable + writer closed), idle")
+        say(f"  {close.line()}")
+        loaded = close_under_load(client, closer, args)
+    finally:
+        closer.stop()
     results["killswitch_close_ms"] = round(close.p50_ms, 2)
-    say("\n(c) kill-switch close (policy durable + writer closed), idle")
-    say(f"  {close.line()}")
-    loaded = close_under_load(client, args)
     say(f"  under load ({args.threads} client threads submitting when it is sent): {loaded.line()}")
     say(f"  {close_ratio(close, loaded)}")
 
@@ -322,39 +328,54 @@ def close_ratio(idle: Latency, loaded: Latency) -> str:
     )
 
 
-def timed_close(client: GateClient) -> float:
-    """Seconds SetKillSwitch(CLOSED) took; the switch is open again afterwards."""
-    start = time.perf_counter()
-    response = client.set_switch(False)
-    seconds = time.perf_counter() - start
-    if response.writer_state != policy_pb2.WRITER_SWITCH_STATE_CONFIRMED_CLOSED:
-        raise RuntimeError("the writer was not confirmed closed before SetKillSwitch returned")
+def timed_close(client: GateClient, closer: Closer) -> float:
+    """Seconds SetKillSwitch(CLOSED) took, writer confirmed closed; open again afterwards."""
+    seconds = closer.close_switch()
     client.set_switch(True)
     return seconds
 
 
-def close_under_load(client: GateClient, args: argparse.Namespace) -> Latency:
+def close_under_load(client: GateClient, closer: Closer, args: argparse.Namespace) -> Latency:
     """The operator's close in the middle of a burst of submits (those after it are refused).
 
+    Each round's approvals are made after the reopen before it: a close revokes every
+    approval outstanding, so approvals made for later rounds would be refused at step 8 and
+    those rounds would time the close against a burst of cheap refusals, not of submits.
     Both services serve the close from a pool of its own, and the writer answers it without
     waiting for its writes in flight: what an operator waits for on a busy desk. Under a slow
     broker: bench/close_slow.py.
     """
     rounds, per_round = max(1, args.switch_n // 2), 5 * args.threads
-    tickets = client.tickets(rounds * per_round)
     layout: Layout = args.layout
-    closes = []
+    closes, bursts = [], []
     with client_on(layout.client(1)):  # where the throughput run's client threads run
-        for i in range(rounds):
-            burst = tickets[i * per_round : (i + 1) * per_round]
-            load = threading.Thread(
-                target=run_concurrently, args=(burst, client.submit, args.threads)
-            )
-            load.start()
+        for _ in range(rounds):
+            outcome: list[Throughput] = []
+            load = burst(client, client.tickets(per_round), args.threads, outcome)
             time.sleep(0.1)  # the burst is under way: every client thread has a submit in flight
-            closes.append(timed_close(client))
+            closes.append(timed_close(client, closer))
             load.join(timeout=60)
+            bursts += outcome
+    placed = sum(b.done for b in bursts)
+    refused = sum(b.failed for b in bursts)
+    say(
+        f"  the bursts: {placed} submits placed, {refused} refused once the switch was closed, "
+        f"of {rounds * per_round}"
+    )
     return latency(closes)
+
+
+def burst(
+    client: GateClient, tickets: list[Ticket], threads: int, outcome: list[Throughput]
+) -> threading.Thread:
+    """Submit TICKETS from THREADS client threads in the background; OUTCOME gets the tally."""
+
+    def run() -> None:
+        outcome.append(run_concurrently(tickets, client.submit, threads))
+
+    load = threading.Thread(target=run)
+    load.start()
+    return load
 
 
 def report(

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import yaml
 
+from livegate_common.close_first import DEFAULT_MAX_WAIT_S, MAX_WAIT_CEILING_S
 from livegate_common.identity import PrincipalMap
 from livegate_common.roles import Role
 from livegate_common.tls import TLSFiles
@@ -111,6 +112,8 @@ class ServerConfig:
     listen: str
     tls: TLSFiles
     cpus: frozenset[int] = frozenset()  # pinned at start: see livegate_common.cpus
+    # The longest a write waits for a kill-switch close to end: see livegate_common.close_first.
+    close_first_max_wait_s: float = DEFAULT_MAX_WAIT_S
 
 
 def server_config(doc: Mapping[str, Any], base: Path, default_listen: str) -> ServerConfig:
@@ -122,7 +125,21 @@ def server_config(doc: Mapping[str, Any], base: Path, default_listen: str) -> Se
             key=get_path(doc, "server.tls.key", base),
         ),
         cpus=cpus_config(doc),
+        close_first_max_wait_s=close_first_config(doc),
     )
+
+
+CLOSE_FIRST_KEY = "server.close_first_max_wait_s"
+
+
+def close_first_config(doc: Mapping[str, Any]) -> float:
+    """server.close_first_max_wait_s: seconds, > 0 and at most MAX_WAIT_CEILING_S."""
+    value = positive(doc, CLOSE_FIRST_KEY, DEFAULT_MAX_WAIT_S)
+    if value > MAX_WAIT_CEILING_S:
+        raise ConfigError(
+            CLOSE_FIRST_KEY, f"must be at most {MAX_WAIT_CEILING_S} seconds, got {value!r}"
+        )
+    return value
 
 
 CPUS_KEY = "server.cpus"

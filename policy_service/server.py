@@ -14,6 +14,7 @@ import grpc
 from grpc_health.v1 import health
 
 from livegate_api.v1 import policy_pb2_grpc
+from livegate_common.close_first import CloseFirst
 from livegate_common.config import ConfigError
 from livegate_common.devconfig import POLICY_SERVICE_NAME
 from livegate_common.server import create_server, mark_serving
@@ -248,6 +249,7 @@ def build_service(
         _check_broker_timeout(client)
         writer = client
     gate = Gate(settings_from(config), policy, store, writer, clock)
+    gate.close_first = CloseFirst(config.server.close_first_max_wait_s)
     audit = config.audit
     gate.refusals = RefusalFlood(int(audit.refusal_interval_s * 1e6), audit.refusal_limit_per_min)
     switch = KillSwitchService(gate)

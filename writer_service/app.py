@@ -13,6 +13,7 @@ import grpc
 from grpc_health.v1 import health
 
 from livegate_common.auto_stop_bounds import SESSION_POLL_S
+from livegate_common.close_first import CloseFirst
 from livegate_common.devconfig import WRITER_SERVICE_NAME
 from livegate_common.server import mark_serving
 from writer_service import log_redaction
@@ -172,6 +173,7 @@ def start_writer(config: WriterConfig) -> WriterHandle:
             index,
             broker.request_timeout_s,
             admission=WriteAdmission(config.role, permission, secret.account_hash),
+            close_first=CloseFirst(config.server.close_first_max_wait_s),
         )
         _probe_after_reconnect(session, permission)
         stops = AutoStops(config.auto_stops, kill_switch)

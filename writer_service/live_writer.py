@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from ib_async import Order, Trade
 from ib_async.order import OrderStatus
 
+from livegate_common.close_first import CloseFirst
 from livegate_common.deadlines import CLOSE_HOP_S, write_budget_s
 from writer_service import errors
 from writer_service.admission import WriteAdmission
@@ -60,8 +61,11 @@ class LiveOrderWriter:
         timeout_s: float,
         *,
         admission: WriteAdmission,
+        close_first: CloseFirst | None = None,
     ):
         self._session = session
+        # While a close runs here, writes wait before their broker work (see CloseFirst).
+        self.close_first = close_first or CloseFirst()
         self._admission = admission
         self._accounts = frozenset(accounts)
         self._kill_switch = kill_switch
@@ -90,13 +94,16 @@ class LiveOrderWriter:
         close also waits for ib_async to put every message it held back for pacing on the
         socket. Writes that were sent are listed, those not sent yet are refused when they try.
         """
-        snapshot = self._kill_switch.sync(state, reason, changed_by, version, resend)
-        if snapshot.state is not SwitchState.CLOSED:
-            return snapshot, []
-        try:
-            return snapshot, self._session.call(self._past_close(), CLOSE_HOP_S)
-        except errors.WriterError:
-            raise errors.close_unconfirmed(CLOSE_HOP_S) from None
+        if state is not SwitchState.CLOSED:
+            return self._kill_switch.sync(state, reason, changed_by, version, resend), []
+        with self.close_first.closing():
+            snapshot = self._kill_switch.sync(state, reason, changed_by, version, resend)
+            if snapshot.state is not SwitchState.CLOSED:  # a stale resend: ignored
+                return snapshot, []
+            try:
+                return snapshot, self._session.call(self._past_close(), CLOSE_HOP_S)
+            except errors.WriterError:
+                raise errors.close_unconfirmed(CLOSE_HOP_S) from None
 
     async def _past_close(self) -> list[Flight]:
         """On the loop, after the switch closed: every send that passed it is on the socket
@@ -131,7 +138,8 @@ class LiveOrderWriter:
         # refusal here would read as "nothing at the broker" and release the approval.
         budget = write_budget_s(self._timeout_s)
         ends = time.monotonic() + budget
-        with self._slots.shared(slots, budget):
+        self.close_first.checkpoint()  # inside the budget: the policy's deadline counts it
+        with self._slots.shared(slots, max(0.05, ends - time.monotonic())):
             self._require_account(account)
             return self._session.call(make(), max(0.05, ends - time.monotonic()))
 

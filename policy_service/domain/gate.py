@@ -8,6 +8,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from livegate_common.close_first import CloseFirst
 from policy_service import reasons
 from policy_service.domain import limits
 from policy_service.domain import model as m
@@ -79,6 +80,8 @@ class Gate:
         self._enablement = enablement_denial(static_conditions(settings, policy))
         # A close not stored yet still closes this replica (step 6).
         self.latch = CloseLatch()
+        # While a close runs, writes wait at their checkpoints (never inside a step).
+        self.close_first = CloseFirst()
         # Audits every refusal until the service sets its own (see refusal_flood).
         self.refusals = RefusalFlood(interval_us=0, limit_per_min=0)
         # A decision hashes its account id four times (account check, pending row, two audit
@@ -165,6 +168,7 @@ class Gate:
     # ---- the pipeline ----------------------------------------------------------------------
 
     def execute(self, call: m.Call, cmd: Command) -> Outcome | m.Denial:
+        self.close_first.checkpoint()
         now = self.clock.now_us()
         ids = _audit_ids(cmd)
 
@@ -299,6 +303,7 @@ class Gate:
             )
 
         draft = self.draft(call, "PENDING", None, gate_step=10, kill_switch_state="OPEN", **ids)
+        self.close_first.checkpoint()
         try:
             begun = self.store.begin(pending, usage_check, draft, now, query)
         except StoreUnavailable:
@@ -308,6 +313,7 @@ class Gate:
             return self.refuse(call, begun.denial, **ids)
         if begun.existing is not None:
             return self._existing(call, cmd, begun.existing, digest, ids)
+        self.close_first.checkpoint()
         return self._forwarder.forward(call, cmd, plan, ids)
 
     def _existing(

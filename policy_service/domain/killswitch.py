@@ -117,10 +117,13 @@ class KillSwitchService(GuardedOpen):
         denial = scope_denial(call, SCOPE)
         if denial is not None:
             return self._gate.refuse(call, denial)
-        with self._setting():
-            if state is m.SwitchState.CLOSED:
+        if state is m.SwitchState.CLOSED:
+            # Writes wait at their checkpoints until the close is done (after the scope
+            # check: a caller who may not close may not hold writes up either).
+            with self._gate.close_first.closing(), self._setting():
                 mode = CancelMode(cancel_all, broker_wide)
                 return self._close(call, reason, mode, refused_text, evidence or {})
+        with self._setting():
             return self._open(call, reason)
 
     @contextmanager

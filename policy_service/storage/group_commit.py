@@ -49,6 +49,12 @@ class GroupCommit:
     of the queue commits. While a COMMIT waits on its fsync, newcomers queue and form the next
     batch, so under load the fsync, BEGIN and COMMIT are paid once per batch, not per writer.
 
+    An urgent writer (the kill-switch close) goes first: it takes the lock ahead of every
+    writer queued, and commits the batch it joined at once instead of handing the lock on, so
+    it waits for the work already in the batch and one fsync, never for the queue. Under a
+    burst the queue never empties, and a close queued like a write waited for up to MAX_BATCH
+    writers' work before its COMMIT.
+
     Nobody returns before the COMMIT that made their work durable. A writer whose work failed
     has only its savepoint rolled back: the others' work stays. It too waits for the COMMIT,
     because what it saw (say, a batch-mate's new row) is only true if that COMMIT succeeds.
@@ -59,19 +65,20 @@ class GroupCommit:
     def __init__(self, connect: Callable[[], Connection], max_batch: int = MAX_BATCH):
         self._connect = connect
         self._max = max_batch
-        self._lock = threading.Lock()  # the one writer
-        self._count_lock = threading.Lock()
-        self._queued = 0  # writers waiting for _lock
+        # The one writer: _held under _state, and two queues on it, urgent writers first.
+        self._state = threading.Lock()
+        self._urgent_turn = threading.Condition(self._state)
+        self._turn = threading.Condition(self._state)
+        self._held = False
+        self._queued = 0  # writers waiting for the lock, urgent ones included
+        self._urgent = 0  # urgent writers waiting for it
         self._conn: Connection | None = None
         self._batch: _Batch | None = None
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        with self._count_lock:
-            self._queued += 1
-        self._lock.acquire()
-        with self._count_lock:
-            self._queued -= 1
+    def transaction(self, urgent: bool = False) -> Iterator[Connection]:
+        """URGENT: ahead of the queue, and committed at once (see the class)."""
+        self._acquire(urgent, writer=True)
         batch: _Batch | None = None
         work_error: BaseException | None = None
         try:
@@ -89,25 +96,57 @@ class GroupCommit:
             else:
                 self._end_member(batch, conn, None)
             batch.members += 1
-            if batch.error is None and (batch.members >= self._max or not self.queued()):
+            full = batch.members >= self._max
+            if batch.error is None and (urgent or full or not self.queued()):
                 self._commit(batch)
         finally:
-            self._lock.release()
+            self._release()
         batch.wait()
         if work_error is not None:
             raise work_error
 
     def queued(self) -> int:
         """Writers waiting for their turn right now."""
-        with self._count_lock:
+        with self._state:
             return self._queued
 
     def close(self) -> None:
         """Close the connection (before the engine is disposed). Only between batches."""
-        with self._lock:
+        self._acquire(urgent=False, writer=False)
+        try:
             if self._batch is not None:  # writers handed the lock on, and close() took it
                 self._fail(self._batch, RuntimeError("the store was closed"))
             self._drop_connection()
+        finally:
+            self._release()
+
+    def _acquire(self, urgent: bool, writer: bool) -> None:
+        """Take the one-writer lock; an urgent writer before anybody else waiting. WRITER:
+        counted as queued meanwhile (close() is not: it must not hold a batch open)."""
+        with self._state:
+            if not self._held and not self._urgent:
+                self._held = True
+                return
+            self._queued += writer
+            if urgent:
+                self._urgent += 1
+                while self._held:
+                    self._urgent_turn.wait()
+                self._urgent -= 1
+            else:
+                while self._held or self._urgent:
+                    self._turn.wait()
+            self._queued -= writer
+            self._held = True
+
+    def _release(self) -> None:
+        with self._state:
+            self._held = False
+            # One waiter per release (not all: each woken thread costs the GIL a hand-off).
+            if self._urgent:
+                self._urgent_turn.notify()
+            else:
+                self._turn.notify()
 
     # ---- under the lock --------------------------------------------------------------------
 

@@ -47,24 +47,25 @@ class PinnedReads:
                 conn.close()
 
     @contextlib.contextmanager
-    def _write_begin(self) -> Iterator[Connection]:
+    def _write_begin(self, urgent: bool = False) -> Iterator[Connection]:
         """A write transaction; the audit events it appended reach the chain keeper (and so the
-        anchors) only once it has committed."""
+        anchors) only once it has committed. URGENT: ahead of queued writes (a close)."""
         audit_store.take_appended()  # whatever a failed transaction left behind
-        with self._write_tx() as conn:
+        with self._write_tx(urgent) as conn:
             yield conn
         self.chain.committed(audit_store.take_appended())
 
     @contextlib.contextmanager
-    def _write_tx(self) -> Iterator[Connection]:
+    def _write_tx(self, urgent: bool) -> Iterator[Connection]:
         """A write transaction: on the pinned connection when reads and writes share a pool.
 
         On PostgreSQL the read and write engines are one; a decision's pending and outcome
         transactions then run on the connection its reads pinned, instead of each checking
-        out another. SQLite writes one at a time, through its group commit.
+        out another. SQLite writes one at a time, through its group commit, where an URGENT
+        transaction goes ahead of the queue.
         """
         if self._group is not None:
-            with self._group.transaction() as conn:
+            with self._group.transaction(urgent) as conn:
                 yield conn
             return
         pinned: Connection | None = getattr(self._pinned, "conn", None)

@@ -136,8 +136,9 @@ class SqlStore(IdempotencyStore, RiskStore, ReopenStore, ScopeStore, OrderLifeSt
         claim: OpenClaim | None = None,
     ) -> tuple[m.KillSwitch, int]:
         """CLAIM: what an open needs to still hold under the row lock (else SwitchMoved and
-        nothing written); a close also cancels every pending reopen."""
-        with self._tx() as conn:
+        nothing written); a close also cancels every pending reopen. A close's transaction
+        goes ahead of the writes queued for SQLite's group commit."""
+        with self._tx(urgent=state is m.SwitchState.CLOSED) as conn:
             row = lock_switch(conn)
             if claim is not None:
                 check_claim(conn, row, claim, changed_by, now_us)
@@ -263,10 +264,10 @@ class SqlStore(IdempotencyStore, RiskStore, ReopenStore, ScopeStore, OrderLifeSt
     # ---- helpers ---------------------------------------------------------------------------
 
     @contextmanager
-    def _tx(self) -> Iterator[Connection]:
+    def _tx(self, urgent: bool = False) -> Iterator[Connection]:
         """A write transaction; database errors surface as StoreUnavailable."""
         try:
-            with self._write_begin() as conn:
+            with self._write_begin(urgent) as conn:
                 yield conn
         except (_Abort, RiskPolicyConflict, PurgeRefused):
             raise

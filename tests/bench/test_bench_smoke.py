@@ -39,3 +39,7 @@ def test_bench_when_run_small_then_invariants_hold_and_last_line_has_every_key()
     assert "the path's floor:" in result.stdout
     assert "their own work now: writer" in result.stdout
     assert result.stdout.count("all of them:") == (3 if pinned else 2)
+    # The close under a burst of real submits (sent by the closer process), beside the idle
+    # close, as a ratio.
+    assert "the bursts: " in result.stdout
+    assert "under the burst vs idle" in result.stdout

@@ -73,6 +73,8 @@ class FakeWriterState:
     kill_switch_open_floor: int = -1
     refuse_next: Refusal | None = None
     submit_delay_s: float = 0.0
+    # Set: an operator's CLOSED (not a resend) waits for it, so a close stays in progress.
+    close_hold: threading.Event | None = None
     # What GetPermission reports comes from the real writer's probe rule and answer builder,
     # given the writer's role, its accounts and what its gateway does (GATEWAYS).
     role: Role = Role.W
@@ -253,6 +255,10 @@ class FakeWriter(FakeReference, writer_pb2_grpc.WriterServiceServicer):
 
     def SetKillSwitch(self, request: Any, context: grpc.ServicerContext) -> Any:
         self._record("SetKillSwitch", request)
+        hold = self.state.close_hold
+        if hold is not None and request.state == common_pb2.KILL_SWITCH_STATE_CLOSED:
+            if not request.resend:
+                hold.wait(10)
         with self.lock:
             st = self.state
             closing = request.state == common_pb2.KILL_SWITCH_STATE_CLOSED

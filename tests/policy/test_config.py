@@ -52,6 +52,9 @@ def _doc(tmp_path: Path, dev_pki: Path, **overrides: Any) -> dict[str, Any]:
         ({"dead_man__check_interval_s": 0}, "dead_man.check_interval_s"),
         ({"dead_man__claim_stale_s": 2}, "dead_man.claim_stale_s"),  # under the writer deadline
         ({"dead_man__enabled": "yes"}, "dead_man.enabled"),
+        ({"server__close_first_max_wait_s": 0}, "server.close_first_max_wait_s"),
+        ({"server__close_first_max_wait_s": 10.5}, "server.close_first_max_wait_s"),
+        ({"server__close_first_max_wait_s": "soon"}, "server.close_first_max_wait_s"),
     ],
 )
 def test_load_when_config_unsafe_then_refused_naming_key(
@@ -60,6 +63,15 @@ def test_load_when_config_unsafe_then_refused_naming_key(
     with pytest.raises(ConfigError) as caught:
         policy_config.from_document(_doc(tmp_path, dev_pki, **overrides), tmp_path)
     assert caught.value.key == key
+
+
+def test_load_when_close_first_wait_set_then_the_server_config_carries_it(
+    tmp_path: Path, dev_pki: Path
+) -> None:
+    default = policy_config.from_document(_doc(tmp_path, dev_pki), tmp_path)
+    assert default.server.close_first_max_wait_s == 2.0
+    doc = _doc(tmp_path, dev_pki, server__close_first_max_wait_s=0.5)
+    assert policy_config.from_document(doc, tmp_path).server.close_first_max_wait_s == 0.5
 
 
 def test_load_when_flags_absent_then_live_trading_off(tmp_path: Path, dev_pki: Path) -> None:

@@ -55,10 +55,10 @@ class Writers:
         self.seen_at_return: dict[str, set[int]] = {}
         self._threads: list[threading.Thread] = []
 
-    def start(self, name: str, work: Callable[[Connection], None]) -> None:
+    def start(self, name: str, work: Callable[[Connection], None], urgent: bool = False) -> None:
         def run() -> None:
             try:
-                with self.group.transaction() as conn:
+                with self.group.transaction(urgent) as conn:
                     work(conn)
                 self.results[name] = "ok"
             except Exception as exc:
@@ -69,9 +69,11 @@ class Writers:
         self._threads.append(thread)
         thread.start()
 
-    def queue_behind(self, name: str, work: Callable[[Connection], None], queued: int) -> None:
+    def queue_behind(
+        self, name: str, work: Callable[[Connection], None], queued: int, urgent: bool = False
+    ) -> None:
         """Start a writer and wait until it waits for the lock (QUEUED writers waiting)."""
-        self.start(name, work)
+        self.start(name, work, urgent)
         assert wait_until(lambda: self.group.queued() >= queued, interval_s=0.001)
 
     def join(self) -> None:
@@ -213,3 +215,32 @@ def test_closing_with_writers_handed_on_fails_them_instead_of_hanging(engines) -
     assert all(r == "ok" or isinstance(r, BatchFailed) for r in writers.results.values())
     rows = {"a": 1, "b": 2}
     assert stored(read) == {rows[k] for k, r in writers.results.items() if r == "ok"}
+
+
+def test_transaction_when_urgent_behind_queued_writers_then_it_goes_first_and_commits_at_once(
+    engines,
+) -> None:
+    write, read = engines
+    commits = commits_of(write)
+    group = GroupCommit(write.connect)
+    writers = Writers(group, read)
+    order: list[str] = []  # each work runs under the group's lock: this is the lock's order
+
+    def work(name: str, item: int) -> Callable[[Connection], None]:
+        return lambda c: (order.append(name), insert(c, item))[-1]
+
+    holder = Holder(work("a", 1))
+    holder.start(writers, "a")
+    writers.queue_behind("b", work("b", 2), queued=1)
+    writers.queue_behind("c", work("c", 3), queued=2)
+    writers.queue_behind("close", work("close", 9), queued=3, urgent=True)
+    holder.release.set()
+    writers.join()
+    group.close()
+
+    assert set(writers.results.values()) == {"ok"}
+    assert order[:2] == ["a", "close"]  # the close took the lock before b and c
+    assert stored(read) == {1, 2, 3, 9}
+    # It committed a's batch with its own work instead of handing the lock on: two commits
+    # (a + close, then b + c), where a queue of four plain writers shares one.
+    assert len(commits) == 2
