@@ -4,6 +4,9 @@ PostgreSQL."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -17,6 +20,8 @@ import grpc
 import pytest
 
 from livegate_api.v1 import common_pb2, policy_pb2, policy_pb2_grpc
+from tests.e2e.test_operator_grpcurl import _readme_lines
+from tests.e2e.test_operator_grpcurl import _run as _run_line
 from tests.policy.attacker import Attacker
 from tests.policy.conftest import pg, pg_url  # noqa: F401 - the PostgreSQL fixtures
 from tests.policy.harness import AUDIT_EVERY_REFUSAL, meta_of, new_key, order_msg, reason_of
@@ -388,3 +393,37 @@ def test_submit_when_reducing_on_two_postgres_replicas_and_two_sells_together_cr
 
     assert sorted(outcomes) == ["WRITER_KILL_SWITCH_REDUCING_CROSSES_ZERO", "placed"]
     assert sum(len(stack.broker_orders_with_ref(k)) for k in keys) == 1
+
+
+def test_readme_reduce_line_when_run_as_operator_then_reducing_and_the_writer_confirms(
+    make_stack: MakeStack,
+) -> None:
+    stack = make_stack()
+    [line] = [ln for ln in _readme_lines() if "KILL_SWITCH_STATE_REDUCING" in ln]
+
+    ran = _run_line(line, "operator", stack)
+
+    assert ran.returncode == 0, ran.stderr
+    body = json.loads(ran.stdout)
+    assert body["kill_switch"]["state"] == "KILL_SWITCH_STATE_REDUCING"
+    assert body["writer_state"] == "WRITER_SWITCH_STATE_CONFIRMED_REDUCING"
+    assert _writer_state(stack) is SwitchState.REDUCING
+
+
+def test_cli_reduce_when_run_then_reducing_and_exit_zero_only_when_the_writer_confirms(
+    make_stack: MakeStack,
+) -> None:
+    stack = make_stack()
+    command = [
+        str(Path(sys.executable).parent / "livegate"), "killswitch", "reduce",
+        "--reason", "INC-7 unwind only",
+        "--target", f"localhost:{stack.policy.port}", "--pki", str(stack.pki),
+    ]  # fmt: skip
+
+    ran = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+
+    assert ran.returncode == 0, ran.stderr
+    body = json.loads(ran.stdout)
+    assert body["kill_switch"]["state"] == "KILL_SWITCH_STATE_REDUCING"
+    assert body["writer_state"] == "WRITER_SWITCH_STATE_CONFIRMED_REDUCING"
+    assert _writer_state(stack) is SwitchState.REDUCING

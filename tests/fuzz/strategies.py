@@ -143,6 +143,8 @@ actions = enums([1, 2])
 order_types = enums([1, 2, 3, 4])
 tifs = enums([1, 2])
 switch_states = enums([1, 2])
+# SetKillSwitch (policy and writer) also takes REDUCING; a scoped stop does not (yet).
+kill_switch_states = enums([1, 2, 3])
 
 
 class Fields:
