@@ -107,14 +107,14 @@ class WriterKillSwitch:
             if state is SwitchState.REDUCING and current.state is SwitchState.OPEN:
                 self._open_floor = self._highest_seen  # a tightening: no stale OPEN undoes it
                 return self._apply_locked(state, reason, changed_by, version)
+            if current.state is state and version <= current.version:
+                return current  # the same state again (a heartbeat), or an older one
             if version <= self._open_floor:
                 log.info(
                     "ignored a loosening not newer than the last tightening",
                     extra={"state": state.value, "version": version, "floor": self._open_floor},
                 )
                 return current
-            if current.state is state and version <= current.version:
-                return current  # the same state again, or an older one
             return self._apply_locked(state, reason, changed_by, version)
 
     def _apply_locked(

@@ -48,6 +48,8 @@ class GuardedOpen:
     """An open needs every live-status condition and a full VerifyAudit, at the request and
     again at the confirmation; where a second operator is required, SetKillSwitch OPEN only
     records a pending reopen, which another operator confirms (ConfirmReopen) in its window.
+    Every loosening is such a reopen: OPEN from CLOSED or REDUCING, REDUCING from CLOSED; the
+    request records its target, which the confirmation applies.
 
     KillSwitchService provides the store-and-sync of an open, the held closes and the
     heartbeat's bookkeeping."""
