@@ -427,3 +427,36 @@ def test_cli_reduce_when_run_then_reducing_and_exit_zero_only_when_the_writer_co
     assert body["kill_switch"]["state"] == "KILL_SWITCH_STATE_REDUCING"
     assert body["writer_state"] == "WRITER_SWITCH_STATE_CONFIRMED_REDUCING"
     assert _writer_state(stack) is SwitchState.REDUCING
+
+
+def test_modify_when_reducing_then_passes_only_while_it_still_reduces(
+    make_stack: MakeStack,
+) -> None:
+    stack = make_stack()
+    working = _submit(stack, SELL, "40").order.broker_order_id  # placed while OPEN
+    _reducing(stack)
+    up = stack.policy.upstream
+
+    def modify(qty: str) -> policy_pb2.ModifyOrderResponse:
+        changes = common_pb2.OrderChanges(quantity=qty)
+        preview = up.CreateModifyPreview(
+            policy_pb2.CreateModifyPreviewRequest(
+                account_id=ACCOUNT, broker_order_id=working, changes=changes
+            ),
+            timeout=10,
+        )
+        return up.ModifyOrder(
+            policy_pb2.ModifyOrderRequest(
+                account_id=ACCOUNT, broker_order_id=working, changes=changes,
+                preview_id=preview.preview_id, approval_id=stack.approve(preview.preview_id),
+                idempotency_key=new_key(),
+            ),
+            timeout=15,
+        )  # fmt: skip
+
+    err = _refused(lambda: modify("120"))
+    assert reason_of(err) == "WRITER_KILL_SWITCH_REDUCING_CROSSES_ZERO"
+    assert (meta_of(err)["quantity"], meta_of(err)["working_same_side"]) == ("120", "0")
+    assert Decimal(modify("90").order.order.quantity) == 90
+    [held] = [o for o in stack.sim.orders() if o.order_id == working]
+    assert held.total_quantity == Decimal(90)
