@@ -250,6 +250,18 @@ def test_cancel_and_bracket_when_reducing_then_cancel_passes_and_bracket_refused
     assert cancelled.order.status in ("Cancelled", "PendingCancel")
     assert reason_of(refused) == "KILL_SWITCH_REDUCING_BRACKET"
     assert not stack.broker_orders_with_ref(bracket_key)
+    # At step 6: before step 8 reads the approvals, so unknown ones do not change the answer.
+    unread = _refused(lambda: up.SubmitBracket(
+        policy_pb2.SubmitBracketRequest(
+            account_id=ACCOUNT, parent_preview_id=bracket.parent.preview_id,
+            take_profit_preview_id=bracket.take_profit.preview_id,
+            stop_loss_preview_id=bracket.stop_loss.preview_id,
+            parent_approval_id="no-such-1", take_profit_approval_id="no-such-2",
+            stop_loss_approval_id="no-such-3", idempotency_key=new_key(),
+        ),
+        timeout=15,
+    ))  # fmt: skip
+    assert reason_of(unread) == "KILL_SWITCH_REDUCING_BRACKET"
 
 
 def test_submit_when_approved_while_open_and_the_switch_went_reducing_then_revoked(
