@@ -11,7 +11,9 @@ import pytest
 
 from writer_service import reducing_guard
 from writer_service.errors import WriterError
+from writer_service.in_flight import InFlight
 from writer_service.kill_switch import SwitchState, WriterKillSwitch
+from writer_service.live_writer import LiveOrderWriter
 from writer_service.orders import InstrumentSpec, OrderKind, OrderSpec, SecKind, Side, TimeInForce
 from writer_service.reducing_guard import Exposure, PositionUnknown, ReducingGuard
 
@@ -197,3 +199,42 @@ def test_clear_when_refused_then_the_write_is_not_cleared() -> None:
         return reducing_guard.cleared()
 
     assert not contextvars.copy_context().run(asyncio.run, go())
+
+
+# -- the send -----------------------------------------------------------------------------------
+
+
+def _sender(state: SwitchState) -> LiveOrderWriter:
+    """The writer's send check alone (_admit), over a switch in STATE."""
+    switch = WriterKillSwitch(10, clock=Clock())
+    if state is not SwitchState.CLOSED:
+        switch.sync(state, "test", "policy", 1)
+    writer = object.__new__(LiveOrderWriter)
+    writer._kill_switch = switch  # type: ignore[attr-defined]
+    writer.in_flight = InFlight()
+    return writer
+
+
+def test_send_when_reducing_and_the_write_was_not_cleared_then_refused_unjudged() -> None:
+    """A write that began while OPEN (never judged) cannot slip through a switch gone REDUCING."""
+    with pytest.raises(WriterError) as raised:
+        contextvars.copy_context().run(_sender(SwitchState.REDUCING)._admit, 7)
+    assert raised.value.reason == "WRITER_KILL_SWITCH_REDUCING_UNJUDGED"
+
+
+def test_send_when_reducing_and_the_write_was_cleared_then_sent() -> None:
+    def cleared_send() -> None:
+        reducing_guard.clear_cancel()
+        _sender(SwitchState.REDUCING)._admit(7)
+
+    contextvars.copy_context().run(cleared_send)
+
+
+def test_send_when_closed_then_refused_even_if_cleared() -> None:
+    def cleared_send() -> None:
+        reducing_guard.clear_cancel()
+        _sender(SwitchState.CLOSED)._admit(7)
+
+    with pytest.raises(WriterError) as raised:
+        contextvars.copy_context().run(cleared_send)
+    assert raised.value.reason == "WRITER_KILL_SWITCH_CLOSED"
