@@ -205,3 +205,20 @@ def test_restart_when_reducing_then_closed_until_the_policy_resends_reducing(
         submit(running, "red-buy-after-restart", BUY, "10")
     assert refused(call)[0] == "WRITER_KILL_SWITCH_REDUCING_INCREASES"
     assert submit(running, "red-after-resend", SELL, "10").order.order_ref == "red-after-resend"
+
+
+def test_submit_when_reducing_and_the_broker_does_not_answer_positions_then_refused_unjudged(
+    running: RunningWriter,
+) -> None:
+    """Positions not known: fail closed, nothing sent."""
+    reducing(running)
+    running.sim.set_delay(7)  # past the writer's 5 s broker timeout
+    try:
+        with pytest.raises(grpc.RpcError) as call:
+            submit(running, "red-unjudged", SELL, "10")
+    finally:
+        running.sim.set_delay(0)
+    reason, meta = refused(call)
+    assert reason == "WRITER_KILL_SWITCH_REDUCING_UNJUDGED"
+    assert "positions" in (call.value.details() or "") and meta["quantity"] == "10"
+    assert not at_broker(running, "red-unjudged")
