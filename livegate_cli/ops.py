@@ -70,12 +70,21 @@ def _run(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namesp
     return wrapped
 
 
-def _state(name: str) -> int:
-    return (
-        common_pb2.KILL_SWITCH_STATE_CLOSED
-        if name == "close"
-        else common_pb2.KILL_SWITCH_STATE_OPEN
-    )
+_STATES = {
+    "close": common_pb2.KILL_SWITCH_STATE_CLOSED,
+    "reduce": common_pb2.KILL_SWITCH_STATE_REDUCING,
+    "open": common_pb2.KILL_SWITCH_STATE_OPEN,
+}
+# The writer's answer that confirms each switch state.
+_CONFIRMS = {
+    common_pb2.KILL_SWITCH_STATE_CLOSED: policy_pb2.WRITER_SWITCH_STATE_CONFIRMED_CLOSED,
+    common_pb2.KILL_SWITCH_STATE_REDUCING: policy_pb2.WRITER_SWITCH_STATE_CONFIRMED_REDUCING,
+    common_pb2.KILL_SWITCH_STATE_OPEN: policy_pb2.WRITER_SWITCH_STATE_CONFIRMED_OPEN,
+}
+
+
+def _state(name: str) -> common_pb2.KillSwitchState:
+    return _STATES[name]
 
 
 @_run
@@ -86,10 +95,11 @@ def _killswitch(args: argparse.Namespace) -> int:
         confirm = policy_pb2.ConfirmReopenRequest(reopen_id=args.reopen_id, reason=args.reason)
         reply = _call(args, "ConfirmReopen", confirm)
         _print(reply)
-        return _confirmed("open", reply)
+        assert isinstance(reply, policy_pb2.SetKillSwitchResponse)
+        return _confirmed(reply.kill_switch.state, reply)  # OPEN or REDUCING, as requested
     else:
         request = policy_pb2.SetKillSwitchRequest(
-            state=_state(args.action),  # type: ignore[arg-type]
+            state=_state(args.action),
             reason=args.reason,
             cancel_all_open_orders=bool(getattr(args, "cancel_all", False)),
             broker_wide_cancel=bool(getattr(args, "broker_wide", False)),
@@ -98,32 +108,28 @@ def _killswitch(args: argparse.Namespace) -> int:
         _print(reply)
         assert isinstance(reply, policy_pb2.SetKillSwitchResponse)
         pending = reply.kill_switch.pending_reopen.reopen_id
-        if args.action == "open" and pending:
+        if args.action != "close" and pending:
             print(
-                f"reopen requested; the switch stays CLOSED until another operator runs "
-                f"`livegate killswitch confirm-reopen {pending} --reason ...`",
+                f"reopen requested; the switch stays {_switch_name(reply)} until another "
+                f"operator runs `livegate killswitch confirm-reopen {pending} --reason ...`",
                 file=sys.stderr,
             )
             return 0
-        return _confirmed(args.action, reply)
+        return _confirmed(_state(args.action), reply)
     _print(reply)
     return 0
 
 
-def _confirmed(action: str, reply: Message) -> int:
-    """0 only when the writer's own switch answered with the state asked for."""
+def _confirmed(state: common_pb2.KillSwitchState, reply: Message) -> int:
+    """0 only when the writer's own switch answered with STATE, the state asked for."""
     assert isinstance(reply, policy_pb2.SetKillSwitchResponse)
-    wanted = (
-        policy_pb2.WRITER_SWITCH_STATE_CONFIRMED_CLOSED
-        if action == "close"
-        else policy_pb2.WRITER_SWITCH_STATE_CONFIRMED_OPEN
-    )
-    if reply.writer_state == wanted:
+    if reply.writer_state == _CONFIRMS.get(state):
         return 0
-    state = policy_pb2.WriterSwitchState.Name(reply.writer_state)
+    said = policy_pb2.WriterSwitchState.Name(reply.writer_state)
+    asked = common_pb2.KillSwitchState.Name(state).removeprefix("KILL_SWITCH_STATE_")
     print(
-        f"the writer's own switch is not confirmed {'CLOSED' if action == 'close' else 'OPEN'} "
-        f"(writer_state {state}): the policy is {_switch_name(reply)}, but check the writer "
+        f"the writer's own switch is not confirmed {asked} "
+        f"(writer_state {said}): the policy is {_switch_name(reply)}, but check the writer "
         "(see docs/live-runbook.md, 'the writer is not confirmed')",
         file=sys.stderr,
     )
@@ -240,7 +246,7 @@ def _filters(parser: argparse.ArgumentParser) -> None:
 
 def add_parsers(sub: Any) -> None:
     ks = sub.add_parser(
-        "killswitch", help="kill switch status / close / open / confirm-reopen"
+        "killswitch", help="kill switch status / close / reduce / open / confirm-reopen"
     ).add_subparsers(dest="action", required=True)
     _with_target(ks.add_parser("status")).set_defaults(handler=_killswitch)
     close = _with_target(ks.add_parser("close", help="stop every live write now"))
@@ -254,6 +260,15 @@ def add_parsers(sub: Any) -> None:
         help="with --cancel-all: IB's global cancel (hand-placed and other programs' orders too)",
     )
     close.set_defaults(handler=_killswitch)
+    reduce = _with_target(
+        ks.add_parser(
+            "reduce",
+            help="reduce-only: cancels and position-reducing orders pass, the writer judging "
+            "each against the broker's positions; at once from OPEN, a guarded reopen from CLOSED",
+        )
+    )
+    reduce.add_argument("--reason", required=True)
+    reduce.set_defaults(handler=_killswitch)
     opened = _with_target(ks.add_parser("open", help="allow live writes (if enablement holds)"))
     opened.add_argument("--reason", required=True)
     opened.set_defaults(handler=_killswitch)

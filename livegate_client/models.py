@@ -57,6 +57,7 @@ class WriterSwitchState(enum.Enum):
     CONFIRMED_CLOSED = 1
     CONFIRMED_OPEN = 2
     NOT_CONFIRMED = 3
+    CONFIRMED_REDUCING = 4
 
 
 class PreviewKind(enum.Enum):
@@ -223,6 +224,8 @@ class ReopenRequest:
     requested_at: dt.datetime | None
     expires_at: dt.datetime | None
     switch_version: int
+    # What the confirmation applies: OPEN, or REDUCING (from CLOSED).
+    target_state: KillSwitchState = KillSwitchState.OPEN
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,10 @@ REASON_FAMILIES: Final[Mapping[str, Family]] = {
     # writer's own switch at step 11)
     "KILL_SWITCH_CLOSED": _K, "KILL_SWITCH_OPEN_REFUSED": _K, "KILL_SWITCH_CLOSE_NOT_STORED": _K,
     "KILL_SWITCH_CLOSED_TEXT_REFUSED": _K, "WRITER_KILL_SWITCH_CLOSED": _K,
+    # ... the global switch REDUCING: a bracket at step 6, the writer's reduce-only verdicts
+    "KILL_SWITCH_REDUCING_BRACKET": _K, "KILL_SWITCH_CHANGED": _K,
+    "WRITER_KILL_SWITCH_REDUCING_INCREASES": _K, "WRITER_KILL_SWITCH_REDUCING_CROSSES_ZERO": _K,
+    "WRITER_KILL_SWITCH_REDUCING_UNJUDGED": _K, "WRITER_KILL_SWITCH_REDUCING_BRACKET": _K,
     # ... the guarded reopen (a second operator confirms; the audit must verify)
     "REOPEN_AUDIT_UNVERIFIED": _K, "REOPEN_SAME_OPERATOR": _K, "REOPEN_ALREADY_PENDING": _K,
     "REOPEN_NOT_REQUESTED": _K, "REOPEN_EXPIRED": _K,

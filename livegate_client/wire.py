@@ -192,6 +192,7 @@ def reopen_in(msg: common_pb2.ReopenRequest) -> m.ReopenRequest:
         reopen_id=msg.reopen_id, requested_by=msg.requested_by, reason=msg.reason,
         request_id=msg.request_id, requested_at=time_in(msg.requested_at),
         expires_at=time_in(msg.expires_at), switch_version=msg.switch_version,
+        target_state=enum_in(m.KillSwitchState, msg.target_state),
     )  # fmt: skip
 
 

@@ -47,6 +47,10 @@ UNAUDITED = Counter(
     ["method", "reason"],
 )
 KILL_SWITCH_CLOSED = Gauge("livegate_kill_switch_closed", "1 when the kill switch is closed")
+# REDUCING is neither: cancels and position-reducing orders pass, the closed gauge reads 0.
+KILL_SWITCH_REDUCING = Gauge(
+    "livegate_kill_switch_reducing", "1 when the kill switch is REDUCING (reduce-only)"
+)
 # Policy: how much of each risk limit the last checked write used (used / bound; above 1 was
 # refused). A floor (min_excess_liquidity) reports bound / value the same way.
 LIMIT_USE = Gauge(

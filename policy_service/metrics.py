@@ -10,7 +10,7 @@ from prometheus_client import Gauge
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from livegate_common.metrics import KILL_SWITCH_CLOSED
+from livegate_common.metrics import KILL_SWITCH_CLOSED, KILL_SWITCH_REDUCING
 from policy_service.domain import model as m
 from policy_service.domain.ports import StoreUnavailable
 from policy_service.lease_metrics import COLLECTOR as LEASES
@@ -28,13 +28,19 @@ REOPEN_PENDING = Gauge(
 
 
 def register_state_gauges(store: SqlStore) -> None:
-    def closed() -> float:
+    def in_state(state: m.SwitchState) -> float:
         try:
-            return 0.0 if store.kill_switch().state is m.SwitchState.OPEN else 1.0
+            return 1.0 if store.kill_switch().state is state else 0.0
         except (SQLAlchemyError, StoreUnavailable):
             # The store wraps driver errors as StoreUnavailable; a scrape must not raise, and
             # unknown is not "open".
             return math.nan
+
+    def closed() -> float:
+        return in_state(m.SwitchState.CLOSED)
+
+    def reducing() -> float:
+        return in_state(m.SwitchState.REDUCING)
 
     def head() -> float:
         try:
@@ -54,6 +60,7 @@ def register_state_gauges(store: SqlStore) -> None:
         return 1.0 if pending is not None and pending.live(now_us, switch.version) else 0.0
 
     KILL_SWITCH_CLOSED.set_function(closed)
+    KILL_SWITCH_REDUCING.set_function(reducing)
     AUDIT_HEAD.set_function(head)
     REOPEN_PENDING.set_function(reopen_pending)
     SCOPES.store = store

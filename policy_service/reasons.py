@@ -66,6 +66,15 @@ ACCOUNT_NOT_ALLOWED: Final = "ACCOUNT_NOT_ALLOWED"
 # --- step 6: kill switch (FAILED_PRECONDITION) ------------------------------------------------
 KILL_SWITCH_CLOSED: Final = "KILL_SWITCH_CLOSED"
 """The kill switch is closed (metadata: version, changed_by)."""
+KILL_SWITCH_CHANGED: Final = "KILL_SWITCH_CHANGED"
+"""SetKillSwitch REDUCING found the switch changed (another replica closed it) between its read
+and its store: nothing stored; the writer may already be REDUCING, which a close only tightens
+(metadata: version, state as read)."""
+KILL_SWITCH_REDUCING_BRACKET: Final = "KILL_SWITCH_REDUCING_BRACKET"
+"""The global kill switch is REDUCING and this is a bracket (its entry opens a position): refused
+at step 6 (metadata: version, changed_by). Cancels pass REDUCING; submits and modifies pass step
+6 as reduce-only (their audit events carry kill_switch_state REDUCING) and the writer judges
+them against the broker's positions: WRITER_KILL_SWITCH_REDUCING_* below."""
 # Automatic stops: the reason a close carries (the switch's reason, the close's audit event,
 # operator auto:<trigger>); writes after it are refused KILL_SWITCH_CLOSED.
 AUTO_STOP_UNEXPLAINED_ORDER: Final = "AUTO_STOP_UNEXPLAINED_ORDER"
@@ -232,6 +241,18 @@ legs unless the entry had filled. The key is closed (not REFUSED) and its approv
 # a refusal before sending says nothing of the first attempt: the key stays pending.
 WRITER_KILL_SWITCH_CLOSED: Final = "WRITER_KILL_SWITCH_CLOSED"
 """FAILED_PRECONDITION: the writer's own kill switch is closed; nothing was sent."""
+# The writer's switch is REDUCING and it judged the order before sending anything (metadata:
+# account_id_hash, symbol, side, quantity, and position and working_same_side where read):
+WRITER_KILL_SWITCH_REDUCING_INCREASES: Final = "WRITER_KILL_SWITCH_REDUCING_INCREASES"
+"""FAILED_PRECONDITION: the order adds to the position (or opens one from flat)."""
+WRITER_KILL_SWITCH_REDUCING_CROSSES_ZERO: Final = "WRITER_KILL_SWITCH_REDUCING_CROSSES_ZERO"
+"""FAILED_PRECONDITION: with the same-side orders still working, it would take the position past
+zero."""
+WRITER_KILL_SWITCH_REDUCING_UNJUDGED: Final = "WRITER_KILL_SWITCH_REDUCING_UNJUDGED"
+"""FAILED_PRECONDITION: the broker's positions could not be read (session down, no answer), or
+the switch turned REDUCING while the write waited: refused, fail closed."""
+WRITER_KILL_SWITCH_REDUCING_BRACKET: Final = "WRITER_KILL_SWITCH_REDUCING_BRACKET"
+"""FAILED_PRECONDITION: a bracket reached a writer whose switch is REDUCING."""
 WRITER_PERMISSION_UNPROVEN: Final = "WRITER_PERMISSION_UNPROVEN"
 """FAILED_PRECONDITION: the writer's last permission probe did not match its role (its gateway
 changed); it holds every write until a later probe matches; nothing was sent (metadata:

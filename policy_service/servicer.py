@@ -313,10 +313,7 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
 
     @rpc_checking_own_text
     def SetKillSwitch(self, call: m.Call, req: policy_pb2.SetKillSwitchRequest) -> Any:
-        states = {
-            common_pb2.KILL_SWITCH_STATE_OPEN: m.SwitchState.OPEN,
-            common_pb2.KILL_SWITCH_STATE_CLOSED: m.SwitchState.CLOSED,
-        }
+        states = {v: k for k, v in wire.SWITCH_STATES.items()}
         state = wire.known(req.state, states, "state")
         if req.cancel_all_open_orders and state is not m.SwitchState.CLOSED:
             raise ShapeError(
@@ -330,7 +327,7 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
                 "broker_wide_cancel only with cancel_all_open_orders (and CLOSED)",
                 field="broker_wide_cancel",
             )
-        if state is m.SwitchState.OPEN:
+        if state is not m.SwitchState.CLOSED:
             wire.check_text(req)
             reason, refused = wire.bounded(req.reason, "reason", MAX_REASON), None
         else:
@@ -505,6 +502,7 @@ def _bracket_response(result: Outcome) -> policy_pb2.SubmitBracketResponse:
 _WRITER_STATES: Final = {
     WriterSwitchState.CONFIRMED_CLOSED: policy_pb2.WRITER_SWITCH_STATE_CONFIRMED_CLOSED,
     WriterSwitchState.CONFIRMED_OPEN: policy_pb2.WRITER_SWITCH_STATE_CONFIRMED_OPEN,
+    WriterSwitchState.CONFIRMED_REDUCING: policy_pb2.WRITER_SWITCH_STATE_CONFIRMED_REDUCING,
     WriterSwitchState.NOT_CONFIRMED: policy_pb2.WRITER_SWITCH_STATE_NOT_CONFIRMED,
 }
 
@@ -552,6 +550,7 @@ def _event_to_wire(e: dict[str, Any]) -> policy_pb2.AuditEvent:
 
     states = {
         "OPEN": common_pb2.KILL_SWITCH_STATE_OPEN,
+        "REDUCING": common_pb2.KILL_SWITCH_STATE_REDUCING,
         "CLOSED": common_pb2.KILL_SWITCH_STATE_CLOSED,
     }
     return policy_pb2.AuditEvent(

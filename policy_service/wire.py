@@ -468,14 +468,16 @@ def preview_to_wire(p: m.Preview) -> policy_pb2.Preview:
     return msg
 
 
+SWITCH_STATES: Final = {
+    m.SwitchState.OPEN: common_pb2.KILL_SWITCH_STATE_OPEN,
+    m.SwitchState.REDUCING: common_pb2.KILL_SWITCH_STATE_REDUCING,
+    m.SwitchState.CLOSED: common_pb2.KILL_SWITCH_STATE_CLOSED,
+}
+
+
 def switch_to_wire(s: m.KillSwitch, pending: ReopenRequest | None = None) -> common_pb2.KillSwitch:
-    state = (
-        common_pb2.KILL_SWITCH_STATE_OPEN
-        if s.state is m.SwitchState.OPEN
-        else common_pb2.KILL_SWITCH_STATE_CLOSED
-    )
     msg = common_pb2.KillSwitch(
-        state=state,
+        state=SWITCH_STATES[s.state],
         reason=s.reason,
         changed_by=s.changed_by,
         changed_at=ts(s.changed_at_us),
@@ -491,6 +493,7 @@ def switch_to_wire(s: m.KillSwitch, pending: ReopenRequest | None = None) -> com
                 requested_at=ts(pending.requested_at_us),
                 expires_at=ts(pending.expires_at_us),
                 switch_version=pending.switch_version,
+                target_state=SWITCH_STATES[pending.target],
             )
         )
     return msg

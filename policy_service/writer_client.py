@@ -75,6 +75,7 @@ def _error(exc: grpc.RpcError) -> WriterError:
 
 _SWITCH_TO_WIRE = {
     m.SwitchState.OPEN: common_pb2.KILL_SWITCH_STATE_OPEN,
+    m.SwitchState.REDUCING: common_pb2.KILL_SWITCH_STATE_REDUCING,
     m.SwitchState.CLOSED: common_pb2.KILL_SWITCH_STATE_CLOSED,
 }
 _SWITCH_FROM_WIRE = {v: k for k, v in _SWITCH_TO_WIRE.items()}

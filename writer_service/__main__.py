@@ -10,10 +10,11 @@ from pathlib import Path
 from livegate_common import cpus, logs
 from livegate_common.config import ConfigError
 from livegate_common.devconfig import WRITER_SERVICE_NAME
-from livegate_common.metrics import KILL_SWITCH_CLOSED, start_exporter
+from livegate_common.metrics import KILL_SWITCH_CLOSED, KILL_SWITCH_REDUCING, start_exporter
 from livegate_common.server import serve_until_signalled
 from writer_service import config as writer_config
 from writer_service.app import EXIT_CONFIG, EXIT_VAULT, WriterStartError, start_writer
+from writer_service.kill_switch import SwitchState
 from writer_service.vault_credentials import VaultStartError
 
 log = logging.getLogger("livegate.writer")
@@ -41,7 +42,9 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
 
     if config.metrics_listen:
-        KILL_SWITCH_CLOSED.set_function(lambda: 0.0 if handle.kill_switch.is_open() else 1.0)
+        switch = handle.kill_switch
+        KILL_SWITCH_CLOSED.set_function(lambda: float(switch.state() is SwitchState.CLOSED))
+        KILL_SWITCH_REDUCING.set_function(lambda: float(switch.state() is SwitchState.REDUCING))
         log.info("metrics", extra={"port": start_exporter(config.metrics_listen)})
 
     def release() -> None:

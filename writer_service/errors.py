@@ -121,3 +121,35 @@ def permission_unproven(verdict: str, probed_at: datetime) -> WriterError:
         f"the last permission probe said {verdict}; writes wait for one that matches the role",
         {"verdict": verdict, "probed_at": probed_at.isoformat()},
     )
+
+
+def kill_switch_reducing_bracket(version: int) -> WriterError:
+    """A bracket opens a position (its entry) before it protects one: never while REDUCING."""
+    return WriterError(
+        ErrorKind.FAILED_PRECONDITION,
+        "WRITER_KILL_SWITCH_REDUCING_BRACKET",
+        "the writer's kill switch is REDUCING: brackets are refused; cancels and "
+        "position-reducing orders pass",
+        {"version": version},
+    )
+
+
+def kill_switch_reducing_refused(verdict: str, **numbers: object) -> WriterError:
+    """An order the reduce-only rule judged INCREASES or CROSSES_ZERO, with the numbers."""
+    what = "adds to the position" if verdict == "INCREASES" else "would take the position past zero"
+    return WriterError(
+        ErrorKind.FAILED_PRECONDITION,
+        f"WRITER_KILL_SWITCH_REDUCING_{verdict}",
+        f"the writer's kill switch is REDUCING and this order {what}",
+        numbers,
+    )
+
+
+def kill_switch_reducing_unjudged(why: str, **metadata: object) -> WriterError:
+    """No verdict could be reached (positions unknown, session down): fail closed."""
+    return WriterError(
+        ErrorKind.FAILED_PRECONDITION,
+        "WRITER_KILL_SWITCH_REDUCING_UNJUDGED",
+        f"the writer's kill switch is REDUCING and the order could not be judged: {why}",
+        metadata,
+    )

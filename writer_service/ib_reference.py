@@ -68,8 +68,6 @@ class BrokerReference:
         # second request for the same rule replaces the first one's future, which then waits
         # out its timeout (seen as REFERENCE_DATA_UNAVAILABLE under concurrent first lookups).
         self._rule_requests: dict[int, asyncio.Task[tuple[tuple[Decimal, Decimal], ...]]] = {}
-        # ib_async keeps one positions request and its results under one key: one at a time.
-        self._account_lock: asyncio.Lock | None = None
 
     def _call(self, coro: Any) -> Any:
         return self._session.call(coro, 2 * self._timeout_s + 1)
@@ -132,9 +130,7 @@ class BrokerReference:
 
     async def _account(self, account: str) -> AccountView:
         self._session.require_connected()
-        if self._account_lock is None:
-            self._account_lock = asyncio.Lock()  # on the loop, where it is used
-        async with self._account_lock:
+        async with self._session.positions_lock():  # shared with the reducing guard
             held = await self._bounded(self._session.ib.reqPositionsAsync(), "positions")
             values = await self._summary(account)
         positions = tuple(_position(p) for p in held if p.account == account)

@@ -116,6 +116,9 @@ class IbSession:
         # completed-orders) query at a time, so order queries take _query_lock.
         self._capture: list[tuple[Contract, Order, OrderState]] | None = None
         self._query_lock = asyncio.Lock()
+        # ib_async keeps one positions request and its results under one key: one at a time,
+        # for the reference reads and the reducing guard alike. Made on the loop, where used.
+        self._positions_lock: asyncio.Lock | None = None
         self._target: tuple[str, int, int, float] | None = None
         self._stopping = False
         self._reconnecting = False
@@ -618,6 +621,12 @@ class IbSession:
         except TimeoutError:
             raise errors.broker_timeout("the quote", timeout_s) from None
         return tickers[0]
+
+    def positions_lock(self) -> asyncio.Lock:
+        """Held around every reqPositions (on the loop)."""
+        if self._positions_lock is None:
+            self._positions_lock = asyncio.Lock()
+        return self._positions_lock
 
     def raw_open(self, order_id: int) -> tuple[Contract, Order, OrderState] | None:
         return self._raw_open.get(order_id)

@@ -1,4 +1,5 @@
-"""The writer's own kill switch: in memory, starts CLOSED, opened only by the policy's syncs."""
+"""The writer's own kill switch: in memory, starts CLOSED, opened (or set REDUCING) only by the
+policy's syncs."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ SYSTEM: str = "system"
 
 class SwitchState(enum.Enum):
     OPEN = "OPEN"
+    # Cancels pass; submits and modifies only where they reduce the position (reducing_guard);
+    # brackets never. Tighter than OPEN, looser than CLOSED.
+    REDUCING = "REDUCING"
     CLOSED = "CLOSED"
 
 
@@ -38,6 +42,12 @@ class WriterKillSwitch:
     a late, stale OPEN nor a replica that did not see the close reopens it. A resent CLOSED
     (a replica's heartbeat of its stored state) older than the current version is stale and
     ignored: it was read before the OPEN the writer has.
+
+    REDUCING sits between the two. From OPEN it is a tightening, applied like a CLOSED whatever
+    its version (and it raises the floor, so no stale OPEN undoes it); from CLOSED it is a
+    loosening, applied like an OPEN only when newer than the floor (the policy's guarded reopen
+    sends a new version). A resent REDUCING older than the current version is stale, as a
+    resent CLOSED is. Silence from the policy closes a REDUCING switch as it closes an OPEN one.
     """
 
     def __init__(
@@ -71,6 +81,9 @@ class WriterKillSwitch:
     def is_open(self) -> bool:
         return self.snapshot().state is SwitchState.OPEN
 
+    def state(self) -> SwitchState:
+        return self.snapshot().state
+
     def sync(
         self,
         state: SwitchState,
@@ -83,7 +96,7 @@ class WriterKillSwitch:
         with self._lock:
             self._last_sync = self._clock()
             current = self._snapshot
-            if resend and state is SwitchState.CLOSED and version < current.version:
+            if resend and state is not SwitchState.OPEN and version < current.version:
                 return current
             self._highest_seen = max(self._highest_seen, version)
             if state is SwitchState.CLOSED:
@@ -91,14 +104,17 @@ class WriterKillSwitch:
                 if current.state is SwitchState.CLOSED and current.version == version:
                     return current
                 return self._apply_locked(state, reason, changed_by, version)
+            if state is SwitchState.REDUCING and current.state is SwitchState.OPEN:
+                self._open_floor = self._highest_seen  # a tightening: no stale OPEN undoes it
+                return self._apply_locked(state, reason, changed_by, version)
+            if current.state is state and version <= current.version:
+                return current  # the same state again (a heartbeat), or an older one
             if version <= self._open_floor:
                 log.info(
-                    "ignored an OPEN not newer than the last close",
-                    extra={"version": version, "open_floor": self._open_floor},
+                    "ignored a loosening not newer than the last tightening",
+                    extra={"state": state.value, "version": version, "floor": self._open_floor},
                 )
                 return current
-            if current.state is SwitchState.OPEN and version <= current.version:
-                return current  # the same OPEN again, or an older one
             return self._apply_locked(state, reason, changed_by, version)
 
     def _apply_locked(
@@ -141,7 +157,7 @@ class WriterKillSwitch:
     def _expire_locked(self) -> None:
         # Losing the policy peer must never leave the writer open: silence closes it.
         silent_for = self._clock() - self._last_sync
-        if self._snapshot.state is SwitchState.OPEN and silent_for > self._peer_timeout_s:
+        if self._snapshot.state is not SwitchState.CLOSED and silent_for > self._peer_timeout_s:
             self._close_locked(
                 f"no kill-switch sync from the policy service for {silent_for:.1f}s "
                 f"(limit {self._peer_timeout_s}s)"

@@ -14,7 +14,7 @@ from ib_async.order import OrderStatus
 
 from livegate_common.close_first import CloseFirst
 from livegate_common.deadlines import CLOSE_HOP_S, write_budget_s
-from writer_service import errors
+from writer_service import errors, reducing_guard
 from writer_service.admission import WriteAdmission
 from writer_service.bracket import BracketWriter
 from writer_service.cancel_all import CancelAllOutcome, cancel_all_orders
@@ -27,6 +27,7 @@ from writer_service.ib_convert import (
     to_decimal,
     view_from_trade,
 )
+from writer_service.ib_exposure import IbExposureBook
 from writer_service.ib_session import IbSession
 from writer_service.in_flight import Flight, InFlight
 from writer_service.kill_switch import SwitchSnapshot, SwitchState, WriterKillSwitch
@@ -75,6 +76,9 @@ class LiveOrderWriter:
         self._slots = WriteSlots()
         self.in_flight = InFlight()
         self._brackets = BracketWriter(session, index, timeout_s)
+        self._guard = reducing_guard.ReducingGuard(
+            IbExposureBook(session, timeout_s), admission.account_hash
+        )
         session.on_reconnected = self._rebuild
         session.before_send = self._admit
 
@@ -94,11 +98,13 @@ class LiveOrderWriter:
         close also waits for ib_async to put every message it held back for pacing on the
         socket. Writes that were sent are listed, those not sent yet are refused when they try.
         """
-        if state is not SwitchState.CLOSED:
+        if state is SwitchState.OPEN:
             return self._kill_switch.sync(state, reason, changed_by, version, resend), []
+        # CLOSED and REDUCING both tighten: writes wait while it lands, and past the hop onto
+        # the loop every send is refused (CLOSED) or judged (REDUCING) at _admit.
         with self.close_first.closing():
             snapshot = self._kill_switch.sync(state, reason, changed_by, version, resend)
-            if snapshot.state is not SwitchState.CLOSED:  # a stale resend: ignored
+            if snapshot.state is SwitchState.OPEN:  # a stale resend: ignored
                 return snapshot, []
             try:
                 return snapshot, self._session.call(self._past_close(), CLOSE_HOP_S)
@@ -113,21 +119,58 @@ class LiveOrderWriter:
         return self.in_flight.sent_writes()
 
     def _admit(self, order_id: int) -> None:
-        """On the loop, right before a place or cancel: refuse unless open, else in flight."""
-        self._require_open()
+        """On the loop, right before a place or cancel: refuse when closed, or when REDUCING
+        and the reducing guard did not clear this write; else in flight."""
+        snapshot = self._kill_switch.snapshot()
+        if snapshot.state is SwitchState.CLOSED:
+            raise errors.kill_switch_closed(snapshot.reason, snapshot.version)
+        if snapshot.state is SwitchState.REDUCING and not reducing_guard.cleared():
+            raise errors.kill_switch_reducing_unjudged(
+                "the switch turned REDUCING after this write was judged; send it again",
+                version=snapshot.version,
+            )
         self.in_flight.sent(order_id)
 
-    def _require_open(self) -> None:
-        snapshot = self._kill_switch.snapshot()
-        if snapshot.state is not SwitchState.OPEN:
-            raise errors.kill_switch_closed(snapshot.reason, snapshot.version)
+    def _reducing(self) -> bool:
+        return self._kill_switch.snapshot().state is SwitchState.REDUCING
+
+    async def _clear(
+        self,
+        account: str,
+        spec: OrderSpec,
+        serialized: bool,
+        modifying: int | None = None,
+        filled: Decimal = Decimal(0),
+    ) -> None:
+        """Judge an order about to be sent while the switch is REDUCING (OPEN: nothing to
+        judge; CLOSED: _admit refuses). Only a write holding the account's reducing slot is
+        judged, so that no other write of the account changes what was judged before the send.
+        """
+        if not self._reducing():
+            return
+        if not serialized:
+            raise errors.kill_switch_reducing_unjudged(
+                "the switch turned REDUCING while this write waited; send it again",
+                version=self._kill_switch.snapshot().version,
+            )
+        await self._guard.clear_order(account, spec, modifying=modifying, already_filled=filled)
 
     def _require_account(self, account: str) -> None:
         if account not in self._accounts:
             raise errors.account_not_managed(self._admission.account_hash(account))
 
-    def _write(self, account: str, slots: tuple[Hashable, ...], make: Callable[[], Any]) -> Any:
+    def _write(
+        self,
+        account: str,
+        slots: tuple[Hashable, ...],
+        make: Callable[[bool], Any],
+        *,
+        judged: bool = False,
+    ) -> Any:
         """SLOTS name what the write touches (its key, its order): one write per slot at once.
+
+        A JUDGED write (submit, modify) that starts while the switch is REDUCING also holds the
+        account's reducing slot, and MAKE is told so: check-then-send is atomic per account.
 
         The whole write, its wait for a slot included, ends within write_budget_s: the
         policy's deadline is derived from it (livegate_common.deadlines).
@@ -136,23 +179,29 @@ class LiveOrderWriter:
         # The kill switch is checked at the send (_admit), not here: a settle that finds its
         # order at the broker sends nothing and must answer with it even while closed; a
         # refusal here would read as "nothing at the broker" and release the approval.
+        serialized = judged and self._reducing()
+        if serialized:
+            slots = (*slots, ("reducing", account))
         budget = write_budget_s(self._timeout_s)
         ends = time.monotonic() + budget
         self.close_first.checkpoint()  # inside the budget: the policy's deadline counts it
         with self._slots.shared(slots, max(0.05, ends - time.monotonic())):
             self._require_account(account)
-            return self._session.call(make(), max(0.05, ends - time.monotonic()))
+            return self._session.call(make(serialized), max(0.05, ends - time.monotonic()))
 
     # -- writes -----------------------------------------------------------------------------
     def submit(
         self, account: str, spec: OrderSpec, key: str, settle: bool = False
     ) -> tuple[BrokerOrderView, bool]:
         return self._write(  # type: ignore[no-any-return]
-            account, (("key", key),), lambda: self._submit(account, spec, key, settle)
+            account,
+            (("key", key),),
+            lambda serialized: self._submit(account, spec, key, settle, serialized),
+            judged=True,
         )
 
     async def _submit(
-        self, account: str, spec: OrderSpec, key: str, settle: bool
+        self, account: str, spec: OrderSpec, key: str, settle: bool, serialized: bool
     ) -> tuple[BrokerOrderView, bool]:
         if settle or self._known(key):
             # The key may be at the broker already: its truth decides, and nothing is sent
@@ -167,6 +216,7 @@ class LiveOrderWriter:
                     extra={"broker_order_id": view.broker_order_id},
                 )
                 return view, True
+        await self._clear(account, spec, serialized)
         order_id = await self._session.next_order_id()
         order = ib_order_for(spec, account, key, order_id)
         with self._session.messages([order_id]) as said:
@@ -187,7 +237,7 @@ class LiveOrderWriter:
         # The legs' refs are slots too: a submit whose key is one of them must not overlap.
         slots = (("key", key), *(("key", ref) for ref in bracket_refs(key)))
         return self._write(  # type: ignore[no-any-return]
-            account, slots, lambda: self._submit_bracket(account, bracket, key, settle)
+            account, slots, lambda _serialized: self._submit_bracket(account, bracket, key, settle)
         )
 
     async def _submit_bracket(
@@ -197,16 +247,21 @@ class LiveOrderWriter:
             found = await self._brackets.reconcile(account, bracket, key)
             if found is not None:
                 return found
+        if self._reducing():
+            raise errors.kill_switch_reducing_bracket(self._kill_switch.snapshot().version)
         return await self._brackets.place(account, bracket, key)
 
     def cancel(self, account: str, broker_order_id: int) -> BrokerOrderView:
         return self._write(
-            account, (("order", broker_order_id),), lambda: self._cancel(account, broker_order_id)
+            account,
+            (("order", broker_order_id),),
+            lambda _serialized: self._cancel(account, broker_order_id),
         )  # type: ignore[no-any-return]
 
     async def _cancel(self, account: str, broker_order_id: int) -> BrokerOrderView:
         trade = self._trade(account, broker_order_id)
         original = view_from_trade(trade)
+        reducing_guard.clear_cancel()  # a cancel passes a REDUCING switch
         with self._session.messages([broker_order_id]) as said:
             # Sent whatever ib_async's own status says: it marks orders Cancelled that the
             # broker keeps working. A cancel of an order already done is answered with a message.
@@ -222,11 +277,12 @@ class LiveOrderWriter:
         return self._write(
             account,
             (("order", broker_order_id),),
-            lambda: self._modify(account, broker_order_id, changes),
+            lambda serialized: self._modify(account, broker_order_id, changes, serialized),
+            judged=True,
         )  # type: ignore[no-any-return]
 
     async def _modify(
-        self, account: str, broker_order_id: int, changes: OrderChangeSet
+        self, account: str, broker_order_id: int, changes: OrderChangeSet, serialized: bool
     ) -> BrokerOrderView:
         trade = self._trade(account, broker_order_id)
         if trade.orderStatus.status in OrderStatus.DoneStates:
@@ -250,6 +306,7 @@ class LiveOrderWriter:
             raise errors.invalid("FIELD_NOT_ALLOWED", "changes.stop_price", "order has no stop")
         wanted = changes.apply(current)
         original = view_from_trade(trade)
+        await self._clear(account, wanted, serialized, broker_order_id, original.filled)
         with self._session.messages([broker_order_id]) as said:
             await self._session.place(trade.contract, apply_to_ib_order(trade.order, wanted))
             holds = lambda o: _holds(o, wanted.quantity, wanted.limit_price, wanted.stop_price)  # noqa: E731

@@ -43,6 +43,7 @@ _ROLES: Final = {
 }
 _STATES: Final = {
     SwitchState.OPEN: common_pb2.KILL_SWITCH_STATE_OPEN,
+    SwitchState.REDUCING: common_pb2.KILL_SWITCH_STATE_REDUCING,
     SwitchState.CLOSED: common_pb2.KILL_SWITCH_STATE_CLOSED,
 }
 
@@ -207,11 +208,12 @@ class WriterServicer(writer_pb2_grpc.WriterServiceServicer):
         wire.bounded(request.reason, "reason", wire.MAX_REASON, required=False)
         states = {v: k for k, v in _STATES.items()}
         if request.state not in states:
-            raise invalid("FIELD_REQUIRED", "state", "must be OPEN or CLOSED")
+            raise invalid("FIELD_REQUIRED", "state", "must be OPEN, REDUCING or CLOSED")
         if request.version < 0:
             raise invalid("FIELD_INVALID", "version", "must not be negative")
         state = states[request.state]
-        reason = _clean_reason(request, refuse=state is not SwitchState.CLOSED)
+        # Only a loosening to OPEN is refused for a bad reason text: a tightening must happen.
+        reason = _clean_reason(request, refuse=state is SwitchState.OPEN)
         snapshot, in_flight = self._s.writer.sync_kill_switch(
             state, reason, p.name, request.version, request.resend
         )

@@ -247,7 +247,7 @@ class KillSwitch(_message.Message):
     def __init__(self, state: _Optional[_Union[KillSwitchState, str]] = ..., reason: _Optional[str] = ..., changed_by: _Optional[str] = ..., changed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version: _Optional[int] = ..., pending_reopen: _Optional[_Union[ReopenRequest, _Mapping]] = ...) -> None: ...
 
 class ReopenRequest(_message.Message):
-    __slots__ = ("reopen_id", "requested_by", "reason", "request_id", "requested_at", "expires_at", "switch_version")
+    __slots__ = ("reopen_id", "requested_by", "reason", "request_id", "requested_at", "expires_at", "switch_version", "target_state")
     REOPEN_ID_FIELD_NUMBER: _ClassVar[int]
     REQUESTED_BY_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
@@ -255,6 +255,7 @@ class ReopenRequest(_message.Message):
     REQUESTED_AT_FIELD_NUMBER: _ClassVar[int]
     EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
     SWITCH_VERSION_FIELD_NUMBER: _ClassVar[int]
+    TARGET_STATE_FIELD_NUMBER: _ClassVar[int]
     reopen_id: str
     requested_by: str
     reason: str
@@ -262,7 +263,8 @@ class ReopenRequest(_message.Message):
     requested_at: _timestamp_pb2.Timestamp
     expires_at: _timestamp_pb2.Timestamp
     switch_version: int
-    def __init__(self, reopen_id: _Optional[str] = ..., requested_by: _Optional[str] = ..., reason: _Optional[str] = ..., request_id: _Optional[str] = ..., requested_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., switch_version: _Optional[int] = ...) -> None: ...
+    target_state: KillSwitchState
+    def __init__(self, reopen_id: _Optional[str] = ..., requested_by: _Optional[str] = ..., reason: _Optional[str] = ..., request_id: _Optional[str] = ..., requested_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., switch_version: _Optional[int] = ..., target_state: _Optional[_Union[KillSwitchState, str]] = ...) -> None: ...
 
 class InFlightWrite(_message.Message):
     __slots__ = ("request_id", "operation", "idempotency_key", "broker_order_id")

@@ -31,6 +31,7 @@ class WriterSwitchState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     WRITER_SWITCH_STATE_CONFIRMED_CLOSED: _ClassVar[WriterSwitchState]
     WRITER_SWITCH_STATE_CONFIRMED_OPEN: _ClassVar[WriterSwitchState]
     WRITER_SWITCH_STATE_NOT_CONFIRMED: _ClassVar[WriterSwitchState]
+    WRITER_SWITCH_STATE_CONFIRMED_REDUCING: _ClassVar[WriterSwitchState]
 
 class LeaseState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -66,6 +67,7 @@ WRITER_SWITCH_STATE_UNSPECIFIED: WriterSwitchState
 WRITER_SWITCH_STATE_CONFIRMED_CLOSED: WriterSwitchState
 WRITER_SWITCH_STATE_CONFIRMED_OPEN: WriterSwitchState
 WRITER_SWITCH_STATE_NOT_CONFIRMED: WriterSwitchState
+WRITER_SWITCH_STATE_CONFIRMED_REDUCING: WriterSwitchState
 LEASE_STATE_UNSPECIFIED: LeaseState
 LEASE_STATE_ACTIVE: LeaseState
 LEASE_STATE_LAPSED: LeaseState

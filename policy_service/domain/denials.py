@@ -33,6 +33,17 @@ def closed(switch: m.KillSwitch) -> m.Denial:
     )
 
 
+def reducing_bracket(switch: m.KillSwitch) -> m.Denial:
+    return m.Denial(
+        reasons.KILL_SWITCH_REDUCING_BRACKET,
+        "FAILED_PRECONDITION",
+        6,
+        "the kill switch is REDUCING: brackets are refused (cancels and position-reducing "
+        "orders pass)",
+        {"version": str(switch.version), "changed_by": switch.changed_by},
+    )
+
+
 def audit_down() -> m.Denial:
     return m.Denial(reasons.AUDIT_UNAVAILABLE, "UNAVAILABLE", 7, "the audit log cannot be written")
 

@@ -40,6 +40,11 @@ READ_BACK_REFUSALS: Final = frozenset(
 NOTHING_SENT: Final = frozenset(
     {
         reasons.WRITER_KILL_SWITCH_CLOSED,
+        # The reducing guard judges before the send, as the switch refuses at it.
+        reasons.WRITER_KILL_SWITCH_REDUCING_INCREASES,
+        reasons.WRITER_KILL_SWITCH_REDUCING_CROSSES_ZERO,
+        reasons.WRITER_KILL_SWITCH_REDUCING_UNJUDGED,
+        reasons.WRITER_KILL_SWITCH_REDUCING_BRACKET,
         reasons.WRITER_PERMISSION_UNPROVEN,
         "INSTRUMENT_NOT_FOUND",
     }
@@ -107,9 +112,8 @@ class Forwarder:
         outcome = {"orders": [m.broker_order_to_dict(o) for o in orders]}
         fields = {**ids, "broker_order_id": orders[0].broker_order_id if orders else 0}
         draft = self._drafts.draft(
-            call, "EXECUTED", None, kill_switch_state="OPEN", detail=messages_detail(orders),
-            **fields,
-        )  # fmt: skip
+            call, "EXECUTED", None, detail=messages_detail(orders), **_switch_state(fields)
+        )
         try:
             event_id = self._store.finish(
                 cmd.key, "SUCCEEDED", outcome, opened, closed, draft, self._clock.now_us()
@@ -170,7 +174,7 @@ class Forwarder:
     ) -> m.Denial:
         """The write may be at the broker: the key stays pending (a retry settles it) and its
         approvals stay reserved."""
-        draft = self._drafts.draft(call, "FAILED", denial, kill_switch_state="OPEN", **ids)
+        draft = self._drafts.draft(call, "FAILED", denial, **_switch_state(ids))
         try:
             self._store.mark_unknown(cmd.key, draft, self._clock.now_us())
         except StoreUnavailable:
@@ -187,12 +191,18 @@ class Forwarder:
         ids: dict[str, Any],
     ) -> m.Denial:
         outcome = {"denial": to_dict(denial)}
-        draft = self._drafts.draft(call, "REFUSED", denial, kill_switch_state="OPEN", **ids)
+        draft = self._drafts.draft(call, "REFUSED", denial, **_switch_state(ids))
         try:
             self._store.finish(cmd.key, status, outcome, opened, [], draft, self._clock.now_us())
         except StoreUnavailable:
             log.critical("writer refusal not recorded", extra=self._drafts.log_ids(ids))
         return denial
+
+
+def _switch_state(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """FIELDS with the switch state step 6 passed the write in (the gate puts REDUCING in the
+    audit ids of a reduce-only write); OPEN otherwise."""
+    return {"kill_switch_state": "OPEN", **fields}
 
 
 def _still_working(meta: Mapping[str, str]) -> list[int]:

@@ -24,7 +24,14 @@ from policy_service.domain.commands import (
     SubmitCmd,
     request_hash,
 )
-from policy_service.domain.denials import audit_down, closed, day_of, from_dict, scope_denial
+from policy_service.domain.denials import (
+    audit_down,
+    closed,
+    day_of,
+    from_dict,
+    scope_denial,
+)
+from policy_service.domain.denials import reducing_bracket as switch_reducing_bracket
 from policy_service.domain.depth import Depth
 from policy_service.domain.drafts import Drafts
 from policy_service.domain.enablement import account_denial, enablement_denial, static_conditions
@@ -218,8 +225,14 @@ class Gate:
             switch = self.store.kill_switch()
         except StoreUnavailable:
             return refuse(audit_down())
-        if switch.state is not m.SwitchState.OPEN:
+        if switch.state is m.SwitchState.CLOSED:
             return refuse(closed(switch))
+        if switch.state is m.SwitchState.REDUCING:
+            if isinstance(cmd, BracketCmd):
+                return refuse(switch_reducing_bracket(switch))
+            # Reduce-only: the writer judges it against the broker's positions (step 11), and
+            # every event of this write records the state it passed in.
+            ids["kill_switch_state"] = switch.state.value
         stopped, reducing = self.scope_check(call, cmd)
         if stopped is not None:
             return refuse(stopped)
@@ -302,7 +315,9 @@ class Gate:
                 or self.depth.usage_denial(pending.messages, plan, usage, state, now)
             )
 
-        draft = self.draft(call, "PENDING", None, gate_step=10, kill_switch_state="OPEN", **ids)
+        draft = self.draft(
+            call, "PENDING", None, gate_step=10, **{"kill_switch_state": "OPEN", **ids}
+        )
         self.close_first.checkpoint()
         try:
             begun = self.store.begin(pending, usage_check, draft, now, query)

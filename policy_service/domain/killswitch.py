@@ -16,7 +16,13 @@ from policy_service.domain.denials import scope_denial
 from policy_service.domain.enablement import Condition, static_conditions
 from policy_service.domain.gate import Gate
 from policy_service.domain.ports import StoreUnavailable, WriterError
-from policy_service.domain.reopen import AuditCheck, OpenClaim, SwitchMoved, not_requested
+from policy_service.domain.reopen import (
+    AuditCheck,
+    OpenClaim,
+    SwitchMoved,
+    not_requested,
+    switch_changed,
+)
 from policy_service.domain.reopen_flow import SCOPE, GuardedOpen, SetResult
 from policy_service.domain.unaudited import unaudited
 from policy_service.domain.writer_switch import (
@@ -93,9 +99,16 @@ class KillSwitchService(GuardedOpen):
         return conds, switch
 
     def live_status(self) -> LiveStatus:
+        """The kill_switch condition passes only when OPEN: REDUCING fails it (and so
+        live_enabled), its detail saying that cancels and position-reducing orders pass."""
         conds, switch = self.conditions()
         is_open = switch is not None and switch.state is m.SwitchState.OPEN
         detail = f"state={switch.state.value} version={switch.version}" if switch else "unreadable"
+        if switch is not None and switch.state is m.SwitchState.REDUCING:
+            detail += (
+                " (reduce-only: cancels pass; submits and modifies only where the writer "
+                "judges they reduce the position without crossing zero; brackets refused)"
+            )
         if self._latch.view() is not None:
             detail += " (closed in this replica; the close is not stored yet)"
         conds.append(Condition("kill_switch", is_open, detail))
@@ -124,7 +137,15 @@ class KillSwitchService(GuardedOpen):
                 mode = CancelMode(cancel_all, broker_wide)
                 return self._close(call, reason, mode, refused_text, evidence or {})
         with self._setting():
-            return self._open(call, reason)
+            if state is m.SwitchState.REDUCING:
+                try:
+                    current = self._latch.view() or self._gate.store.kill_switch()
+                except StoreUnavailable:
+                    return self._not_stored(call, "storage unavailable")
+                if current.state is not m.SwitchState.CLOSED:
+                    return self._reduce(call, reason, current)
+            # OPEN, and REDUCING from CLOSED: loosenings, the guarded reopen.
+            return self._open(call, reason, state)
 
     @contextmanager
     def _setting(self) -> Iterator[None]:
@@ -231,17 +252,49 @@ class KillSwitchService(GuardedOpen):
                 return False
         return True
 
+    # ---- reduce ----------------------------------------------------------------------------
+
+    def _reduce(self, call: m.Call, reason: str, current: m.KillSwitch) -> SetResult | m.Denial:
+        """OPEN -> REDUCING, a tightening: the writer first (it enforces REDUCING), then the
+        store, which revokes every outstanding approval in the same transaction, as a close.
+        A store that fails leaves the writer REDUCING (no stale OPEN loosens it there) and the
+        caller told so; the heartbeat's resend of the stored OPEN does not undo it."""
+        gate = self._gate
+        answer, error = self._sync(call.request_id, m.SwitchState.REDUCING, reason, self._version())
+        writer_state = confirmed(m.SwitchState.REDUCING, answer)
+        in_flight = answer.in_flight if answer else ()
+        detail = {"reason": reason, **audit_detail(writer_state, answer, error)}
+        draft = gate.draft(call, "RECORDED", None, gate_step=0, detail=detail)
+        try:
+            switch, event_id = gate.store.set_kill_switch(
+                m.SwitchState.REDUCING, reason, call.principal, call.request_id, draft,
+                gate.clock.now_us(), claim=OpenClaim(current.version, current.state),
+            )  # fmt: skip
+        except SwitchMoved:
+            return gate.refuse(call, switch_changed(current))
+        except StoreUnavailable:
+            return self._not_stored(call, "storage unavailable (the writer is REDUCING)")
+        self._latch.saw_version(switch.version)
+        log.warning("kill switch set REDUCING", extra={"version": switch.version})
+        return SetResult(switch, writer_state, in_flight, 0, event_id)
+
     # ---- open ------------------------------------------------------------------------------
 
     def _commit_open(
-        self, call: m.Call, reason: str, claim: OpenClaim | None, detail: dict[str, str]
+        self,
+        call: m.Call,
+        reason: str,
+        claim: OpenClaim | None,
+        detail: dict[str, str],
+        target: m.SwitchState = m.SwitchState.OPEN,
     ) -> SetResult | m.Denial:
-        """Store the open (if CLAIM still holds), then sync the writer open."""
+        """Store TARGET (OPEN, or REDUCING from CLOSED) if CLAIM still holds, then sync the
+        writer to it."""
         gate = self._gate
         draft = gate.draft(call, "RECORDED", None, gate_step=0, detail={"reason": reason, **detail})
         try:
             switch, event_id = gate.store.set_kill_switch(
-                m.SwitchState.OPEN, reason, call.principal, call.request_id, draft,
+                target, reason, call.principal, call.request_id, draft,
                 gate.clock.now_us(), claim=claim,
             )  # fmt: skip
         except SwitchMoved:
@@ -251,8 +304,8 @@ class KillSwitchService(GuardedOpen):
             return self._not_stored(call, "storage unavailable")
         self._latch.saw_version(switch.version)
         self._close_unconfirmed = False
-        answer, error = self._sync(call.request_id, m.SwitchState.OPEN, reason, switch.version)
-        writer_state = confirmed(m.SwitchState.OPEN, answer)
+        answer, error = self._sync(call.request_id, target, reason, switch.version)
+        writer_state = confirmed(target, answer)
         if writer_state is WriterSwitchState.NOT_CONFIRMED:
             self._audit_note(
                 call, "KillSwitchWriterSync", "FAILED", reasons.WRITER_UNAVAILABLE, switch,

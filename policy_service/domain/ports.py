@@ -92,7 +92,8 @@ class Store(Protocol):
         now_us: int,
         claim: OpenClaim | None = None,
     ) -> tuple[m.KillSwitch, int]:
-        """Store STATE and its audit event in one transaction; a CLOSED also revokes, in it,
+        """Store STATE and its audit event in one transaction; a CLOSED (and a REDUCING from
+        OPEN) also revokes, in it,
         every approval outstanding (listed in the event's detail: revoked_approval_ids) and
         cancels a pending reopen. An open with CLAIM raises SwitchMoved (nothing written)
         unless the claim still holds under the switch's lock."""
@@ -100,9 +101,15 @@ class Store(Protocol):
 
     def pending_reopen(self) -> ReopenRequest | None: ...
     def reopen(self, reopen_id: str) -> ReopenRequest | None: ...
-    def request_reopen(self, req: ReopenRequest, draft: AuditDraft, now_us: int) -> int:
+    def request_reopen(
+        self,
+        req: ReopenRequest,
+        draft: AuditDraft,
+        now_us: int,
+        from_state: m.SwitchState = m.SwitchState.CLOSED,
+    ) -> int:
         """Store REQ (superseding an older pending one) with its audit event; SwitchMoved
-        when the switch is no longer CLOSED at REQ's version."""
+        when the switch is no longer FROM_STATE (CLOSED or REDUCING) at REQ's version."""
         ...
 
     def save_previews(self, items: Sequence[m.Preview], draft: AuditDraft, now_us: int) -> int: ...

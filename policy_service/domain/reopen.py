@@ -25,6 +25,8 @@ class ReopenRequest:
     expires_at_us: int
     switch_version: int
     state: str = "PENDING"
+    # What the confirmation applies: OPEN, or REDUCING (from CLOSED).
+    target: m.SwitchState = m.SwitchState.OPEN
 
     def live(self, now_us: int, switch_version: int) -> bool:
         """Still confirmable: pending, unexpired, and the switch unchanged since."""
@@ -42,6 +44,7 @@ class ReopenRequest:
             "reopen_request_id": self.request_id,
             "expires_at_us": str(self.expires_at_us),
             "switch_version": str(self.switch_version),
+            "target_state": self.target.value,
         }
 
 
@@ -125,6 +128,17 @@ def confirm_denial(
     if pending.requested_by == call.principal:
         return same_operator(pending)
     return None
+
+
+def switch_changed(seen: m.KillSwitch) -> m.Denial:
+    """A tightening to REDUCING found the switch moved (closed, say) under it: not stored."""
+    return m.Denial(
+        reasons.KILL_SWITCH_CHANGED,
+        "FAILED_PRECONDITION",
+        6,
+        "the kill switch changed while REDUCING was being stored: read it and set it again",
+        {"version": str(seen.version), "state": seen.state.value},
+    )
 
 
 def not_requested(reopen_id: str, state: str) -> m.Denial:

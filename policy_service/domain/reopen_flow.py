@@ -48,6 +48,8 @@ class GuardedOpen:
     """An open needs every live-status condition and a full VerifyAudit, at the request and
     again at the confirmation; where a second operator is required, SetKillSwitch OPEN only
     records a pending reopen, which another operator confirms (ConfirmReopen) in its window.
+    Every loosening is such a reopen: OPEN from CLOSED or REDUCING, REDUCING from CLOSED; the
+    request records its target, which the confirmation applies.
 
     KillSwitchService provides the store-and-sync of an open, the held closes and the
     heartbeat's bookkeeping."""
@@ -68,7 +70,12 @@ class GuardedOpen:
         raise NotImplementedError
 
     def _commit_open(
-        self, call: m.Call, reason: str, claim: OpenClaim | None, detail: dict[str, str]
+        self,
+        call: m.Call,
+        reason: str,
+        claim: OpenClaim | None,
+        detail: dict[str, str],
+        target: m.SwitchState = m.SwitchState.OPEN,
     ) -> SetResult | m.Denial:
         raise NotImplementedError
 
@@ -89,7 +96,10 @@ class GuardedOpen:
         now = self._gate.clock.now_us()
         return pending if pending and pending.live(now, switch.version) else None
 
-    def _open(self, call: m.Call, reason: str) -> SetResult | m.Denial:
+    def _open(
+        self, call: m.Call, reason: str, target: m.SwitchState = m.SwitchState.OPEN
+    ) -> SetResult | m.Denial:
+        """Loosen the switch to TARGET (OPEN, or REDUCING from CLOSED), or store it again."""
         gate = self._gate
         denial = self._ready(call)
         if denial is not None:
@@ -98,15 +108,16 @@ class GuardedOpen:
         if not self._flush():
             return self._not_stored(call, "an unstored close is held; the open waits for it")
         if not gate.settings.reopen_second_operator:
-            return self._commit_open(call, reason, None, {})
+            return self._commit_open(call, reason, None, {}, target)
         try:
             current = gate.store.kill_switch()
         except StoreUnavailable:
             return self._not_stored(call, "storage unavailable")
-        if current.state is m.SwitchState.CLOSED:
-            return self._request(call, reason, current)
-        # Open already: stored again only if nothing closed it meanwhile.
-        return self._commit_open(call, reason, OpenClaim(current.version, current.state), {})
+        if looser(target, current.state):
+            return self._request(call, reason, current, target)
+        # In TARGET already: stored again only if nothing tightened it meanwhile.
+        claim = OpenClaim(current.version, current.state)
+        return self._commit_open(call, reason, claim, {}, target)
 
     def _ready(self, call: m.Call) -> m.Denial | None:
         """Every live-status condition, then a full VerifyAudit: what any open needs now."""
@@ -118,8 +129,11 @@ class GuardedOpen:
         passed, found = self.audit_check()
         return None if passed else audit_unverified(found)
 
-    def _request(self, call: m.Call, reason: str, current: m.KillSwitch) -> SetResult | m.Denial:
-        """Record a pending reopen for a second operator to confirm; the switch stays closed."""
+    def _request(
+        self, call: m.Call, reason: str, current: m.KillSwitch, target: m.SwitchState
+    ) -> SetResult | m.Denial:
+        """Record a pending reopen to TARGET for a second operator to confirm; the switch stays
+        as it is meanwhile."""
         gate = self._gate
         now = gate.clock.now_us()
         try:
@@ -130,14 +144,15 @@ class GuardedOpen:
             return gate.refuse(call, request_denial(call, pending))
         req = ReopenRequest(
             uuid.uuid4().hex, call.principal, reason, call.request_id, now,
-            now + gate.settings.reopen_window_us, current.version,
+            now + gate.settings.reopen_window_us, current.version, target=target,
         )  # fmt: skip
         detail = {"reason": reason, "reopen": "REQUESTED", **req.audit_detail()}
         draft = gate.draft(
-            call, "RECORDED", None, gate_step=0, kill_switch_state="CLOSED", detail=detail
-        )
+            call, "RECORDED", None, gate_step=0, kill_switch_state=current.state.value,
+            detail=detail,
+        )  # fmt: skip
         try:
-            event_id = gate.store.request_reopen(req, draft, now)
+            event_id = gate.store.request_reopen(req, draft, now, from_state=current.state)
         except SwitchMoved:
             return gate.refuse(call, not_requested(req.reopen_id, "SWITCH_CHANGED"))
         except StoreUnavailable:
@@ -159,7 +174,17 @@ class GuardedOpen:
         assert pending is not None  # confirm_denial refuses a missing one
         if not self._flush():
             return self._not_stored(call, "an unstored close is held; the open waits for it")
-        claim = OpenClaim(current.version, m.SwitchState.CLOSED, reopen_id, call.principal)
+        # confirm_denial checked the switch is at the request's version: in the state it was.
+        claim = OpenClaim(current.version, current.state, reopen_id, call.principal)
         return self._commit_open(
-            call, reason, claim, {"reopen": "CONFIRMED", **pending.audit_detail()}
+            call, reason, claim, {"reopen": "CONFIRMED", **pending.audit_detail()}, pending.target
         )
+
+
+# From the loosest: a move to a looser state is a reopen (guarded), to a tighter one immediate.
+_TIGHTNESS = {m.SwitchState.OPEN: 0, m.SwitchState.REDUCING: 1, m.SwitchState.CLOSED: 2}
+
+
+def looser(target: m.SwitchState, current: m.SwitchState) -> bool:
+    """Moving from CURRENT to TARGET loosens the switch."""
+    return _TIGHTNESS[target] < _TIGHTNESS[current]

@@ -17,6 +17,7 @@ MAX_LISTED: Final = 100
 class WriterSwitchState(enum.StrEnum):
     CONFIRMED_CLOSED = "CONFIRMED_CLOSED"
     CONFIRMED_OPEN = "CONFIRMED_OPEN"
+    CONFIRMED_REDUCING = "CONFIRMED_REDUCING"
     # No answer, or an answer that is not the requested state.
     NOT_CONFIRMED = "NOT_CONFIRMED"
 
@@ -47,6 +48,8 @@ def confirmed(requested: m.SwitchState, answer: WriterSwitch | None) -> WriterSw
         return WriterSwitchState.NOT_CONFIRMED
     if requested is m.SwitchState.CLOSED:
         return WriterSwitchState.CONFIRMED_CLOSED
+    if requested is m.SwitchState.REDUCING:
+        return WriterSwitchState.CONFIRMED_REDUCING
     return WriterSwitchState.CONFIRMED_OPEN
 
 

@@ -28,6 +28,7 @@ def reopen_from(row: Any) -> ReopenRequest:
         expires_at_us=int(row.expires_at_us),
         switch_version=int(row.switch_version),
         state=row.state,
+        target=m.SwitchState(row.target_state),
     )
 
 
@@ -89,12 +90,18 @@ class ReopenStore(StorePart):
             raise StoreUnavailable(str(exc)) from exc
         return None if row is None else reopen_from(row)
 
-    def request_reopen(self, req: ReopenRequest, draft: AuditDraft, now_us: int) -> int:
+    def request_reopen(
+        self,
+        req: ReopenRequest,
+        draft: AuditDraft,
+        now_us: int,
+        from_state: m.SwitchState = m.SwitchState.CLOSED,
+    ) -> int:
         """Store REQ (superseding any older pending one) and its audit event, atomically;
-        SwitchMoved when the switch is no longer CLOSED at REQ's version."""
+        SwitchMoved when the switch is no longer FROM_STATE at REQ's version."""
         t = kill_switch_reopens
         with self._tx() as conn:
-            claim = OpenClaim(req.switch_version, m.SwitchState.CLOSED)
+            claim = OpenClaim(req.switch_version, from_state)
             check_claim(conn, lock_switch(conn), claim, req.requested_by, now_us)
             conn.execute(
                 update(t)
@@ -112,6 +119,7 @@ class ReopenStore(StorePart):
                     switch_version=req.switch_version,
                     state=PENDING,
                     resolved_by="",
+                    target_state=req.target.value,
                 )
             )
             return audit_store.append(conn, self.chain.keyring, draft, now_us, commit=True)

@@ -136,9 +136,10 @@ class SqlStore(IdempotencyStore, RiskStore, ReopenStore, ScopeStore, OrderLifeSt
         claim: OpenClaim | None = None,
     ) -> tuple[m.KillSwitch, int]:
         """CLAIM: what an open needs to still hold under the row lock (else SwitchMoved and
-        nothing written); a close also cancels every pending reopen. A close's transaction
-        goes ahead of the writes queued for SQLite's group commit."""
-        with self._tx(urgent=state is m.SwitchState.CLOSED) as conn:
+        nothing written); a close, and a REDUCING from OPEN, also revoke every outstanding
+        approval and cancel every pending reopen (a tightening kills what was granted before).
+        A tightening's transaction goes ahead of the writes queued for SQLite's group commit."""
+        with self._tx(urgent=state is not m.SwitchState.OPEN) as conn:
             row = lock_switch(conn)
             if claim is not None:
                 check_claim(conn, row, claim, changed_by, now_us)
@@ -153,7 +154,8 @@ class SqlStore(IdempotencyStore, RiskStore, ReopenStore, ScopeStore, OrderLifeSt
             conn.execute(update(kill_switch).where(kill_switch.c.id == 1).values(**values))
             conn.execute(insert(kill_switch_history).values(request_id=request_id, **values))
             detail = {**draft.detail, "version": str(version)}
-            if state is m.SwitchState.CLOSED:
+            tightening = state is m.SwitchState.REDUCING and row.state == m.SwitchState.OPEN.value
+            if state is m.SwitchState.CLOSED or tightening:
                 detail.update(revoke_outstanding(conn, now_us))
                 detail.update(cancel_pending(conn, changed_by, now_us))
             event_id = audit_store.append(

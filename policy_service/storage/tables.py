@@ -237,6 +237,8 @@ kill_switch_reopens = Table(
     Column("state", String(16), nullable=False),
     Column("resolved_by", String(128), nullable=False, server_default=""),
     Column("resolved_at_us", BigInteger, nullable=True),
+    # Migration 0012: the state a confirmation applies, OPEN or REDUCING (both loosenings).
+    Column("target_state", String(16), nullable=False, server_default="OPEN"),
     Index("ix_kill_switch_reopens_state", "state"),
 )
 

@@ -27,9 +27,9 @@ from tests.fuzz.strategies import (
     instruments,
     int64s,
     keys,
+    kill_switch_states,
     orders,
     set_message,
-    switch_states,
     text,
     tifs,
     timestamps,
@@ -170,7 +170,7 @@ def submit_bracket(
 def set_kill_switch(draw: st.DrawFn) -> policy_pb2.SetKillSwitchRequest:
     f = Fields(draw, ["state", "reason"])
     return policy_pb2.SetKillSwitchRequest(
-        state=f("state", st.sampled_from([1, 2]), switch_states),  # type: ignore[arg-type]
+        state=f("state", st.sampled_from([1, 2, 3]), kill_switch_states),  # type: ignore[arg-type]
         reason=f("reason", st.just("fuzz"), text),
         cancel_all_open_orders=draw(st.booleans()),
         broker_wide_cancel=draw(st.booleans()),

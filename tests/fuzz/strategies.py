@@ -142,7 +142,8 @@ sec_types = enums([1, 2, 3, 4])
 actions = enums([1, 2])
 order_types = enums([1, 2, 3, 4])
 tifs = enums([1, 2])
-switch_states = enums([1, 2])
+# The states SetKillSwitch (policy and writer) and SetScopedStop take: OPEN, CLOSED, REDUCING.
+kill_switch_states = enums([1, 2, 3])
 
 
 class Fields:

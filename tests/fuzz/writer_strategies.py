@@ -16,9 +16,9 @@ from tests.fuzz.strategies import (
     instruments,
     int64s,
     keys,
+    kill_switch_states,
     orders,
     set_message,
-    switch_states,
     text,
 )
 
@@ -97,7 +97,7 @@ writer_list_open_orders = st.builds(
 writer_set_kill_switch = st.builds(
     writer_pb2.WriterSetKillSwitchRequest,
     request_id=request_ids,
-    state=switch_states,
+    state=kill_switch_states,
     reason=text,
     version=int64s,
 )
