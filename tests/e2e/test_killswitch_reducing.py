@@ -411,7 +411,10 @@ def test_readme_reduce_line_when_run_as_operator_then_reducing_and_the_writer_co
     make_stack: MakeStack,
 ) -> None:
     stack = make_stack()
-    [line] = [ln for ln in _readme_lines() if "KILL_SWITCH_STATE_REDUCING" in ln]
+    [line] = [
+        ln for ln in _readme_lines()
+        if "KILL_SWITCH_STATE_REDUCING" in ln and ln.endswith("/SetKillSwitch")
+    ]  # fmt: skip
 
     ran = _run_line(line, "operator", stack)
 
