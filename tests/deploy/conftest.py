@@ -35,6 +35,9 @@ W_LIVE_SETTINGS: Mapping[str, Any] = {
     # The live host pins each service to a core of its own; the others leave them unpinned.
     "livegate_policy_cpus": [0],
     "livegate_writer_cpus": [1],
+    # Not the default, so the render shows the variable reaches both services' config.
+    "livegate_policy_close_first_max_wait_s": 1.5,
+    "livegate_writer_close_first_max_wait_s": 0.5,
 }
 # ABH experiments on paper: its gate may be enabled, for paper (DU...) accounts only.
 ABH_PAPER_SETTINGS: Mapping[str, Any] = {

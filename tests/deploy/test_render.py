@@ -101,6 +101,8 @@ def test_render_when_role_deployed_then_services_own_loaders_accept_the_configs(
     assert writer.server.cpus == (frozenset({1}) if role == "W" else frozenset())
     assert policy.server.listen == "0.0.0.0:50051"
     assert policy.server.cpus == (frozenset({0}) if role == "W" else frozenset())
+    waits = (policy.server.close_first_max_wait_s, writer.server.close_first_max_wait_s)
+    assert waits == ((1.5, 0.5) if role == "W" else (2.0, 2.0))
     assert policy.storage_url == "sqlite:////var/lib/livegate/policy/policy.db"
     assert policy.audit.account_hash_key == render.fixture.account_hash_key.encode()
     # The audit keyring: from Vault, through the policy's own AppRole and its role's path.
