@@ -137,7 +137,8 @@ class BrokerReference:
         positions = tuple(_position(p) for p in held if p.account == account)
         # Every order working on the account, whoever placed it: the policy's REDUCING judgement
         # counts hand-placed orders too, and its risk rules the foreign ones (order_ref "").
-        trades = await self._session.working_trades(self._timeout_s)
+        # A read-only gateway (R, ABH) refusing the query: this session's own, as before.
+        trades = await self._session.working_trades(self._timeout_s, read_only_own=True)
         working = tuple(
             WorkingView(
                 broker_order_id=int(t.order.orderId),
