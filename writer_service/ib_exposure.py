@@ -1,5 +1,6 @@
 """The reducing guard's view of the broker through ib_async: a fresh positions answer, and
-livegate's orders still working, matched to the order's instrument."""
+every order still working on the account, matched to the order's instrument, whoever placed
+it (livegate, TWS by hand, another program: see IbSession.working_trades)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from ib_async import Contract
 from writer_service import errors
 from writer_service.ib_convert import contract_for, to_decimal
 from writer_service.ib_session import IbSession
-from writer_service.orders import InstrumentSpec, Side, is_livegate_ref
+from writer_service.orders import InstrumentSpec, Side
 from writer_service.reducing_guard import Exposure, PositionUnknown
 
 _ZERO: Final = Decimal(0)
@@ -68,7 +69,14 @@ class IbExposureBook:
             ) from None
         if not self._session.broker_up():
             raise PositionUnknown("the broker connection dropped during the positions request")
-        # Read in one loop step after the answer: positions and order statuses are both kept
+        # Orders placed elsewhere count too (fail closed): a hand-placed sell of 60 against a
+        # long 100 and livegate's sell of 60 would flip it together. The broker reports those
+        # only in answer to an open-orders query, asked here after the positions.
+        try:
+            trades = await self._session.working_trades(self._timeout_s)
+        except errors.WriterError as exc:
+            raise PositionUnknown(f"no open orders from the broker: {exc.message}") from None
+        # Read in one loop step after the answers: positions and order statuses are both kept
         # from the same ordered stream, so they describe one moment of it.
         wanted = instrument_key(contract_for(instrument))
         held = [p for p in ib.positions(account) if _same(instrument_key(p.contract), wanted)]
@@ -76,13 +84,14 @@ class IbExposureBook:
             raise PositionUnknown(f"{len(held)} positions match {instrument.symbol}")
         position = (to_decimal(held[0].position) or _ZERO) if held else _ZERO
         working = _ZERO
-        for trade in self._session.open_trades():
+        own = int(self._session.ib.client.clientId)
+        for trade in trades:
             order = trade.order
             if (
                 order.account != account
                 or order.action != side.value
-                or order.orderId == exclude_order_id
-                or not is_livegate_ref(order.orderRef or "")
+                # The modified order (this session's: livegate modifies only its own).
+                or (order.orderId == exclude_order_id and order.clientId == own)
                 or not _same(instrument_key(trade.contract), wanted)
             ):
                 continue

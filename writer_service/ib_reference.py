@@ -126,7 +126,8 @@ class BrokerReference:
     # -- account state ----------------------------------------------------------------------
     def account(self, account: str) -> AccountView:
         self._require_account(account)
-        return self._call(self._account(account))  # type: ignore[no-any-return]
+        # Three bounded requests: positions, the account summary, the open orders.
+        return self._session.call(self._account(account), 3 * self._timeout_s + 1)
 
     async def _account(self, account: str) -> AccountView:
         self._session.require_connected()
@@ -134,6 +135,10 @@ class BrokerReference:
             held = await self._bounded(self._session.ib.reqPositionsAsync(), "positions")
             values = await self._summary(account)
         positions = tuple(_position(p) for p in held if p.account == account)
+        # Every order working on the account, whoever placed it: the policy's REDUCING judgement
+        # counts hand-placed orders too, and its risk rules the foreign ones (order_ref "").
+        # A read-only gateway (R, ABH) refusing the query: this session's own, as before.
+        trades = await self._session.working_trades(self._timeout_s, read_only_own=True)
         working = tuple(
             WorkingView(
                 broker_order_id=int(t.order.orderId),
@@ -144,7 +149,7 @@ class BrokerReference:
                 or Decimal(0),
                 order_ref=t.order.orderRef or "",
             )
-            for t in self._session.open_trades()
+            for t in trades
             if t.order.account == account and t.order.action in _SIDES
         )
         return AccountView(account, positions, working, values, datetime.now(UTC))

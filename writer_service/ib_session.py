@@ -635,6 +635,36 @@ class IbSession:
         """Trades not filled or cancelled yet (ib_async's view, kept current by order events)."""
         return list(self.ib.openTrades())
 
+    async def working_trades(self, timeout_s: float, read_only_own: bool = False) -> list[Trade]:
+        """Every order working at the broker, whoever placed it: this session's own open trades
+        (kept current by their order events, so an order just sent counts before the broker
+        answers it) and, from a fresh reqAllOpenOrders, the orders of every other client: TWS
+        by hand, another program. The gateway sends those only in answer to such a query (not
+        their later statuses: a trade of another client kept from an older answer may be
+        filled or cancelled since), so only this answer's are taken. Raises WriterError
+        (BROKER_UNAVAILABLE, BROKER_TIMEOUT) when the broker does not answer.
+
+        READ_ONLY_OWN: a read-only API connection (the query refused 321, as an R or ABH
+        writer's gateway may) answers with this session's own trades: it can place no order, so
+        none of livegate's can add to what works there. The reducing guard does not pass it."""
+        outcome = await self.open_orders(timeout_s, grace_s=0)
+        own = int(self.ib.client.clientId)
+        mine = [t for t in self.ib.openTrades() if t.order.clientId == own]
+        if outcome.refused is not None and read_only_own and outcome.refused.code == READ_ONLY_CODE:
+            return mine
+        if outcome.refused is not None:
+            raise errors.broker_unavailable(
+                f"the open orders query was refused ({outcome.refused.code})"
+            )
+        if outcome.timed_out:
+            raise errors.broker_timeout("the open orders", timeout_s)
+        others = {
+            (int(t.order.clientId), int(t.order.orderId), int(t.order.permId)): t
+            for t in outcome.trades
+            if t.order.clientId != own and not t.isDone()
+        }
+        return mine + list(others.values())
+
     def _remember(self, trade: Trade) -> None:
         order = trade.order
         if order.orderRef:

@@ -2,10 +2,11 @@
 
 Cancels pass. Brackets never do (their entry opens a position). A submit or a modify passes only
 where livegate_common.reduce_only says REDUCES against the position the broker reports for the
-account and instrument, counting livegate's orders of the same side still working there (a
-modify's own order aside: its new quantity is the one judged). No position answer: refused,
-UNJUDGED. The caller holds the account's write slot from this check to the send, so two writes
-that each reduce but together cross cannot both pass.
+account and instrument, counting every order of the same side still working there, whoever
+placed it (livegate, TWS by hand, another program: each could fill), a modify's own order aside
+(its new quantity is the one judged). No position or open-orders answer: refused, UNJUDGED.
+The caller holds the account's write slot from this check to the send, so two writes that each
+reduce but together cross cannot both pass.
 
 A write the guard cleared is marked in its context (a contextvar, as in_flight does): the send
 (LiveOrderWriter._admit) refuses any write in REDUCING that was not cleared, such as one that
@@ -33,7 +34,8 @@ class Exposure:
     """What the broker holds of one instrument in one account, as the writer reads it."""
 
     position: Decimal  # signed: long > 0
-    working_same_side: Decimal  # livegate's orders of the judged side still working, unsigned
+    # Every order of the judged side still working, whoever placed it; unsigned.
+    working_same_side: Decimal
 
 
 class PositionUnknown(Exception):

@@ -4,19 +4,20 @@ Cancels pass (they only reduce risk) and brackets are refused (their entry opens
 A new order or a modify is judged by livegate_common.reduce_only against the account's
 position in the instrument, read from the broker through the writer at that moment (never a
 cache: the order just placed must count) and no older than
-kill_switch.reducing_position_max_age_s. The orders livegate has working on the same side for
-the account and instrument count as filled (a modify's own order excluded: its new quantity is
-the one judged). The writer reports the contract id of a working order as the broker's open
-order carries it, which for livegate's own orders is 0 (sent unqualified): those are placed by
-the contract id their idempotency key (the orderRef) recorded, and one that cannot be placed
-counts as working on the instrument (the stricter guess). Anything that cannot be read is a
-refusal, never a pass.
+kill_switch.reducing_position_max_age_s. Every order working at the broker on the same side
+for the account and instrument counts as filled, whoever placed it: livegate, TWS by hand or
+another program (the writer's account state asks the broker for all open orders), a modify's
+own order excluded (its new quantity is the one judged). The writer reports the contract id of
+a working order as the broker's open order carries it, which for livegate's own orders is 0
+(sent unqualified): those are placed by the contract id their idempotency key (the orderRef)
+recorded, and one that cannot be placed counts as working on the instrument (the stricter
+guess). Anything that cannot be read is a refusal, never a pass.
 
 The write's order is known only once step 8 loaded its preview, so the judgement runs after
 it, reported as step 6 as the preview creators' stops are. It runs again inside step 10's
-pending transaction, under the account's lock, with livegate's own orders in flight or working
-as the store records them: two sells judged at the same moment (on one replica or several)
-each see the other there, though neither is at the broker yet.
+pending transaction, under the account's lock, adding to the broker's count livegate's own
+orders in flight as the store records them: two sells judged at the same moment (on one
+replica or several) each see the other there, though neither is at the broker yet.
 """
 
 from __future__ import annotations
@@ -72,25 +73,37 @@ def working_same_side(
     exclude_order: int | None,
     key_con_ids: Mapping[str, int],
 ) -> Decimal:
-    """What livegate has working on SIDE of CON_ID (orders placed elsewhere carry no orderRef
-    of livegate's), the order EXCLUDE_ORDER left out. KEY_CON_IDS: the contract id livegate
-    recorded per orderRef, for orders the broker reports without one."""
-
-    def on_instrument(w: WorkingOrder) -> bool:
-        placed = w.con_id or key_con_ids.get(w.order_ref, 0)
-        return placed in (con_id, 0)  # 0: not placeable, counted (stricter)
-
+    """The quantity of same_side_orders."""
     return sum(
-        (
-            w.remaining
-            for w in state.working
-            if w.order_ref
-            and w.action.value == side
-            and w.broker_order_id != exclude_order
-            and on_instrument(w)
-        ),
+        (w.remaining for w in same_side_orders(state, con_id, side, exclude_order, key_con_ids)),
         Decimal(0),
     )
+
+
+def same_side_orders(
+    state: AccountState,
+    con_id: int,
+    side: str,
+    exclude_order: int | None,
+    key_con_ids: Mapping[str, int],
+) -> list[WorkingOrder]:
+    """What the broker has working on SIDE of CON_ID for the account, whoever placed it
+    (livegate, TWS by hand, another program: each could fill), the order EXCLUDE_ORDER left
+    out. KEY_CON_IDS: the contract id livegate recorded per orderRef, for orders the broker
+    reports without one."""
+
+    def on_instrument(w: WorkingOrder) -> bool:
+        placed = w.con_id or (key_con_ids.get(w.order_ref, 0) if w.order_ref else 0)
+        return placed in (con_id, 0)  # 0: not placeable, counted (stricter)
+
+    def modified(w: WorkingOrder) -> bool:
+        # Only livegate's own orders are modified through it; an order of another client may
+        # carry the same id (each client numbers its own), and still counts.
+        return bool(w.order_ref) and w.broker_order_id == exclude_order
+
+    return [
+        w for w in state.working if w.action.value == side and not modified(w) and on_instrument(w)
+    ]
 
 
 def judged(
@@ -111,7 +124,11 @@ def judged(
 class Held:
     """A write that passed the REDUCING judgement before the pending row: what step 10 judges
     again under the account's lock, with livegate's own orders in flight or working as the
-    store knows them (two writes judged at once would not see each other at the broker)."""
+    store knows them (two writes judged at once would not see each other at the broker).
+
+    broker_working is every same-side order the broker reported working on the instrument,
+    whoever placed it; broker_refs their orderRefs, so that a store row already counted there
+    is not counted twice and one not at the broker yet (in flight) is added."""
 
     stop: ScopedStop
     con_id: int
@@ -122,19 +139,25 @@ class Held:
     # The modified order's key (its orderRef): its old quantity is replaced, not added.
     exclude_keys: frozenset[str]
     asked_at_us: int
+    broker_refs: frozenset[str] = frozenset()
 
     def denial(self, exposure: Sequence[Exposure]) -> m.Denial | None:
-        """Step 10's repeat: livegate's same-side orders on the instrument by the store (the
-        broker's count when larger), this write's own pending row left out by the store."""
-        recorded = sum(
+        """Step 10's repeat: every same-side order the broker reported (hand-placed ones too),
+        plus livegate's same-side orders on the instrument the store holds that the broker did
+        not report (in flight), this write's own pending row left out by the store. Not the
+        larger of the two counts: a hand-placed order in the broker's count would hide a
+        pending row of livegate's from it."""
+        unreported = sum(
             (
                 row.sell if self.side == "SELL" else row.buy
                 for row in exposure
-                if row.con_id == self.con_id and row.key not in self.exclude_keys
+                if row.con_id == self.con_id
+                and row.key not in self.exclude_keys
+                and row.key not in self.broker_refs
             ),
             Decimal(0),
         )
-        working = max(recorded, self.broker_working)
+        working = self.broker_working + unreported
         verdict = judge(self.position, self.side, self.quantity, working)
         found = Judged(self.position, self.side, self.quantity, working, verdict)
         return _refusal(self.stop, found)
@@ -188,8 +211,10 @@ class Reducing:
         modified = frozenset(
             w.order_ref for w in state.working if w.broker_order_id == exclude and w.order_ref
         )
+        counted = same_side_orders(state, con_id, found.side, exclude, placed)
+        refs = frozenset(w.order_ref for w in counted if w.order_ref)
         return Held(stop, con_id, found.side, found.quantity, found.position, found.working,
-                    modified, asked_at)  # fmt: skip
+                    modified, asked_at, refs)  # fmt: skip
 
 
 def _refusal(stop: ScopedStop, found: Judged) -> m.Denial | None:

@@ -35,6 +35,7 @@ from tests.policy.attacker import Attacker
 from tests.policy.conftest import pg, pg_url  # noqa: F401 - the PostgreSQL fixtures
 from tests.policy.harness import meta_of, new_key, order_msg, reason_of
 from tests.support.stack import RESTING_BUY, Replica, Stack
+from tests.writer.test_reducing_switch import sell_by_hand
 
 REDUCING = common_pb2.KILL_SWITCH_STATE_REDUCING
 SELL = common_pb2.ACTION_SELL
@@ -185,6 +186,31 @@ def test_submit_when_two_sells_that_together_cross_race_then_only_one_reaches_th
 
     assert outcomes == ["PLACED", "SCOPE_REDUCING_CROSSES_ZERO"]
     assert len([o for o in stack.sim.orders() if o.order_ref]) == 1
+
+
+def test_submit_when_account_reducing_and_a_hand_placed_sell_works_then_it_counts_as_filled(
+    make_stack: MakeStack,  # noqa: F811
+) -> None:
+    """Long 100 with a sell of 60 placed by hand in TWS (another client id, no orderRef): a
+    sell of 60 through livegate would flip the position if both fill (the writer's unexplained
+    order trigger is off in these stacks, so the switch stays open)."""
+    stack = make_stack()
+    _long(stack, A, 100)
+    sell_by_hand(stack.sim, "60", RESTING_SELL)
+    _set(stack.policy.operator, ACCOUNT_KIND, A, REDUCING)
+
+    crossed = _refused(lambda: _write(stack, SELL, "60"))
+    fits = _write(stack, SELL, "40").order.order_ref
+
+    assert (reason_of(crossed), meta_of(crossed)["gate_step"]) == (
+        "SCOPE_REDUCING_CROSSES_ZERO", "6",
+    )  # fmt: skip
+    assert {k: meta_of(crossed)[k] for k in ("position", "quantity", "working")} == {
+        "position": "100", "quantity": "60", "working": "60",
+    }  # fmt: skip
+    assert [(o.order_ref, o.status) for o in stack.sim.orders() if o.order_ref] == [
+        (fits, "Submitted")
+    ]
 
 
 def test_bracket_when_account_reducing_then_refused_at_write_and_at_preview(

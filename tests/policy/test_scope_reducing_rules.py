@@ -136,7 +136,6 @@ def test_submit_when_scope_reducing_then_only_orders_towards_zero_pass(
 def test_submit_when_livegate_sells_are_working_then_they_count_and_others_do_not() -> None:
     working = (
         _sell_working(11, "60"),  # livegate's: counts
-        _sell_working(12, "500", ref=""),  # placed by hand: no livegate orderRef
         _sell_working(13, "500", con_id=MSFT),  # another instrument
         WorkingOrder(14, AAPL, m.Action.BUY, Decimal(500), "k2"),  # the other side
     )
@@ -148,6 +147,43 @@ def test_submit_when_livegate_sells_are_working_then_they_count_and_others_do_no
     assert fits is None
     assert over is not None and over.reason == "SCOPE_REDUCING_CROSSES_ZERO"
     assert (over.metadata["working"], over.metadata["quantity"]) == ("60", "41")
+
+
+def test_submit_when_a_hand_placed_sell_works_then_it_counts_as_filled() -> None:
+    """Long 100, a sell of 60 placed by hand in TWS (no orderRef of livegate's): a sell of 60
+    through livegate would flip the position if both fill."""
+    rule = _rule(FakeWriter(_state("100", (_sell_working(7, "60", ref=""),))))
+
+    crossed = rule.denial(SUBMIT, [_leg("SELL", "60")], [STOP])
+    fits = rule.denial(SUBMIT, [_leg("SELL", "40")], [STOP])
+
+    assert crossed is not None and crossed.reason == "SCOPE_REDUCING_CROSSES_ZERO"
+    assert (crossed.metadata["working"], crossed.metadata["quantity"]) == ("60", "60")
+    assert fits is None
+
+
+def test_submit_when_a_hand_placed_sell_has_no_contract_id_then_it_counts_on_the_instrument() -> (
+    None
+):
+    """No contract id and no key to place it by: counted (the stricter guess)."""
+    store = FakeStore()
+    rule = _rule(FakeWriter(_state("100", (_sell_working(7, "60", ref="", con_id=0),))), 5, store)
+
+    crossed = rule.denial(SUBMIT, [_leg("SELL", "41")], [STOP])
+
+    assert crossed is not None and crossed.metadata["working"] == "60"
+    assert store.asked == [[]]  # an order without orderRef is not looked up by key
+
+
+def test_modify_when_a_hand_placed_order_has_the_modified_orders_id_then_it_still_counts() -> None:
+    """Each client numbers its own orders: another client's order 11 is not livegate's 11."""
+    working = (_sell_working(11, "60"), _sell_working(11, "30", ref=""))
+    rule = _rule(FakeWriter(_state("100", working)))
+    modify = ModifyCmd("U1234567", 11, "ap_1", "pv_1", "k9", m.Changes(quantity=Decimal(71)))
+
+    too_big = rule.denial(modify, [_leg("SELL", "71")], [STOP])
+
+    assert too_big is not None and too_big.metadata["working"] == "30"
 
 
 def test_modify_when_scope_reducing_then_its_own_order_is_left_out_of_working() -> None:
@@ -232,9 +268,11 @@ def test_submit_when_no_scope_reducing_then_the_writer_is_not_asked() -> None:
     assert writer.asked == []
 
 
-def _held(position: str = "10", broker_working: str = "0", exclude: str = "") -> Held:
+def _held(
+    position: str = "10", broker_working: str = "0", exclude: str = "", at_broker: str = ""
+) -> Held:
     return Held(STOP, AAPL, "SELL", Decimal(6), Decimal(position), Decimal(broker_working),
-                frozenset({exclude} - {""}), NOW)  # fmt: skip
+                frozenset({exclude} - {""}), NOW, frozenset({at_broker} - {""}))  # fmt: skip
 
 
 def _row(key: str, sell: str, con_id: int = AAPL, buy: str = "0") -> Exposure:
@@ -261,7 +299,19 @@ def test_modify_when_step_10_repeats_then_the_modified_orders_row_is_left_out() 
     assert _held().denial(rows) is not None  # 6 + 8 > 10
 
 
-def test_submit_when_the_broker_counts_more_than_the_store_then_the_larger_count_is_used() -> None:
-    denial = _held(broker_working="5").denial([_row("k-a", "1")])
+def test_submit_when_the_broker_reports_a_stored_order_then_step_10_counts_it_once() -> None:
+    """k-a works at the broker: the broker's figure for it, not that and its row too."""
+    denial = _held(broker_working="5", at_broker="k-a").denial([_row("k-a", "5")])
 
     assert denial is not None and denial.metadata["working"] == "5"
+
+
+def test_submit_when_a_hand_placed_sell_works_then_step_10_adds_livegates_pending_rows() -> None:
+    """Long 20, 9 sold by hand at the broker, livegate's first sell of 6 pending (not at the
+    broker yet): this sell of 6 makes 21. The larger of broker (9) and store (6) would pass."""
+    crossed = _held(position="20", broker_working="9").denial([_row("k-first", "6")])
+    alone = _held(position="20", broker_working="9").denial([])
+
+    assert crossed is not None and crossed.reason == "SCOPE_REDUCING_CROSSES_ZERO"
+    assert crossed.metadata["working"] == "15"
+    assert alone is None

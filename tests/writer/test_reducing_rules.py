@@ -6,11 +6,14 @@ import asyncio
 import contextvars
 from dataclasses import dataclass, field
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
+from ib_async import LimitOrder, OrderStatus, Position, Stock, Trade
 
 from writer_service import reducing_guard
-from writer_service.errors import WriterError
+from writer_service.errors import ErrorKind, WriterError
+from writer_service.ib_exposure import IbExposureBook
 from writer_service.in_flight import InFlight
 from writer_service.kill_switch import SwitchState, WriterKillSwitch
 from writer_service.live_writer import LiveOrderWriter
@@ -238,3 +241,82 @@ def test_send_when_closed_then_refused_even_if_cleared() -> None:
     with pytest.raises(WriterError) as raised:
         contextvars.copy_context().run(cleared_send)
     assert raised.value.reason == "WRITER_KILL_SWITCH_CLOSED"
+
+
+class FakeIb:
+    """What IbExposureBook reads of ib_async's IB: positions and this session's client id."""
+
+    def __init__(self, positions: list[Position]):
+        self._positions = positions
+        self.client = SimpleNamespace(clientId=1)
+
+    async def reqPositionsAsync(self) -> list[Position]:
+        return self._positions
+
+    def positions(self, account: str) -> list[Position]:
+        return [p for p in self._positions if p.account == account]
+
+
+class FakeSession:
+    """The broker as IbExposureBook sees it: positions, and every working order (working_trades:
+    this session's own and, from a fresh all-open-orders answer, every other client's)."""
+
+    def __init__(self, long: int, trades: list[Trade], answered: bool = True):
+        self.ib = FakeIb([Position("U1", Stock("AAPL", "NASDAQ", "USD"), long, 150.0)])
+        self._trades, self._answered = trades, answered
+        self._lock: asyncio.Lock | None = None
+
+    def require_ready(self) -> None:
+        pass
+
+    def broker_up(self) -> bool:
+        return True
+
+    def positions_lock(self) -> asyncio.Lock:
+        self._lock = self._lock or asyncio.Lock()
+        return self._lock
+
+    def open_trades(self) -> list[Trade]:
+        """ib_async's trades kept from events and answers: the same orders here."""
+        return self._trades
+
+    async def working_trades(self, timeout_s: float) -> list[Trade]:
+        if not self._answered:
+            raise WriterError(ErrorKind.DEADLINE_EXCEEDED, "BROKER_TIMEOUT", "no open orders")
+        return self._trades
+
+
+def working_sell(qty: int, client_id: int, order_id: int, ref: str = "") -> Trade:
+    order = LimitOrder("SELL", qty, 190.0, account="U1", orderRef=ref)
+    order.clientId, order.orderId = client_id, order_id
+    return Trade(Stock("AAPL", "SMART", "USD"), order, OrderStatus(orderId=order_id, remaining=qty))
+
+
+def exposure_of(session: FakeSession, exclude: int | None = None) -> Exposure:
+    book = IbExposureBook(session, 5)  # type: ignore[arg-type]
+    return asyncio.run(book.exposure("U1", AAPL, Side.SELL, exclude))
+
+
+def test_exposure_when_a_sell_placed_by_hand_works_then_it_counts_as_working() -> None:
+    """Long 100 with a sell of 60 from another client (TWS by hand, no orderRef): livegate's
+    sell of 60 then crosses zero at the guard."""
+    session = FakeSession(100, [working_sell(60, client_id=99, order_id=3)])
+    held = exposure_of(session)
+    assert (held.position, held.working_same_side) == (Decimal(100), Decimal(60))
+    guard = ReducingGuard(FakeBook(held), lambda a: a)
+    assert refusal(guard, order(Side.SELL, "60")).reason == (
+        "WRITER_KILL_SWITCH_REDUCING_CROSSES_ZERO"
+    )
+    assert run_clear(guard, order(Side.SELL, "40"))
+
+
+def test_exposure_when_modify_then_only_this_sessions_order_of_that_id_is_left_out() -> None:
+    """Each client numbers its own orders: the hand-placed order 7 is not livegate's 7."""
+    ours = working_sell(40, client_id=1, order_id=7, ref="k-ours")
+    session = FakeSession(100, [ours, working_sell(30, client_id=99, order_id=7)])
+    assert exposure_of(session, exclude=7).working_same_side == Decimal(30)
+
+
+def test_exposure_when_the_open_orders_are_not_answered_then_position_unknown() -> None:
+    with pytest.raises(PositionUnknown, match="no open orders"):
+        exposure_of(FakeSession(100, [], answered=False))

@@ -12,11 +12,14 @@ from decimal import Decimal
 import grpc
 import pytest
 
+from gateway_sim import GatewaySimulator
 from livegate_api.v1 import common_pb2, writer_pb2
 from livegate_common.errors import error_info
+from tests.support.net import wait_until
 from tests.support.writers import ACCOUNT, make_config, writer_document
 from tests.writer.conftest import RunningWriter, stub
 from tests.writer.test_orders import limit_order, stop_order
+from tests.writer.test_start import place_foreign_order
 from writer_service.app import start_writer
 from writer_service.config import Role
 
@@ -119,6 +122,28 @@ def test_submit_when_reducing_and_two_concurrent_sells_together_cross_then_exact
         t.join(30)
     assert sorted(outcomes.values()) == ["WRITER_KILL_SWITCH_REDUCING_CROSSES_ZERO", "placed"]
     assert [at_broker(running, k) for k in ("red-a", "red-b")].count(True) == 1
+
+
+def sell_by_hand(sim: GatewaySimulator, qty: str, price: str = REST_SELL) -> None:
+    """A resting sell with no orderRef from another client id (99), as TWS by hand leaves one."""
+    place_foreign_order(sim.port, limit_order(qty, price, SELL))
+    assert wait_until(lambda: any(o.client_id == 99 and o.is_working for o in sim.orders()))
+
+
+def test_submit_when_reducing_and_a_hand_placed_sell_works_then_it_counts_as_filled(
+    running: RunningWriter,
+) -> None:
+    """Long 100 with a sell of 60 placed by hand in TWS: livegate's sell of 60 would flip the
+    position if both fill, so it is refused; a sell of 40 still fits."""
+    reducing(running)
+    sell_by_hand(running.sim, "60")
+    with pytest.raises(grpc.RpcError) as call:
+        submit(running, "red-hand-60", SELL, "60")
+    reason, meta = refused(call)
+    assert reason == "WRITER_KILL_SWITCH_REDUCING_CROSSES_ZERO"
+    assert (meta["position"], meta["quantity"], meta["working_same_side"]) == ("100", "60", "60")
+    assert not at_broker(running, "red-hand-60")
+    assert submit(running, "red-hand-40", SELL, "40").order.order_ref == "red-hand-40"
 
 
 def test_cancel_when_reducing_then_passes(running: RunningWriter) -> None:

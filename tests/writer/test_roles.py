@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -296,3 +297,18 @@ def test_main_when_w_gateway_is_read_only_of_either_flavor_then_exits_3_logging_
     assert probe["verdict"] == "MISMATCH"
     failed = {e["check"]: e["observed"] for e in probe["evidence"] if not e["passed"]}  # type: ignore[union-attr]
     assert "321" in failed["what_if"]
+
+
+def test_account_state_when_r_gateway_refuses_order_queries_then_still_answered(
+    dev_pki: Path, vault: DevVault, tmp_path: Path
+) -> None:
+    """The account state asks for all open orders (the REDUCING judgement counts hand-placed
+    ones); a read-only gateway refusing that query (321) can take no order of this writer's,
+    so the state answers with positions and this session's own orders, as before."""
+    with _writer(dev_pki, vault, tmp_path, Role.R, "queries_refused", LIVE) as w:
+        w.sim.set_position(LIVE, "AAPL", Decimal(10), Decimal(150))
+        state = w.policy.GetAccountState(
+            writer_pb2.GetAccountStateRequest(account_id=LIVE), timeout=20
+        )
+        assert [Decimal(p.quantity) for p in state.positions] == [Decimal(10)]
+        assert list(state.working_orders) == []

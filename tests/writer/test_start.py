@@ -312,12 +312,13 @@ def _probe_lines(lines: list[str]) -> list[str]:
     return [line for line in lines if '"event":"probe"' in line]
 
 
-def place_foreign_order(port: int) -> None:
-    """An order with no orderRef from another client id, as TWS by hand would leave one."""
+def place_foreign_order(port: int, order: common_pb2.Order | None = None) -> None:
+    """An order with no orderRef from another client id, as TWS by hand would leave one (by
+    default a buy of 3 at 120.00)."""
     other = IbSession(5)
     try:
         other.connect("127.0.0.1", port, 99, 5)
-        spec = order_from_wire(limit_order("3", "120.00"))
+        spec = order_from_wire(order or limit_order("3", "120.00"))
 
         async def place() -> None:
             order_id = await other.next_order_id()
