@@ -27,7 +27,7 @@ from tests.policy.conftest import pg, pg_url  # noqa: F401 - the PostgreSQL fixt
 from tests.policy.harness import AUDIT_EVERY_REFUSAL, meta_of, new_key, order_msg, reason_of
 from tests.support.audit_rows import events_by_request
 from tests.support.grpc_clients import channel_as
-from tests.support.stack import RESTING_BUY, Replica, Stack, live_stack
+from tests.support.stack import RESTING_BUY, MakeStack, Replica, Stack, stack_factory
 from tests.support.vault import DevVault
 from tests.support.writers import ACCOUNT
 from writer_service.kill_switch import SwitchState
@@ -39,23 +39,19 @@ SELL, BUY = common_pb2.ACTION_SELL, common_pb2.ACTION_BUY
 # Above the simulator's AAPL ask (189.30) and inside the test collar: a sell that rests.
 RESTING_SELL = "191.00"
 OVERRIDES = {**AUDIT_EVERY_REFUSAL, "audit.verify_interval_s": 3600}
-MakeStack = Callable[..., Stack]
 
 
 @pytest.fixture
 def make_stack(dev_pki: Path, tmp_path: Path, stack_vault: DevVault) -> Iterator[MakeStack]:
     with ExitStack() as cleanup:
-        counter = iter(range(10))
+        make = stack_factory(cleanup, dev_pki, tmp_path, stack_vault, policy_overrides=OVERRIDES)
 
-        def make(**kwargs: Any) -> Stack:
-            workdir = tmp_path / f"stack-{next(counter)}"
-            workdir.mkdir()
-            kwargs.setdefault("policy_overrides", OVERRIDES)
-            stack = cleanup.enter_context(live_stack(dev_pki, workdir, stack_vault, **kwargs))
+        def long_aapl(**kwargs: Any) -> Stack:
+            stack = make(**kwargs)
             stack.sim.set_position(ACCOUNT, "AAPL", Decimal(100), Decimal(150))
             return stack
 
-        yield make
+        yield long_aapl
 
 
 def _rid() -> str:

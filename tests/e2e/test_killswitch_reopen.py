@@ -18,28 +18,19 @@ from tests.policy.conftest import pg, pg_url  # noqa: F401 - the PostgreSQL fixt
 from tests.policy.harness import AUDIT_EVERY_REFUSAL, FakeClock, meta_of, reason_of
 from tests.support.audit_rows import events_by_request
 from tests.support.grpc_clients import channel_as
-from tests.support.stack import Replica, Stack, live_stack
+from tests.support.stack import MakeStack, Replica, Stack, stack_factory
 from tests.support.vault import DevVault
 
 CLOSED = common_pb2.KILL_SWITCH_STATE_CLOSED
 OPEN = common_pb2.KILL_SWITCH_STATE_OPEN
 # Every refusal its own audit event; no scheduled verification racing the test's own calls.
 OVERRIDES = {**AUDIT_EVERY_REFUSAL, "audit.verify_interval_s": 3600}
-MakeStack = Callable[..., Stack]
 
 
 @pytest.fixture
 def make_stack(dev_pki: Path, tmp_path: Path, stack_vault: DevVault) -> Iterator[MakeStack]:
     with ExitStack() as cleanup:
-        counter = iter(range(10))
-
-        def make(**kwargs: Any) -> Stack:
-            workdir = tmp_path / f"stack-{next(counter)}"
-            workdir.mkdir()
-            kwargs.setdefault("policy_overrides", OVERRIDES)
-            return cleanup.enter_context(live_stack(dev_pki, workdir, stack_vault, **kwargs))
-
-        yield make
+        yield stack_factory(cleanup, dev_pki, tmp_path, stack_vault, policy_overrides=OVERRIDES)
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -218,3 +218,22 @@ def live_stack(
             stack.add_replica()
         stack.open_switch()
         yield stack
+
+
+MakeStack = Callable[..., Stack]
+
+
+def stack_factory(
+    cleanup: ExitStack, pki: Path, tmp_path: Path, vault: DevVault, **defaults: Any
+) -> MakeStack:
+    """make(**kwargs) -> a running stack in a workdir of its own under TMP_PATH, stopped when
+    CLEANUP closes; DEFAULTS (live_stack's keywords) apply where the caller gives none. The
+    e2e and risk fixtures that start several stacks in one test share it."""
+    counter = iter(range(10))
+
+    def make(**kwargs: Any) -> Stack:
+        workdir = tmp_path / f"stack-{next(counter)}"
+        workdir.mkdir()
+        return cleanup.enter_context(live_stack(pki, workdir, vault, **(defaults | kwargs)))
+
+    return make
