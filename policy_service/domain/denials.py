@@ -33,7 +33,7 @@ def closed(switch: m.KillSwitch) -> m.Denial:
     )
 
 
-def reducing_bracket(switch: m.KillSwitch) -> m.Denial:
+def switch_reducing_bracket(switch: m.KillSwitch) -> m.Denial:
     return m.Denial(
         reasons.KILL_SWITCH_REDUCING_BRACKET,
         "FAILED_PRECONDITION",

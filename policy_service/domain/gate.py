@@ -30,8 +30,8 @@ from policy_service.domain.denials import (
     day_of,
     from_dict,
     scope_denial,
+    switch_reducing_bracket,
 )
-from policy_service.domain.denials import reducing_bracket as switch_reducing_bracket
 from policy_service.domain.depth import Depth
 from policy_service.domain.drafts import Drafts
 from policy_service.domain.enablement import account_denial, enablement_denial, static_conditions

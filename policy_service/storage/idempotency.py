@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from policy_service import reasons
 from policy_service.domain import model as m
 from policy_service.domain.audit import AuditDraft
-from policy_service.domain.denials import closed, reducing_bracket
+from policy_service.domain.denials import closed, switch_reducing_bracket
 from policy_service.domain.ports import BeginResult, IdemRecord, PendingWrite, StoreUnavailable
 from policy_service.domain.usage import Usage, UsageQuery
 from policy_service.storage import audit_store, raw, raw_risk
@@ -115,7 +115,7 @@ class IdempotencyStore(PinnedReads):
                     # REDUCING: reduce-only writes go on (the writer judges them); a bracket
                     # that step 6 let through before the switch moved does not.
                     if switch.state is m.SwitchState.REDUCING and pending.kind is m.Kind.BRACKET:
-                        raise _Abort(BeginResult(denial=reducing_bracket(switch)))
+                        raise _Abort(BeginResult(denial=switch_reducing_bracket(switch)))
                     existing = raw.first_of(cursors[1], q.record)
                     if existing is not None:
                         raise _Abort(BeginResult(existing=_idem_record(existing)))
